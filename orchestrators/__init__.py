@@ -1,0 +1,5 @@
+"""Blueprint for the orchestrators of Crosswalk; each module here adds its functions to `bp`."""
+
+import azure.durable_functions as df
+
+bp = df.Blueprint()
