@@ -1,0 +1,291 @@
+"""Crosswalk's one settings object, read once at the edge from app settings / environment.
+
+Each group is a pydantic-settings model with its own prefix, so an Azure app setting such as
+`SALESFORCE_CLIENT_ID` maps to `settings.salesforce.client_id`. `load_settings()` reads the
+process environment (what Azure and `local.settings.json` provide); `load_settings(mapping)`
+reads only the given mapping, which is what tests use. Either way a missing or invalid setting
+raises `SettingsError` naming the environment variable, never the Python attribute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from crosswalk.errors import ConfigurationError
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class SettingsError(ConfigurationError):
+    """A setting is missing or invalid; the message names each environment variable."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        lines = "; ".join(f"{name}: {reason}" for name, reason in problems)
+        super().__init__(f"invalid settings: {lines}")
+
+
+class _Group(BaseSettings):
+    """A settings group: one env prefix, unknown variables ignored, values validated."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore", case_sensitive=False, frozen=True, env_ignore_empty=True
+    )
+    prefix: ClassVar[str] = ""
+
+
+class SalesforceAuthMode(StrEnum):
+    JWT = "jwt"
+    CLIENT_CREDENTIALS = "client_credentials"
+
+
+class SalesforceSettings(_Group):
+    """How to reach the org: OAuth 2.0 against the login URL, then the REST API."""
+
+    model_config = SettingsConfigDict(env_prefix="SALESFORCE_")
+    prefix: ClassVar[str] = "SALESFORCE_"
+
+    login_url: AnyHttpUrl = AnyHttpUrl("https://login.salesforce.com")
+    instance_url: AnyHttpUrl | None = None
+    api_version: str = Field(default="59.0", pattern=r"^\d{2}\.0$")
+    auth_mode: SalesforceAuthMode = SalesforceAuthMode.CLIENT_CREDENTIALS
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr | None = None
+    username: str | None = None
+    private_key_path: Path | None = None
+    ca_bundle: Path | None = None
+    client_name: str = Field(default="crosswalk", pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    integration_user_id: str | None = Field(
+        default=None, pattern=r"^005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?$"
+    )
+    timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _credentials_for_mode(self) -> SalesforceSettings:
+        if self.auth_mode is SalesforceAuthMode.CLIENT_CREDENTIALS and self.client_secret is None:
+            raise ValueError("client_secret: required when auth_mode is client_credentials")
+        if self.auth_mode is SalesforceAuthMode.JWT:
+            if self.private_key_path is None:
+                raise ValueError("private_key_path: required when auth_mode is jwt")
+            if not self.username:
+                raise ValueError("username: required when auth_mode is jwt")
+        return self
+
+
+class D2CSettings(_Group):
+    """The company's D2C customer API (docs/d2c-api.yaml)."""
+
+    model_config = SettingsConfigDict(env_prefix="D2C_")
+    prefix: ClassVar[str] = "D2C_"
+
+    base_url: AnyHttpUrl
+    token: SecretStr
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+
+class ProfileStoreKind(StrEnum):
+    SQLITE = "sqlite"
+    COSMOS = "cosmos"
+
+
+class ProfileStoreSettings(_Group):
+    """Where unified profiles live: SQLite locally, Cosmos DB for NoSQL in Azure."""
+
+    model_config = SettingsConfigDict(env_prefix="PROFILE_STORE_")
+    prefix: ClassVar[str] = "PROFILE_STORE_"
+
+    kind: ProfileStoreKind = ProfileStoreKind.SQLITE
+    sqlite_path: Path = Path(".crosswalk/profiles.sqlite3")
+    cosmos_endpoint: AnyHttpUrl | None = None
+    cosmos_key: SecretStr | None = None
+    cosmos_database: str = "crosswalk"
+    cosmos_container: str = "profiles"
+
+    @model_validator(mode="after")
+    def _cosmos_needs_endpoint(self) -> ProfileStoreSettings:
+        if self.kind is ProfileStoreKind.COSMOS and self.cosmos_endpoint is None:
+            raise ValueError("cosmos_endpoint: required when kind is cosmos")
+        return self
+
+
+class LakeKind(StrEnum):
+    FOLDER = "folder"
+    BLOB = "blob"
+
+
+class LakeSettings(_Group):
+    """The raw zone of the data lake: a folder locally, Blob Storage / ADLS Gen2 in Azure."""
+
+    model_config = SettingsConfigDict(env_prefix="LAKE_")
+    prefix: ClassVar[str] = "LAKE_"
+
+    kind: LakeKind = LakeKind.FOLDER
+    folder: Path = Path(".crosswalk/lake")
+    connection_string: SecretStr | None = None
+    account_url: AnyHttpUrl | None = None
+    container: str = Field(
+        default="crosswalk-lake", pattern=r"^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$"
+    )
+
+    @model_validator(mode="after")
+    def _blob_needs_address(self) -> LakeSettings:
+        if self.kind is LakeKind.BLOB and not (self.connection_string or self.account_url):
+            raise ValueError("connection_string: or account_url is required when kind is blob")
+        return self
+
+
+class ApprovalSettings(_Group):
+    """When an onboarding waits for a person, and for how long."""
+
+    model_config = SettingsConfigDict(env_prefix="APPROVAL_")
+    prefix: ClassVar[str] = "APPROVAL_"
+
+    credit_limit_threshold: float = Field(default=250_000, ge=0)
+    annual_revenue_threshold: float = Field(default=1_000_000_000, ge=0)
+    risky_countries: CommaList = Field(default_factory=lambda: ["CU", "IR", "KP", "SY"])
+    require_tax_id: bool = True
+    timeout_hours: float = Field(default=72, gt=0)
+    escalations: int = Field(default=1, ge=0, le=10)
+
+    _split = field_validator("risky_countries", mode="before")(_split_commas)
+
+    @field_validator("risky_countries")
+    @classmethod
+    def _iso_codes(cls, value: list[str]) -> list[str]:
+        codes = [code.upper() for code in value]
+        bad = [code for code in codes if len(code) != 2 or not code.isalpha()]
+        if bad:
+            raise ValueError(f"not ISO 3166-1 alpha-2 codes: {', '.join(bad)}")
+        return codes
+
+
+class OnboardingSettings(_Group):
+    """Which accounts become D2C customers, and the defaults their terms start from."""
+
+    model_config = SettingsConfigDict(env_prefix="ONBOARDING_")
+    prefix: ClassVar[str] = "ONBOARDING_"
+
+    account_types: CommaList = Field(
+        default_factory=lambda: ["Customer - Direct", "Customer - Channel"]
+    )
+    default_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    default_payment_terms_days: int = Field(default=30, ge=0, le=180)
+
+    _split = field_validator("account_types", mode="before")(_split_commas)
+
+
+class RetrySettings(_Group):
+    """Durable retry options for calls to outside systems (transient errors only)."""
+
+    model_config = SettingsConfigDict(env_prefix="RETRY_")
+    prefix: ClassVar[str] = "RETRY_"
+
+    first_interval_seconds: float = Field(default=5, gt=0)
+    backoff_coefficient: float = Field(default=2.0, ge=1)
+    max_interval_seconds: float = Field(default=300, gt=0)
+    max_attempts: int = Field(default=5, ge=1, le=50)
+
+
+class ReconcileSettings(_Group):
+    """The timer-driven reconciliation run."""
+
+    model_config = SettingsConfigDict(env_prefix="RECONCILE_")
+    prefix: ClassVar[str] = "RECONCILE_"
+
+    schedule: str = "0 0 2 * * *"
+    page_size: int = Field(default=2000, ge=200, le=2000)
+    fanout: int = Field(default=50, ge=1, le=1000)
+    stuck_after_hours: float = Field(default=24, gt=0)
+
+    @field_validator("schedule")
+    @classmethod
+    def _six_fields(cls, value: str) -> str:
+        if len(value.split()) != 6:
+            raise ValueError("NCRONTAB needs six fields, seconds first (e.g. '0 0 2 * * *')")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """All groups together; built by `load_settings`, then passed in, never re-read."""
+
+    salesforce: SalesforceSettings
+    d2c: D2CSettings
+    profile_store: ProfileStoreSettings
+    lake: LakeSettings
+    approval: ApprovalSettings
+    onboarding: OnboardingSettings
+    retry: RetrySettings
+    reconcile: ReconcileSettings
+
+
+GROUPS: dict[str, type[_Group]] = {
+    "salesforce": SalesforceSettings,
+    "d2c": D2CSettings,
+    "profile_store": ProfileStoreSettings,
+    "lake": LakeSettings,
+    "approval": ApprovalSettings,
+    "onboarding": OnboardingSettings,
+    "retry": RetrySettings,
+    "reconcile": ReconcileSettings,
+}
+
+
+def _env_name(group: type[_Group], loc: tuple[Any, ...], message: str) -> tuple[str, str]:
+    """Turn a pydantic error location into the environment variable a user must set."""
+    field = str(loc[0]) if loc else ""
+    if not field and ":" in message:
+        # model validators name the field at the start of their message: "field: reason"
+        field, _, message = message.removeprefix("Value error, ").partition(": ")
+    return f"{group.prefix}{field.upper()}", message.removeprefix("Value error, ")
+
+
+def _group_values(group: type[_Group], upper: Mapping[str, str]) -> dict[str, str]:
+    """The same lookup pydantic-settings does on the environment, on a given mapping."""
+    names = {field: group.prefix + field.upper() for field in group.model_fields}
+    return {field: upper[env] for field, env in names.items() if upper.get(env, "") != ""}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read every group from `environ` (default: the process environment), or fail loudly."""
+    upper = {key.upper(): value for key, value in (environ or {}).items()}
+    groups: dict[str, _Group] = {}
+    problems: list[tuple[str, str]] = []
+    for name, group in GROUPS.items():
+        try:
+            if environ is None:
+                groups[name] = group()  # pydantic-settings reads the process environment
+            else:
+                groups[name] = group.model_validate(_group_values(group, upper))
+        except ValidationError as exc:
+            problems.extend(_env_name(group, err["loc"], err["msg"]) for err in exc.errors())
+    if problems:
+        raise SettingsError(problems)
+    return Settings(**groups)
+
+
+@lru_cache(maxsize=1)
+def current_settings() -> Settings:
+    """The process-wide settings, read on first use (never at import time)."""
+    return load_settings()
