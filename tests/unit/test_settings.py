@@ -1,0 +1,139 @@
+"""Settings are read once, validated, and name the environment variable when wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crosswalk.settings import (
+    LakeKind,
+    ProfileStoreKind,
+    SalesforceAuthMode,
+    SettingsError,
+    load_settings,
+)
+
+
+def test_minimal_environment_gives_documented_defaults(minimal_env):
+    settings = load_settings(minimal_env)
+
+    assert settings.salesforce.auth_mode is SalesforceAuthMode.CLIENT_CREDENTIALS
+    assert settings.salesforce.api_version == "59.0"
+    assert str(settings.salesforce.login_url) == "https://login.salesforce.com/"
+    assert settings.profile_store.kind is ProfileStoreKind.SQLITE
+    assert settings.lake.kind is LakeKind.FOLDER
+    assert settings.approval.timeout_hours == 72
+    assert settings.approval.risky_countries == ["CU", "IR", "KP", "SY"]
+    assert settings.onboarding.account_types == ["Customer - Direct", "Customer - Channel"]
+    assert settings.reconcile.page_size == 2000
+    assert settings.reconcile.schedule == "0 0 2 * * *"
+
+
+def test_missing_required_settings_are_named_by_environment_variable():
+    with pytest.raises(SettingsError) as caught:
+        load_settings({})
+
+    names = {name for name, _ in caught.value.problems}
+    assert names == {"SALESFORCE_CLIENT_ID", "D2C_BASE_URL", "D2C_TOKEN"}
+    assert "SALESFORCE_CLIENT_ID" in str(caught.value)
+
+
+def test_secrets_never_appear_in_repr_or_errors(minimal_env):
+    settings = load_settings(minimal_env)
+
+    assert "dev-secret-value" not in repr(settings)
+    assert "d2c-dev-token" not in repr(settings.d2c)
+    assert settings.d2c.token.get_secret_value() == "d2c-dev-token"
+
+
+def test_jwt_mode_requires_key_path_and_username(minimal_env):
+    env = {**minimal_env, "SALESFORCE_AUTH_MODE": "jwt"}
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+
+    assert (
+        "SALESFORCE_PRIVATE_KEY_PATH",
+        "required when auth_mode is jwt",
+    ) in caught.value.problems
+
+
+def test_jwt_mode_with_key_and_username_loads(minimal_env, tmp_path: Path):
+    env = {
+        **minimal_env,
+        "SALESFORCE_AUTH_MODE": "jwt",
+        "SALESFORCE_PRIVATE_KEY_PATH": str(tmp_path / "key.pem"),
+        "SALESFORCE_USERNAME": "integration@crosswalk.example",
+    }
+
+    settings = load_settings(env)
+
+    assert settings.salesforce.auth_mode is SalesforceAuthMode.JWT
+    assert settings.salesforce.private_key_path == tmp_path / "key.pem"
+
+
+def test_comma_separated_lists_are_split_and_normalised(minimal_env):
+    env = {
+        **minimal_env,
+        "APPROVAL_RISKY_COUNTRIES": " ir, kp ,",
+        "ONBOARDING_ACCOUNT_TYPES": "A,B",
+    }
+
+    settings = load_settings(env)
+
+    assert settings.approval.risky_countries == ["IR", "KP"]
+    assert settings.onboarding.account_types == ["A", "B"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("APPROVAL_RISKY_COUNTRIES", "Iran"),
+        ("RECONCILE_PAGE_SIZE", "5000"),
+        ("RECONCILE_SCHEDULE", "*/5 * * * *"),
+        ("D2C_BASE_URL", "not a url"),
+        ("SALESFORCE_API_VERSION", "v59"),
+        ("RETRY_MAX_ATTEMPTS", "0"),
+        ("PROFILE_STORE_KIND", "mongodb"),
+        ("LAKE_CONTAINER", "Bad_Container"),
+    ],
+)
+def test_invalid_values_are_refused_naming_the_variable(minimal_env, name, value):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**minimal_env, name: value})
+
+    assert [problem[0] for problem in caught.value.problems] == [name]
+
+
+def test_cosmos_store_requires_an_endpoint(minimal_env):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**minimal_env, "PROFILE_STORE_KIND": "cosmos"})
+
+    assert caught.value.problems[0][0] == "PROFILE_STORE_COSMOS_ENDPOINT"
+
+
+def test_blob_lake_requires_a_connection_string_or_account_url(minimal_env):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**minimal_env, "LAKE_KIND": "blob"})
+
+    assert caught.value.problems[0][0] == "LAKE_CONNECTION_STRING"
+
+
+def test_process_environment_and_mapping_read_the_same(minimal_env, monkeypatch):
+    env = {**minimal_env, "APPROVAL_TIMEOUT_HOURS": "12", "RECONCILE_FANOUT": "7"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+    from_process = load_settings()
+    from_mapping = load_settings(env)
+
+    assert from_process.approval == from_mapping.approval
+    assert from_process.reconcile == from_mapping.reconcile
+    assert from_process.d2c == from_mapping.d2c
+
+
+def test_empty_values_count_as_unset(minimal_env):
+    settings = load_settings({**minimal_env, "SALESFORCE_INSTANCE_URL": ""})
+
+    assert settings.salesforce.instance_url is None
