@@ -1,0 +1,743 @@
+"""Orchestration and activity dispatch over the task hub.
+
+An episode takes an instance's visible inbox messages, replays the orchestrator in a worker
+with the full history, and commits in ONE transaction: the history append, the consumed
+messages, outgoing messages (activities, timers, sub-orchestrations, parent notifications,
+entity messages) and the status. A crash before the commit loses nothing (the messages are
+still in the inbox); a crash after it cannot run the episode twice. Activities run at least
+once: their queue row is deleted in the same transaction that delivers the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from devhost import replay
+from devhost.clock import Clock
+from devhost.history import Event, EventType, event, iso, parse_iso
+from devhost.index import FunctionIndex
+from devhost.store import ACTIVE, TERMINAL, ActivityRow, Instance, Store
+from devhost.workers import WorkerError, WorkerPool
+
+log = logging.getLogger("devhost")
+
+REWIND = "DevhostRewind"  # inbox-only marker; never written to history
+_NAMESPACE = uuid.UUID("9e952958-5e33-4daf-827f-2fa12937b875")
+
+
+class NotFound(LookupError):
+    """No such instance."""
+
+
+class Gone(RuntimeError):
+    """The instance is in a state that does not accept the operation (HTTP 410)."""
+
+
+class Conflict(RuntimeError):
+    """An instance with that id is still running (HTTP 500 as in the real host)."""
+
+
+class BadRequest(ValueError):
+    """Unknown function, bad instance id (HTTP 400)."""
+
+
+@dataclass
+class _Outbox:
+    """What an episode decided, applied to the store inside its transaction."""
+
+    history: list[Event] = field(default_factory=list)
+    activities: list[ActivityRow] = field(default_factory=list)
+    wake: set[str] = field(default_factory=set)
+    timers: list[tuple[float, str]] = field(default_factory=list)
+    new_execution: bool = False
+
+
+@dataclass
+class Stats:
+    """Counters for the benchmark: activity dispatch latency is queue -> worker start."""
+
+    episodes: int = 0
+    activities: int = 0
+    dispatch_latency: list[float] = field(default_factory=list)
+
+
+def validate_instance_id(instance_id: str) -> None:
+    if (
+        not instance_id
+        or len(instance_id) > 256
+        or instance_id.startswith("@")
+        or any(c in instance_id for c in "/\\#?")
+        or any(ord(c) < 32 for c in instance_id)
+    ):
+        raise BadRequest(f"Instance ID '{instance_id}' is invalid.")
+
+
+class Engine:
+    """Owns the dispatch loops; every store write happens on the host's event loop."""
+
+    def __init__(
+        self,
+        store: Store,
+        pool: WorkerPool,
+        index: FunctionIndex,
+        clock: Clock,
+        *,
+        max_episodes: int = 64,
+        max_activities: int = 64,
+    ) -> None:
+        self.store = store
+        self.pool = pool
+        self.index = index
+        self.clock = clock
+        self.stats = Stats()
+        self._slots = asyncio.Semaphore(max_episodes)
+        self._activity_slots = asyncio.Semaphore(max_activities)
+        self._running: set[str] = set()
+        self._again: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._timers: list[tuple[float, str]] = []
+        self._timer_wake = asyncio.Event()
+        self._watchers: dict[str, list[asyncio.Future[None]]] = {}
+        self._loop = asyncio.get_running_loop()
+        self._stopping = False
+        clock.on_advance(lambda: self._loop.call_soon_threadsafe(self._timer_wake.set))
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self) -> None:
+        """Resume everything in flight: due messages, future timers, queued activities."""
+        now = self.clock.now()
+        for when, iid in self.store.future_messages(now):
+            heapq.heappush(self._timers, (when, iid))
+        for iid in self.store.ready_instances(now):
+            self.schedule(iid)
+        for row in self.store.activities():
+            self._spawn(self._run_activity(row, time.perf_counter()))
+        self._spawn(self._timer_loop())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- status watching ----------------------------------------------------------------
+    async def wait_status(self, iid: str, statuses: set[str], timeout: float) -> Instance | None:
+        """Wait until the instance is in one of `statuses` (or the timeout passes)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            inst = self.store.instance(iid)
+            if inst is not None and inst.status in statuses:
+                return inst
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return inst
+            future: asyncio.Future[None] = self._loop.create_future()
+            self._watchers.setdefault(iid, []).append(future)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(future, remaining)
+
+    def _changed(self, iid: str) -> None:
+        for future in self._watchers.pop(iid, []):
+            if not future.done():
+                future.set_result(None)
+
+    # -- scheduling ---------------------------------------------------------------------
+    def schedule(self, iid: str) -> None:
+        """Run an episode for `iid` soon (once more if one is in progress)."""
+        if iid in self._running:
+            self._again.add(iid)
+            return
+        self._running.add(iid)
+        self._spawn(self._episode(iid))
+
+    async def _episode(self, iid: str) -> None:
+        try:
+            async with self._slots:
+                await self._run_episode(iid)
+        except WorkerError as exc:
+            log.warning("episode for %s interrupted (%s); retrying", iid, exc)
+            self._again.add(iid)
+            await asyncio.sleep(0.2)
+        except Exception:
+            log.exception("episode for %s failed inside devhost", iid)
+        finally:
+            self._running.discard(iid)
+            if iid in self._again and not self._stopping:
+                self._again.discard(iid)
+                self.schedule(iid)
+
+    async def _timer_loop(self) -> None:
+        while True:
+            now = self.clock.now()
+            while self._timers and self._timers[0][0] <= now:
+                _, iid = heapq.heappop(self._timers)
+                self.schedule(iid)
+            timeout = self._timers[0][0] - now if self._timers else None
+            self._timer_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._timer_wake.wait(), timeout)
+
+    def _add_timer(self, when: float, iid: str) -> None:
+        heapq.heappush(self._timers, (when, iid))
+        self._timer_wake.set()
+
+    def _commit(self, out: _Outbox) -> None:
+        """After a transaction: start what it queued."""
+        for row in out.activities:
+            self._spawn(self._run_activity(row, time.perf_counter()))
+        for when, iid in out.timers:
+            self._add_timer(when, iid)
+        for iid in out.wake:
+            self.schedule(iid)
+
+    # -- the episode ----------------------------------------------------------------------
+    async def _run_episode(self, iid: str) -> None:
+        store = self.store
+        inst = store.instance(iid)
+        rows = store.messages(iid, self.clock.now())
+        if not rows:
+            return
+        if inst is None:
+            with store.tx():
+                store.delete_messages([r.id for r in rows])
+            return
+        kinds = [r.event.get("EventType") for r in rows]
+        if EventType.ExecutionTerminated in kinds and inst.status not in TERMINAL:
+            reason = next(
+                r.event.get("Input")
+                for r in rows
+                if r.event["EventType"] == EventType.ExecutionTerminated
+            )
+            self._finish_without_replay(inst, "Terminated", reason)
+            return
+        rewind = REWIND in kinds and inst.status == "Failed"
+        if inst.status in TERMINAL and not rewind:
+            with store.tx():
+                store.delete_messages([r.id for r in rows])
+            return
+
+        now = max(self.clock.now(), inst.updated)
+        consumed: list[int] = []
+        control: list[Event] = []
+        new: list[Event] = []
+        suspended = inst.status == "Suspended"
+        for row in rows:
+            ev, kind = row.event, row.event.get("EventType")
+            if kind == REWIND:
+                consumed.append(row.id)
+            elif kind == EventType.ExecutionSuspended:
+                consumed.append(row.id)
+                if not suspended:
+                    suspended = True
+                    control.append(ev)
+            elif kind == EventType.ExecutionResumed:
+                consumed.append(row.id)
+                if suspended:
+                    suspended = False
+                    control.append(ev)
+            elif suspended:
+                continue  # held in the inbox until resume
+            elif row.execution_id is not None and row.execution_id != inst.execution_id:
+                consumed.append(row.id)  # late result for an earlier execution
+            else:
+                consumed.append(row.id)
+                new.append(ev)
+        status = "Suspended" if suspended else ("Running" if rewind else inst.status)
+        if not new and not rewind:
+            with store.tx():
+                store.delete_messages(consumed)
+                if control:
+                    store.append_history(
+                        iid,
+                        [event(EventType.OrchestratorStarted, now), *control]
+                        + [event(EventType.OrchestratorCompleted, now)],
+                    )
+                if status != inst.status:
+                    inst.status, inst.updated = status, now
+                    store.put_instance(inst)
+            self._changed(iid)
+            return
+
+        history = store.history(iid)
+        if rewind:
+            history = _rewound(history)
+        if inst.status == "Pending" and not any(
+            e.get("EventType") == EventType.ExecutionStarted for e in history + new
+        ):
+            return
+        new_events = [event(EventType.OrchestratorStarted, now), *control, *new]
+        fn = self.index.orchestrators.get(inst.name.lower())
+        started = time.perf_counter()
+        if fn is None:
+            reply = {
+                "ok": False,
+                "error": f"The function '{inst.name}' doesn't exist, is disabled, "
+                "or is not an orchestrator function.",
+                "state": None,
+            }
+        else:
+            context = {
+                "history": history + new_events,
+                "input": inst.input,
+                "instanceId": iid,
+                "isReplaying": False,
+                "parentInstanceId": inst.parent_id,
+                "upperSchemaVersion": 1,
+                "upperSchemaVersionNew": 2,
+            }
+            reply = await self.pool.call(
+                "orchestrate", name=fn.name, context=json.dumps(context, separators=(",", ":"))
+            )
+        self.stats.episodes += 1
+        ms = (time.perf_counter() - started) * 1000
+        # re-read: a purge may have happened while the worker ran
+        current = store.instance(iid)
+        if current is None or current.execution_id != inst.execution_id:
+            return
+        out = _Outbox()
+        with store.tx():
+            if rewind:
+                store.replace_history(iid, history)
+            store.delete_messages(consumed)
+            outcome = self._apply_reply(inst, reply, history, new_events, now, status, out)
+            if not out.new_execution:
+                store.append_history(iid, new_events + out.history)
+        log.info("%s (%s) %s %.1fms", inst.name, iid, outcome, ms)
+        self._changed(iid)
+        self._commit(out)
+
+    def _apply_reply(
+        self,
+        inst: Instance,
+        reply: dict[str, Any],
+        history: list[Event],
+        new_events: list[Event],
+        now: float,
+        status: str,
+        out: _Outbox,
+    ) -> str:
+        state: dict[str, Any] | None
+        if reply["ok"]:
+            state = json.loads(reply["state"])
+        else:
+            state = reply.get("state") if isinstance(reply.get("state"), dict) else None
+        if state and state.get("customStatus") is not None:
+            inst.custom_status = json.dumps(state["customStatus"])
+        error = (state or {}).get("error") or (None if reply["ok"] else reply.get("error"))
+        inst.updated = now
+        if error:
+            message = f"Orchestrator function '{inst.name}' failed: {error}"
+            self._complete(inst, "Failed", json.dumps(message), now, out, failure=message)
+            return "Failed"
+        assert state is not None
+        actions = state.get("actions") or [[]]
+        sim = replay.simulate(actions, history + new_events)
+        for work in sim.new_work:
+            self._schedule_work(inst, work, now, out)
+        if not state.get("isDone"):
+            inst.status = status if status != "Pending" else "Running"
+            self.store.put_instance(inst)
+            return "Running"
+        flat = replay.top_level(actions)
+        can = next((a for a in flat if a.get("actionType") == replay.CONTINUE_AS_NEW), None)
+        if can is not None:
+            self._continue_as_new(inst, can.get("input"), sim.unconsumed_events, now, out)
+            return "ContinuedAsNew"
+        output = json.dumps(state.get("output"))
+        self._complete(inst, "Completed", output, now, out)
+        return "Completed"
+
+    # -- outcomes -------------------------------------------------------------------------
+    def _complete(
+        self,
+        inst: Instance,
+        status: str,
+        output: str,
+        now: float,
+        out: _Outbox,
+        failure: str | None = None,
+    ) -> None:
+        inst.status, inst.output, inst.updated = status, output, now
+        self.store.put_instance(inst)
+        completed: Event = event(
+            EventType.ExecutionCompleted, now, OrchestrationStatus=status, Result=output
+        )
+        if failure is not None:
+            completed["FailureDetails"] = {"ErrorMessage": failure}
+        out.history.append(completed)
+        out.history.append(event(EventType.OrchestratorCompleted, now))
+        self._notify_parent(inst, status, output, failure, now, out)
+
+    def _notify_parent(
+        self,
+        inst: Instance,
+        status: str,
+        output: str,
+        failure: str | None,
+        now: float,
+        out: _Outbox,
+    ) -> None:
+        if inst.parent_id is None or inst.parent_task_id is None:
+            return
+        if status == "Completed":
+            msg = event(
+                EventType.SubOrchestrationInstanceCompleted,
+                now,
+                TaskScheduledId=inst.parent_task_id,
+                Result=output,
+            )
+        else:
+            reason = failure or f"Orchestration '{inst.id}' was {status.lower()}: {output}"
+            msg = event(
+                EventType.SubOrchestrationInstanceFailed,
+                now,
+                TaskScheduledId=inst.parent_task_id,
+                Reason=reason,
+                Details=None,
+            )
+        self.store.add_message(inst.parent_id, msg, inst.parent_execution)
+        out.wake.add(inst.parent_id)
+
+    def _finish_without_replay(self, inst: Instance, status: str, reason: Any) -> None:
+        now = max(self.clock.now(), inst.updated)
+        out = _Outbox()
+        output = json.dumps(reason)
+        with self.store.tx():
+            self.store.delete_all_messages(inst.id)
+            self.store.delete_activities_of(inst.id)
+            inst.status, inst.output, inst.updated = status, output, now
+            self.store.put_instance(inst)
+            self.store.append_history(
+                inst.id,
+                [
+                    event(EventType.OrchestratorStarted, now),
+                    event(EventType.ExecutionTerminated, now, Input=reason),
+                    event(EventType.OrchestratorCompleted, now),
+                ],
+            )
+            self._notify_parent(inst, status, output, None, now, out)
+        log.info("%s (%s) %s", inst.name, inst.id, status)
+        self._changed(inst.id)
+        self._commit(out)
+
+    def _continue_as_new(
+        self,
+        inst: Instance,
+        input_text: str | None,
+        carry: list[Event],
+        now: float,
+        out: _Outbox,
+    ) -> None:
+        """Fresh execution, same id; events the old one never consumed are carried over."""
+        out.history.append(event(EventType.OrchestratorCompleted, now))
+        inst.execution_id = uuid.uuid4().hex
+        inst.input = input_text
+        inst.input_status = json.dumps(input_text)
+        inst.output = None
+        inst.status = "Running"
+        self.store.put_instance(inst)
+        self.store.replace_history(inst.id, [])
+        out.new_execution = True  # the new execution starts with an empty history
+        self.store.add_message(inst.id, self._started_event(inst, now), inst.execution_id)
+        for ev in carry:
+            self.store.add_message(inst.id, ev)
+        out.wake.add(inst.id)
+
+    def _started_event(self, inst: Instance, now: float) -> Event:
+        return event(
+            EventType.ExecutionStarted,
+            now,
+            Name=inst.name,
+            Version="",
+            Input=inst.input,
+            OrchestrationInstance={"InstanceId": inst.id, "ExecutionId": inst.execution_id},
+            ParentInstance=(
+                {"OrchestrationInstance": {"InstanceId": inst.parent_id}}
+                if inst.parent_id
+                else None
+            ),
+        )
+
+    # -- new work ---------------------------------------------------------------------
+    def _schedule_work(self, inst: Instance, work: replay.Work, now: float, out: _Outbox) -> None:
+        action, store = work.action, self.store
+        if work.kind == "activity":
+            name = str(action.get("functionName"))
+            out.history.append(
+                event(EventType.TaskScheduled, now, work.id, Name=name, Input=action.get("input"))
+            )
+            out.activities.append(
+                store.add_activity(inst.id, inst.execution_id, work.id, name, action.get("input"))
+            )
+        elif work.kind in ("timer", "retry_timer"):
+            if work.kind == "timer":
+                fire_at = parse_iso(str(action["fireAt"]))
+            else:
+                fire_at = now + _retry_delay(action.get("retryOptions") or {}, work.attempt)
+            out.history.append(event(EventType.TimerCreated, now, work.id, FireAt=iso(fire_at)))
+            if not action.get("isCanceled"):
+                fired = event(EventType.TimerFired, fire_at, TimerId=work.id, FireAt=iso(fire_at))
+                store.add_message(inst.id, fired, inst.execution_id, fire_at)
+                out.timers.append((fire_at, inst.id))
+        elif work.kind == "suborchestration":
+            self._start_child(inst, work, now, out)
+        elif work.kind == "entity":
+            self._send_entity(inst, work, now, out)
+        else:  # call_http: not served yet; fail the task instead of hanging
+            name = "BuiltIn::HttpActivity"
+            out.history.append(event(EventType.TaskScheduled, now, work.id, Name=name))
+            failed = event(
+                EventType.TaskFailed,
+                now,
+                TaskScheduledId=work.id,
+                Reason="call_http is not supported by devhost yet",
+                Details=None,
+            )
+            store.add_message(inst.id, failed, inst.execution_id)
+            out.wake.add(inst.id)
+
+    def _start_child(self, inst: Instance, work: replay.Work, now: float, out: _Outbox) -> None:
+        action = work.action
+        name = str(action.get("functionName"))
+        child_id = action.get("instanceId") or str(
+            uuid.uuid5(_NAMESPACE, f"{inst.id}:{inst.execution_id}:{work.id}")
+        )
+        out.history.append(
+            event(
+                EventType.SubOrchestrationInstanceCreated,
+                now,
+                work.id,
+                Name=name,
+                InstanceId=child_id,
+                Input=action.get("input"),
+            )
+        )
+        existing = self.store.instance(child_id)
+        if existing is not None and existing.status in ACTIVE:
+            failed = event(
+                EventType.SubOrchestrationInstanceFailed,
+                now,
+                TaskScheduledId=work.id,
+                Reason=f"An orchestration with instance ID '{child_id}' already exists.",
+                Details=None,
+            )
+            self.store.add_message(inst.id, failed, inst.execution_id)
+            out.wake.add(inst.id)
+            return
+        child = self._new_instance(child_id, name, action.get("input"), now)
+        child.parent_id, child.parent_execution = inst.id, inst.execution_id
+        child.parent_task_id = work.id
+        self._create(child, now)
+        out.wake.add(child_id)
+
+    def _send_entity(self, inst: Instance, work: replay.Work, now: float, out: _Outbox) -> None:
+        action = work.action
+        is_signal = action.get("actionType") == replay.SIGNAL_ENTITY
+        request_id = str(uuid.uuid5(_NAMESPACE, f"{inst.id}:{inst.execution_id}:{work.id}"))
+        message: dict[str, Any] = {
+            "op": action.get("operation"),
+            "input": action.get("input"),
+            "id": request_id,
+            "parent": inst.id,
+            "parentExecution": inst.execution_id,
+            "Timestamp": iso(now),
+        }
+        if is_signal:
+            message["signal"] = True
+        target = str(action.get("instanceId"))
+        out.history.append(
+            event(
+                EventType.EventSent,
+                now,
+                work.id,
+                InstanceId=target,
+                Name="op",
+                Input=json.dumps(message),
+            )
+        )
+        self.store.add_entity_message(target, message)
+
+    # -- activities -----------------------------------------------------------------------
+    async def _run_activity(self, row: ActivityRow, queued: float) -> None:
+        async with self._activity_slots:
+            self.stats.dispatch_latency.append(time.perf_counter() - queued)
+            started = time.perf_counter()
+            try:
+                reply = await self.pool.call("activity", name=row.name, input=row.input)
+            except WorkerError:
+                await asyncio.sleep(0.2)
+                self._spawn(self._run_activity(row, time.perf_counter()))
+                return
+        ms = (time.perf_counter() - started) * 1000
+        self.stats.activities += 1
+        now = self.clock.now()
+        if reply["ok"]:
+            result = event(
+                EventType.TaskCompleted, now, TaskScheduledId=row.task_id, Result=reply["result"]
+            )
+        else:
+            result = event(
+                EventType.TaskFailed,
+                now,
+                TaskScheduledId=row.task_id,
+                Reason=f"Activity function '{row.name}' failed: {reply['error']}",
+                Details=reply.get("details"),
+            )
+        with self.store.tx():
+            delivered = self.store.delete_activity(row.id)
+            if delivered:
+                self.store.add_message(row.instance_id, result, row.execution_id)
+        log.info(
+            "%s (%s) %s %.1fms", row.name, row.instance_id, "ok" if reply["ok"] else "failed", ms
+        )
+        if delivered:
+            self.schedule(row.instance_id)
+
+    # -- client operations (called by the HTTP layer) -----------------------------------
+    def _new_instance(self, iid: str, name: str, input_text: str | None, now: float) -> Instance:
+        return Instance(
+            id=iid,
+            name=name,
+            execution_id=uuid.uuid4().hex,
+            status="Pending",
+            input=input_text,
+            input_status=json.dumps(input_text),
+            output=None,
+            custom_status=None,
+            created=now,
+            updated=now,
+            parent_id=None,
+            parent_execution=None,
+            parent_task_id=None,
+        )
+
+    def _create(self, inst: Instance, now: float) -> None:
+        """Inside a transaction: replace any old instance with this id and queue its start."""
+        self.store.delete_instance(inst.id)
+        self.store.put_instance(inst)
+        self.store.add_message(inst.id, self._started_event(inst, now), inst.execution_id)
+
+    def start_new(
+        self,
+        name: str,
+        instance_id: str | None,
+        input_text: str | None,
+        input_status: str | None,
+    ) -> str:
+        fn = self.index.orchestrators.get(name.lower())
+        if fn is None:
+            raise BadRequest(
+                f"The function '{name}' doesn't exist, is disabled, or is not an "
+                "orchestrator function. Additional info: No orchestrator functions "
+                "are currently registered!"
+            )
+        iid = instance_id or uuid.uuid4().hex
+        validate_instance_id(iid)
+        existing = self.store.instance(iid)
+        if existing is not None and existing.status in ACTIVE:
+            raise Conflict(
+                f"An Orchestration instance with the status {existing.status} already exists."
+            )
+        now = self.clock.now()
+        inst = self._new_instance(iid, fn.name, input_text, now)
+        inst.input_status = input_status
+        with self.store.tx():
+            self._create(inst, now)
+        self._changed(iid)
+        self.schedule(iid)
+        return iid
+
+    def _require(self, iid: str) -> Instance:
+        inst = self.store.instance(iid)
+        if inst is None:
+            raise NotFound(iid)
+        return inst
+
+    def _post(self, iid: str, ev: Event) -> None:
+        with self.store.tx():
+            self.store.add_message(iid, ev)
+        self.schedule(iid)
+
+    def raise_event(self, iid: str, name: str, body_text: str | None) -> None:
+        inst = self._require(iid)
+        if inst.status in TERMINAL:
+            raise Gone(f"instance '{iid}' is {inst.status}")
+        self._post(iid, event(EventType.EventRaised, self.clock.now(), Name=name, Input=body_text))
+
+    def terminate(self, iid: str, reason: str | None) -> None:
+        inst = self._require(iid)
+        if inst.status in TERMINAL:
+            raise Gone(f"instance '{iid}' is {inst.status}")
+        self._post(iid, event(EventType.ExecutionTerminated, self.clock.now(), Input=reason))
+
+    def suspend(self, iid: str, reason: str | None) -> None:
+        inst = self._require(iid)
+        if inst.status in TERMINAL:
+            raise Gone(f"instance '{iid}' is {inst.status}")
+        self._post(iid, event(EventType.ExecutionSuspended, self.clock.now(), Reason=reason))
+
+    def resume(self, iid: str, reason: str | None) -> None:
+        inst = self._require(iid)
+        if inst.status in TERMINAL:
+            raise Gone(f"instance '{iid}' is {inst.status}")
+        self._post(iid, event(EventType.ExecutionResumed, self.clock.now(), Reason=reason))
+
+    def rewind(self, iid: str, reason: str | None) -> None:
+        inst = self._require(iid)
+        if inst.status != "Failed":
+            raise Gone(f"instance '{iid}' is {inst.status}; only failed instances rewind")
+        self._post(iid, {"EventType": REWIND, "Reason": reason})
+
+    def purge(self, iids: list[str]) -> int:
+        with self.store.tx():
+            for iid in iids:
+                self.store.delete_instance(iid)
+        for iid in iids:
+            self._changed(iid)
+        return len(iids)
+
+
+def _retry_delay(options: dict[str, Any], attempt: int) -> float:
+    """DTFx RetryInterceptor: first * coefficient^(attempt-1), capped by the max interval."""
+    first = float(options.get("firstRetryIntervalInMilliseconds", 1000)) / 1000
+    coefficient = float(options.get("backoffCoefficient", 1))
+    delay = first * coefficient ** max(0, attempt - 1)
+    cap = options.get("maxRetryIntervalInMilliseconds")
+    if cap:
+        delay = min(delay, float(cap) / 1000)
+    return delay
+
+
+def _rewound(history: list[Event]) -> list[Event]:
+    """Hide failed tasks and the failure from the SDK so it re-yields and reschedules them."""
+    failed_ids = {
+        e.get("TaskScheduledId")
+        for e in history
+        if e.get("EventType") in (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed)
+    }
+    hidden = {EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed}
+    scheduling = {EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated}
+    result: list[Event] = []
+    for e in history:
+        kind = e.get("EventType")
+        if (
+            kind in hidden
+            or (kind in scheduling and e.get("EventId") in failed_ids)
+            or kind == EventType.ExecutionCompleted
+        ):
+            e = {**e, "EventType": int(EventType.GenericEvent), "Data": f"rewound: {kind}"}
+        result.append(e)
+    return result

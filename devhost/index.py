@@ -1,0 +1,78 @@
+"""Which functions the app has, and whether devhost can serve each of them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger("devhost")
+
+# Served today. The three "later" triggers belong to issue 4 and slot into the engine's
+# entity and timer queues; they are announced, not silently skipped.
+SERVED_TRIGGERS = {"httpTrigger", "orchestrationTrigger", "activityTrigger"}
+LATER_TRIGGERS = {"entityTrigger", "timerTrigger", "eventGridTrigger"}
+SERVED_BINDINGS = {"durableClient", "http"}
+
+
+class UnsupportedBinding(RuntimeError):
+    """The app uses a trigger or binding devhost cannot serve; start-up stops."""
+
+
+@dataclass
+class Function:
+    name: str
+    trigger: dict[str, Any]
+    bindings: list[dict[str, Any]]
+
+    @property
+    def kind(self) -> str:
+        return str(self.trigger["type"])
+
+    def binding(self, type_: str) -> dict[str, Any] | None:
+        return next((b for b in self.bindings if b.get("type") == type_), None)
+
+
+@dataclass
+class FunctionIndex:
+    """Functions by kind, names matched case-insensitively as the host does."""
+
+    orchestrators: dict[str, Function] = field(default_factory=dict)
+    activities: dict[str, Function] = field(default_factory=dict)
+    http: list[Function] = field(default_factory=list)
+    not_served: list[Function] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, described: list[dict[str, Any]]) -> FunctionIndex:
+        index = cls()
+        for item in described:
+            bindings = item["bindings"]
+            triggers = [b for b in bindings if str(b.get("type", "")).endswith("Trigger")]
+            if len(triggers) != 1:
+                raise UnsupportedBinding(f"function '{item['name']}' has no single trigger")
+            fn = Function(item["name"], triggers[0], bindings)
+            for b in bindings:
+                if b is fn.trigger:
+                    continue
+                if b.get("type") not in SERVED_BINDINGS:
+                    raise UnsupportedBinding(
+                        f"function '{fn.name}': binding type '{b.get('type')}' is not supported"
+                    )
+            if fn.kind in LATER_TRIGGERS:
+                log.warning("function '%s': %s not served yet by devhost", fn.name, fn.kind)
+                index.not_served.append(fn)
+            elif fn.kind not in SERVED_TRIGGERS:
+                raise UnsupportedBinding(
+                    f"function '{fn.name}': trigger type '{fn.kind}' is not supported"
+                )
+            elif fn.kind == "orchestrationTrigger":
+                index.orchestrators[fn.name.lower()] = fn
+                if fn.trigger.get("orchestration"):
+                    index.orchestrators[str(fn.trigger["orchestration"]).lower()] = fn
+            elif fn.kind == "activityTrigger":
+                index.activities[fn.name.lower()] = fn
+                if fn.trigger.get("activity"):
+                    index.activities[str(fn.trigger["activity"]).lower()] = fn
+            else:
+                index.http.append(fn)
+        return index

@@ -1,0 +1,137 @@
+"""Assemble a host: workers + index + task hub + engine + HTTP server, on one event loop."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from aiohttp import web
+
+from devhost.clock import Clock
+from devhost.durable_api import DurableApi
+from devhost.engine import Engine
+from devhost.http_triggers import HttpTriggers
+from devhost.index import FunctionIndex
+from devhost.settings import hub_name, worker_env
+from devhost.store import TERMINAL, Store
+from devhost.workers import WorkerPool
+
+log = logging.getLogger("devhost")
+
+
+class Host:
+    """One running devhost. `await start()`, then serve at `url`; `await stop()` to end."""
+
+    def __init__(
+        self,
+        app_dir: str | os.PathLike[str],
+        *,
+        port: int = 7071,
+        bind: str = "127.0.0.1",
+        data_dir: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        workers: int | None = None,
+        enforce_keys: bool = False,
+        clock: Clock | None = None,
+    ) -> None:
+        self.app_dir = Path(app_dir).resolve()
+        self.port = port
+        self.bind = bind
+        self.data_dir = Path(data_dir) if data_dir else self.app_dir / ".devhost"
+        self.env = worker_env(self.app_dir, os.environ, env)
+        self.workers = workers or min(2, os.cpu_count() or 1)
+        self.enforce_keys = enforce_keys
+        self.clock = clock or Clock()
+        self.url = ""
+        self.engine: Engine | None = None
+        self._runner: web.AppRunner | None = None
+        self._pool: WorkerPool | None = None
+        self._store: Store | None = None
+
+    async def start(self) -> None:
+        self._pool = WorkerPool(str(self.app_dir), self.env, self.workers)
+        try:
+            index = FunctionIndex.build(await self._pool.start())
+        except BaseException:
+            await self._pool.stop()
+            raise
+        self._store = Store(self.data_dir / "taskhub.sqlite3")
+        self.engine = Engine(self._store, self._pool, index, self.clock)
+        keys = self._keys() if self.enforce_keys else None
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.bind, self.port))  # bound first: the URL goes into the client binding
+        self.url = f"http://{self.bind}:{sock.getsockname()[1]}"
+        app = web.Application(client_max_size=64 * 2**20)
+        api = DurableApi(self.engine, hub_name(self.app_dir), self.url, (keys or {}).get("master"))
+        api.add_routes(app)
+        HttpTriggers(index.http, self._pool, api.client_binding, keys).add_routes(app)
+        self._add_admin_routes(app, api)
+        self.api = api
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock, backlog=1024).start()
+        self.engine.start()
+        for fn in index.http:
+            route = fn.trigger.get("route") or fn.name
+            methods = ",".join(fn.trigger.get("methods") or ["*"])
+            log.info("  %s: [%s] %s/api/%s", fn.name, methods, self.url, route)
+        log.info("devhost serving %s at %s", self.app_dir, self.url)
+
+    def _keys(self) -> dict[str, str]:
+        """Keys come from settings, as Core Tools' host keys would."""
+        master = self.env.get("DEVHOST_MASTER_KEY") or ""
+        if not master:
+            raise RuntimeError("--enforce-keys needs DEVHOST_MASTER_KEY in settings")
+        return {"master": master, "function": self.env.get("DEVHOST_FUNCTION_KEY", "")}
+
+    async def stop(self) -> None:
+        if self.engine:
+            await self.engine.stop()
+        if self._runner:
+            await self._runner.cleanup()
+        if self._pool:
+            await self._pool.stop()
+        if self._store:
+            self._store.close()
+
+    # -- control endpoints for devhost.testing ----------------------------------------
+    def _add_admin_routes(self, app: web.Application, api: DurableApi) -> None:
+        engine = self.engine
+        assert engine is not None
+
+        async def host_status(_: web.Request) -> web.Response:
+            return web.json_response({"state": "Running", "url": self.url})
+
+        async def advance(request: web.Request) -> web.Response:
+            self.clock.advance(float(request.query.get("seconds", "0")))
+            return web.json_response({"now": self.clock.now()})
+
+        async def wait(request: web.Request) -> web.Response:
+            wanted = request.query.get("statuses")
+            statuses = set(wanted.split(",")) if wanted else set(TERMINAL)
+            timeout = float(request.query.get("timeout", "10"))
+            inst = await engine.wait_status(request.match_info["iid"], statuses, timeout)
+            if inst is None:
+                return web.Response(status=404)
+            body = api.status_payload(inst)
+            return web.json_response(body, status=200 if inst.status in statuses else 408)
+
+        async def stats(_: web.Request) -> web.Response:
+            return web.json_response(
+                {
+                    "episodes": engine.stats.episodes,
+                    "activities": engine.stats.activities,
+                    "dispatch_latency": engine.stats.dispatch_latency,
+                    "time": time.time(),
+                }
+            )
+
+        app.router.add_get("/admin/host/status", host_status)
+        app.router.add_post("/admin/devhost/clock/advance", advance)
+        app.router.add_get("/admin/devhost/instances/{iid}/wait", wait)
+        app.router.add_get("/admin/devhost/stats", stats)

@@ -1,0 +1,271 @@
+"""The SQLite task hub: instances, history, inbox (messages and due timers), activity queue.
+
+One writer (the host's event loop) and WAL with synchronous=NORMAL: a committed transaction
+survives kill -9 of the process. Every orchestration episode is written inside one `tx()`.
+Histories are stored one row per episode (a JSON array) and cached in memory, so loading a
+history is a dict lookup and appending is one INSERT.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devhost.history import Event
+
+TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+ACTIVE = frozenset({"Pending", "Running", "Suspended", "ContinuedAsNew"})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS instances (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, execution_id TEXT NOT NULL,
+    status TEXT NOT NULL, input TEXT, input_status TEXT, output TEXT, custom_status TEXT,
+    created REAL NOT NULL, updated REAL NOT NULL,
+    parent_id TEXT, parent_execution TEXT, parent_task_id INTEGER);
+CREATE INDEX IF NOT EXISTS instances_created ON instances(created);
+CREATE TABLE IF NOT EXISTS history (
+    instance_id TEXT NOT NULL, episode INTEGER NOT NULL, events TEXT NOT NULL,
+    PRIMARY KEY (instance_id, episode)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, execution_id TEXT,
+    visible_at REAL NOT NULL, event TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS inbox_instance ON inbox(instance_id, visible_at);
+CREATE TABLE IF NOT EXISTS activities (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL, task_id INTEGER NOT NULL, name TEXT NOT NULL, input TEXT);
+-- Messages to entities (call_entity / signal_entity); the entity dispatcher (issue 4)
+-- consumes them. Written in the same transaction as the orchestration episode.
+CREATE TABLE IF NOT EXISTS entity_inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, message TEXT NOT NULL,
+    visible_at REAL NOT NULL DEFAULT 0);
+"""
+
+
+@dataclass
+class Instance:
+    id: str
+    name: str
+    execution_id: str
+    status: str
+    input: str | None
+    input_status: str | None
+    output: str | None
+    custom_status: str | None
+    created: float
+    updated: float
+    parent_id: str | None
+    parent_execution: str | None
+    parent_task_id: int | None
+
+
+@dataclass
+class InboxRow:
+    id: int
+    instance_id: str
+    execution_id: str | None
+    visible_at: float
+    event: Event
+
+
+@dataclass
+class ActivityRow:
+    id: int
+    instance_id: str
+    execution_id: str
+    task_id: int
+    name: str
+    input: str | None
+
+
+class Store:
+    """Typed access to the task hub; callers group writes with `tx()`."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        self._history: dict[str, list[Event]] = {}
+        self._episodes: dict[str, int] = {}
+        self._in_tx = False
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[None]:
+        """One atomic unit: everything inside commits together or not at all."""
+        assert not self._in_tx, "nested transaction"
+        self._in_tx = True
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            self._history.clear()  # caches may hold uncommitted appends: reload lazily
+            self._episodes.clear()
+            raise
+        finally:
+            self._in_tx = False
+
+    # -- instances --------------------------------------------------------------------
+    def instance(self, instance_id: str) -> Instance | None:
+        row = self.db.execute("SELECT * FROM instances WHERE id=?", (instance_id,)).fetchone()
+        return Instance(*row) if row else None
+
+    def put_instance(self, inst: Instance) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                inst.id,
+                inst.name,
+                inst.execution_id,
+                inst.status,
+                inst.input,
+                inst.input_status,
+                inst.output,
+                inst.custom_status,
+                inst.created,
+                inst.updated,
+                inst.parent_id,
+                inst.parent_execution,
+                inst.parent_task_id,
+            ),
+        )
+
+    def query_instances(
+        self,
+        *,
+        created_from: float | None = None,
+        created_to: float | None = None,
+        statuses: list[str] | None = None,
+        prefix: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[Instance]:
+        sql, args = "SELECT * FROM instances WHERE 1=1", []
+        if created_from is not None:
+            sql += " AND created >= ?"
+            args.append(created_from)
+        if created_to is not None:
+            sql += " AND created <= ?"
+            args.append(created_to)
+        if statuses:
+            sql += f" AND status IN ({','.join('?' * len(statuses))})"
+            args.extend(statuses)
+        if prefix:
+            sql += " AND substr(id, 1, ?) = ?"
+            args.extend([len(prefix), prefix])
+        sql += " ORDER BY created, id LIMIT ? OFFSET ?"
+        args.extend([-1 if limit is None else limit, offset])
+        return [Instance(*r) for r in self.db.execute(sql, args)]
+
+    def delete_instance(self, instance_id: str) -> None:
+        for table, col in (
+            ("instances", "id"),
+            ("history", "instance_id"),
+            ("inbox", "instance_id"),
+            ("activities", "instance_id"),
+        ):
+            self.db.execute(f"DELETE FROM {table} WHERE {col}=?", (instance_id,))
+        self._history.pop(instance_id, None)
+        self._episodes.pop(instance_id, None)
+
+    # -- history ----------------------------------------------------------------------
+    def history(self, instance_id: str) -> list[Event]:
+        cached = self._history.get(instance_id)
+        if cached is None:
+            rows = self.db.execute(
+                "SELECT episode, events FROM history WHERE instance_id=? ORDER BY episode",
+                (instance_id,),
+            ).fetchall()
+            cached = [ev for _, text in rows for ev in json.loads(text)]
+            self._history[instance_id] = cached
+            self._episodes[instance_id] = rows[-1][0] if rows else 0
+        return list(cached)
+
+    def append_history(self, instance_id: str, events: list[Event]) -> None:
+        self.history(instance_id)  # make sure the cache and episode counter are loaded
+        episode = self._episodes[instance_id] + 1
+        self.db.execute(
+            "INSERT INTO history VALUES (?,?,?)",
+            (instance_id, episode, json.dumps(events, separators=(",", ":"))),
+        )
+        self._episodes[instance_id] = episode
+        self._history[instance_id].extend(events)
+
+    def replace_history(self, instance_id: str, events: list[Event]) -> None:
+        self.db.execute("DELETE FROM history WHERE instance_id=?", (instance_id,))
+        self._history[instance_id] = []
+        self._episodes[instance_id] = 0
+        if events:
+            self.append_history(instance_id, events)
+
+    # -- inbox ------------------------------------------------------------------------
+    def add_message(
+        self, instance_id: str, event: Event, execution_id: str | None = None, visible_at: float = 0
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO inbox (instance_id, execution_id, visible_at, event) VALUES (?,?,?,?)",
+            (instance_id, execution_id, visible_at, json.dumps(event, separators=(",", ":"))),
+        )
+
+    def messages(self, instance_id: str, now: float) -> list[InboxRow]:
+        rows = self.db.execute(
+            "SELECT * FROM inbox WHERE instance_id=? AND visible_at<=? ORDER BY id",
+            (instance_id, now),
+        )
+        return [InboxRow(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+    def delete_messages(self, ids: list[int]) -> None:
+        self.db.executemany("DELETE FROM inbox WHERE id=?", [(i,) for i in ids])
+
+    def delete_all_messages(self, instance_id: str) -> None:
+        self.db.execute("DELETE FROM inbox WHERE instance_id=?", (instance_id,))
+
+    def ready_instances(self, now: float) -> list[str]:
+        rows = self.db.execute(
+            "SELECT DISTINCT instance_id FROM inbox WHERE visible_at<=? ORDER BY id", (now,)
+        )
+        return [r[0] for r in rows]
+
+    def future_messages(self, now: float) -> list[tuple[float, str]]:
+        rows = self.db.execute(
+            "SELECT visible_at, instance_id FROM inbox WHERE visible_at>?", (now,)
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    # -- activities -------------------------------------------------------------------
+    def add_activity(
+        self, instance_id: str, execution_id: str, task_id: int, name: str, input_: str | None
+    ) -> ActivityRow:
+        cur = self.db.execute(
+            "INSERT INTO activities (instance_id, execution_id, task_id, name, input)"
+            " VALUES (?,?,?,?,?)",
+            (instance_id, execution_id, task_id, name, input_),
+        )
+        assert cur.lastrowid is not None
+        return ActivityRow(cur.lastrowid, instance_id, execution_id, task_id, name, input_)
+
+    def activities(self) -> list[ActivityRow]:
+        return [ActivityRow(*r) for r in self.db.execute("SELECT * FROM activities ORDER BY id")]
+
+    def delete_activity(self, row_id: int) -> bool:
+        return self.db.execute("DELETE FROM activities WHERE id=?", (row_id,)).rowcount > 0
+
+    def delete_activities_of(self, instance_id: str) -> None:
+        self.db.execute("DELETE FROM activities WHERE instance_id=?", (instance_id,))
+
+    # -- entities (consumed by the entity dispatcher, issue 4) -------------------------
+    def add_entity_message(self, target: str, message: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT INTO entity_inbox (target, message) VALUES (?,?)",
+            (target, json.dumps(message)),
+        )

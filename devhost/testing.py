@@ -1,0 +1,318 @@
+"""Run devhost from tests. These names are a stable API; the app's own tests use them.
+
+In-process (fast; one temporary task hub per host; virtual clock)::
+
+    from datetime import timedelta
+    from devhost.testing import run
+
+    with run("path/to/app", env={"SETTING": "x"}) as host:
+        r = host.post("/api/orchestrators/hello", json={"city": "Tokyo"})
+        iid = r.json()["id"]
+        host.advance(timedelta(hours=72))      # a 72-hour durable timer fires now
+        status = host.wait_for(iid)            # dict: runtimeStatus, output, customStatus...
+        assert status["runtimeStatus"] == "Completed"
+
+Subprocess (for kill -9 tests; survives restarts on the same data_dir)::
+
+    with spawn("path/to/app", data_dir=tmp_path) as host:
+        host.kill()        # SIGKILL, no cleanup
+        host.restart()     # same data_dir; in-flight instances resume
+
+API (both `RunningHost` and `SpawnedHost` are `HostClient`s):
+
+* `run(app_dir, *, env=None, data_dir=None, workers=1, port=0) -> ContextManager[RunningHost]`
+* `spawn(app_dir, *, data_dir, env=None, port=0, workers=1) -> SpawnedHost` (also a context
+  manager; `.kill()`, `.restart()`, `.stop()`, `.pid`)
+* `HostClient.url` (`http://127.0.0.1:PORT`), `.request(method, path, json=, data=, headers=)`,
+  `.get/.post/.delete(path, ...)` -> `Response(status, headers, body)` with `.json()` / `.text`
+* `HostClient.start(orchestrator, input=None, instance_id=None) -> str` (Durable HTTP API)
+* `HostClient.status(instance_id, show_history=False) -> dict | None`
+* `HostClient.wait_for(instance_id, timeout=10, statuses=TERMINAL_STATUSES) -> dict`
+  (long-polls the host, no sleeps; raises `TimeoutError` with the last status)
+* `HostClient.raise_event(instance_id, name, data=None)`, `.terminate(instance_id, reason)`
+* `HostClient.advance(timedelta | seconds)`; `RunningHost.clock` is the `Clock` itself
+* pytest: `devhost_factory` fixture (import it into a conftest): `devhost_factory(app_dir,
+  env=...)` returns a started `RunningHost`, stopped at the end of the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json as jsonlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from devhost.clock import Clock
+from devhost.server import Host
+
+TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+_DURABLE = "/runtime/webhooks/durabletask"
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "HostClient",
+    "Response",
+    "RunningHost",
+    "SpawnedHost",
+    "devhost_factory",
+    "run",
+    "spawn",
+]
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.body) if self.body else None
+
+
+class HostClient:
+    """HTTP helpers shared by the in-process and subprocess hosts."""
+
+    url: str
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30,
+    ) -> Response:
+        hdrs = dict(headers or {})
+        body: bytes | None = data.encode() if isinstance(data, str) else data
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        target = path if path.startswith("http") else self.url + path
+        req = urllib.request.Request(target, data=body, method=method.upper(), headers=hdrs)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return Response(resp.status, dict(resp.headers.items()), resp.read())
+        except urllib.error.HTTPError as err:
+            with err:
+                return Response(err.code, dict(err.headers.items()), err.read())
+
+    def get(self, path: str, **kw: Any) -> Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Response:
+        return self.request("POST", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Response:
+        return self.request("DELETE", path, **kw)
+
+    def start(self, orchestrator: str, input: Any = None, instance_id: str | None = None) -> str:
+        """Start through the Durable HTTP API; the input arrives as the orchestrator's input."""
+        path = f"{_DURABLE}/orchestrators/{orchestrator}"
+        if instance_id:
+            path += "/" + urllib.parse.quote(instance_id, safe="")
+        resp = self.post(path, json=input) if input is not None else self.post(path, data=b"")
+        if resp.status != 202:
+            raise RuntimeError(f"start {orchestrator}: {resp.status} {resp.text}")
+        return str(resp.json()["id"])
+
+    def status(self, instance_id: str, show_history: bool = False) -> dict[str, Any] | None:
+        query = "?showHistory=true&showHistoryOutput=true" if show_history else ""
+        resp = self.get(f"{_DURABLE}/instances/{urllib.parse.quote(instance_id, safe='')}{query}")
+        return None if resp.status == 404 else resp.json()
+
+    def wait_for(
+        self,
+        instance_id: str,
+        timeout: float = 10,
+        statuses: frozenset[str] | set[str] = TERMINAL_STATUSES,
+    ) -> dict[str, Any]:
+        """Block until the instance reaches one of `statuses` (default: any terminal one)."""
+        query = urllib.parse.urlencode({"timeout": timeout, "statuses": ",".join(statuses)})
+        iid = urllib.parse.quote(instance_id, safe="")
+        resp = self.get(f"/admin/devhost/instances/{iid}/wait?{query}", timeout=timeout + 30)
+        if resp.status == 200:
+            return dict(resp.json())
+        last = resp.json() if resp.status == 408 else None
+        raise TimeoutError(f"{instance_id} not in {sorted(statuses)} after {timeout}s: {last}")
+
+    def raise_event(self, instance_id: str, name: str, data: Any = None) -> Response:
+        iid = urllib.parse.quote(instance_id, safe="")
+        return self.post(f"{_DURABLE}/instances/{iid}/raiseEvent/{name}", json=data)
+
+    def terminate(self, instance_id: str, reason: str = "") -> Response:
+        iid = urllib.parse.quote(instance_id, safe="")
+        query = urllib.parse.urlencode({"reason": reason})
+        return self.post(f"{_DURABLE}/instances/{iid}/terminate?{query}", data=b"")
+
+    def advance(self, delta: timedelta | float) -> None:
+        seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
+        resp = self.post(f"/admin/devhost/clock/advance?seconds={seconds}", data=b"")
+        if resp.status != 200:
+            raise RuntimeError(f"advance: {resp.status}")
+
+
+class RunningHost(HostClient):
+    """An in-process host on its own event-loop thread; function code runs in workers."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.url = host.url
+        self.clock: Clock = host.clock
+        self.data_dir = host.data_dir
+        self.app_dir = host.app_dir
+
+    def advance(self, delta: timedelta | float) -> None:
+        self.clock.advance(delta)
+
+
+@contextlib.contextmanager
+def run(
+    app_dir: str | os.PathLike[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    port: int = 0,
+) -> Iterator[RunningHost]:
+    """Start a host on a free port with a temporary task hub; stop it on exit."""
+    with contextlib.ExitStack() as stack:
+        if data_dir is None:
+            data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="devhost-"))
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="devhost", daemon=True)
+        thread.start()
+        host = Host(app_dir, port=port, data_dir=data_dir, env=env, workers=workers)
+
+        def shutdown() -> None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(host.stop(), loop).result(30)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+            loop.close()
+
+        stack.callback(shutdown)
+        asyncio.run_coroutine_threadsafe(host.start(), loop).result(60)
+        yield RunningHost(host)
+
+
+class SpawnedHost(HostClient):
+    """`python -m devhost` in a child process; kill it with SIGKILL and start it again."""
+
+    def __init__(
+        self,
+        app_dir: str | os.PathLike[str],
+        *,
+        data_dir: str | os.PathLike[str],
+        env: Mapping[str, str] | None = None,
+        port: int = 0,
+        workers: int = 1,
+    ) -> None:
+        self.app_dir = Path(app_dir)
+        self.data_dir = Path(data_dir)
+        self.env = {**os.environ, **(env or {})}
+        root = str(Path(__file__).resolve().parent.parent)
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            [root, *filter(None, self.env.get("PYTHONPATH", "").split(os.pathsep))]
+        )
+        self.port = port
+        self.workers = workers
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> SpawnedHost:
+        cmd = [sys.executable, "-m", "devhost", str(self.app_dir), "--port", str(self.port)]
+        cmd += ["--data", str(self.data_dir), "--workers", str(self.workers), "--quiet"]
+        self.proc = subprocess.Popen(
+            cmd, env=self.env, stdout=subprocess.PIPE, text=True, start_new_session=True
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("devhost listening on "):
+            self.proc.wait(10)
+            raise RuntimeError(f"devhost did not start (exit {self.proc.returncode})")
+        self.url = line.split()[-1]
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the host and its workers: nothing gets to clean up."""
+        if self.proc and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self._close_pipe()
+
+    def restart(self) -> SpawnedHost:
+        self.kill()
+        return self.start()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
+
+    def __enter__(self) -> SpawnedHost:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def spawn(
+    app_dir: str | os.PathLike[str],
+    *,
+    data_dir: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    port: int = 0,
+    workers: int = 1,
+) -> SpawnedHost:
+    """Start `python -m devhost` as a child process (its own session, so kill() gets all)."""
+    return SpawnedHost(app_dir, data_dir=data_dir, env=env, port=port, workers=workers).start()
+
+
+def _factory() -> Iterator[Callable[..., RunningHost]]:
+    with contextlib.ExitStack() as stack:
+
+        def make(app_dir: str | os.PathLike[str], **kwargs: Any) -> RunningHost:
+            return stack.enter_context(run(app_dir, **kwargs))
+
+        yield make
+
+
+try:  # the fixture exists only where pytest does (tests); the API above never needs it
+    import pytest
+
+    devhost_factory = pytest.fixture(_factory, name="devhost_factory")
+except ImportError:  # pragma: no cover
+    devhost_factory = None  # type: ignore[assignment]

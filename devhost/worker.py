@@ -1,0 +1,218 @@
+"""Worker subprocess: imports the app and runs its functions on the host's request.
+
+Run as `python -m devhost.worker APP_DIR`. Requests and replies are wire frames on the
+original stdin/stdout; the app's own prints go to stderr so they cannot corrupt a frame.
+Orchestrator replays run inline (short and CPU-bound); sync functions run in a thread pool
+and async ones on this loop, as the Python Functions worker does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import os
+import sys
+import traceback
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from devhost import wire
+
+_OUT_OF_PROC_MARKER = "$OutOfProcData$:"
+
+
+class _Context:
+    """The subset of `func.Context` functions read: ids, name, directory."""
+
+    def __init__(self, function_name: str, app_dir: str) -> None:
+        self.invocation_id = str(uuid.uuid4())
+        self.function_name = function_name
+        self.function_directory = app_dir
+        self.trace_context = None
+        self.retry_context = None
+        self.thread_local_storage = None
+
+
+class Worker:
+    """Holds the imported app's functions and serves requests from the host."""
+
+    def __init__(self, app_dir: str) -> None:
+        self.app_dir = app_dir
+        self.functions: dict[str, Any] = {}
+        self.pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="fn")
+
+    # -- indexing ---------------------------------------------------------------------
+    def load(self) -> list[dict[str, Any]]:
+        """Import function_app.py and describe every function with its raw bindings."""
+        sys.path.insert(0, self.app_dir)
+        os.chdir(self.app_dir)
+        module = importlib.import_module("function_app")
+        import azure.functions as func
+
+        registers = [v for v in vars(module).values() if isinstance(v, func.FunctionRegister)]
+        if not registers:
+            raise RuntimeError("function_app.py defines no FunctionApp/DFApp instance")
+        described = []
+        for register in registers:
+            for fn in register.get_functions():
+                name = fn.get_function_name()
+                self.functions[name.lower()] = fn
+                bindings = [json.loads(b) for b in fn.get_raw_bindings()]
+                described.append({"name": name, "bindings": bindings})
+        return described
+
+    def _function(self, name: str) -> Any:
+        fn = self.functions.get(name.lower())
+        if fn is None:
+            raise LookupError(f"The function '{name}' doesn't exist")
+        return fn
+
+    # -- invocations ------------------------------------------------------------------
+    async def orchestrate(self, req: dict[str, Any]) -> dict[str, Any]:
+        handle = self._function(req["name"]).get_user_function()
+        try:
+            return {"ok": True, "state": handle(req["context"])}
+        except Exception as exc:  # the SDK signals orchestrator failure by raising
+            text = str(exc) or str(type(exc))
+            state = None
+            if _OUT_OF_PROC_MARKER in text:
+                text, _, data = text.partition(_OUT_OF_PROC_MARKER)
+                text = text.rstrip("\n")
+                try:
+                    state = json.loads(data.split("\nStack:")[0])
+                except ValueError:
+                    state = None
+            error = state.get("error") if isinstance(state, dict) and state.get("error") else text
+            return {"ok": False, "error": error, "state": state}
+
+    async def activity(self, req: dict[str, Any]) -> dict[str, Any]:
+        from azure.functions import meta
+        from azure.functions.durable_functions import ActivityTriggerConverter
+
+        fn = self._function(req["name"])
+        binding = next(b for b in fn.get_bindings() if b.type == "activityTrigger")
+        try:
+            value = ActivityTriggerConverter.decode(
+                meta.Datum(value=req["input"], type="string"), trigger_metadata={}
+            )
+            result = await self._call(fn, {binding.name: value})
+            encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
+            return {"ok": True, "result": encoded}
+        except Exception as exc:
+            return {
+                "ok": False,
+                "error": f"{type(exc).__name__}: {exc}",
+                "details": traceback.format_exc(),
+            }
+
+    async def http(self, req: dict[str, Any]) -> dict[str, Any]:
+        import azure.functions as func
+
+        fn = self._function(req["name"])
+        kwargs: dict[str, Any] = {}
+        for b in fn.get_bindings():
+            if b.type == "httpTrigger":
+                kwargs[b.name] = func.HttpRequest(
+                    method=req["method"],
+                    url=req["url"],
+                    headers=req["headers"],
+                    params=req["params"],
+                    route_params=req["route_params"],
+                    body=bytes.fromhex(req["body"]),
+                )
+            elif b.type == "durableClient":
+                kwargs[b.name] = req["client"]
+        try:
+            result = await self._call(fn, kwargs)
+        except Exception as exc:
+            traceback.print_exc()
+            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        return {"ok": True, "response": _http_response(result)}
+
+    async def _call(self, fn: Any, kwargs: dict[str, Any]) -> Any:
+        user = fn.get_user_function()
+        if "context" in inspect.signature(user).parameters and "context" not in kwargs:
+            kwargs["context"] = _Context(fn.get_function_name(), self.app_dir)
+        if inspect.iscoroutinefunction(user):
+            return await user(**kwargs)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self.pool, lambda: user(**kwargs))
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+
+def _http_response(result: Any) -> dict[str, Any]:
+    """Translate a function's return value the way the Python worker's http converter does."""
+    import azure.functions as func
+
+    if isinstance(result, func.HttpResponse):
+        headers = dict(result.headers.items())
+        if result.mimetype and "content-type" not in {k.lower() for k in headers}:
+            charset = f"; charset={result.charset}" if result.charset else ""
+            headers["Content-Type"] = f"{result.mimetype}{charset}"
+        return {"status": result.status_code, "headers": headers, "body": result.get_body().hex()}
+    if result is None:
+        return {"status": 204, "headers": {}, "body": ""}
+    if isinstance(result, bytes | bytearray):
+        ctype = "application/octet-stream"
+        return {"status": 200, "headers": {"Content-Type": ctype}, "body": bytes(result).hex()}
+    if isinstance(result, str):
+        ctype = "text/plain; charset=utf-8"
+        return {"status": 200, "headers": {"Content-Type": ctype}, "body": result.encode().hex()}
+    body = json.dumps(result).encode()
+    return {"status": 200, "headers": {"Content-Type": "application/json"}, "body": body.hex()}
+
+
+async def _serve(worker: Worker, reader: asyncio.StreamReader, out: Any) -> None:
+    lock = asyncio.Lock()
+
+    async def reply(message: dict[str, Any]) -> None:
+        async with lock:
+            out.write(wire.encode(message))
+            out.flush()
+
+    async def handle(request: dict[str, Any]) -> None:
+        op = request["op"]
+        try:
+            result = await getattr(worker, op)(request)
+        except Exception as exc:
+            result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        result["id"] = request["id"]
+        await reply(result)
+
+    try:
+        functions = worker.load()
+        await reply({"id": 0, "ok": True, "functions": functions})
+    except BaseException as exc:
+        traceback.print_exc()
+        await reply({"id": 0, "ok": False, "error": f"{type(exc).__name__}: {exc}"})
+        return
+    tasks: set[asyncio.Task[None]] = set()
+    while True:
+        try:
+            header = await reader.readexactly(wire.header_size())
+            body = await reader.readexactly(wire.body_size(header))
+        except asyncio.IncompleteReadError:
+            return  # the host went away (even kill -9): stop with it
+        task = asyncio.ensure_future(handle(wire.decode(body)))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+
+async def _main(app_dir: str) -> None:
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)  # print() in user code goes to stderr, never into a frame
+    sys.stdout = sys.stderr
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=2**31)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    await _serve(Worker(app_dir), reader, out)
+
+
+if __name__ == "__main__":
+    asyncio.run(_main(os.path.abspath(sys.argv[1])))
+    os._exit(0)  # do not wait for user threads stuck in blocking calls
