@@ -1,0 +1,1 @@
+"""One client per outside system, each built from the settings object once and reused."""

@@ -1,0 +1,223 @@
+"""The one client for the Salesforce org.
+
+Crosswalk performs the OAuth 2.0 exchange itself against the configured login URL (JWT
+bearer or client credentials; simple-salesforce's own login flows only know
+`*.salesforce.com`), caches the token, and hands `simple-salesforce` the instance URL, the
+session id and a `requests.Session` that trusts the configured CA bundle. An expired session
+is refreshed once; every other failure is classified through crosswalk.errors.
+
+SOQL is only ever built with `format_soql`, which quotes and escapes every value.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import jwt
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceExpiredSession
+from simple_salesforce.format import format_soql
+
+from crosswalk.errors import (
+    AuthenticationFailed,
+    TransientError,
+    error_for_salesforce,
+    error_for_status,
+)
+from crosswalk.models import SalesforceAccount
+from crosswalk.settings import SalesforceAuthMode, SalesforceSettings
+
+SYSTEM = "salesforce"
+T = TypeVar("T")
+
+ACCOUNT_FIELDS = (
+    "Id, IsDeleted, Name, Type, Industry, Phone, Website, AnnualRevenue, NumberOfEmployees, "
+    "BillingStreet, BillingCity, BillingState, BillingPostalCode, BillingCountry, "
+    "Tax_Id__c, Credit_Limit__c, Payment_Terms_Days__c, Marketing_Consent__c, "
+    "D2C_Customer_Id__c, D2C_Primary_User_Id__c, OwnerId, CreatedDate, LastModifiedDate, "
+    "SystemModstamp"
+)
+CONTACT_FIELDS = (
+    "Id, AccountId, FirstName, LastName, Email, Phone, MobilePhone, Title, "
+    "HasOptedOutOfEmail, Primary_Contact__c, D2C_User_Id__c, CreatedDate"
+)
+
+
+class SalesforceClient:
+    def __init__(
+        self, settings: SalesforceSettings, *, session: requests.Session | None = None
+    ) -> None:
+        self._settings = settings
+        self._session = session or requests.Session()
+        if settings.ca_bundle is not None:
+            self._session.verify = str(settings.ca_bundle)
+        # Shows up as `changeOrigin` (`...;client=crosswalk`) in the change events we cause.
+        self._session.headers["Sforce-Call-Options"] = f"client={settings.client_name}"
+        self._lock = threading.Lock()
+        self._sf: Salesforce | None = None
+
+    # ------------------------------------------------------------------ session
+
+    def _token(self) -> dict[str, Any]:
+        settings = self._settings
+        url = str(settings.login_url).rstrip("/") + "/services/oauth2/token"
+        if settings.auth_mode is SalesforceAuthMode.JWT:
+            form = {
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "assertion": self._jwt_assertion(),
+            }
+        else:
+            secret = settings.client_secret.get_secret_value() if settings.client_secret else ""
+            form = {
+                "grant_type": "client_credentials",
+                "client_id": settings.client_id,
+                "client_secret": secret,
+            }
+        try:
+            response = self._session.post(url, data=form, timeout=settings.timeout_seconds)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise TransientError(f"token request: {type(exc).__name__}", system=SYSTEM) from None
+        if response.status_code != 200:
+            body = _json_or_empty(response)
+            code = body.get("error") or "token_error"
+            message = f"token request refused: {code}: {body.get('error_description', '')}"
+            if response.status_code in (400, 401, 403):
+                raise AuthenticationFailed(
+                    message, system=SYSTEM, status=response.status_code, code=code
+                )
+            raise error_for_status(SYSTEM, response.status_code, message, code=code)
+        return response.json()
+
+    def _jwt_assertion(self) -> str:
+        settings = self._settings
+        assert settings.private_key_path is not None  # settings validation guarantees it
+        key = settings.private_key_path.read_bytes()
+        claims = {
+            "iss": settings.client_id,
+            "sub": settings.username,
+            "aud": str(settings.login_url).rstrip("/"),
+            "exp": int(time.time()) + 180,
+        }
+        return jwt.encode(claims, key, algorithm="RS256")
+
+    def _connect(self) -> Salesforce:
+        token = self._token()
+        instance_url = str(self._settings.instance_url or token["instance_url"])
+        return Salesforce(
+            instance_url=instance_url,
+            session_id=token["access_token"],
+            version=self._settings.api_version,
+            session=self._session,
+        )
+
+    def _client(self, *, refresh: bool = False) -> Salesforce:
+        with self._lock:
+            if self._sf is None or refresh:
+                self._sf = self._connect()
+            return self._sf
+
+    def call(self, operation: Callable[[Salesforce], T]) -> T:
+        """Run one simple-salesforce operation; refresh an expired session once."""
+        try:
+            try:
+                return operation(self._client())
+            except SalesforceExpiredSession:
+                return operation(self._client(refresh=True))
+        except Exception as exc:  # classify everything that leaves the client
+            raise error_for_salesforce(exc) from None
+
+    # ------------------------------------------------------------------ reads
+
+    def get_account_with_contacts(self, account_id: str) -> SalesforceAccount | None:
+        """The Account and its Contacts in one API call (a child subquery)."""
+        soql = format_soql(
+            f"SELECT {ACCOUNT_FIELDS}, (SELECT {CONTACT_FIELDS} FROM Contacts) "
+            "FROM Account WHERE Id = {}",
+            account_id,
+        )
+        result = self.call(lambda sf: sf.query(soql))
+        records = result.get("records", [])
+        return SalesforceAccount.model_validate(records[0]) if records else None
+
+    def iter_query_pages(
+        self, soql: str, *, include_deleted: bool = False
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Each page of a query as it arrives: one API call per page."""
+        page = self.call(lambda sf: sf.query(soql, include_deleted=include_deleted))
+        while True:
+            yield page.get("records", [])
+            next_url = page.get("nextRecordsUrl")
+            if page.get("done", True) or not next_url:
+                return
+            page = self.call(
+                lambda sf, url=next_url: sf.query_more(
+                    url, identifier_is_url=True, include_deleted=include_deleted
+                )
+            )
+
+    def accounts_modified_since(self, since: datetime, *, limit: int | None = None) -> str:
+        """The reconciliation query: changed Accounts in modstamp order, escaped."""
+        soql = format_soql(
+            f"SELECT {ACCOUNT_FIELDS} FROM Account WHERE SystemModstamp > {{}} "
+            "ORDER BY SystemModstamp, Id",
+            since,
+        )
+        return soql if limit is None else f"{soql} LIMIT {int(limit)}"
+
+    # ------------------------------------------------------------------ writes
+
+    def update(self, sobject: str, record_id: str, fields: Mapping[str, Any]) -> None:
+        self.call(lambda sf: getattr(sf, sobject).update(record_id, dict(fields)))
+
+    def upsert(
+        self, sobject: str, external_field: str, external_value: str, fields: Mapping[str, Any]
+    ) -> str | None:
+        """Upsert by external id; returns the Id when Salesforce reports one (created)."""
+        path = f"{external_field}/{external_value}"
+        response = self.call(
+            lambda sf: getattr(sf, sobject).upsert(path, dict(fields), raw_response=True)
+        )
+        # 201 created / 200 updated (API >= 46.0) carry {"id", "created"}; 204 has no body.
+        body = _json_or_empty(response) if response.content else {}
+        return body.get("id")
+
+    def create(self, sobject: str, fields: Mapping[str, Any]) -> str:
+        result = self.call(lambda sf: getattr(sf, sobject).create(dict(fields)))
+        return str(result["id"])
+
+    def find_id(self, sobject: str, external_field: str, external_value: str) -> str | None:
+        soql = format_soql(
+            f"SELECT Id FROM {sobject} WHERE {external_field} = {{}} LIMIT 1", external_value
+        )
+        records = self.call(lambda sf: sf.query(soql)).get("records", [])
+        return records[0]["Id"] if records else None
+
+    def update_many(
+        self, sobject: str, records: Sequence[Mapping[str, Any]], *, all_or_none: bool = False
+    ) -> list[dict[str, Any]]:
+        """sObject Collections update, 200 records per call; returns per-record results."""
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(records), 200):
+            chunk = [
+                {"attributes": {"type": sobject}, **dict(record)}
+                for record in records[start : start + 200]
+            ]
+            body = {"allOrNone": all_or_none, "records": chunk}
+            response = self.call(
+                lambda sf, body=body: sf.restful("composite/sobjects", method="PATCH", json=body)
+            )
+            results.extend(response)
+        return results
+
+
+def _json_or_empty(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
