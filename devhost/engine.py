@@ -92,6 +92,7 @@ class Engine:
         *,
         max_episodes: int = 64,
         max_activities: int = 64,
+        time_skipping: bool = False,
     ) -> None:
         self.store = store
         self.pool = pool
@@ -108,6 +109,8 @@ class Engine:
         self._watchers: dict[str, list[asyncio.Future[None]]] = {}
         self._loop = asyncio.get_running_loop()
         self._stopping = False
+        self._time_skipping = time_skipping
+        self._activities_in_flight = 0
         clock.on_advance(lambda: self._loop.call_soon_threadsafe(self._timer_wake.set))
 
     # -- lifecycle --------------------------------------------------------------------
@@ -119,7 +122,7 @@ class Engine:
         for iid in self.store.ready_instances(now):
             self.schedule(iid)
         for row in self.store.activities():
-            self._spawn(self._run_activity(row, time.perf_counter()))
+            self._queue_activity(row)
         self._spawn(self._timer_loop())
 
     async def stop(self) -> None:
@@ -186,9 +189,18 @@ class Engine:
                 _, iid = heapq.heappop(self._timers)
                 self.schedule(iid)
             timeout = self._timers[0][0] - now if self._timers else None
+            if timeout is not None and self._time_skipping:
+                timeout = min(timeout, 0.02)
+                if self._idle():
+                    self.clock.advance(self._timers[0][0] - now)
+                    continue
             self._timer_wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._timer_wake.wait(), timeout)
+
+    def _idle(self) -> bool:
+        """Nothing running or queued: only timers can move things on (time skipping)."""
+        return not self._running and self._activities_in_flight == 0
 
     def _add_timer(self, when: float, iid: str) -> None:
         heapq.heappush(self._timers, (when, iid))
@@ -197,7 +209,7 @@ class Engine:
     def _commit(self, out: _Outbox) -> None:
         """After a transaction: start what it queued."""
         for row in out.activities:
-            self._spawn(self._run_activity(row, time.perf_counter()))
+            self._queue_activity(row)
         for when, iid in out.timers:
             self._add_timer(when, iid)
         for iid in out.wake:
@@ -234,6 +246,7 @@ class Engine:
         control: list[Event] = []
         new: list[Event] = []
         suspended = inst.status == "Suspended"
+        held = False
         for row in rows:
             ev, kind = row.event, row.event.get("EventType")
             if kind == REWIND:
@@ -249,13 +262,21 @@ class Engine:
                     suspended = False
                     control.append(ev)
             elif suspended:
-                continue  # held in the inbox until resume
+                held = True  # stays in the inbox until resume
+                continue
             elif row.execution_id is not None and row.execution_id != inst.execution_id:
                 consumed.append(row.id)  # late result for an earlier execution
             else:
                 consumed.append(row.id)
                 new.append(ev)
-        status = "Suspended" if suspended else ("Running" if rewind else inst.status)
+        if suspended:
+            status = "Suspended"
+        elif rewind or inst.status == "Suspended":
+            status = "Running"
+        else:
+            status = inst.status
+        if held and not suspended:
+            self._again.add(iid)  # resumed in this batch: deliver what was held next
         if not new and not rewind:
             with store.tx():
                 store.delete_messages(consumed)
@@ -571,7 +592,17 @@ class Engine:
         self.store.add_entity_message(target, message)
 
     # -- activities -----------------------------------------------------------------------
+    def _queue_activity(self, row: ActivityRow) -> None:
+        self._activities_in_flight += 1  # counted now, so time skipping never sees a gap
+        self._spawn(self._run_activity(row, time.perf_counter()))
+
     async def _run_activity(self, row: ActivityRow, queued: float) -> None:
+        try:
+            await self._run_activity_once(row, queued)
+        finally:
+            self._activities_in_flight -= 1
+
+    async def _run_activity_once(self, row: ActivityRow, queued: float) -> None:
         async with self._activity_slots:
             self.stats.dispatch_latency.append(time.perf_counter() - queued)
             started = time.perf_counter()
@@ -579,7 +610,7 @@ class Engine:
                 reply = await self.pool.call("activity", name=row.name, input=row.input)
             except WorkerError:
                 await asyncio.sleep(0.2)
-                self._spawn(self._run_activity(row, time.perf_counter()))
+                self._queue_activity(row)
                 return
         ms = (time.perf_counter() - started) * 1000
         self.stats.activities += 1

@@ -37,6 +37,7 @@ class Host:
         workers: int | None = None,
         enforce_keys: bool = False,
         clock: Clock | None = None,
+        time_skipping: bool = False,
     ) -> None:
         self.app_dir = Path(app_dir).resolve()
         self.port = port
@@ -46,6 +47,7 @@ class Host:
         self.workers = workers or min(2, os.cpu_count() or 1)
         self.enforce_keys = enforce_keys
         self.clock = clock or Clock()
+        self.time_skipping = time_skipping
         self.url = ""
         self.engine: Engine | None = None
         self._runner: web.AppRunner | None = None
@@ -60,7 +62,9 @@ class Host:
             await self._pool.stop()
             raise
         self._store = Store(self.data_dir / "taskhub.sqlite3")
-        self.engine = Engine(self._store, self._pool, index, self.clock)
+        self.engine = Engine(
+            self._store, self._pool, index, self.clock, time_skipping=self.time_skipping
+        )
         keys = self._keys() if self.enforce_keys else None
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -20,7 +20,8 @@ Subprocess (for kill -9 tests; survives restarts on the same data_dir)::
 
 API (both `RunningHost` and `SpawnedHost` are `HostClient`s):
 
-* `run(app_dir, *, env=None, data_dir=None, workers=1, port=0) -> ContextManager[RunningHost]`
+* `run(app_dir, *, env=None, data_dir=None, workers=1, port=0, time_skipping=False)
+  -> ContextManager[RunningHost]`
 * `spawn(app_dir, *, data_dir, env=None, port=0, workers=1) -> SpawnedHost` (also a context
   manager; `.kill()`, `.restart()`, `.stop()`, `.pid`)
 * `HostClient.url` (`http://127.0.0.1:PORT`), `.request(method, path, json=, data=, headers=)`,
@@ -193,15 +194,28 @@ def run(
     data_dir: str | os.PathLike[str] | None = None,
     workers: int = 1,
     port: int = 0,
+    time_skipping: bool = False,
 ) -> Iterator[RunningHost]:
-    """Start a host on a free port with a temporary task hub; stop it on exit."""
+    """Start a host on a free port with a temporary task hub; stop it on exit.
+
+    `time_skipping=True`: whenever nothing is running, the clock jumps to the next durable
+    timer (retry back-offs and long waits finish at once; do not use it while a test still
+    has to raise an event before a timer).
+    """
     with contextlib.ExitStack() as stack:
         if data_dir is None:
             data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="devhost-"))
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="devhost", daemon=True)
         thread.start()
-        host = Host(app_dir, port=port, data_dir=data_dir, env=env, workers=workers)
+        host = Host(
+            app_dir,
+            port=port,
+            data_dir=data_dir,
+            env=env,
+            workers=workers,
+            time_skipping=time_skipping,
+        )
 
         def shutdown() -> None:
             with contextlib.suppress(Exception):

@@ -17,9 +17,25 @@ APPS = Path(__file__).parent / "apps"
 
 
 @pytest.fixture(scope="module")
-def app_host(request: pytest.FixtureRequest):
-    """One in-process host per test module, for the app named by the module's APP."""
+def app_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """One in-process host per test module, for the app named by the module's APP.
+
+    Tests share it, so each uses its own instance ids (uuid-based), never fixed ones.
+    """
     from devhost.testing import run
 
-    with run(APPS / request.module.APP) as host:
+    state = tmp_path_factory.mktemp("state")
+    env = {"CONFORMANCE_STATE_DIR": str(state), **getattr(request.module, "ENV", {})}
+    with run(APPS / request.module.APP, env=env, workers=2) as host:
+        yield host
+
+
+@pytest.fixture(scope="module")
+def skipping_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Like app_host, with time skipping: idle hosts jump to the next durable timer."""
+    from devhost.testing import run
+
+    state = tmp_path_factory.mktemp("state")
+    env = {"CONFORMANCE_STATE_DIR": str(state)}
+    with run(APPS / request.module.APP, env=env, time_skipping=True) as host:
         yield host
