@@ -1,5 +1,13 @@
-"""Blueprint for the activities of Crosswalk; each module here adds its functions to `bp`."""
+"""Activities touch the world: one module per outside system.
+
+Each activity takes and returns JSON-shaped dicts, and lets only classified errors
+(crosswalk.errors) escape, so the orchestrator can tell transient from permanent by the tag
+in the failure text.
+"""
 
 import azure.durable_functions as df
 
 bp = df.Blueprint()
+
+# The modules register their functions on `bp` when imported.
+from activities import d2c, lake, notify, profiles, salesforce  # noqa: E402, F401

@@ -186,6 +186,27 @@ class SyncState(BaseModel):
         self.d2c_primary_user_id = d2c_primary_user_id
         self.last_error = None
 
+    def release(self, instance_id: str, at: datetime, *, note: str) -> None:
+        """Give the claim back untouched (e.g. the account turned out not to qualify)."""
+        if self.current_instance_id != instance_id or self.status is not SyncStatus.ONBOARDING:
+            raise IllegalTransition(f"instance {instance_id} holds no onboarding claim to release")
+        previous = self.transitions[-1].from_status if self.transitions else SyncStatus.NEW
+        self.transitions.append(
+            Transition.model_validate(
+                {
+                    "at": at,
+                    "from": self.status,
+                    "to": previous,
+                    "instance_id": instance_id,
+                    "note": note,
+                }
+            )
+        )
+        del self.transitions[:-MAX_TRANSITIONS]
+        self.status = previous
+        self.current_instance_id = None
+        self.last_instance_id = instance_id
+
     def _move(
         self, to: SyncStatus, at: datetime, instance_id: str | None, note: str | None
     ) -> None:

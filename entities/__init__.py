@@ -1,5 +1,7 @@
-"""Blueprint for the entities of Crosswalk; each module here adds its functions to `bp`."""
+"""Entities remember: per-record sync state, the reconciliation watermark."""
 
 import azure.durable_functions as df
 
 bp = df.Blueprint()
+
+from entities import record_sync  # noqa: E402, F401

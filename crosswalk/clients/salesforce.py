@@ -197,20 +197,35 @@ class SalesforceClient:
         records = self.call(lambda sf: sf.query(soql)).get("records", [])
         return records[0]["Id"] if records else None
 
-    def update_many(
-        self, sobject: str, records: Sequence[Mapping[str, Any]], *, all_or_none: bool = False
+    def update_records(
+        self, records: Sequence[Mapping[str, Any]], *, all_or_none: bool = False
     ) -> list[dict[str, Any]]:
-        """sObject Collections update, 200 records per call; returns per-record results."""
+        """sObject Collections update (200 records per call, types may be mixed).
+
+        Each record carries `attributes.type` and `Id`. A record Salesforce refuses raises,
+        naming its errorCode and fields, even though the HTTP status was 200.
+        """
         results: list[dict[str, Any]] = []
         for start in range(0, len(records), 200):
-            chunk = [
-                {"attributes": {"type": sobject}, **dict(record)}
-                for record in records[start : start + 200]
-            ]
-            body = {"allOrNone": all_or_none, "records": chunk}
+            body = {
+                "allOrNone": all_or_none,
+                "records": [dict(r) for r in records[start : start + 200]],
+            }
             response = self.call(
                 lambda sf, body=body: sf.restful("composite/sobjects", method="PATCH", json=body)
             )
+            for result in response:
+                if not result.get("success", False):
+                    errors = result.get("errors") or [{}]
+                    first = errors[0]
+                    fields = first.get("fields") or []
+                    raise error_for_status(
+                        SYSTEM,
+                        400,
+                        f"record {result.get('id') or '?'}: {first.get('message', 'refused')}",
+                        code=first.get("statusCode") or first.get("errorCode"),
+                        field=fields[0] if fields else None,
+                    )
             results.extend(response)
         return results
 

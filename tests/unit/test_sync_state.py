@@ -138,3 +138,22 @@ def test_state_round_trips_through_json():
 
     assert again == state
     assert SyncState.load(None) == SyncState()
+
+
+def test_release_returns_the_record_to_where_it_was_before_the_claim():
+    state = SyncState()
+    state.claim("i-1", MOD1, T0)
+
+    state.release("i-1", T0, note="not qualified")
+
+    assert state.status is SyncStatus.NEW
+    assert state.current_instance_id is None
+    assert state.claim("i-2", MOD1, T0).granted
+
+
+def test_release_by_another_instance_is_refused():
+    state = SyncState()
+    state.claim("i-1", MOD1, T0)
+
+    with pytest.raises(IllegalTransition):
+        state.release("i-2", T0, note="x")

@@ -1,0 +1,71 @@
+"""Activities against the D2C customer API; each forward step has its compensation here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from activities import bp
+from crosswalk.clients.d2c import CustomerExists
+from crosswalk.errors import Conflict, NotFound
+from crosswalk.models import CustomerCreate, UserInvite
+from crosswalk.services import services
+
+
+@bp.activity_trigger(input_name="payload")
+def d2c_create_customer(payload: dict[str, Any]) -> dict[str, Any]:
+    """Create the organisation; a replay of the same idempotency key returns the first result.
+
+    A 409 means an active customer already carries this Salesforce id (an earlier run made
+    it): that customer is adopted rather than duplicated. A deactivated one is not revived
+    behind anyone's back; that is a conflict for a person.
+    """
+    d2c = services().d2c
+    customer = CustomerCreate.model_validate(payload["customer"])
+    try:
+        created = d2c.create_customer(customer, idempotency_key=payload["idempotency_key"])
+        adopted = False
+    except CustomerExists as exc:
+        if not exc.existing_id:
+            raise
+        created = d2c.get_customer(exc.existing_id)
+        if created.status != "active" or created.external_ref != customer.external_ref:
+            raise Conflict(
+                f"D2C customer {created.id} for {customer.external_ref} is {created.status}; "
+                "reactivate or remove it in D2C, then retry",
+                system="d2c",
+                status=409,
+                code="customer-deactivated",
+            ) from None
+        adopted = True
+    return {"customer_id": created.id, "version": created.version, "adopted": adopted}
+
+
+@bp.activity_trigger(input_name="payload")
+def d2c_deactivate_customer(payload: dict[str, Any]) -> dict[str, Any]:
+    """Compensation of the create: the organisation is deactivated (deactivating twice is fine)."""
+    try:
+        customer = services().d2c.deactivate_customer(
+            payload["customer_id"], reason=payload["reason"]
+        )
+    except NotFound:
+        return {"customer_id": payload["customer_id"], "status": "absent"}
+    return {"customer_id": customer.id, "status": customer.status}
+
+
+@bp.activity_trigger(input_name="payload")
+def d2c_invite_user(payload: dict[str, Any]) -> dict[str, Any]:
+    invite = UserInvite.model_validate(payload["invite"])
+    user = services().d2c.invite_user(
+        payload["customer_id"], invite, idempotency_key=payload["idempotency_key"]
+    )
+    return {"user_id": user.id, "status": user.status}
+
+
+@bp.activity_trigger(input_name="payload")
+def d2c_remove_user(payload: dict[str, Any]) -> dict[str, Any]:
+    """Compensation of the invite; removing a removed (or vanished) user is a no-op."""
+    try:
+        services().d2c.remove_user(payload["customer_id"], payload["user_id"])
+    except NotFound:
+        return {"user_id": payload["user_id"], "status": "absent"}
+    return {"user_id": payload["user_id"], "status": "removed"}

@@ -1,0 +1,47 @@
+"""Activities against the unified profile store (Cosmos DB in Azure, SQLite locally)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from activities import bp
+from crosswalk.models import ProfileStatus, UnifiedProfile
+from crosswalk.services import services
+
+
+@bp.activity_trigger(input_name="payload")
+def profile_upsert(payload: dict[str, Any]) -> dict[str, Any]:
+    """Write the profile; the stored version's etag guards against a concurrent writer."""
+    store = services().profiles
+    profile = UnifiedProfile.model_validate(payload["profile"])
+    current = store.get(profile.sf_account_id)
+    stored = store.upsert(profile, if_match=current.etag if current else None)
+    return {"sf_account_id": stored.sf_account_id, "etag": stored.etag}
+
+
+@bp.activity_trigger(input_name="payload")
+def profile_remove(payload: dict[str, Any]) -> dict[str, Any]:
+    """Compensation of the upsert: the profile this run wrote is removed."""
+    removed = services().profiles.delete(payload["sf_account_id"])
+    return {"sf_account_id": payload["sf_account_id"], "removed": removed}
+
+
+@bp.activity_trigger(input_name="payload")
+def profile_record_failure(payload: dict[str, Any]) -> dict[str, Any]:
+    """Support staff find failed onboardings in the profile store too, with the reason.
+
+    An existing active profile (from an earlier successful onboarding) is never downgraded.
+    """
+    store = services().profiles
+    current = store.get(payload["sf_account_id"])
+    if current is not None and current.status is ProfileStatus.ACTIVE:
+        return {"sf_account_id": payload["sf_account_id"], "recorded": False}
+    failed = UnifiedProfile(
+        sf_account_id=payload["sf_account_id"],
+        name=payload.get("name") or payload["sf_account_id"],
+        status=ProfileStatus.FAILED,
+        failure=payload["failure"],
+        updated_at=payload["at"],
+    )
+    store.upsert(failed, if_match=current.etag if current else None)
+    return {"sf_account_id": payload["sf_account_id"], "recorded": True}

@@ -1,0 +1,60 @@
+"""The cached factory that activities and triggers get their clients from.
+
+Clients are built from the settings object on first use, then reused by every invocation in
+the worker process (connection pooling matters under load). Nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
+
+from crosswalk.settings import Settings, current_settings
+
+if TYPE_CHECKING:
+    from crosswalk.clients.d2c import D2CClient
+    from crosswalk.clients.salesforce import SalesforceClient
+    from crosswalk.lake.base import Lake
+    from crosswalk.profiles.base import ProfileStore
+
+
+class Services:
+    """One instance per process: settings plus one client per outside system."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+
+    @cached_property
+    def salesforce(self) -> SalesforceClient:
+        from crosswalk.clients.salesforce import SalesforceClient
+
+        with self._lock:
+            return SalesforceClient(self.settings.salesforce)
+
+    @cached_property
+    def d2c(self) -> D2CClient:
+        from crosswalk.clients.d2c import D2CClient
+
+        with self._lock:
+            return D2CClient(self.settings.d2c)
+
+    @cached_property
+    def profiles(self) -> ProfileStore:
+        from crosswalk.profiles import open_profile_store
+
+        with self._lock:
+            return open_profile_store(self.settings.profile_store)
+
+    @cached_property
+    def lake(self) -> Lake:
+        from crosswalk.lake import open_lake
+
+        with self._lock:
+            return open_lake(self.settings.lake)
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    return Services(current_settings())

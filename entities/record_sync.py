@@ -1,0 +1,61 @@
+"""`record_sync`: one entity per Salesforce Account Id, holding its SyncState.
+
+Operations run one at a time per record, so a claim is atomic without locks. A refused
+transition raises, which the calling orchestrator receives as an exception, and the stored
+state stays as it was (it is only written after an operation succeeds).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.durable_functions as df
+
+from crosswalk.sync_state import SyncState, SyncStatus
+from entities import bp
+
+
+def _at(payload: dict[str, Any]) -> datetime:
+    raw = payload.get("at")
+    return datetime.fromisoformat(raw) if raw else datetime.now(UTC)
+
+
+def _apply(state: SyncState, operation: str, payload: dict[str, Any]) -> Any:
+    at = _at(payload)
+    if operation == "get":
+        return state.dump()
+    if operation == "claim":
+        modstamp = datetime.fromisoformat(payload["modstamp"])
+        return state.claim(payload["instance_id"], modstamp, at).model_dump(mode="json")
+    if operation == "advance":
+        state.advance(
+            payload["instance_id"],
+            SyncStatus(payload["status"]),
+            at,
+            note=payload.get("note"),
+            error=payload.get("error"),
+            approval=payload.get("approval"),
+        )
+        return state.dump()
+    if operation == "synced":
+        state.mark_synced(
+            payload["instance_id"],
+            at,
+            modstamp=datetime.fromisoformat(payload["modstamp"]),
+            d2c_customer_id=payload["d2c_customer_id"],
+            d2c_primary_user_id=payload.get("d2c_primary_user_id"),
+        )
+        return state.dump()
+    if operation == "release":
+        state.release(payload["instance_id"], at, note=payload.get("note") or "released")
+        return state.dump()
+    raise ValueError(f"record_sync has no operation {operation!r}")
+
+
+@bp.entity_trigger(context_name="context")
+def record_sync(context: df.DurableEntityContext) -> None:
+    state = SyncState.load(context.get_state(lambda: None))
+    result = _apply(state, context.operation_name, context.get_input() or {})
+    context.set_state(state.dump())
+    context.set_result(result)
