@@ -22,8 +22,8 @@ API (both `RunningHost` and `SpawnedHost` are `HostClient`s):
 
 * `run(app_dir, *, env=None, data_dir=None, workers=1, port=0, time_skipping=False)
   -> ContextManager[RunningHost]`
-* `spawn(app_dir, *, data_dir, env=None, port=0, workers=1) -> SpawnedHost` (also a context
-  manager; `.kill()`, `.restart()`, `.stop()`, `.pid`)
+* `spawn(app_dir, *, data_dir, env=None, port=0, workers=1, extra_args=None) -> SpawnedHost`
+  (also a context manager; `.kill()`, `.restart()`, `.stop()`, `.pid`)
 * `HostClient.url` (`http://127.0.0.1:PORT`), `.request(method, path, json=, data=, headers=)`,
   `.get/.post/.delete(path, ...)` -> `Response(status, headers, body)` with `.json()` / `.text`
 * `HostClient.start(orchestrator, input=None, instance_id=None) -> str` (Durable HTTP API)
@@ -240,8 +240,10 @@ class SpawnedHost(HostClient):
         env: Mapping[str, str] | None = None,
         port: int = 0,
         workers: int = 1,
+        extra_args: list[str] | None = None,
     ) -> None:
         self.app_dir = Path(app_dir)
+        self.extra_args = list(extra_args or [])
         self.data_dir = Path(data_dir)
         self.env = {**os.environ, **(env or {})}
         root = str(Path(__file__).resolve().parent.parent)
@@ -260,6 +262,7 @@ class SpawnedHost(HostClient):
     def start(self) -> SpawnedHost:
         cmd = [sys.executable, "-m", "devhost", str(self.app_dir), "--port", str(self.port)]
         cmd += ["--data", str(self.data_dir), "--workers", str(self.workers), "--quiet"]
+        cmd += self.extra_args
         self.proc = subprocess.Popen(
             cmd, env=self.env, stdout=subprocess.PIPE, text=True, start_new_session=True
         )
@@ -310,9 +313,12 @@ def spawn(
     env: Mapping[str, str] | None = None,
     port: int = 0,
     workers: int = 1,
+    extra_args: list[str] | None = None,
 ) -> SpawnedHost:
     """Start `python -m devhost` as a child process (its own session, so kill() gets all)."""
-    return SpawnedHost(app_dir, data_dir=data_dir, env=env, port=port, workers=workers).start()
+    return SpawnedHost(
+        app_dir, data_dir=data_dir, env=env, port=port, workers=workers, extra_args=extra_args
+    ).start()
 
 
 def _factory() -> Iterator[Callable[..., RunningHost]]:

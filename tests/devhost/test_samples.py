@@ -16,3 +16,13 @@ def test_function_chaining_documented_output(app_host) -> None:
     followed = app_host.get(payload["statusQueryGetUri"])
     assert followed.status == 200
     assert followed.json()["output"] == ["Hello Seattle", "Hello Tokyo", "Hello London"]
+
+
+def test_blueprint_sample_documented_output(devhost_factory) -> None:
+    from conftest import APPS
+
+    host = devhost_factory(APPS / "blueprint")
+    resp = host.get("/api/startOrchestrator")
+    assert resp.status == 202
+    status = host.wait_for(resp.json()["id"])
+    assert status["output"] == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]

@@ -1,0 +1,70 @@
+"""Conformance app for HTTP triggers: route templates, methods, request and return shapes."""
+
+import json
+import os
+
+import azure.functions as func
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="items/{id:int}", methods=["GET"])
+def item_by_id(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps({"id": int(req.route_params["id"]), "kind": "int"}),
+        mimetype="application/json",
+    )
+
+
+@app.route(route="items/{name}", methods=["GET"])
+def item_by_name(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps({"name": req.route_params["name"]}), status_code=201)
+
+
+@app.route(route="optional/{x?}")
+async def optional(req: func.HttpRequest) -> str:
+    return f"x={req.route_params.get('x')}"
+
+
+@app.route(route="echo", methods=["POST", "PUT"])
+def echo(req: func.HttpRequest) -> func.HttpResponse:
+    body = {
+        "method": req.method,
+        "params": dict(req.params),
+        "header": req.headers.get("x-custom"),
+        "json": req.get_json(),
+        "url": req.url,
+    }
+    return func.HttpResponse(
+        json.dumps(body), headers={"X-Echo": "yes"}, mimetype="application/json"
+    )
+
+
+@app.route(route="raw")
+def raw(req: func.HttpRequest) -> bytes:
+    return b"\x00\x01binary"
+
+
+@app.route(route="setting")
+def setting(req: func.HttpRequest) -> str:
+    return (
+        os.environ.get("FROM_LOCAL_SETTINGS", "<unset>")
+        + "|"
+        + os.environ.get("OVERRIDDEN", "<unset>")
+    )
+
+
+@app.route(route="crash")
+def crash(req: func.HttpRequest) -> str:
+    raise RuntimeError("handler blew up")
+
+
+@app.function_name("NamedDefaultRoute")
+@app.route()
+def default_route(req: func.HttpRequest) -> str:
+    return "default"
+
+
+@app.route(route="secret", auth_level=func.AuthLevel.FUNCTION)
+def secret(req: func.HttpRequest) -> str:
+    return "secret"

@@ -1,0 +1,55 @@
+"""HTTP triggers at /api/<route>, the Core Tools way."""
+
+from __future__ import annotations
+
+APP = "http_routes"
+ENV = {"OVERRIDDEN": "from-env"}
+
+
+def test_int_constraint_chooses_the_matching_route(app_host) -> None:
+    by_id = app_host.get("/api/items/42")
+    assert by_id.status == 200 and by_id.json() == {"id": 42, "kind": "int"}
+    assert by_id.headers["Content-Type"].startswith("application/json")
+    by_name = app_host.get("/api/items/widget")
+    assert by_name.status == 201 and by_name.json() == {"name": "widget"}
+
+
+def test_optional_segment_and_async_str_return(app_host) -> None:
+    assert app_host.get("/api/optional").text == "x=None"
+    assert app_host.get("/api/optional/7").text == "x=7"
+
+
+def test_request_shape_and_response_headers(app_host) -> None:
+    resp = app_host.request(
+        "PUT", "/api/echo?a=1&b=two", json={"k": "v"}, headers={"X-Custom": "hdr"}
+    )
+    assert resp.status == 200
+    assert resp.headers["X-Echo"] == "yes"
+    body = resp.json()
+    assert body["method"] == "PUT"
+    assert body["params"] == {"a": "1", "b": "two"}
+    assert body["header"] == "hdr"
+    assert body["json"] == {"k": "v"}
+    assert body["url"].endswith("/api/echo?a=1&b=two")
+
+
+def test_methods_are_enforced(app_host) -> None:
+    assert app_host.get("/api/echo").status == 405
+
+
+def test_bytes_return_default_route_and_404(app_host) -> None:
+    assert app_host.get("/api/raw").body == b"\x00\x01binary"
+    assert app_host.get("/api/NamedDefaultRoute").text == "default"
+    assert app_host.get("/api/nothing/here").status == 404
+
+
+def test_local_settings_fill_env_without_overriding(app_host) -> None:
+    assert app_host.get("/api/setting").text == "from-file|from-env"
+
+
+def test_handler_exception_is_a_500(app_host) -> None:
+    assert app_host.get("/api/crash").status == 500
+
+
+def test_auth_levels_not_enforced_by_default(app_host) -> None:
+    assert app_host.get("/api/secret").text == "secret"
