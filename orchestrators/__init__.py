@@ -1,5 +1,7 @@
-"""Blueprint for the orchestrators of Crosswalk; each module here adds its functions to `bp`."""
+"""Orchestrators decide: deterministic generator functions, no I/O, no clock, no random."""
 
 import azure.durable_functions as df
 
 bp = df.Blueprint()
+
+from orchestrators import account_onboarding  # noqa: E402, F401

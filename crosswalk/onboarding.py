@@ -1,0 +1,54 @@
+"""The contract between whoever starts an onboarding and the `account_onboarding` orchestrator.
+
+The starter (HTTP, change event, reconciliation) snapshots the policy from the settings into
+the input, so a running saga keeps the rules it started with and replays deterministically
+even if the app settings change under it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from crosswalk.models import SalesforceAccountId
+from crosswalk.settings import Settings
+
+APPROVAL_EVENT = "ApprovalDecision"
+
+
+class OnboardingInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: SalesforceAccountId
+    modstamp: AwareDatetime
+    source: Literal["http", "event", "reconciliation", "support"]
+    policy: dict[str, Any]
+
+
+def onboarding_instance_id(account_id: str, modstamp: datetime) -> str:
+    """Deterministic per account and modstamp, so the same start twice is one instance."""
+    stamp = (
+        modstamp.astimezone(UTC).strftime("%Y%m%dT%H%M%S") + f"{modstamp.microsecond // 1000:03d}Z"
+    )
+    return f"onboard-{account_id}-{stamp}"
+
+
+def onboarding_policy(settings: Settings) -> dict[str, Any]:
+    return {
+        "approval": settings.approval.model_dump(mode="json"),
+        "onboarding": settings.onboarding.model_dump(mode="json"),
+        "retry": settings.retry.model_dump(mode="json"),
+    }
+
+
+def onboarding_input(
+    settings: Settings, account_id: str, modstamp: datetime, source: str
+) -> dict[str, Any]:
+    return OnboardingInput(
+        account_id=account_id,
+        modstamp=modstamp,
+        source=source,  # type: ignore[arg-type]
+        policy=onboarding_policy(settings),
+    ).model_dump(mode="json")

@@ -1,0 +1,273 @@
+"""`account_onboarding`: Salesforce Account -> D2C customer, as a saga (flow 1).
+
+claim -> read -> validate and map -> approval (when rules ask) -> lake snapshot -> D2C
+customer -> D2C user invite -> profile -> Salesforce write-back -> synced. A step that fails
+for good undoes the completed ones in reverse order; the record ends `compensated`, or
+`needs_attention` when an undo itself keeps failing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import azure.durable_functions as df
+from pydantic import ValidationError
+
+from crosswalk.mapping import plan_onboarding
+from crosswalk.models import (
+    ApprovalDecision,
+    ApprovalVerdict,
+    ProfileStatus,
+    SalesforceAccount,
+    UnifiedProfile,
+)
+from crosswalk.onboarding import APPROVAL_EVENT, OnboardingInput
+from crosswalk.rules import approval_reasons, qualifies_for_onboarding
+from crosswalk.settings import ApprovalSettings, OnboardingSettings
+from crosswalk.sync_state import SyncStatus
+from orchestrators import bp
+from orchestrators.steps import RetryPolicy, Saga, Step, StepFailed, call_with_retry, custom_status
+
+
+class _Run:
+    """What one onboarding needs at hand: the context, its input, its entity and its ledger."""
+
+    def __init__(self, context: df.DurableOrchestrationContext, request: OnboardingInput) -> None:
+        self.context = context
+        self.request = request
+        self.entity = df.EntityId("record_sync", request.account_id)
+        self.retry = RetryPolicy.from_input(request.policy.get("retry"))
+        self.approval = ApprovalSettings.model_validate(request.policy.get("approval", {}))
+        self.onboarding = OnboardingSettings.model_validate(request.policy.get("onboarding", {}))
+        self.saga = Saga()
+
+    @property
+    def now(self) -> str:
+        return self.context.current_utc_datetime.isoformat()
+
+    def entity_op(self, operation: str, **payload: Any) -> Step:
+        body = {"instance_id": self.context.instance_id, "at": self.now, **payload}
+        return (yield self.context.call_entity(self.entity, operation, body))
+
+    def step(self, activity: str, payload: dict[str, Any]) -> Step:
+        self.context.set_custom_status(custom_status("onboarding", step=activity))
+        return (yield from call_with_retry(self.context, activity, payload, self.retry))
+
+    def key(self, step: str) -> str:
+        return f"{self.context.instance_id}:{step}"
+
+
+@bp.orchestration_trigger(context_name="context")
+def account_onboarding(context: df.DurableOrchestrationContext) -> Step:
+    request = OnboardingInput.model_validate(context.get_input())
+    run = _Run(context, request)
+    claim = yield from run.entity_op("claim", modstamp=request.modstamp.isoformat())
+    if not claim["granted"]:
+        context.set_custom_status(custom_status("skipped", reasons=[claim["reason"]]))
+        return {"outcome": "skipped", "reason": claim["reason"]}
+    try:
+        return (yield from _onboard(run))
+    except StepFailed as failed:
+        return (yield from _undo(run, failed.as_dict()))
+
+
+def _onboard(run: _Run) -> Step:
+    context, request = run.context, run.request
+    raw = yield from run.step("sf_read_account", {"account_id": request.account_id})
+    account = SalesforceAccount.model_validate(raw)
+
+    if not qualifies_for_onboarding(account, run.onboarding):
+        note = f"Type {account.Type!r} is not one of {run.onboarding.account_types}"
+        yield from run.entity_op("release", note=note)
+        context.set_custom_status(custom_status("not_qualified", reasons=[note]))
+        return {"outcome": "not_qualified", "reason": note}
+
+    plan = plan_onboarding(account, run.onboarding)
+    if not plan.ok:
+        problems = [str(p) for p in plan.problems]
+        error = {
+            "kind": "permanent",
+            "system": "salesforce",
+            "code": "INVALID_DATA",
+            "detail": "; ".join(problems),
+            "step": "map",
+        }
+        yield from run.entity_op(
+            "advance", status=SyncStatus.FAILED, error=error, note="invalid data"
+        )
+        yield from run.step("profile_record_failure", _failure_payload(run, account.Name, error))
+        context.set_custom_status(
+            custom_status("failed", step="map", reasons=problems, error=error)
+        )
+        return {"outcome": "invalid", "problems": problems, "notes": plan.notes}
+
+    reasons = approval_reasons(account, run.approval)
+    decision: ApprovalDecision | None = None
+    if reasons:
+        decision = yield from _await_approval(run, [r.model_dump() for r in reasons])
+        if decision is None or decision.decision is ApprovalVerdict.REJECT:
+            why = (
+                decision.reason if decision else "no decision before the last escalation timed out"
+            )
+            yield from run.entity_op(
+                "advance",
+                status=SyncStatus.REJECTED,
+                note=why,
+                approval=decision.model_dump(mode="json") if decision else {"decision": "timeout"},
+            )
+            context.set_custom_status(custom_status("rejected", reasons=[why]))
+            return {"outcome": "rejected", "reason": why}
+
+    snapshot = yield from run.step("lake_put_account_snapshot", {"account": raw})
+
+    created = yield from run.step(
+        "d2c_create_customer",
+        {
+            "customer": plan.customer.model_dump(mode="json"),
+            "idempotency_key": run.key("d2c-customer"),
+        },
+    )
+    customer_id = created["customer_id"]
+    run.saga.register(
+        "d2c_deactivate_customer",
+        {"customer_id": customer_id, "reason": f"onboarding {context.instance_id} compensated"},
+    )
+
+    invited = yield from run.step(
+        "d2c_invite_user",
+        {
+            "customer_id": customer_id,
+            "invite": plan.primary_user.model_dump(mode="json"),
+            "idempotency_key": run.key("d2c-user"),
+        },
+    )
+    user_id = invited["user_id"]
+    run.saga.register("d2c_remove_user", {"customer_id": customer_id, "user_id": user_id})
+
+    profile = UnifiedProfile(
+        sf_account_id=account.Id,
+        name=plan.customer.name,
+        status=ProfileStatus.ACTIVE,
+        d2c_customer_id=customer_id,
+        d2c_primary_user_id=user_id,
+        primary_email=plan.primary_user.email,
+        email_domain=plan.customer.email_domain,
+        country=plan.customer.billing_address.country if plan.customer.billing_address else None,
+        last_modstamp=account.SystemModstamp,
+        approval=decision,
+        updated_at=context.current_utc_datetime,
+    )
+    yield from run.step("profile_upsert", {"profile": profile.model_dump(mode="json")})
+    run.saga.register("profile_remove", {"sf_account_id": account.Id})
+
+    yield from run.step(
+        "sf_write_back_d2c_ids",
+        {
+            "account_id": account.Id,
+            "contact_id": plan.primary_contact_id,
+            "d2c_customer_id": customer_id,
+            "d2c_primary_user_id": user_id,
+        },
+    )
+
+    yield from run.entity_op(
+        "synced",
+        modstamp=account.SystemModstamp.isoformat(),
+        d2c_customer_id=customer_id,
+        d2c_primary_user_id=user_id,
+    )
+    context.set_custom_status(custom_status("synced"))
+    return {
+        "outcome": "synced",
+        "d2c_customer_id": customer_id,
+        "d2c_primary_user_id": user_id,
+        "adopted_existing_customer": created["adopted"],
+        "snapshot": snapshot["path"],
+        "approval": decision.model_dump(mode="json") if decision else None,
+        "notes": plan.notes,
+    }
+
+
+def _await_approval(run: _Run, reasons: list[dict[str, Any]]) -> Step:
+    """Race ApprovalDecision against a durable timer; escalate, then give up.
+
+    Returns the decision, or None when the last escalation timed out. A malformed decision
+    event is recorded and ignored: the wait goes on until a valid one or the deadline.
+    """
+    context = run.context
+    yield from run.entity_op(
+        "advance", status=SyncStatus.AWAITING_APPROVAL, note="; ".join(r["code"] for r in reasons)
+    )
+    for escalation in range(run.approval.escalations + 1):
+        deadline = context.current_utc_datetime + timedelta(hours=run.approval.timeout_hours)
+        context.set_custom_status(
+            custom_status(
+                "awaiting_approval",
+                waiting_for=APPROVAL_EVENT,
+                reasons=reasons,
+                deadline=deadline.isoformat(),
+                escalation=escalation,
+            )
+        )
+        timer = context.create_timer(deadline)
+        while True:
+            event = context.wait_for_external_event(APPROVAL_EVENT)
+            winner = yield context.task_any([event, timer])
+            if winner is timer:
+                break
+            try:
+                decision = ApprovalDecision.model_validate(winner.result)
+            except ValidationError:
+                continue
+            timer.cancel()
+            if decision.decision is ApprovalVerdict.APPROVE:
+                yield from run.entity_op(
+                    "advance",
+                    status=SyncStatus.ONBOARDING,
+                    note=f"approved by {decision.approver}",
+                    approval=decision.model_dump(mode="json"),
+                )
+            return decision
+        if escalation < run.approval.escalations:
+            yield from run.step(
+                "notify_escalation",
+                {
+                    "instance_id": context.instance_id,
+                    "account_id": run.request.account_id,
+                    "reasons": reasons,
+                    "escalation": escalation + 1,
+                },
+            )
+    return None
+
+
+def _undo(run: _Run, error: dict[str, Any]) -> Step:
+    context = run.context
+    context.set_custom_status(custom_status("compensating", step=error["step"], error=error))
+    yield from run.saga.compensate(context, run.retry)
+    ledger = run.saga.ledger()
+    if run.saga.failed:
+        final = SyncStatus.NEEDS_ATTENTION
+    elif run.saga.done:
+        final = SyncStatus.COMPENSATED
+    else:
+        final = SyncStatus.FAILED
+    yield from run.entity_op("advance", status=final, error=error, note=error["detail"][:200])
+    try:
+        yield from run.step("profile_record_failure", _failure_payload(run, None, error))
+    except StepFailed as exc:
+        ledger["failure_record"] = exc.as_dict()
+    context.set_custom_status(
+        custom_status(str(final), step=error["step"], error=error, ledger=ledger)
+    )
+    return {"outcome": str(final), "error": error, "ledger": ledger}
+
+
+def _failure_payload(run: _Run, name: str | None, error: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "sf_account_id": run.request.account_id,
+        "name": name,
+        "failure": {**error, "instance_id": run.context.instance_id},
+        "at": run.now,
+    }
