@@ -1,0 +1,127 @@
+"""The profile store contract: what every implementation (SQLite, Cosmos DB) promises.
+
+A unified profile is keyed by the 18-character Salesforce Account id. Every write returns the
+stored profile with a fresh, opaque `etag`; passing that etag back as `if_match` makes the next
+write conditional, so two workers racing on one account cannot silently overwrite each other
+(the loser gets `PreconditionFailed` and re-reads). Reconciliation reports live in the same
+store because support staff read them next to the profiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol, runtime_checkable
+
+from crosswalk.errors import InvalidData
+from crosswalk.models import ProfileStatus, ReconciliationReport, UnifiedProfile
+from crosswalk.salesforce_ids import KEY_PREFIXES, to_18
+
+SYSTEM = "profiles"
+
+
+@runtime_checkable
+class ProfileStore(Protocol):
+    """Unified profiles and reconciliation reports, with optimistic concurrency on profiles."""
+
+    def get(self, sf_account_id: str) -> UnifiedProfile | None:
+        """The profile for an Account id (15 or 18 characters), or None."""
+        ...
+
+    def upsert(self, profile: UnifiedProfile, *, if_match: str | None = None) -> UnifiedProfile:
+        """Write the profile; with `if_match`, only if the stored etag is still that one.
+
+        Returns the stored profile carrying its new etag. A stale (or vanished) `if_match`
+        raises `PreconditionFailed`. The `etag` field of the argument is ignored.
+        """
+        ...
+
+    def delete(self, sf_account_id: str, *, if_match: str | None = None) -> bool:
+        """Remove the profile; False when there was none. Stale `if_match` -> PreconditionFailed."""
+        ...
+
+    def get_many(self, sf_account_ids: Sequence[str]) -> dict[str, UnifiedProfile]:
+        """Bulk read for reconciliation pages: one round trip per chunk, keyed by 18-char id."""
+        ...
+
+    def find_by_d2c_customer(self, d2c_customer_id: str) -> UnifiedProfile | None:
+        """The profile linked to a D2C customer (lowest Account id if data is ever duplicated)."""
+        ...
+
+    def find_by_email_domain(self, domain: str) -> list[UnifiedProfile]:
+        """Profiles whose `email_domain` matches, case-insensitively (sign-up matching)."""
+        ...
+
+    def find_by_email(self, email: str) -> list[UnifiedProfile]:
+        """Profiles whose `primary_email` matches, case-insensitively."""
+        ...
+
+    def list_by_status(
+        self, status: ProfileStatus | str, *, limit: int = 100, after: str | None = None
+    ) -> list[UnifiedProfile]:
+        """One page ordered by Account id; pass the last id of a page as `after` for the next."""
+        ...
+
+    def put_report(self, report: ReconciliationReport) -> None:
+        """Store (or replace) a reconciliation report under its run id."""
+        ...
+
+    def get_report(self, run_id: str) -> ReconciliationReport | None:
+        """One report by run id, or None."""
+        ...
+
+    def list_reports(self, limit: int = 20) -> list[ReconciliationReport]:
+        """The newest reports first (by `started_at`)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+        ...
+
+
+def account_key(sf_account_id: str) -> str:
+    """The 18-character Account id every implementation keys on; bad ids are InvalidData."""
+    try:
+        full = to_18(sf_account_id)
+    except ValueError as exc:
+        raise InvalidData(
+            f"not a Salesforce Account id: {exc}", system=SYSTEM, field="sf_account_id"
+        ) from None
+    if not full.startswith(KEY_PREFIXES["Account"]):
+        raise InvalidData(
+            "not a Salesforce Account id: must start with 001", system=SYSTEM, field="sf_account_id"
+        )
+    return full
+
+
+def fold(value: str | None) -> str | None:
+    """Case-folded, trimmed form used for the case-insensitive lookups (None stays None)."""
+    if value is None:
+        return None
+    folded = value.strip().lower()
+    return folded or None
+
+
+def status_value(status: ProfileStatus | str) -> str:
+    """Accept the enum or its value; an unknown status is a caller bug, reported as InvalidData."""
+    try:
+        return ProfileStatus(status).value
+    except ValueError:
+        raise InvalidData(
+            f"unknown profile status {status!r}", system=SYSTEM, field="status"
+        ) from None
+
+
+def check_limit(limit: int, *, maximum: int = 1000) -> int:
+    if not 1 <= limit <= maximum:
+        raise InvalidData(f"limit must be 1..{maximum}", system=SYSTEM, field="limit")
+    return limit
+
+
+def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def unique_keys(sf_account_ids: Sequence[str]) -> list[str]:
+    """Normalised, de-duplicated ids in first-seen order."""
+    return list(dict.fromkeys(account_key(item) for item in sf_account_ids))

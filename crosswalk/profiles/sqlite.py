@@ -1,0 +1,283 @@
+"""The local profile store: one SQLite file, safe for many threads and many processes.
+
+Each thread gets its own connection (sqlite3 connections must not be shared mid-transaction);
+WAL lets readers run beside the one writer, `busy_timeout` makes writers queue instead of
+failing, and the etag check-and-write runs inside `BEGIN IMMEDIATE` so no other process can
+slip a write between the check and the update. The profile is stored as JSON; the fields the
+lookups need are copied into indexed columns (emails and domains case-folded).
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from crosswalk.errors import PermanentError, PreconditionFailed, TransientError
+from crosswalk.models import ProfileStatus, ReconciliationReport, UnifiedProfile, utc_iso
+from crosswalk.profiles.base import (
+    SYSTEM,
+    account_key,
+    check_limit,
+    chunks,
+    fold,
+    status_value,
+    unique_keys,
+)
+
+# SQLite builds before 3.32 allow only 999 host parameters per statement.
+_CHUNK = 900
+_BUSY_TIMEOUT_MS = 30_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS profiles (
+    sf_account_id   TEXT PRIMARY KEY,
+    etag            TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    d2c_customer_id TEXT,
+    email_domain    TEXT,
+    primary_email   TEXT,
+    body            TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS profiles_d2c ON profiles (d2c_customer_id);
+CREATE INDEX IF NOT EXISTS profiles_domain ON profiles (email_domain);
+CREATE INDEX IF NOT EXISTS profiles_email ON profiles (primary_email);
+CREATE INDEX IF NOT EXISTS profiles_status ON profiles (status, sf_account_id);
+CREATE TABLE IF NOT EXISTS reports (
+    run_id     TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    body       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_newest ON reports (started_at DESC, run_id DESC);
+"""
+
+_COLUMNS = "sf_account_id, etag, body"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _mapped(method: Callable[P, R]) -> Callable[P, R]:
+    """Sort sqlite3 failures into the taxonomy: a locked or busy file is worth a retry."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            raise TransientError(f"sqlite: {exc}", system=SYSTEM, code="SQLITE_BUSY") from exc
+        except sqlite3.Error as exc:
+            raise PermanentError(f"sqlite: {exc}", system=SYSTEM, code="SQLITE_ERROR") from exc
+
+    return wrapper
+
+
+def _row_profile(row: sqlite3.Row | tuple[Any, ...]) -> UnifiedProfile:
+    _, etag, body = row
+    return UnifiedProfile.model_validate_json(body).model_copy(update={"etag": etag})
+
+
+class SqliteProfileStore:
+    """`ProfileStore` over a SQLite file (`path`); the file and its folder are created on use."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._path = Path(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._schema_ready = False
+        self._closed = False
+
+    # ---------------------------------------------------------------- connections
+
+    def _connect(self) -> sqlite3.Connection:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
+        conn = sqlite3.connect(
+            self._path,
+            timeout=_BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,  # only so close() may close it from another thread
+        )
+        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise PermanentError("profile store is closed", system=SYSTEM, code="CLOSED")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            with self._lock:
+                self._connections.append(conn)
+                if not self._schema_ready:
+                    conn.execute("BEGIN IMMEDIATE")
+                    for statement in filter(str.strip, _SCHEMA.split(";")):
+                        conn.execute(statement)
+                    conn.execute("COMMIT")
+                    self._schema_ready = True
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding the file's write lock from its first statement."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    # ---------------------------------------------------------------- profiles
+
+    @_mapped
+    def get(self, sf_account_id: str) -> UnifiedProfile | None:
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT {_COLUMNS} FROM profiles WHERE sf_account_id = ?",
+                (account_key(sf_account_id),),
+            )
+            .fetchone()
+        )
+        return None if row is None else _row_profile(row)
+
+    @_mapped
+    def upsert(self, profile: UnifiedProfile, *, if_match: str | None = None) -> UnifiedProfile:
+        key = account_key(profile.sf_account_id)
+        etag = uuid.uuid4().hex
+        body = profile.model_dump_json(exclude={"etag"})
+        values = (
+            key,
+            etag,
+            ProfileStatus(profile.status).value,
+            profile.d2c_customer_id,
+            fold(profile.email_domain),
+            fold(profile.primary_email),
+            body,
+        )
+        with self._write() as conn:
+            if if_match is not None:
+                row = conn.execute(
+                    "SELECT etag FROM profiles WHERE sf_account_id = ?", (key,)
+                ).fetchone()
+                if row is None or row[0] != if_match:
+                    raise PreconditionFailed(
+                        f"profile {key} changed since it was read", system=SYSTEM, status=412
+                    )
+            conn.execute(
+                "INSERT INTO profiles (sf_account_id, etag, status, d2c_customer_id,"
+                " email_domain, primary_email, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (sf_account_id) DO UPDATE SET etag = excluded.etag,"
+                " status = excluded.status, d2c_customer_id = excluded.d2c_customer_id,"
+                " email_domain = excluded.email_domain, primary_email = excluded.primary_email,"
+                " body = excluded.body",
+                values,
+            )
+        return profile.model_copy(update={"sf_account_id": key, "etag": etag})
+
+    @_mapped
+    def delete(self, sf_account_id: str, *, if_match: str | None = None) -> bool:
+        key = account_key(sf_account_id)
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT etag FROM profiles WHERE sf_account_id = ?", (key,)
+            ).fetchone()
+            if row is None:
+                return False
+            if if_match is not None and row[0] != if_match:
+                raise PreconditionFailed(
+                    f"profile {key} changed since it was read", system=SYSTEM, status=412
+                )
+            conn.execute("DELETE FROM profiles WHERE sf_account_id = ?", (key,))
+        return True
+
+    @_mapped
+    def get_many(self, sf_account_ids: Sequence[str]) -> dict[str, UnifiedProfile]:
+        found: dict[str, UnifiedProfile] = {}
+        conn = self._conn()
+        for chunk in chunks(unique_keys(sf_account_ids), _CHUNK):
+            marks = ", ".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM profiles WHERE sf_account_id IN ({marks})", tuple(chunk)
+            )
+            for row in rows:
+                found[row[0]] = _row_profile(row)
+        return found
+
+    def _select(self, where: str, params: tuple[Any, ...], limit: int | None = None) -> list[Any]:
+        sql = f"SELECT {_COLUMNS} FROM profiles WHERE {where} ORDER BY sf_account_id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_row_profile(row) for row in self._conn().execute(sql, params)]
+
+    @_mapped
+    def find_by_d2c_customer(self, d2c_customer_id: str) -> UnifiedProfile | None:
+        hits = self._select("d2c_customer_id = ?", (d2c_customer_id,), limit=1)
+        return hits[0] if hits else None
+
+    @_mapped
+    def find_by_email_domain(self, domain: str) -> list[UnifiedProfile]:
+        folded = fold(domain)
+        return [] if folded is None else self._select("email_domain = ?", (folded,))
+
+    @_mapped
+    def find_by_email(self, email: str) -> list[UnifiedProfile]:
+        folded = fold(email)
+        return [] if folded is None else self._select("primary_email = ?", (folded,))
+
+    @_mapped
+    def list_by_status(
+        self, status: ProfileStatus | str, *, limit: int = 100, after: str | None = None
+    ) -> list[UnifiedProfile]:
+        return self._select(
+            "status = ? AND sf_account_id > ?",
+            (status_value(status), after or ""),
+            limit=check_limit(limit),
+        )
+
+    # ---------------------------------------------------------------- reports
+
+    @_mapped
+    def put_report(self, report: ReconciliationReport) -> None:
+        started = utc_iso(report.started_at.astimezone(UTC))
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO reports (run_id, started_at, body) VALUES (?, ?, ?)"
+                " ON CONFLICT (run_id) DO UPDATE SET started_at = excluded.started_at,"
+                " body = excluded.body",
+                (report.run_id, started, report.model_dump_json()),
+            )
+
+    @_mapped
+    def get_report(self, run_id: str) -> ReconciliationReport | None:
+        row = (
+            self._conn().execute("SELECT body FROM reports WHERE run_id = ?", (run_id,)).fetchone()
+        )
+        return None if row is None else ReconciliationReport.model_validate_json(row[0])
+
+    @_mapped
+    def list_reports(self, limit: int = 20) -> list[ReconciliationReport]:
+        rows = self._conn().execute(
+            "SELECT body FROM reports ORDER BY started_at DESC, run_id DESC LIMIT ?",
+            (check_limit(limit),),
+        )
+        return [ReconciliationReport.model_validate_json(body) for (body,) in rows]
