@@ -23,7 +23,8 @@ API (both `RunningHost` and `SpawnedHost` are `HostClient`s):
 * `run(app_dir, *, env=None, data_dir=None, workers=1, port=0, time_skipping=False)
   -> ContextManager[RunningHost]`
 * `spawn(app_dir, *, data_dir, env=None, port=0, workers=1, extra_args=None) -> SpawnedHost`
-  (also a context manager; `.kill()`, `.restart()`, `.stop()`, `.pid`)
+  (also a context manager; `.kill()` (SIGKILL), `.launch()` (start again after a kill),
+  `.restart()` (= kill + launch), `.stop()` (SIGTERM), `.pid`)
 * `HostClient.url` (`http://127.0.0.1:PORT`), `.request(method, path, json=, data=, headers=)`,
   `.get/.post/.delete(path, ...)` -> `Response(status, headers, body)` with `.json()` / `.text`
 * `HostClient.start(orchestrator, input=None, instance_id=None) -> str` (Durable HTTP API)
@@ -259,7 +260,8 @@ class SpawnedHost(HostClient):
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
 
-    def start(self) -> SpawnedHost:
+    def launch(self) -> SpawnedHost:
+        """Start the process (again) on the same data_dir; returns once it serves."""
         cmd = [sys.executable, "-m", "devhost", str(self.app_dir), "--port", str(self.port)]
         cmd += ["--data", str(self.data_dir), "--workers", str(self.workers), "--quiet"]
         cmd += self.extra_args
@@ -284,7 +286,7 @@ class SpawnedHost(HostClient):
 
     def restart(self) -> SpawnedHost:
         self.kill()
-        return self.start()
+        return self.launch()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -318,7 +320,7 @@ def spawn(
     """Start `python -m devhost` as a child process (its own session, so kill() gets all)."""
     return SpawnedHost(
         app_dir, data_dir=data_dir, env=env, port=port, workers=workers, extra_args=extra_args
-    ).start()
+    ).launch()
 
 
 def _factory() -> Iterator[Callable[..., RunningHost]]:
