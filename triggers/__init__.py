@@ -1,5 +1,7 @@
-"""Blueprint for the triggers of Crosswalk; each module here adds its functions to `bp`."""
+"""Triggers translate: HTTP starters, the approval endpoint, change-event receivers."""
 
 import azure.durable_functions as df
 
 bp = df.Blueprint()
+
+from triggers import approvals, onboarding, salesforce_events  # noqa: E402, F401

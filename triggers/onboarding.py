@@ -1,0 +1,68 @@
+"""`POST /api/accounts/{sfAccountId}/onboard`: start (or find) the onboarding of one account."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import azure.durable_functions as df
+import azure.functions as func
+from pydantic import BaseModel, ConfigDict, ValidationError
+from simple_salesforce.format import format_soql
+
+from crosswalk.models import SalesforceAccountId
+from crosswalk.onboarding import onboarding_input, onboarding_instance_id
+from crosswalk.services import services
+from triggers import bp
+from triggers.responses import (
+    BadRequest,
+    HttpError,
+    fields_of,
+    json_response,
+    read_json,
+    translated,
+)
+
+
+class _AccountPath(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sfAccountId: SalesforceAccountId
+
+
+def _account_id(req: func.HttpRequest) -> str:
+    try:
+        return _AccountPath(sfAccountId=req.route_params.get("sfAccountId", "")).sfAccountId
+    except ValidationError as exc:
+        raise BadRequest(fields_of(exc)) from None
+
+
+@bp.route(route="accounts/{sfAccountId}/onboard", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@translated
+async def start_onboarding(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """202 with the status URLs; a repeated start for the same modstamp answers 200, not twice."""
+    account_id = _account_id(req)
+    if read_json(req, required=False) not in (None, {}):
+        raise BadRequest([{"field": "body", "message": "this endpoint takes no body"}])
+    svc = services()
+    soql = format_soql("SELECT Id, SystemModstamp FROM Account WHERE Id = {}", account_id)
+    result = await asyncio.to_thread(svc.salesforce.call, lambda sf: sf.query(soql))
+    records = result.get("records", [])
+    if not records:
+        raise HttpError(404, "not_found", f"Account {account_id} does not exist in Salesforce")
+    modstamp = datetime.strptime(records[0]["SystemModstamp"], "%Y-%m-%dT%H:%M:%S.%f%z")
+    instance_id = onboarding_instance_id(account_id, modstamp)
+    existing = await client.get_status(instance_id)
+    if existing is not None and existing.runtime_status is not None:
+        body = client.get_client_response_links(req, instance_id)
+        return json_response(
+            {**body, "started": False, "runtimeStatus": existing.runtime_status.value}, 200
+        )
+    await client.start_new(
+        "account_onboarding",
+        instance_id=instance_id,
+        client_input=onboarding_input(svc.settings, account_id, modstamp, "http"),
+    )
+    return client.create_check_status_response(req, instance_id)

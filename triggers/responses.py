@@ -1,0 +1,141 @@
+"""The one boundary where exceptions become HTTP responses, walked by the exception's MRO.
+
+Every error body has the same shape: `{"error": {"code", "message", "fields": [{field,
+message}]}}`. Nothing from settings or credentials ever reaches a body.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import azure.functions as func
+from pydantic import ValidationError
+
+from crosswalk.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    Conflict,
+    IntegrationError,
+    InvalidData,
+    NotFound,
+    TransientError,
+)
+
+log = logging.getLogger("crosswalk.http")
+
+
+class BadRequest(Exception):
+    """Input at a trigger is unusable; `fields` names each problem."""
+
+    def __init__(
+        self, fields: list[dict[str, str]], message: str = "the request is invalid"
+    ) -> None:
+        self.fields = fields
+        super().__init__(message)
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status, self.code, self.message = status, code, message
+        super().__init__(message)
+
+
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, default=str),
+        status_code=status,
+        mimetype="application/json",
+        headers=headers,
+    )
+
+
+def error_response(
+    status: int, code: str, message: str, fields: list[dict[str, str]] | None = None
+) -> func.HttpResponse:
+    return json_response(
+        {"error": {"code": code, "message": message, "fields": fields or []}}, status
+    )
+
+
+def fields_of(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    return [
+        {
+            "field": prefix + ".".join(str(p) for p in err["loc"])
+            if err["loc"]
+            else prefix.rstrip(".") or "body",
+            "message": err["msg"],
+        }
+        for err in exc.errors()
+    ]
+
+
+def _bad_request(exc: BadRequest) -> func.HttpResponse:
+    return error_response(400, "invalid_request", str(exc), exc.fields)
+
+
+def _validation(exc: ValidationError) -> func.HttpResponse:
+    return error_response(400, "invalid_request", "the request body is invalid", fields_of(exc))
+
+
+def _http_error(exc: HttpError) -> func.HttpResponse:
+    return error_response(exc.status, exc.code, exc.message)
+
+
+def _upstream(exc: IntegrationError) -> func.HttpResponse:
+    status = {NotFound: 404, Conflict: 409, InvalidData: 422}.get(type(exc), 502)
+    if isinstance(exc, TransientError):
+        status = 503
+    if isinstance(exc, AuthenticationFailed):
+        status = 502
+    return error_response(status, f"{exc.system}_{exc.kind}", exc.detail)
+
+
+def _configuration(exc: ConfigurationError) -> func.HttpResponse:
+    log.error("configuration error: %s", exc)
+    return error_response(500, "configuration", str(exc))
+
+
+HANDLERS: dict[type[BaseException], Callable[[Any], func.HttpResponse]] = {
+    BadRequest: _bad_request,
+    ValidationError: _validation,
+    HttpError: _http_error,
+    IntegrationError: _upstream,
+    ConfigurationError: _configuration,
+}
+
+
+def translated(
+    handler: Callable[..., Awaitable[func.HttpResponse]],
+) -> Callable[..., Awaitable[func.HttpResponse]]:
+    """Wrap an async HTTP function so known errors become their JSON responses."""
+
+    @functools.wraps(handler)
+    async def wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
+        try:
+            return await handler(*args, **kwargs)
+        except Exception as exc:
+            for cls in type(exc).__mro__:
+                if cls in HANDLERS:
+                    return HANDLERS[cls](exc)
+            log.exception("unhandled error in %s", handler.__name__)
+            return error_response(500, "internal", "unexpected error; see the host log")
+
+    return wrapper
+
+
+def read_json(req: func.HttpRequest, *, required: bool = True) -> Any:
+    body = req.get_body()
+    if not body:
+        if required:
+            raise BadRequest([{"field": "body", "message": "a JSON body is required"}])
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise BadRequest([{"field": "body", "message": "not valid JSON"}]) from None

@@ -1,0 +1,138 @@
+"""Salesforce change events (CloudEvents from the relay, via Event Grid) -> onboarding starts.
+
+Account CREATE, or an UPDATE that changes `Type`, whose Type is one of the onboarding types
+starts `account_onboarding` for each record id, with an instance id derived from the account
+and the change's LastModifiedDate, so duplicate deliveries collapse into one instance and the
+record_sync entity refuses older ones. Everything else is acknowledged and ignored. A malformed
+event is logged and dead-lettered to the lake with the reason; it never fails the function
+(which would only make Event Grid deliver it again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from crosswalk.models import SalesforceAccountId
+from crosswalk.onboarding import onboarding_input, onboarding_instance_id
+from crosswalk.services import services
+from triggers import bp
+
+log = logging.getLogger("crosswalk.events")
+
+
+class ChangeEventHeader(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    entityName: str
+    recordIds: list[str] = Field(min_length=1)
+    changeType: str
+    changedFields: list[str] = Field(default_factory=list)
+    changeOrigin: str | None = None
+    commitTimestamp: int
+    commitUser: str | None = None
+    transactionKey: str | None = None
+    sequenceNumber: int | None = None
+
+
+class ChangeEvent(BaseModel):
+    """The CometD JSON form the relay forwards: `{schema, payload, event}`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    payload: dict[str, Any]
+
+    @property
+    def header(self) -> ChangeEventHeader:
+        return ChangeEventHeader.model_validate(self.payload.get("ChangeEventHeader"))
+
+    def modstamp(self) -> datetime:
+        raw = self.payload.get("LastModifiedDate")
+        if isinstance(raw, str):
+            return datetime.fromisoformat(raw.replace("+0000", "+00:00"))
+        return datetime.fromtimestamp(self.header.commitTimestamp / 1000, tz=UTC)
+
+
+class _AccountIds(BaseModel):
+    ids: list[SalesforceAccountId]
+
+
+def onboarding_candidates(event: ChangeEvent, account_types: list[str]) -> list[str]:
+    """The Account ids this event should onboard; empty when it is not an onboarding moment."""
+    header = event.header
+    if header.entityName != "Account":
+        return []
+    moment = header.changeType == "CREATE" or (
+        header.changeType == "UPDATE" and "Type" in header.changedFields
+    )
+    if moment and event.payload.get("Type") in account_types:
+        return _AccountIds(ids=header.recordIds).ids
+    return []
+
+
+@bp.event_grid_trigger(arg_name="event")
+@bp.durable_client_input(client_name="client")
+async def salesforce_change_events(
+    event: func.EventGridEvent, client: df.DurableOrchestrationClient
+) -> None:
+    svc = services()
+    try:
+        change = ChangeEvent.model_validate(event.get_json())
+        account_ids = onboarding_candidates(change, svc.settings.onboarding.account_types)
+        modstamp = change.modstamp()
+    except (ValidationError, ValueError, TypeError) as exc:
+        await _dead_letter(event, f"{type(exc).__name__}: {exc}")
+        return
+    if not account_ids:
+        log.info(
+            "event %s ignored: %s %s", event.id, change.header.entityName, change.header.changeType
+        )
+        return
+    for account_id in account_ids:
+        instance_id = onboarding_instance_id(account_id, modstamp)
+        existing = await client.get_status(instance_id)
+        if existing is not None and existing.runtime_status is not None:
+            log.info("event %s: %s already started as %s", event.id, account_id, instance_id)
+            continue
+        await client.start_new(
+            "account_onboarding",
+            instance_id=instance_id,
+            client_input=onboarding_input(svc.settings, account_id, modstamp, "event"),
+        )
+        log.info("event %s started %s", event.id, instance_id)
+
+
+async def _dead_letter(event: func.EventGridEvent, reason: str) -> None:
+    now = datetime.now(UTC)
+    safe_id = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in (event.id or "no-id"))[
+        :100
+    ]
+    record = {
+        "source": "salesforce",
+        "id": safe_id,
+        "day": now.strftime("%Y/%m/%d"),
+        "reason": reason[:2000],
+        "received_at": now.isoformat(),
+        "event": {
+            "id": event.id,
+            "subject": event.subject,
+            "type": event.event_type,
+            "body": _body(event),
+        },
+    }
+    path = f"deadletter/salesforce/{record['day']}/{safe_id}.json"
+    log.warning("event %s dead-lettered: %s", event.id, reason[:300])
+    await asyncio.to_thread(services().lake.put_json, path, record)
+
+
+def _body(event: func.EventGridEvent) -> Any:
+    try:
+        return event.get_json()
+    except ValueError:
+        return None
