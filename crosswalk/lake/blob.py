@@ -1,0 +1,207 @@
+"""The lake in Azure: a Blob Storage (or ADLS Gen2) container, via `azure-storage-blob`.
+
+Every SDK failure is sorted into the taxonomy here: network failures, 408/429/5xx are
+transient, a missing blob is `NotFound`, other 4xx are permanent. Error texts never carry the
+connection string, account key or SAS: the SDK's own messages can include request URLs, so
+they are redacted before they reach an exception (and from there, logs and Durable history).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.storage.blob import ContainerClient, ContentSettings
+
+from crosswalk.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    IntegrationError,
+    NotFound,
+    TransientError,
+    error_for_status,
+)
+from crosswalk.lake.base import SYSTEM, check_path, check_prefix, decode, encode
+
+_JSON = ContentSettings(content_type="application/json")
+_SECRETS = [
+    (re.compile(r"\?[^\s'\"]*"), "?<redacted>"),  # SAS tokens ride in query strings
+    (re.compile(r"(AccountKey|SharedAccessSignature|sig)=[^;&\s'\"]*", re.I), r"\1=<redacted>"),
+]
+
+
+def redact(text: str) -> str:
+    """Strip anything that could be a credential from an SDK message."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text[:300]
+
+
+def _retry_after(exc: HttpResponseError) -> float | None:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("Retry-After") if response is not None else None
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def lake_error(exc: AzureError, action: str, path: str) -> IntegrationError:
+    """Translate an `azure.core` exception raised while doing `action` on `path`."""
+    text = str(getattr(exc, "message", None) or exc)
+    first_line = redact(text.splitlines()[0]) if text.strip() else ""
+    detail = f"{action} {path}: {type(exc).__name__}: {first_line}".rstrip(": ")
+    error_code = getattr(exc, "error_code", None)
+    code = str(error_code) if error_code else None
+    if isinstance(exc, ResourceNotFoundError):
+        return NotFound(detail, system=SYSTEM, status=404, code=code)
+    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
+        return error_for_status(
+            SYSTEM,
+            exc.status_code,
+            detail,
+            code=code,
+            retry_after=_retry_after(exc),
+        )
+    if isinstance(exc, ClientAuthenticationError):
+        return AuthenticationFailed(detail, system=SYSTEM, code="CREDENTIAL")
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return TransientError(detail, system=SYSTEM, code="NETWORK")
+    return TransientError(detail, system=SYSTEM)
+
+
+class BlobLake:
+    """`Lake` over one Blob container; the container is created on the first write if missing."""
+
+    def __init__(self, container_client: ContainerClient, *, credential: Any = None) -> None:
+        self._container = container_client
+        self._credential = credential  # closed with the lake when we created it
+
+    @classmethod
+    def from_connection_string(
+        cls,
+        connection_string: str,
+        container: str,
+        *,
+        retry_total: int = 3,
+        connection_timeout: float = 10,
+        read_timeout: float = 30,
+    ) -> BlobLake:
+        """A lake from a storage connection string (Azurite, or a Key Vault reference)."""
+        try:
+            client = ContainerClient.from_connection_string(
+                connection_string,
+                container,
+                retry_total=retry_total,
+                connection_timeout=connection_timeout,
+                read_timeout=read_timeout,
+            )
+        except (ValueError, AzureError):
+            # The SDK's message may quote the string; ours must not.
+            raise ConfigurationError(
+                "LAKE_CONNECTION_STRING: malformed connection string"
+            ) from None
+        return cls(client)
+
+    @classmethod
+    def from_account_url(
+        cls,
+        account_url: str,
+        container: str,
+        *,
+        credential: Any = None,
+        retry_total: int = 3,
+        connection_timeout: float = 10,
+        read_timeout: float = 30,
+    ) -> BlobLake:
+        """A lake from `https://<account>.blob.core.windows.net` and Entra ID credentials.
+
+        With no `credential`, `DefaultAzureCredential` (managed identity in Azure, the
+        developer's login locally) is built here and closed with the lake.
+        """
+        owned = None
+        if credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            credential = owned = DefaultAzureCredential()
+        client = ContainerClient(
+            account_url,
+            container,
+            credential=credential,
+            retry_total=retry_total,
+            connection_timeout=connection_timeout,
+            read_timeout=read_timeout,
+        )
+        return cls(client, credential=owned)
+
+    def put_json(self, path: str, document: Mapping[str, Any]) -> str:
+        blob = self._container.get_blob_client(check_path(path))
+        data = encode(document)
+        try:
+            try:
+                blob.upload_blob(data, overwrite=True, content_settings=_JSON)
+            except ResourceNotFoundError as exc:
+                if exc.error_code != "ContainerNotFound":
+                    raise
+                self._create_container()
+                blob.upload_blob(data, overwrite=True, content_settings=_JSON)
+        except AzureError as exc:
+            raise lake_error(exc, "write", path) from exc
+        return str(blob.url)
+
+    def _create_container(self) -> None:
+        with contextlib.suppress(ResourceExistsError):  # another writer created it first
+            self._container.create_container()
+
+    def get_json(self, path: str) -> dict[str, Any]:
+        blob = self._container.get_blob_client(check_path(path))
+        try:
+            data = blob.download_blob().readall()
+        except AzureError as exc:
+            raise lake_error(exc, "read", path) from exc
+        return decode(data, path)
+
+    def exists(self, path: str) -> bool:
+        blob = self._container.get_blob_client(check_path(path))
+        try:
+            return bool(blob.exists())
+        except AzureError as exc:
+            raise lake_error(exc, "check", path) from exc
+
+    def delete(self, path: str) -> bool:
+        blob = self._container.get_blob_client(check_path(path))
+        try:
+            blob.delete_blob()
+        except ResourceNotFoundError:
+            return False
+        except AzureError as exc:
+            raise lake_error(exc, "delete", path) from exc
+        return True
+
+    def list(self, prefix: str) -> list[str]:
+        prefix = check_prefix(prefix)
+        try:
+            return sorted(
+                str(item.name)
+                for item in self._container.list_blobs(name_starts_with=prefix or None)
+            )
+        except ResourceNotFoundError:
+            return []  # no container yet: nothing has been written
+        except AzureError as exc:
+            raise lake_error(exc, "list", prefix) from exc
+
+    def close(self) -> None:
+        self._container.close()
+        if self._credential is not None:
+            self._credential.close()
