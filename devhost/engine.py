@@ -235,7 +235,7 @@ class Engine:
             )
             self._finish_without_replay(inst, "Terminated", reason)
             return
-        rewind = REWIND in kinds and inst.status == "Failed"
+        rewind = REWIND in kinds
         if inst.status in TERMINAL and not rewind:
             with store.tx():
                 store.delete_messages([r.id for r in rows])
@@ -730,7 +730,12 @@ class Engine:
         inst = self._require(iid)
         if inst.status != "Failed":
             raise Gone(f"instance '{iid}' is {inst.status}; only failed instances rewind")
-        self._post(iid, {"EventType": REWIND, "Reason": reason})
+        with self.store.tx():  # Running at once, so a status read right after sees it
+            self.store.add_message(iid, {"EventType": REWIND, "Reason": reason})
+            inst.status, inst.output = "Running", None
+            self.store.put_instance(inst)
+        self._changed(iid)
+        self.schedule(iid)
 
     def purge(self, iids: list[str]) -> int:
         with self.store.tx():
