@@ -23,36 +23,39 @@ from crosswalk.profiles.base import ProfileStore
 from crosswalk.profiles.sqlite import SqliteProfileStore
 
 
-@pytest.fixture(params=["sqlite", "cosmos"])
+@pytest.fixture(params=["sqlite", pytest.param("cosmos", marks=pytest.mark.cosmos)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProfileStore]:
     """A fresh, empty profile store of each implementation."""
     if request.param == "sqlite":
-        opened: ProfileStore = SqliteProfileStore(tmp_path / "profiles.sqlite3")
+        opened = SqliteProfileStore(tmp_path / "profiles.sqlite3")
+        yield opened
+        opened.close()
     else:
-        opened = _cosmos_store()
-    yield opened
-    opened.close()
+        yield from _cosmos_store()
 
 
-def _cosmos_store() -> ProfileStore:
+def _cosmos_store() -> Iterator[ProfileStore]:
+    """A store on a fresh container in the emulator, deleted afterwards."""
     endpoint = os.environ.get("COSMOS_EMULATOR_ENDPOINT")
     if not endpoint:
         pytest.skip(
             "COSMOS_EMULATOR_ENDPOINT not set: set it (and COSMOS_EMULATOR_KEY) to run the"
             " Cosmos DB contract tests against an emulator"
         )
+    from azure.cosmos import CosmosClient
+
     from crosswalk.profiles.cosmos import CosmosProfileStore
 
-    # A container per test keeps tests independent; the emulator makes this cheap enough.
-    return CosmosProfileStore(
-        endpoint,
-        os.environ.get("COSMOS_EMULATOR_KEY"),
-        "crosswalk-tests",
-        f"profiles-{uuid.uuid4().hex[:12]}",
-        create_if_missing=True,
-        drop_on_close=True,
-        connection_verify=os.environ.get("COSMOS_EMULATOR_VERIFY_TLS", "0") == "1",
+    key = os.environ.get("COSMOS_EMULATOR_KEY")
+    options = {"connection_verify": os.environ.get("COSMOS_EMULATOR_VERIFY_TLS", "0") == "1"}
+    database, container = "crosswalk-tests", f"profiles-{uuid.uuid4().hex[:12]}"
+    opened = CosmosProfileStore(
+        endpoint, key, database, container, create_if_missing=True, **options
     )
+    yield opened
+    opened.close()
+    with CosmosClient(endpoint, credential=key, **options) as client:
+        client.get_database_client(database).delete_container(container)
 
 
 @pytest.fixture(params=["folder", pytest.param("blob", marks=pytest.mark.azurite)])

@@ -1,0 +1,340 @@
+"""The profile store in Azure: Cosmos DB for NoSQL through the sync `azure-cosmos` client.
+
+Layout (one container, partition key path `/sf_account_id`):
+- a profile is a flat document, `id` = partition key = the 18-char Account id, `type` =
+  "profile", the profile's fields as JSON plus `email_domain_lc` / `primary_email_lc` (folded
+  copies for the case-insensitive lookups); Cosmos' own `_etag` is the profile's etag.
+- a reconciliation report is `{id, sf_account_id: "report:<run_id>", type: "report",
+  started_at, report}`: its own logical partition, never mistaken for an Account (Account ids
+  contain no colon), and no second container to provision, secure and pay for.
+
+Writes with `if_match` use `replace_item` with `MatchConditions.IfNotModified`, so Cosmos
+itself refuses a stale write (412). The client is built on first use, not in the constructor,
+because `CosmosClient()` already talks to the account.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC
+from typing import Any, ParamSpec, TypeVar
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
+from azure.cosmos.exceptions import CosmosClientTimeoutError, CosmosHttpResponseError
+
+from crosswalk.errors import (
+    AuthenticationFailed,
+    IntegrationError,
+    PermanentError,
+    PreconditionFailed,
+    RateLimited,
+    TransientError,
+    error_for_status,
+)
+from crosswalk.models import ProfileStatus, ReconciliationReport, UnifiedProfile, utc_iso
+from crosswalk.profiles.base import (
+    SYSTEM,
+    account_key,
+    check_limit,
+    chunks,
+    fold,
+    status_value,
+    unique_keys,
+)
+
+PARTITION_KEY_PATH = "/sf_account_id"
+REPORT_PREFIX = "report:"
+_CHUNK = 1000  # ids per ARRAY_CONTAINS query: ~22 KB of parameters, far below the 512 KB cap
+_PROFILE = "c.type = 'profile'"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def cosmos_error(exc: Exception, action: str) -> IntegrationError:
+    """Sort a Cosmos / azure-core failure into the taxonomy, without secrets in the text."""
+    if isinstance(exc, IntegrationError):
+        return exc
+    if isinstance(exc, CosmosHttpResponseError):
+        status = int(exc.status_code or 0)
+        sub = getattr(exc, "sub_status", None)
+        detail = f"{action}: cosmos {status}" + (f"/{sub}" if sub else "")
+        headers = getattr(exc, "headers", None) or {}
+        if status == 429:
+            wait_ms = headers.get("x-ms-retry-after-ms")
+            retry_after = float(wait_ms) / 1000 if wait_ms else None
+            return RateLimited(
+                detail, system=SYSTEM, status=429, code="TooManyRequests", retry_after=retry_after
+            )
+        if status == 449:  # "retry with": a concurrent write conflict inside Cosmos
+            return TransientError(detail, system=SYSTEM, status=449, code="RetryWith")
+        if status == 0:
+            return TransientError(detail, system=SYSTEM)
+        return error_for_status(SYSTEM, status, detail, code=str(sub) if sub else None)
+    name = type(exc).__name__
+    if isinstance(exc, CosmosClientTimeoutError):
+        return TransientError(f"{action}: {name}", system=SYSTEM, code="TIMEOUT")
+    if isinstance(exc, ClientAuthenticationError):
+        return AuthenticationFailed(f"{action}: {name}", system=SYSTEM, code="CREDENTIAL")
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return TransientError(f"{action}: {name}", system=SYSTEM, code="NETWORK")
+    return TransientError(f"{action}: {name}", system=SYSTEM)
+
+
+def _mapped(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    def decorate(method: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(method)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(*args, **kwargs)
+            except AzureError as exc:
+                raise cosmos_error(exc, action) from exc
+
+        return wrapper
+
+    return decorate
+
+
+def to_document(profile: UnifiedProfile) -> dict[str, Any]:
+    """The Cosmos document for a profile (its etag is Cosmos' `_etag`, never stored twice)."""
+    key = account_key(profile.sf_account_id)
+    body = profile.model_dump(mode="json", exclude={"etag"})
+    body.update(
+        id=key,
+        sf_account_id=key,
+        type="profile",
+        status=ProfileStatus(profile.status).value,
+        email_domain_lc=fold(profile.email_domain),
+        primary_email_lc=fold(profile.primary_email),
+    )
+    return body
+
+
+def from_document(document: dict[str, Any]) -> UnifiedProfile:
+    """A profile from its document; Cosmos system fields and our helpers are ignored."""
+    profile = UnifiedProfile.model_validate(document)
+    return profile.model_copy(update={"etag": document.get("_etag")})
+
+
+def report_document(report: ReconciliationReport) -> dict[str, Any]:
+    key = REPORT_PREFIX + report.run_id
+    return {
+        "id": key,
+        "sf_account_id": key,
+        "type": "report",
+        "run_id": report.run_id,
+        "started_at": utc_iso(report.started_at.astimezone(UTC)),
+        "report": report.model_dump(mode="json"),
+    }
+
+
+class CosmosProfileStore:
+    """`ProfileStore` over one Cosmos DB container (see the module docstring for the layout).
+
+    `credential` is an account key, a `TokenCredential`, or None for `DefaultAzureCredential`
+    (managed identity in Azure). `create_if_missing` creates the database and container on
+    first use — for the emulator and local runs only. Extra keyword arguments go to
+    `CosmosClient` (e.g. `connection_verify=False` for the emulator's self-signed certificate).
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        credential: Any,
+        database: str,
+        container: str,
+        *,
+        create_if_missing: bool = False,
+        **client_options: Any,
+    ) -> None:
+        self._endpoint = endpoint
+        self._credential = credential
+        self._database = database
+        self._container_name = container
+        self._create = create_if_missing
+        self._options = client_options
+        self._lock = threading.Lock()
+        self._client: CosmosClient | None = None
+        self._owned_credential: Any = None
+        self._proxy: ContainerProxy | None = None
+        self._closed = False
+
+    def _container(self) -> ContainerProxy:
+        with self._lock:
+            if self._closed:
+                raise PermanentError("profile store is closed", system=SYSTEM, code="CLOSED")
+            if self._proxy is None:
+                try:
+                    self._proxy = self._open()
+                except AzureError as exc:
+                    raise cosmos_error(exc, "connect") from exc
+            return self._proxy
+
+    def _open(self) -> ContainerProxy:
+        credential = self._credential
+        if credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            credential = self._owned_credential = DefaultAzureCredential()
+        self._client = CosmosClient(self._endpoint, credential=credential, **self._options)
+        if self._create:
+            database = self._client.create_database_if_not_exists(self._database)
+            return database.create_container_if_not_exists(
+                self._container_name, partition_key=PartitionKey(path=PARTITION_KEY_PATH)
+            )
+        return self._client.get_database_client(self._database).get_container_client(
+            self._container_name
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._client is not None:
+                self._client.close()
+            if self._owned_credential is not None:
+                self._owned_credential.close()
+
+    def _query(self, query: str, **parameters: Any) -> list[dict[str, Any]]:
+        params: list[dict[str, object]] = [
+            {"name": f"@{name}", "value": value} for name, value in parameters.items()
+        ]
+        items = self._container().query_items(
+            query, parameters=params, enable_cross_partition_query=True
+        )
+        return list(items)
+
+    # ---------------------------------------------------------------- profiles
+
+    @_mapped("read profile")
+    def get(self, sf_account_id: str) -> UnifiedProfile | None:
+        key = account_key(sf_account_id)
+        try:
+            document = self._container().read_item(item=key, partition_key=key)
+        except CosmosHttpResponseError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        return from_document(document)
+
+    @_mapped("write profile")
+    def upsert(self, profile: UnifiedProfile, *, if_match: str | None = None) -> UnifiedProfile:
+        document = to_document(profile)
+        key = document["id"]
+        container = self._container()
+        if if_match is None:
+            stored = container.upsert_item(document)
+        else:
+            try:
+                stored = container.replace_item(
+                    item=key,
+                    body=document,
+                    etag=if_match,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            except CosmosHttpResponseError as exc:
+                if exc.status_code in (404, 412):  # gone, or changed since it was read
+                    raise PreconditionFailed(
+                        f"profile {key} changed since it was read", system=SYSTEM, status=412
+                    ) from exc
+                raise
+        return profile.model_copy(update={"sf_account_id": key, "etag": stored["_etag"]})
+
+    @_mapped("delete profile")
+    def delete(self, sf_account_id: str, *, if_match: str | None = None) -> bool:
+        key = account_key(sf_account_id)
+        conditions: dict[str, Any] = {}
+        if if_match is not None:
+            conditions = {"etag": if_match, "match_condition": MatchConditions.IfNotModified}
+        try:
+            self._container().delete_item(item=key, partition_key=key, **conditions)
+        except CosmosHttpResponseError as exc:
+            if exc.status_code == 404:
+                return False
+            if exc.status_code == 412:
+                raise PreconditionFailed(
+                    f"profile {key} changed since it was read", system=SYSTEM, status=412
+                ) from exc
+            raise
+        return True
+
+    @_mapped("read profiles")
+    def get_many(self, sf_account_ids: Sequence[str]) -> dict[str, UnifiedProfile]:
+        found: dict[str, UnifiedProfile] = {}
+        for chunk in chunks(unique_keys(sf_account_ids), _CHUNK):
+            rows = self._query(
+                f"SELECT * FROM c WHERE {_PROFILE} AND ARRAY_CONTAINS(@ids, c.sf_account_id)",
+                ids=list(chunk),
+            )
+            for row in rows:
+                found[row["sf_account_id"]] = from_document(row)
+        return found
+
+    def _profiles(self, where: str, top: int | None = None, **parameters: Any) -> list[Any]:
+        head = "SELECT TOP @top *" if top is not None else "SELECT *"
+        if top is not None:
+            parameters["top"] = top
+        rows = self._query(
+            f"{head} FROM c WHERE {_PROFILE} AND {where} ORDER BY c.sf_account_id", **parameters
+        )
+        return [from_document(row) for row in rows]
+
+    @_mapped("find profile")
+    def find_by_d2c_customer(self, d2c_customer_id: str) -> UnifiedProfile | None:
+        hits = self._profiles("c.d2c_customer_id = @d2c", top=1, d2c=d2c_customer_id)
+        return hits[0] if hits else None
+
+    @_mapped("find profiles")
+    def find_by_email_domain(self, domain: str) -> list[UnifiedProfile]:
+        folded = fold(domain)
+        return [] if folded is None else self._profiles("c.email_domain_lc = @v", v=folded)
+
+    @_mapped("find profiles")
+    def find_by_email(self, email: str) -> list[UnifiedProfile]:
+        folded = fold(email)
+        return [] if folded is None else self._profiles("c.primary_email_lc = @v", v=folded)
+
+    @_mapped("list profiles")
+    def list_by_status(
+        self, status: ProfileStatus | str, *, limit: int = 100, after: str | None = None
+    ) -> list[UnifiedProfile]:
+        return self._profiles(
+            "c.status = @status AND c.sf_account_id > @after",
+            top=check_limit(limit),
+            status=status_value(status),
+            after=after or "",
+        )
+
+    # ---------------------------------------------------------------- reports
+
+    @_mapped("write report")
+    def put_report(self, report: ReconciliationReport) -> None:
+        self._container().upsert_item(report_document(report))
+
+    @_mapped("read report")
+    def get_report(self, run_id: str) -> ReconciliationReport | None:
+        key = REPORT_PREFIX + run_id
+        try:
+            document = self._container().read_item(item=key, partition_key=key)
+        except CosmosHttpResponseError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        return ReconciliationReport.model_validate(document["report"])
+
+    @_mapped("list reports")
+    def list_reports(self, limit: int = 20) -> list[ReconciliationReport]:
+        rows = self._query(
+            # One sort key only: a second would need a composite index in the container policy.
+            "SELECT TOP @top * FROM c WHERE c.type = 'report' ORDER BY c.started_at DESC",
+            top=check_limit(limit),
+        )
+        return [ReconciliationReport.model_validate(row["report"]) for row in rows]
