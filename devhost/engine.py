@@ -66,6 +66,9 @@ class Stats:
 
     episodes: int = 0
     activities: int = 0
+    replay_seconds: float = 0.0  # waiting on workers for orchestrator replays
+    activity_seconds: float = 0.0  # waiting on workers for activities
+    commit_seconds: float = 0.0  # host-side: simulation + SQLite transactions
     dispatch_latency: list[float] = field(default_factory=list)
 
 
@@ -323,7 +326,9 @@ class Engine:
                 "orchestrate", name=fn.name, context=json.dumps(context, separators=(",", ":"))
             )
         self.stats.episodes += 1
-        ms = (time.perf_counter() - started) * 1000
+        replayed = time.perf_counter()
+        self.stats.replay_seconds += replayed - started
+        ms = (replayed - started) * 1000
         # re-read: a purge may have happened while the worker ran
         current = store.instance(iid)
         if current is None or current.execution_id != inst.execution_id:
@@ -336,6 +341,7 @@ class Engine:
             outcome = self._apply_reply(inst, reply, history, new_events, now, status, out)
             if not out.new_execution:
                 store.append_history(iid, new_events + out.history)
+        self.stats.commit_seconds += time.perf_counter() - replayed
         log.info("%s (%s) %s %.1fms", inst.name, iid, outcome, ms)
         self._changed(iid)
         self._commit(out)
@@ -614,6 +620,7 @@ class Engine:
                 return
         ms = (time.perf_counter() - started) * 1000
         self.stats.activities += 1
+        self.stats.activity_seconds += ms / 1000
         now = self.clock.now()
         if reply["ok"]:
             result = event(

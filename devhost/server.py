@@ -131,6 +131,9 @@ class Host:
                     "episodes": engine.stats.episodes,
                     "activities": engine.stats.activities,
                     "dispatch_latency": engine.stats.dispatch_latency,
+                    "replay_seconds": engine.stats.replay_seconds,
+                    "activity_seconds": engine.stats.activity_seconds,
+                    "commit_seconds": engine.stats.commit_seconds,
                     "time": time.time(),
                 }
             )

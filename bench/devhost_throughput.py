@@ -1,0 +1,129 @@
+"""HelloSequence5 x N on devhost (SQLite, durable) and on durabletask's in-memory backend.
+
+Prints orchestrations/s for both, the ratio, devhost's activity dispatch latency (queued ->
+handed to a worker) p50/p99, and where devhost's time goes. Run: .venv/bin/python
+bench/devhost_throughput.py [N]. The last line is the one-line result.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from devhost.testing import run
+
+APP = """
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.orchestration_trigger(context_name="context")
+def hello_sequence5(context):
+    out = []
+    for city in ("Tokyo", "Seattle", "London", "Paris", "Cairo"):
+        out.append((yield context.call_activity("say_hello", city)))
+    return out
+
+
+@app.activity_trigger(input_name="city")
+def say_hello(city: str) -> str:
+    return f"Hello {city}"
+"""
+EXPECTED = [f"Hello {c}" for c in ("Tokyo", "Seattle", "London", "Paris", "Cairo")]
+
+
+def bench_devhost(n: int) -> tuple[float, dict]:
+    with tempfile.TemporaryDirectory() as app_dir:
+        (Path(app_dir) / "function_app.py").write_text(APP)
+        with run(app_dir, workers=2) as host:
+            host.wait_for(host.start("hello_sequence5"))  # warm up the workers
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(8) as pool:
+                ids = list(pool.map(lambda _: host.start("hello_sequence5"), range(n)))
+            for iid in ids:
+                status = host.wait_for(iid, timeout=300)
+                assert status["output"] == EXPECTED, status
+            elapsed = time.perf_counter() - t0
+            stats = host.get("/admin/devhost/stats").json()
+    return n / elapsed, stats
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bench_durabletask(n: int) -> float:
+    from durabletask import client, task, worker
+    from durabletask.testing import create_test_backend
+
+    def say_hello(ctx: task.ActivityContext, city: str) -> str:
+        return f"Hello {city}"
+
+    def hello_sequence5(ctx: task.OrchestrationContext, _: object):
+        out = []
+        for city in ("Tokyo", "Seattle", "London", "Paris", "Cairo"):
+            out.append((yield ctx.call_activity(say_hello, input=city)))
+        return out
+
+    port = _free_port()
+    backend = create_test_backend(port=port)
+    address = f"localhost:{port}"
+    w = worker.TaskHubGrpcWorker(host_address=address)
+    w.add_orchestrator(hello_sequence5)
+    w.add_activity(say_hello)
+    w.start()
+    c = client.TaskHubGrpcClient(host_address=address)
+    try:
+        first = c.schedule_new_orchestration(hello_sequence5)
+        c.wait_for_orchestration_completion(first, timeout=60)
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(lambda _: c.schedule_new_orchestration(hello_sequence5), range(n)))
+        for iid in ids:
+            state = c.wait_for_orchestration_completion(iid, timeout=300)
+            assert state is not None and state.serialized_output is not None
+        return n / (time.perf_counter() - t0)
+    finally:
+        w.stop()
+        backend.stop()
+
+
+def main() -> None:
+    logging.disable(logging.INFO)
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    dh_rate, stats = bench_devhost(n)
+    latencies = sorted(stats["dispatch_latency"])
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    print(
+        f"devhost: {dh_rate:.0f} orchestrations/s, {stats['episodes']} episodes, "
+        f"{stats['activities']} activities"
+    )
+    print(f"devhost activity dispatch latency: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    print(
+        f"devhost time (summed over concurrent work): replay in workers "
+        f"{stats['replay_seconds']:.2f}s, activities in workers {stats['activity_seconds']:.2f}s, "
+        f"host commit+simulation {stats['commit_seconds']:.2f}s"
+    )
+    dt_rate = bench_durabletask(n)
+    print(f"durabletask in-memory: {dt_rate:.0f} orchestrations/s")
+    print(
+        f"devhost_throughput n={n} devhost={dh_rate:.0f}/s durabletask_inmemory={dt_rate:.0f}/s "
+        f"ratio={dh_rate / dt_rate:.2f}x p50={p50:.2f}ms p99={p99:.2f}ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
