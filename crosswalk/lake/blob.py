@@ -152,7 +152,7 @@ class BlobLake:
             try:
                 blob.upload_blob(data, overwrite=True, content_settings=_JSON)
             except ResourceNotFoundError as exc:
-                if exc.error_code != "ContainerNotFound":
+                if getattr(exc, "error_code", None) != "ContainerNotFound":
                     raise
                 self._create_container()
                 blob.upload_blob(data, overwrite=True, content_settings=_JSON)

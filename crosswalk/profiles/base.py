@@ -9,6 +9,7 @@ store because support staff read them next to the profiles.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
@@ -91,6 +92,20 @@ def account_key(sf_account_id: str) -> str:
             "not a Salesforce Account id: must start with 001", system=SYSTEM, field="sf_account_id"
         )
     return full
+
+
+_RUN_ID = re.compile(r"[^/\\?#\x00-\x1f]{1,200}")
+
+
+def run_key(run_id: str) -> str:
+    """A report's run id, refused if Cosmos could not use it in a document id."""
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
+        raise InvalidData(
+            "run_id must be 1-200 characters without / \\ ? # or control characters",
+            system=SYSTEM,
+            field="run_id",
+        )
+    return run_id
 
 
 def fold(value: str | None) -> str | None:

@@ -47,6 +47,7 @@ from crosswalk.profiles.base import (
     check_limit,
     chunks,
     fold,
+    run_key,
     status_value,
     unique_keys,
 )
@@ -126,7 +127,7 @@ def from_document(document: dict[str, Any]) -> UnifiedProfile:
 
 
 def report_document(report: ReconciliationReport) -> dict[str, Any]:
-    key = REPORT_PREFIX + report.run_id
+    key = REPORT_PREFIX + run_key(report.run_id)
     return {
         "id": key,
         "sf_account_id": key,
@@ -321,7 +322,7 @@ class CosmosProfileStore:
 
     @_mapped("read report")
     def get_report(self, run_id: str) -> ReconciliationReport | None:
-        key = REPORT_PREFIX + run_id
+        key = REPORT_PREFIX + run_key(run_id)
         try:
             document = self._container().read_item(item=key, partition_key=key)
         except CosmosHttpResponseError as exc:

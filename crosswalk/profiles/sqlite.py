@@ -27,6 +27,7 @@ from crosswalk.profiles.base import (
     check_limit,
     chunks,
     fold,
+    run_key,
     status_value,
     unique_keys,
 )
@@ -264,13 +265,15 @@ class SqliteProfileStore:
                 "INSERT INTO reports (run_id, started_at, body) VALUES (?, ?, ?)"
                 " ON CONFLICT (run_id) DO UPDATE SET started_at = excluded.started_at,"
                 " body = excluded.body",
-                (report.run_id, started, report.model_dump_json()),
+                (run_key(report.run_id), started, report.model_dump_json()),
             )
 
     @_mapped
     def get_report(self, run_id: str) -> ReconciliationReport | None:
         row = (
-            self._conn().execute("SELECT body FROM reports WHERE run_id = ?", (run_id,)).fetchone()
+            self._conn()
+            .execute("SELECT body FROM reports WHERE run_id = ?", (run_key(run_id),))
+            .fetchone()
         )
         return None if row is None else ReconciliationReport.model_validate_json(row[0])
 

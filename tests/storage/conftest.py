@@ -47,15 +47,16 @@ def _cosmos_store() -> Iterator[ProfileStore]:
     from crosswalk.profiles.cosmos import CosmosProfileStore
 
     key = os.environ.get("COSMOS_EMULATOR_KEY")
-    options = {"connection_verify": os.environ.get("COSMOS_EMULATOR_VERIFY_TLS", "0") == "1"}
+    verify = os.environ.get("COSMOS_EMULATOR_VERIFY_TLS", "0") == "1"  # emulator: self-signed
     database, container = "crosswalk-tests", f"profiles-{uuid.uuid4().hex[:12]}"
     opened = CosmosProfileStore(
-        endpoint, key, database, container, create_if_missing=True, **options
+        endpoint, key, database, container, create_if_missing=True, connection_verify=verify
     )
     yield opened
     opened.close()
-    with CosmosClient(endpoint, credential=key, **options) as client:
-        client.get_database_client(database).delete_container(container)
+    if key:  # without a key the store used DefaultAzureCredential; leave cleanup to the owner
+        with CosmosClient(endpoint, credential=key, connection_verify=verify) as client:
+            client.get_database_client(database).delete_container(container)
 
 
 @pytest.fixture(params=["folder", pytest.param("blob", marks=pytest.mark.azurite)])
@@ -79,6 +80,17 @@ AZURITE_BLOB = REPO / "node_modules" / ".bin" / "azurite-blob"
 # Azurite's well-known development account (public, documented by Microsoft; not a secret).
 DEV_ACCOUNT = "devstoreaccount1"
 DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def azurite_executable(path: Path) -> Path:
+    """The Azurite blob binary, or a test failure telling how to install it (never a skip)."""
+    if not path.exists():
+        pytest.fail(
+            f"{path} is missing: run `npm install` in {REPO} (CI installs Azurite;"
+            " the Blob lake tests never skip)",
+            pytrace=False,
+        )
+    return path
 
 
 def free_port() -> int:
@@ -110,18 +122,13 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], deadline: float)
 @pytest.fixture(scope="session")
 def azurite_connection_string(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Azurite blob service on a free port for the whole session, stopped afterwards."""
-    if not AZURITE_BLOB.exists():
-        pytest.fail(
-            f"{AZURITE_BLOB} is missing: run `npm install` in {REPO} (CI installs Azurite;"
-            " the Blob lake tests never skip)",
-            pytrace=False,
-        )
+    executable = azurite_executable(AZURITE_BLOB)
     workspace = tmp_path_factory.mktemp("azurite")
     port = free_port()
     log = (workspace / "azurite.log").open("wb")
     process = subprocess.Popen(
         [
-            str(AZURITE_BLOB),
+            str(executable),
             "--blobHost", "127.0.0.1",
             "--blobPort", str(port),
             "--location", str(workspace),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -29,7 +30,7 @@ from crosswalk.lake import open_lake
 from crosswalk.lake.blob import BlobLake, lake_error, redact
 from crosswalk.settings import LakeKind, LakeSettings
 
-from .conftest import DEV_KEY, connection_string, free_port
+from .conftest import DEV_KEY, azurite_executable, connection_string, free_port
 
 pytestmark = pytest.mark.azurite
 
@@ -98,10 +99,12 @@ def test_a_malformed_connection_string_is_a_configuration_error_that_hides_it() 
 
 
 def test_open_lake_builds_a_blob_lake_from_settings(azurite_connection_string: str) -> None:
-    settings = LakeSettings(
-        kind=LakeKind.BLOB,
-        connection_string=azurite_connection_string,
-        container=f"lake-{uuid.uuid4().hex[:12]}",
+    settings = LakeSettings.model_validate(
+        {
+            "kind": LakeKind.BLOB,
+            "connection_string": azurite_connection_string,
+            "container": f"lake-{uuid.uuid4().hex[:12]}",
+        }
     )
 
     lake = open_lake(settings)
@@ -118,8 +121,8 @@ def test_open_lake_builds_a_blob_lake_from_settings(azurite_connection_string: s
 def _http_error(status: int, code: str, headers: dict[str, str] | None = None) -> HttpResponseError:
     error = HttpResponseError(message=f"status {status}")
     error.status_code = status
-    error.error_code = code
-    error.response = SimpleNamespace(headers=headers or {})  # type: ignore[assignment]
+    setattr(error, "error_code", code)  # noqa: B010 - the SDK sets it dynamically too
+    setattr(error, "response", SimpleNamespace(headers=headers or {}))  # noqa: B010
     return error
 
 
@@ -168,3 +171,8 @@ def test_redact_removes_sas_tokens_and_account_keys() -> None:
     cleaned = redact(text)
 
     assert "SECRET" not in cleaned and "KEY1" not in cleaned
+
+
+def test_a_missing_azurite_fails_the_suite_with_the_install_command(tmp_path: Path) -> None:
+    with pytest.raises(pytest.fail.Exception, match="npm install"):
+        azurite_executable(tmp_path / "node_modules" / ".bin" / "azurite-blob")

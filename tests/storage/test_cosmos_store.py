@@ -144,10 +144,12 @@ def test_building_the_store_does_no_io_and_first_use_of_a_dead_endpoint_is_trans
 
 
 def test_open_profile_store_builds_a_cosmos_store_without_connecting() -> None:
-    settings = ProfileStoreSettings(
-        kind=ProfileStoreKind.COSMOS,
-        cosmos_endpoint="https://example-account.documents.azure.com:443/",
-        cosmos_key=FAKE_KEY,
+    settings = ProfileStoreSettings.model_validate(
+        {
+            "kind": ProfileStoreKind.COSMOS,
+            "cosmos_endpoint": "https://example-account.documents.azure.com:443/",
+            "cosmos_key": FAKE_KEY,
+        }
     )
 
     store = open_profile_store(settings)

@@ -268,6 +268,16 @@ def test_list_reports_returns_the_newest_first_up_to_the_limit(store: ProfileSto
     assert [r.run_id for r in store.list_reports(limit=2)] == ["a", "c"]
 
 
+@pytest.mark.parametrize("bad", ["", "a/b", "a?b", "a#b", "a\\b", "x" * 201], ids=repr)
+def test_a_run_id_that_cannot_be_a_document_id_is_invalid_data(
+    store: ProfileStore, bad: str
+) -> None:
+    with pytest.raises(InvalidData):
+        store.put_report(report(bad, 0))
+    with pytest.raises(InvalidData):
+        store.get_report(bad)
+
+
 def test_reports_do_not_show_up_as_profiles(store: ProfileStore) -> None:
     store.put_report(report("run-1", 0))
 
