@@ -121,8 +121,12 @@ class SqliteProfileStore:
                 self._connections.append(conn)
                 if not self._schema_ready:
                     conn.execute("BEGIN IMMEDIATE")
-                    for statement in filter(str.strip, _SCHEMA.split(";")):
-                        conn.execute(statement)
+                    try:
+                        for statement in filter(str.strip, _SCHEMA.split(";")):
+                            conn.execute(statement)
+                    except BaseException:
+                        conn.execute("ROLLBACK")
+                        raise
                     conn.execute("COMMIT")
                     self._schema_ready = True
             self._local.conn = conn
