@@ -39,13 +39,14 @@ def hello_sequence5(context):
 def say_hello(city: str) -> str:
     return f"Hello {city}"
 """
+WORKERS = int(__import__("os").environ.get("DEVHOST_BENCH_WORKERS", "1"))
 EXPECTED = [f"Hello {c}" for c in ("Tokyo", "Seattle", "London", "Paris", "Cairo")]
 
 
 def bench_devhost(n: int) -> tuple[float, dict]:
     with tempfile.TemporaryDirectory() as app_dir:
         (Path(app_dir) / "function_app.py").write_text(APP)
-        with run(app_dir, workers=2) as host:
+        with run(app_dir, workers=WORKERS) as host:
             host.wait_for(host.start("hello_sequence5"))  # warm up the workers
             t0 = time.perf_counter()
             with ThreadPoolExecutor(8) as pool:
