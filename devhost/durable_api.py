@@ -14,6 +14,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from devhost.engine import BadRequest, Conflict, Engine, Gone, NotFound
+from devhost.entities import EntityNotFound, client_input, scheduler_id
 from devhost.history import iso_short, parse_iso
 from devhost.store import Instance
 
@@ -198,6 +199,12 @@ class DurableApi:
         app.router.add_post(p + "/instances/{iid}/resume", self.control("resume"))
         app.router.add_post(p + "/instances/{iid}/rewind", self.control("rewind"))
         app.router.add_post(p + "/instances/{iid}/restart", self.restart)
+        app.router.add_get(p + "/entities", self.list_entities)
+        app.router.add_get(p + "/entities/", self.list_entities)
+        app.router.add_get(p + "/entities/{name}", self.list_entities)
+        app.router.add_get(p + "/entities/{name}/{key}", self.read_entity)
+        app.router.add_post(p + "/entities/{name}/{key}", self.signal_entity)
+        app.router.add_delete(p + "/entities/{name}/{key}", self.delete_entity)
 
     # -- handlers ---------------------------------------------------------------------
     async def start(self, request: web.Request) -> web.Response:
@@ -338,3 +345,60 @@ class DurableApi:
         except (BadRequest, Conflict) as exc:
             return _error(400, str(exc), exc)
         return self.check_status(request, iid)
+
+    # -- entities -----------------------------------------------------------------------
+    @staticmethod
+    def _key(request: web.Request) -> str:
+        key = request.match_info["key"]
+        return "" if key == "$" else key
+
+    async def read_entity(self, request: web.Request) -> web.Response:
+        row = self.engine.store.entity(scheduler_id(request.match_info["name"], self._key(request)))
+        if row is None:
+            return web.Response(status=404)
+        body = (row.state if row.state is not None else "null").encode()
+        return web.Response(status=200, body=body, content_type="application/json")
+
+    async def signal_entity(self, request: web.Request) -> web.Response:
+        op = request.query.get("op")
+        if not op:
+            return _error(400, "The 'op' query parameter is required.")
+        try:
+            input_text = client_input(await request.read(), request.content_type)
+        except ValueError as exc:
+            return _error(400, "Invalid JSON in request body.", exc)
+        return self._signal(request, op, input_text)
+
+    async def delete_entity(self, request: web.Request) -> web.Response:
+        return self._signal(request, "delete", None)
+
+    def _signal(self, request: web.Request, op: str, input_text: str | None) -> web.Response:
+        try:
+            self.engine.entities.signal(
+                request.match_info["name"], self._key(request), op, input_text
+            )
+        except EntityNotFound as exc:
+            return _error(400, str(exc), exc)
+        return web.Response(status=202)
+
+    async def list_entities(self, request: web.Request) -> web.Response:
+        try:
+            top = int(request.query.get("top", "100"))
+            token = request.headers.get("x-ms-continuation-token")
+            offset = int(token) if token and token != "null" else 0
+        except ValueError as exc:
+            return _error(400, "Invalid query.", exc)
+        name = request.match_info.get("name")
+        rows = self.engine.store.query_entities(name, offset=offset, limit=top + 1)
+        fetch_state = _flag(request, "fetchState")
+        body = []
+        for row in rows[:top]:
+            item: dict[str, Any] = {
+                "entityId": {"name": row.name, "key": row.key},
+                "lastOperationTime": iso_short(row.last_op),
+            }
+            if fetch_state:
+                item["state"] = _loads(row.state)
+            body.append(item)
+        more = len(rows) > top
+        return _json(body, 200, {"x-ms-continuation-token": str(offset + top) if more else "null"})

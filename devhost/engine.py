@@ -22,6 +22,7 @@ from typing import Any
 
 from devhost import replay
 from devhost.clock import Clock
+from devhost.entities import EntityDispatcher
 from devhost.history import Event, EventType, event, iso, parse_iso
 from devhost.index import FunctionIndex
 from devhost.store import ACTIVE, TERMINAL, ActivityRow, Instance, Store
@@ -57,6 +58,7 @@ class _Outbox:
     activities: list[ActivityRow] = field(default_factory=list)
     wake: set[str] = field(default_factory=set)
     timers: list[tuple[float, str]] = field(default_factory=list)
+    entities: set[str] = field(default_factory=set)
     new_execution: bool = False
 
 
@@ -114,7 +116,11 @@ class Engine:
         self._stopping = False
         self._time_skipping = time_skipping
         self._activities_in_flight = 0
+        self._busy_triggers = 0  # timer / Event Grid invocations running (time skipping)
         clock.on_advance(lambda: self._loop.call_soon_threadsafe(self._timer_wake.set))
+        self.entities = EntityDispatcher(
+            store, pool, index, clock, spawn=self._spawn, deliver=self._deliver
+        )
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> None:
@@ -126,10 +132,12 @@ class Engine:
             self.schedule(iid)
         for row in self.store.activities():
             self._queue_activity(row)
+        self.entities.start()
         self._spawn(self._timer_loop())
 
     async def stop(self) -> None:
         self._stopping = True
+        self.entities.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -203,7 +211,12 @@ class Engine:
 
     def _idle(self) -> bool:
         """Nothing running or queued: only timers can move things on (time skipping)."""
-        return not self._running and self._activities_in_flight == 0
+        return (
+            not self._running
+            and self._activities_in_flight == 0
+            and not self.entities.running
+            and not self._busy_triggers
+        )
 
     def _add_timer(self, when: float, iid: str) -> None:
         heapq.heappush(self._timers, (when, iid))
@@ -216,6 +229,13 @@ class Engine:
         for when, iid in out.timers:
             self._add_timer(when, iid)
         for iid in out.wake:
+            self.schedule(iid)
+        for target in out.entities:
+            self.entities.schedule(target)
+
+    def _deliver(self, wake: set[str]) -> None:
+        """Entity responses were committed to these instances' inboxes."""
+        for iid in wake:
             self.schedule(iid)
 
     # -- the episode ----------------------------------------------------------------------
@@ -576,7 +596,8 @@ class Engine:
         request_id = str(uuid.uuid5(_NAMESPACE, f"{inst.id}:{inst.execution_id}:{work.id}"))
         message: dict[str, Any] = {
             "op": action.get("operation"),
-            "input": action.get("input"),
+            # RequestMessage.Input = the action's input text serialised again (§3.1)
+            "input": None if action.get("input") is None else json.dumps(action["input"]),
             "id": request_id,
             "parent": inst.id,
             "parentExecution": inst.execution_id,
@@ -596,6 +617,7 @@ class Engine:
             )
         )
         self.store.add_entity_message(target, message)
+        out.entities.add(target)
 
     # -- activities -----------------------------------------------------------------------
     def _queue_activity(self, row: ActivityRow) -> None:

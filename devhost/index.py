@@ -8,10 +8,15 @@ from typing import Any
 
 log = logging.getLogger("devhost")
 
-# Served today. The three "later" triggers belong to issue 4 and slot into the engine's
-# entity and timer queues; they are announced, not silently skipped.
-SERVED_TRIGGERS = {"httpTrigger", "orchestrationTrigger", "activityTrigger"}
-LATER_TRIGGERS = {"entityTrigger", "timerTrigger", "eventGridTrigger"}
+SERVED_TRIGGERS = {
+    "httpTrigger",
+    "orchestrationTrigger",
+    "activityTrigger",
+    "entityTrigger",
+    "timerTrigger",
+    "eventGridTrigger",
+}
+LATER_TRIGGERS: set[str] = set()  # triggers announced at start-up but not served (none now)
 SERVED_BINDINGS = {"durableClient", "http"}
 
 
@@ -40,6 +45,9 @@ class FunctionIndex:
     orchestrators: dict[str, Function] = field(default_factory=dict)
     activities: dict[str, Function] = field(default_factory=dict)
     http: list[Function] = field(default_factory=list)
+    entities: dict[str, Function] = field(default_factory=dict)
+    timers: list[Function] = field(default_factory=list)
+    event_grid: dict[str, Function] = field(default_factory=dict)
     not_served: list[Function] = field(default_factory=list)
 
     @classmethod
@@ -73,6 +81,14 @@ class FunctionIndex:
                 index.activities[fn.name.lower()] = fn
                 if fn.trigger.get("activity"):
                     index.activities[str(fn.trigger["activity"]).lower()] = fn
+            elif fn.kind == "entityTrigger":
+                index.entities[fn.name.lower()] = fn
+                if fn.trigger.get("entityName"):
+                    index.entities[str(fn.trigger["entityName"]).lower()] = fn
+            elif fn.kind == "timerTrigger":
+                index.timers.append(fn)
+            elif fn.kind == "eventGridTrigger":
+                index.event_grid[fn.name.lower()] = fn
             else:
                 index.http.append(fn)
         return index

@@ -43,6 +43,15 @@ CREATE TABLE IF NOT EXISTS activities (
 CREATE TABLE IF NOT EXISTS entity_inbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, message TEXT NOT NULL,
     visible_at REAL NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS entity_inbox_target ON entity_inbox(target, id);
+-- Entity state: the JSON text the SDK returned as entityState; a row exists while the
+-- entity does (destruct_on_exit deletes it).
+CREATE TABLE IF NOT EXISTS entities (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, key TEXT NOT NULL, state TEXT,
+    last_op REAL NOT NULL);
+-- Timer-trigger schedule monitor (use_monitor): last and next occurrence per function.
+CREATE TABLE IF NOT EXISTS timer_status (
+    function TEXT PRIMARY KEY, last REAL, next REAL NOT NULL, last_updated REAL NOT NULL);
 """
 
 
@@ -70,6 +79,15 @@ class InboxRow:
     execution_id: str | None
     visible_at: float
     event: Event
+
+
+@dataclass
+class EntityRow:
+    id: str  # scheduler id, @name@key
+    name: str
+    key: str
+    state: str | None  # JSON text as the SDK returned it
+    last_op: float
 
 
 @dataclass
@@ -263,9 +281,59 @@ class Store:
     def delete_activities_of(self, instance_id: str) -> None:
         self.db.execute("DELETE FROM activities WHERE instance_id=?", (instance_id,))
 
-    # -- entities (consumed by the entity dispatcher, issue 4) -------------------------
+    # -- entities ---------------------------------------------------------------------
     def add_entity_message(self, target: str, message: dict[str, Any]) -> None:
         self.db.execute(
             "INSERT INTO entity_inbox (target, message) VALUES (?,?)",
-            (target, json.dumps(message)),
+            (target, json.dumps(message, separators=(",", ":"))),
+        )
+
+    def entity_messages(self, target: str, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """The oldest `limit` messages for one entity, in the order they were sent."""
+        rows = self.db.execute(
+            "SELECT id, message FROM entity_inbox WHERE target=? ORDER BY id LIMIT ?",
+            (target, limit),
+        )
+        return [(r[0], json.loads(r[1])) for r in rows]
+
+    def delete_entity_messages(self, ids: list[int]) -> None:
+        self.db.executemany("DELETE FROM entity_inbox WHERE id=?", [(i,) for i in ids])
+
+    def entity_targets(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT target FROM entity_inbox")]
+
+    def entity(self, entity_id: str) -> EntityRow | None:
+        row = self.db.execute("SELECT * FROM entities WHERE id=?", (entity_id,)).fetchone()
+        return EntityRow(*row) if row else None
+
+    def put_entity(self, row: EntityRow) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO entities VALUES (?,?,?,?,?)",
+            (row.id, row.name, row.key, row.state, row.last_op),
+        )
+
+    def delete_entity(self, entity_id: str) -> None:
+        self.db.execute("DELETE FROM entities WHERE id=?", (entity_id,))
+
+    def query_entities(
+        self, name: str | None, offset: int = 0, limit: int | None = None
+    ) -> list[EntityRow]:
+        sql, args = "SELECT * FROM entities", []
+        if name:
+            sql += " WHERE name=?"
+            args.append(name.lower())
+        sql += " ORDER BY id LIMIT ? OFFSET ?"
+        args.extend([-1 if limit is None else limit, offset])
+        return [EntityRow(*r) for r in self.db.execute(sql, args)]
+
+    # -- timer triggers -----------------------------------------------------------------
+    def timer_status(self, function: str) -> tuple[float | None, float] | None:
+        row = self.db.execute(
+            "SELECT last, next FROM timer_status WHERE function=?", (function,)
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def put_timer_status(self, function: str, last: float | None, next_: float, now: float) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO timer_status VALUES (?,?,?,?)", (function, last, next_, now)
         )

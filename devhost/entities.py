@@ -1,0 +1,206 @@
+"""Entity dispatch (legacy out-of-proc protocol, durable-protocol.md §3).
+
+Messages for an entity (`@name@key`) wait in `entity_inbox` in the order they were sent;
+each sender writes its messages in its own order, so taking them by row id keeps per-sender
+order. One batch runs per entity at a time: the oldest messages go to the entity function
+in one SDK call, and ONE transaction then stores the new state, deletes the consumed
+messages and puts each call's response (an `EventRaised` named by the request id) into the
+caller's inbox. A crash before the commit re-runs the whole batch; after it, nothing runs
+twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from devhost.clock import Clock
+from devhost.history import EventType, event
+from devhost.index import FunctionIndex
+from devhost.store import EntityRow, Store
+from devhost.workers import WorkerError, WorkerPool
+
+log = logging.getLogger("devhost")
+
+MAX_BATCH = 1000  # operations per entity batch (the real host's default order of magnitude)
+
+
+class EntityNotFound(LookupError):
+    """No entity function with that name (HTTP 400 on signal, as the real host)."""
+
+
+def scheduler_id(name: str, key: str) -> str:
+    return f"@{name.lower()}@{key}"
+
+
+def split_id(entity_id: str) -> tuple[str, str]:
+    """`@name@key` -> (name, key); the key may itself contain `@`."""
+    if not entity_id.startswith("@") or "@" not in entity_id[1:]:
+        raise ValueError(f"'{entity_id}' is not an entity id (@name@key)")
+    name, _, key = entity_id[1:].partition("@")
+    return name, key
+
+
+def client_input(body: bytes, content_type: str) -> str | None:
+    """RequestMessage.Input for a signal over HTTP, as the host builds it (§3.4).
+
+    JSON bodies are re-serialised as they are (the SDK client's double-encoded string stays a
+    JSON string literal); other content types become a JSON string of the raw text.
+    """
+    if not body:
+        return None
+    text = body.decode()
+    if content_type == "application/json":
+        return json.dumps(json.loads(text))  # ValueError: the caller answers 400
+    return json.dumps(text)
+
+
+class EntityDispatcher:
+    """Runs entity batches; `deliver` wakes orchestrations that receive call responses."""
+
+    def __init__(
+        self,
+        store: Store,
+        pool: WorkerPool,
+        index: FunctionIndex,
+        clock: Clock,
+        *,
+        spawn: Callable[[Any], None],
+        deliver: Callable[[set[str]], None],
+    ) -> None:
+        self.store = store
+        self.pool = pool
+        self.index = index
+        self.clock = clock
+        self._spawn = spawn
+        self._deliver = deliver
+        self.running: set[str] = set()
+        self._again: set[str] = set()
+        self._slots = asyncio.Semaphore(64)
+        self._stopping = False
+        self.operations = 0
+        self.batches = 0
+
+    def start(self) -> None:
+        for target in self.store.entity_targets():
+            self.schedule(target)
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    def schedule(self, target: str) -> None:
+        if target in self.running:
+            self._again.add(target)
+            return
+        self.running.add(target)
+        self._spawn(self._loop(target))
+
+    async def _loop(self, target: str) -> None:
+        try:
+            async with self._slots:
+                while await self._batch(target):
+                    pass
+        except WorkerError as exc:
+            log.warning("entity batch for %s interrupted (%s); retrying", target, exc)
+            self._again.add(target)
+            await asyncio.sleep(0.2)
+        except Exception:
+            log.exception("entity batch for %s failed inside devhost", target)
+        finally:
+            self.running.discard(target)
+            if target in self._again and not self._stopping:
+                self._again.discard(target)
+                self.schedule(target)
+
+    # -- client side (HTTP API / RPC) ------------------------------------------------------
+    def signal(self, name: str, key: str, operation: str, input_text: str | None) -> None:
+        if name.lower() not in self.index.entities:
+            raise EntityNotFound(
+                f"The function '{name}' doesn't exist, is disabled, or is not an entity function."
+            )
+        target = scheduler_id(name, key)
+        message = {"op": operation, "signal": True, "id": _request_id(), "input": input_text}
+        with self.store.tx():
+            self.store.add_entity_message(target, message)
+        self.schedule(target)
+
+    # -- one batch ------------------------------------------------------------------------
+    async def _batch(self, target: str) -> bool:
+        """Run the oldest messages of `target`; False when its inbox is empty."""
+        store = self.store
+        rows = store.entity_messages(target, MAX_BATCH)
+        if not rows:
+            return False
+        name, key = split_id(target)
+        current = store.entity(target)
+        fn = self.index.entities.get(name)
+        started = time.perf_counter()
+        if fn is None:
+            error = f"The function '{name}' doesn't exist, is disabled, or is not an entity."
+            results = [{"isError": True, "result": json.dumps(error)} for _ in rows]
+            exists, state = current is not None, current.state if current else None
+        else:
+            context = {
+                "self": {"name": name, "key": key},
+                "exists": current is not None,
+                "state": current.state if current else None,
+                "batch": [
+                    {
+                        "name": m.get("op"),
+                        "input": m.get("input"),
+                        "isSignal": bool(m.get("signal")),
+                    }
+                    for _, m in rows
+                ],
+            }
+            reply = await self.pool.call(
+                "entity", name=fn.name, context=json.dumps(context, separators=(",", ":"))
+            )
+            if not reply.get("ok"):
+                raise WorkerError(f"entity function failed: {reply.get('error')}")
+            outcome = json.loads(reply["state"])
+            results = outcome["results"]
+            exists, state = bool(outcome.get("entityExists")), outcome.get("entityState")
+        ms = (time.perf_counter() - started) * 1000
+        now = self.clock.now()
+        wake: set[str] = set()
+        with store.tx():
+            store.delete_entity_messages([row_id for row_id, _ in rows])
+            if exists:
+                store.put_entity(EntityRow(target, name, key, state, now))
+            elif current is not None:
+                store.delete_entity(target)
+            for (_, message), result in zip(rows, results, strict=True):
+                parent = message.get("parent")
+                if message.get("signal") or not parent:
+                    continue
+                payload: dict[str, Any] = {"result": result.get("result") or "null"}
+                if result.get("isError"):
+                    payload["exceptionType"] = "Exception"
+                response = event(
+                    EventType.EventRaised, now, Name=message["id"], Input=json.dumps(payload)
+                )
+                store.add_message(parent, response, message.get("parentExecution"))
+                wake.add(parent)
+        self.operations += len(rows)
+        self.batches += 1
+        failed = sum(1 for r in results if r.get("isError"))
+        log.info(
+            "%s (%s) %d op(s)%s %.1fms",
+            fn.name if fn else name,
+            target,
+            len(rows),
+            f", {failed} failed" if failed else "",
+            ms,
+        )
+        self._deliver(wake)
+        return True
+
+
+def _request_id() -> str:
+    return str(uuid.uuid4())
