@@ -1,0 +1,122 @@
+"""``/__sandbox/...``: the control path both servers serve (never counted in stats).
+
+The same operations as the Python API, for a sandbox started with ``python -m sandbox``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .d2c.errors import Problem
+from .salesforce.errors import SfError
+
+if TYPE_CHECKING:
+    from .api import Sandbox
+
+ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _ok(body: Any = None, status: int = 200) -> web.Response:
+    if body is None:
+        return web.Response(status=204)
+    return web.json_response(body, status=status, dumps=lambda o: json.dumps(o))
+
+
+def make_control_handler(sb: Sandbox, service: str) -> ControlHandler:
+    """The control handler of one server; ``service`` is the default target of faults."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return _ok({"error": "body is not JSON"}, 400)
+        try:
+            return _route(sb, service, request, body)
+        except SfError as exc:
+            return _ok(exc.body(), exc.status)
+        except Problem as exc:
+            return _ok(exc.body(), exc.status)
+        except (ValueError, TypeError, KeyError) as exc:
+            return _ok({"error": str(exc)}, 400)
+
+    return handle
+
+
+def _route(sb: Sandbox, service: str, request: web.Request, body: Any) -> web.Response:
+    path = request.rel_url.path.rstrip("/")
+    method = request.method
+    q = request.rel_url.query
+    if path == "/__sandbox/info" and method == "GET":
+        return _ok(sb.info())
+    if path == "/__sandbox/stats" and method == "GET":
+        return _ok(sb.stats())
+    if path == "/__sandbox/reset" and method == "POST":
+        sb.reset(seed=body.get("seed"))
+        return _ok({"reset": True, "seed": sb.seed})
+    if path == "/__sandbox/faults":
+        target = q.get("service") or body.pop("service", None) or service
+        if method == "POST":
+            return _ok({"ids": sb.add_fault(target, body)}, 201)
+        if method == "GET":
+            return _ok({"faults": sb.list_faults(target)})
+        if method == "DELETE":
+            sb.clear_faults(target)
+            return _ok()
+    if path == "/__sandbox/events":
+        if method == "GET":
+            return _ok(sb.stats()["events"])
+        if method == "POST":
+            sb.set_events_to(salesforce=body.get("salesforce"), d2c=body.get("d2c"))
+            if "duplicate" in body or "reorder" in body:
+                sb.set_event_delivery(duplicate=body.get("duplicate"), reorder=body.get("reorder"))
+            return _ok(sb.stats()["events"])
+    if path == "/__sandbox/events/delivered" and method == "GET":
+        return _ok({"events": sb.events_delivered(q.get("service", "all"))})
+    if path == "/__sandbox/clock" and method == "POST":
+        sb.advance_clock(float(body.get("advance", 0)))
+        return _ok({"advanced": body.get("advance", 0)})
+    if path == "/__sandbox/salesforce/expire-tokens" and method == "POST":
+        sb.salesforce_expire_tokens()
+        return _ok()
+    if path == "/__sandbox/salesforce/api-usage" and method == "POST":
+        sb.salesforce_set_api_usage(int(body["used"]))
+        return _ok()
+    m = re.fullmatch(r"/__sandbox/salesforce/records/(\w+)(?:/(\w+))?(/undelete)?", path)
+    if m:
+        sobject, rid, undelete = m.groups()
+        if rid is None and method == "GET":
+            deleted = q.get("include_deleted", "false").lower() == "true"
+            return _ok({"records": sb.salesforce_records(sobject, include_deleted=deleted)})
+        if rid is None and method == "POST":
+            return _ok({"id": sb.salesforce_create(sobject, body)}, 201)
+        if rid is not None and undelete and method == "POST":
+            sb.salesforce_undelete(sobject, rid)
+            return _ok()
+        if rid is not None and method == "GET":
+            return _ok(sb.salesforce_record(sobject, rid))
+        if rid is not None and method == "PATCH":
+            sb.salesforce_edit(sobject, rid, body)
+            return _ok()
+        if rid is not None and method == "DELETE":
+            sb.salesforce_delete(sobject, rid)
+            return _ok()
+    if path == "/__sandbox/d2c/registrations" and method == "POST":
+        return _ok(sb.d2c_register(**body), 201)
+    if path == "/__sandbox/d2c/customers" and method == "GET":
+        return _ok({"data": sb.d2c_customers()})
+    m = re.fullmatch(r"/__sandbox/d2c/customers/(\w+)(/users)?", path)
+    if m:
+        cid, users = m.groups()
+        if users and method == "GET":
+            return _ok({"data": sb.d2c_users(cid)})
+        if method == "GET":
+            return _ok(sb.d2c_customer(cid))
+        if method == "PATCH":
+            return _ok(sb.d2c_edit(cid, body))
+    return _ok({"error": f"no control endpoint {method} {path}"}, 404)

@@ -1,0 +1,466 @@
+"""The D2C platform's state and rules: customers, users, registrations, idempotency, events.
+
+Every operation runs under one lock and either changes state completely or raises a
+:class:`Problem` before touching anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import copy
+import datetime
+import itertools
+import json
+import random
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from ..clock import Clock, iso_z
+from ..outbox import Outbox
+from . import contract
+from .errors import Problem, not_found, validation
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ADDRESS_KEYS = ("line1", "line2", "city", "region", "postal_code", "country")
+_SF_KEYS = ("account_id", "contact_id", "lead_id")
+_CUSTOMER_FIELDS = (
+    "name",
+    "email_domain",
+    "phone",
+    "website",
+    "tax_id",
+    "industry",
+    "billing_address",
+    "credit_terms",
+    "marketing_consent",
+    "salesforce",
+)
+_USER_FIELDS = ("email", "first_name", "last_name", "phone", "role", "status", "external_ref")
+
+
+@dataclass
+class Stored:
+    """A first response kept for an idempotency key."""
+
+    fingerprint: str
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+def _address(value: Any) -> Any:
+    if value is None:
+        return None
+    return {k: value.get(k) for k in _ADDRESS_KEYS}
+
+
+def _link(value: Any) -> dict[str, Any]:
+    value = value or {}
+    return {k: value.get(k) for k in _SF_KEYS}
+
+
+def _merge(current: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch (``null`` clears)."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(current) if isinstance(current, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out[k] = None
+        else:
+            out[k] = _merge(out.get(k), v)
+    return out
+
+
+def normalize_instant(text: str) -> str:
+    """Any RFC 3339 instant -> the stored ``YYYY-MM-DDTHH:MM:SS.mmmZ`` form (ValueError if bad)."""
+    dt = datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
+    if dt.tzinfo is None:
+        raise ValueError("an offset or Z is required")
+    dt = dt.astimezone(datetime.UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{dt.microsecond // 1000:03d}Z"
+
+
+def encode_cursor(updated_at: str, cid: str) -> str:
+    raw = json.dumps([updated_at, cid], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        pad = "=" * (-len(cursor) % 4)
+        updated_at, cid = json.loads(base64.urlsafe_b64decode(cursor + pad))
+        if not isinstance(updated_at, str) or not isinstance(cid, str):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error):
+        raise validation([{"field": "cursor", "message": "is not a valid cursor"}]) from None
+    return updated_at, cid
+
+
+class D2CPlatform:
+    """Customers and users of the D2C platform, as the customer API sees them."""
+
+    def __init__(self, clock: Clock, outbox: Outbox, seed: int) -> None:
+        self.clock = clock
+        self.outbox = outbox
+        self.seed = seed
+        self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.customers: dict[str, dict[str, Any]] = {}
+            self.by_ref: dict[str, str] = {}
+            self.users: dict[str, dict[str, Any]] = {}
+            self.users_by_customer: dict[str, list[str]] = {}
+            self.emails: dict[str, str] = {}  # active/invited users' emails, lower-case
+            self.idem: dict[tuple[str, str], Stored] = {}
+            self._rng = random.Random(f"{self.seed}:d2c:ids")
+            self._events = itertools.count(1)
+            self._order: list[tuple[str, str]] = []  # (updated_at, id), sorted
+            self._order_dirty = False
+
+    # -- helpers -----------------------------------------------------------------------
+    def _new_id(self, prefix: str) -> str:
+        return prefix + "".join(self._rng.choice(ALPHABET) for _ in range(16))
+
+    def _now(self) -> str:
+        return iso_z(self.clock.now_ms())
+
+    def _sorted(self) -> list[tuple[str, str]]:
+        if self._order_dirty:
+            self._order = sorted((c["updated_at"], c["id"]) for c in self.customers.values())
+            self._order_dirty = False
+        return self._order
+
+    def _touch(self, customer: dict[str, Any]) -> None:
+        self._order_dirty = True
+
+    def customer(self, cid: str) -> dict[str, Any]:
+        c = self.customers.get(cid)
+        if c is None:
+            raise not_found("customer")
+        return c
+
+    def _emit(
+        self,
+        kind: str,
+        customer: dict[str, Any],
+        origin: str | None,
+        *,
+        user: dict[str, Any] | None = None,
+        changed: list[str] | None = None,
+    ) -> None:
+        now = self._now()
+        data: dict[str, Any] = {"customer": copy.deepcopy(customer), "user": copy.deepcopy(user)}
+        if kind == "customer.updated":
+            data["changed_fields"] = changed or []
+        data["origin"] = origin
+        self.outbox.publish(
+            [
+                {
+                    "specversion": "1.0",
+                    "id": f"evt_{next(self._events):08d}_{uuid.uuid4().hex[:12]}",
+                    "source": "/d2c/customers",
+                    "type": kind,
+                    "subject": f"customers/{customer['id']}",
+                    "time": now,
+                    "datacontenttype": "application/json",
+                    "data": data,
+                }
+            ]
+        )
+
+    @staticmethod
+    def check(schema: dict[str, Any], body: Any) -> None:
+        problems = contract.validate(schema, body)
+        if problems:
+            raise validation(problems)
+
+    # -- idempotency -------------------------------------------------------------------
+    def replay(self, client: str, key: str, fingerprint: str) -> Stored | None:
+        """The stored first response for this key, None if new; 422 if the body differs."""
+        stored = self.idem.get((client, key))
+        if stored is None:
+            return None
+        if stored.fingerprint != fingerprint:
+            raise Problem(
+                422,
+                "idempotency-mismatch",
+                "Idempotency key reused",
+                "This Idempotency-Key was used before with a different request body",
+            )
+        return stored
+
+    def remember(self, client: str, key: str, stored: Stored) -> None:
+        self.idem[(client, key)] = stored
+
+    # -- customers ---------------------------------------------------------------------
+    def create_customer(self, body: Any, origin: str) -> dict[str, Any]:
+        self.check(contract.schema("CustomerCreate"), body)
+        ref = body.get("external_ref")
+        if ref is not None and ref in self.by_ref:
+            existing = self.by_ref[ref]
+            raise Problem(
+                409,
+                "conflict",
+                "Customer exists",
+                f"A customer with external_ref {ref!r} already exists",
+                existing_id=existing,
+            )
+        now = self._now()
+        cid = self._new_id("cus_")
+        customer = {
+            "id": cid,
+            "kind": body["kind"],
+            "external_ref": ref,
+            "name": body["name"],
+            "email_domain": body.get("email_domain"),
+            "phone": body.get("phone"),
+            "website": body.get("website"),
+            "tax_id": body.get("tax_id"),
+            "industry": body.get("industry"),
+            "billing_address": _address(body.get("billing_address")),
+            "credit_terms": body.get("credit_terms"),
+            "marketing_consent": body.get("marketing_consent", False),
+            "salesforce": _link(body.get("salesforce")),
+            "status": "active",
+            "deactivation_reason": None,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        self._insert(customer)
+        return customer
+
+    def _insert(self, customer: dict[str, Any]) -> None:
+        self.customers[customer["id"]] = customer
+        if customer["external_ref"] is not None:
+            self.by_ref[customer["external_ref"]] = customer["id"]
+        self.users_by_customer[customer["id"]] = []
+        bisect.insort(self._order, (customer["updated_at"], customer["id"]))
+
+    def update_customer(
+        self, cid: str, body: Any, origin: str, if_match: str | None, *, check_etag: bool = True
+    ) -> dict[str, Any]:
+        customer = self.customer(cid)
+        if check_etag:
+            if if_match is None:
+                raise Problem(
+                    428, "precondition-required", "If-Match required", "PATCH needs If-Match"
+                )
+            if not _etag_matches(if_match, customer["version"]):
+                raise Problem(
+                    412,
+                    "precondition-failed",
+                    "Version mismatch",
+                    f"The current version is {customer['version']}",
+                    headers={"ETag": f'"{customer["version"]}"'},
+                )
+        self.check(contract.schema("CustomerPatch"), body)
+        if customer["status"] == "deactivated":
+            raise Problem(
+                409, "conflict", "Customer deactivated", "A deactivated customer cannot change"
+            )
+        new = dict(customer)
+        for key, value in body.items():
+            if key == "billing_address":
+                new[key] = _address(_merge(customer[key], value)) if value is not None else None
+            elif key == "credit_terms":
+                new[key] = _merge(customer[key], value) if value is not None else None
+            elif key == "salesforce":
+                new[key] = _link(_merge(customer[key], value))
+            else:
+                new[key] = value
+        changed = [k for k in _CUSTOMER_FIELDS if new.get(k) != customer.get(k)]
+        if not changed:
+            return customer
+        new["version"] = customer["version"] + 1
+        new["updated_at"] = self._now()
+        self.customers[cid] = new
+        self._touch(new)
+        self._emit("customer.updated", new, origin, changed=changed)
+        return new
+
+    def deactivate(self, cid: str, body: Any, origin: str) -> dict[str, Any]:
+        customer = self.customer(cid)
+        if body is not None:
+            self.check(
+                contract.request_schema("/v1/customers/{customerId}/deactivate", "post"), body
+            )
+        if customer["status"] == "deactivated":
+            return customer
+        new = dict(customer)
+        new["status"] = "deactivated"
+        new["deactivation_reason"] = (body or {}).get("reason")
+        new["version"] = customer["version"] + 1
+        new["updated_at"] = self._now()
+        self.customers[cid] = new
+        self._touch(new)
+        changed = ["status"] + (["deactivation_reason"] if new["deactivation_reason"] else [])
+        self._emit("customer.updated", new, origin, changed=changed)
+        return new
+
+    def list_customers(self, params: dict[str, str]) -> dict[str, Any]:
+        problems = []
+        limit = 100
+        if "limit" in params:
+            try:
+                limit = int(params["limit"])
+                if not 1 <= limit <= 1000:
+                    raise ValueError
+            except ValueError:
+                problems.append({"field": "limit", "message": "must be an integer 1-1000"})
+        since = None
+        if "updated_since" in params:
+            try:
+                since = normalize_instant(params["updated_since"])
+            except ValueError:
+                problems.append(
+                    {"field": "updated_since", "message": "must be an RFC 3339 date-time"}
+                )
+        status = params.get("status")
+        if status is not None and status not in {"active", "deactivated"}:
+            problems.append({"field": "status", "message": "must be one of active, deactivated"})
+        ref = params.get("external_ref")
+        if ref is not None and len(ref) > 64:
+            problems.append({"field": "external_ref", "message": "must be at most 64 characters"})
+        if problems:
+            raise validation(problems)
+        start: tuple[str, str] | None = None
+        if params.get("cursor"):
+            start = decode_cursor(params["cursor"])
+        order = self._sorted()
+        if ref is not None:
+            cid = self.by_ref.get(ref)
+            keys = [(self.customers[cid]["updated_at"], cid)] if cid else []
+        else:
+            keys = order
+        pos = 0
+        if start is not None:
+            pos = bisect.bisect_right(keys, start)
+        if since is not None:
+            pos = max(pos, bisect.bisect_left(keys, (since, "")))
+        data: list[dict[str, Any]] = []
+        last: tuple[str, str] | None = None
+        more = False
+        for i in range(pos, len(keys)):
+            c = self.customers[keys[i][1]]
+            if status is not None and c["status"] != status:
+                continue
+            if len(data) == limit:
+                more = True
+                break
+            data.append(c)
+            last = keys[i]
+        cursor = encode_cursor(*last) if more and last is not None else None
+        return {"data": data, "next_cursor": cursor}
+
+    def lookup(self, body: Any) -> dict[str, Any]:
+        self.check(contract.request_schema("/v1/customers/lookup", "post"), body)
+        seen = set()
+        data = []
+        for ref in body["external_refs"]:
+            cid = self.by_ref.get(ref)
+            if cid is not None and cid not in seen:
+                seen.add(cid)
+                data.append(self.customers[cid])
+        return {"data": data}
+
+    # -- users -------------------------------------------------------------------------
+    def list_users(self, cid: str) -> dict[str, Any]:
+        self.customer(cid)
+        return {"data": [self.users[u] for u in self.users_by_customer[cid]]}
+
+    def _email_taken(self, email: str) -> None:
+        if email.lower() in self.emails:
+            raise Problem(409, "conflict", "Email in use", f"{email} already belongs to a user")
+
+    def invite_user(self, cid: str, body: Any, origin: str) -> dict[str, Any]:
+        customer = self.customer(cid)
+        self.check(contract.schema("UserInvite"), body)
+        if customer["status"] == "deactivated":
+            raise Problem(
+                409, "conflict", "Customer deactivated", "Cannot invite to a deactivated customer"
+            )
+        self._email_taken(body["email"])
+        user = self._new_user(cid, body, status="invited", role=body.get("role", "buyer"))
+        changed = [f"user.{k}" for k in _USER_FIELDS if user.get(k) is not None]
+        self._emit("customer.updated", customer, origin, user=user, changed=changed)
+        return user
+
+    def _new_user(
+        self, cid: str, body: dict[str, Any], *, status: str, role: str
+    ) -> dict[str, Any]:
+        user = {
+            "id": self._new_id("usr_"),
+            "customer_id": cid,
+            "email": body["email"],
+            "first_name": body.get("first_name"),
+            "last_name": body.get("last_name"),
+            "phone": body.get("phone"),
+            "role": role,
+            "status": status,
+            "external_ref": body.get("external_ref"),
+            "created_at": self._now(),
+        }
+        self.users[user["id"]] = user
+        self.users_by_customer[cid].append(user["id"])
+        self.emails[user["email"].lower()] = user["id"]
+        return user
+
+    def remove_user(self, cid: str, uid: str, origin: str) -> None:
+        customer = self.customer(cid)
+        user = self.users.get(uid)
+        if user is None or user["customer_id"] != cid:
+            raise not_found("user")
+        if user["status"] == "removed":
+            return
+        new = dict(user, status="removed")
+        self.users[uid] = new
+        if self.emails.get(user["email"].lower()) == uid:
+            del self.emails[user["email"].lower()]
+        self._emit("customer.updated", customer, origin, user=new, changed=["user.status"])
+
+    # -- registrations -----------------------------------------------------------------
+    def register(self, body: Any, origin: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        self.check(contract.schema("Registration"), body)
+        self._email_taken(body["email"])
+        company = body.get("company_name")
+        now = self._now()
+        person = " ".join(p for p in (body.get("first_name"), body["last_name"]) if p)
+        customer = {
+            "id": self._new_id("cus_"),
+            "kind": "business" if company else "consumer",
+            "external_ref": None,
+            "name": company or person,
+            "email_domain": body["email"].rsplit("@", 1)[-1].lower() if company else None,
+            "phone": body.get("phone"),
+            "website": None,
+            "tax_id": None,
+            "industry": None,
+            "billing_address": None,
+            "credit_terms": None,
+            "marketing_consent": body.get("marketing_consent", False),
+            "salesforce": _link(None),
+            "status": "active",
+            "deactivation_reason": None,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        self._insert(customer)
+        user = self._new_user(
+            customer["id"], body, status="active", role="admin" if company else "buyer"
+        )
+        self._emit("customer.registered", customer, origin, user=user)
+        return customer, user
+
+
+def _etag_matches(header: str, version: int) -> bool:
+    want = f'"{version}"'
+    return any(tag.strip() in ("*", want) for tag in header.split(","))

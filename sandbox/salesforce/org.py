@@ -1,0 +1,241 @@
+"""One simulated org: data, users, tokens, API usage, query cursors and change-event commits."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ..clock import Clock, sf_datetime
+from ..outbox import Outbox
+from .dml import Dml
+from .errors import SfError
+from .events import ChangeEventBuilder
+from .ids import IdFactory, make_id
+from .oauth import OAuthConfig, TokenService
+from .schema import OBJECTS, SObjectType
+from .shape import rest_record
+from .soql import Plan, compile_query, run
+from .store import Actor, Record, Store, Txn
+
+ORG_ID = make_id("00D", 4_242_424)
+DEFAULT_BATCH = 2000
+MAX_LOCATORS = 500
+
+
+@dataclass(frozen=True)
+class OrgConfig:
+    api_version: str
+    daily_api_limit: int
+    client_id: str
+    client_secret: str
+    jwt_username: str
+    admin_username: str
+    token_ttl: float
+
+
+def change_origin(version: str, client: str | None) -> str:
+    base = f"com/salesforce/api/rest/{version}"
+    return f"{base};client={client}" if client else base
+
+
+class SalesforceOrg:
+    """State behind the Salesforce stand-in; every public method takes ``store.lock``."""
+
+    def __init__(
+        self, config: OrgConfig, clock: Clock, outbox: Outbox, jwt_public_key: Any
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.outbox = outbox
+        self.store = Store()
+        self.ids = IdFactory()
+        self.dml = Dml(self.store, self.ids, clock)
+        self.events = ChangeEventBuilder()
+        self.org_id = ORG_ID
+        self.instance_url = ""
+        self.api_used = 0
+        self._usage_lock = threading.Lock()
+        self._locators: OrderedDict[str, tuple[Plan, list[Record], str]] = OrderedDict()
+        self._locator_ids = itertools.count(1)
+        self.integration_user_id = ""
+        self.admin_user_id = ""
+        self._create_users()
+        self.tokens = TokenService(
+            OAuthConfig(
+                org_id=self.org_id,
+                client_id=config.client_id,
+                client_secret=config.client_secret,
+                users_by_username={
+                    config.jwt_username.lower(): self.integration_user_id,
+                    config.admin_username.lower(): self.admin_user_id,
+                },
+                integration_user_id=self.integration_user_id,
+                jwt_public_key=jwt_public_key,
+                ttl_seconds=config.token_ttl,
+            ),
+            clock,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def _create_users(self) -> None:
+        now = sf_datetime(self.clock.now_ms())
+        users = [
+            ("Crosswalk", "Integration", self.config.jwt_username),
+            ("Ada", "Admin", self.config.admin_username),
+        ]
+        ids = []
+        for first, last, username in users:
+            uid = self.ids.new("005")
+            ids.append(uid)
+            self.store.put(
+                "User",
+                uid,
+                {
+                    "Id": uid,
+                    "IsDeleted": False,
+                    "Username": username,
+                    "FirstName": first,
+                    "LastName": last,
+                    "Name": f"{first} {last}",
+                    "Email": username,
+                    "IsActive": True,
+                    "CreatedDate": now,
+                    "LastModifiedDate": now,
+                    "SystemModstamp": now,
+                },
+            )
+        self.integration_user_id, self.admin_user_id = ids
+        for uid in ids:
+            row = dict(self.store.table("User").rows[uid])
+            row["CreatedById"] = row["LastModifiedById"] = self.admin_user_id
+            self.store.put("User", uid, row)
+
+    def reset(self) -> None:
+        """Back to an empty org with the same users and Ids (tokens stay valid)."""
+        with self.store.lock:
+            self.store.clear()
+            self.ids.reset()
+            self.events.reset()
+            self._locators.clear()
+            self._create_users()
+        with self._usage_lock:
+            self.api_used = 0
+
+    # -- API usage ---------------------------------------------------------------------
+    def use_api_call(self) -> tuple[int, int]:
+        """Count one call against the daily allocation; 403 once it is spent."""
+        with self._usage_lock:
+            limit = self.config.daily_api_limit
+            if self.api_used >= limit:
+                raise SfError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            self.api_used += 1
+            return self.api_used, limit
+
+    def usage(self) -> tuple[int, int]:
+        with self._usage_lock:
+            return self.api_used, self.config.daily_api_limit
+
+    def set_api_usage(self, used: int) -> None:
+        with self._usage_lock:
+            self.api_used = max(0, int(used))
+
+    # -- transactions ------------------------------------------------------------------
+    @contextmanager
+    def transaction(self, actor: Actor, version: str | None = None) -> Iterator[Txn]:
+        """All changes inside commit together (events published) or not at all."""
+        with self.store.lock:
+            txn = Txn(self.store, actor)
+            try:
+                yield txn
+            except BaseException:
+                txn.rollback()
+                raise
+            self.commit(txn, version or self.config.api_version)
+
+    def commit(self, txn: Txn, version: str) -> None:
+        if not txn.changes:
+            return
+        events = self.events.build(
+            txn.changes,
+            commit_ms=self.clock.now_ms(),
+            commit_user=txn.actor.user_id,
+            change_origin=txn.actor.change_origin,
+            api_version=version,
+        )
+        txn.changes = []
+        txn.undo = []
+        self.outbox.publish(events)
+
+    def sobject(self, name: str) -> SObjectType:
+        t = self.store.tables.get(name)
+        if t is None:
+            for key, table in self.store.tables.items():
+                if key.lower() == name.lower():
+                    return table.type
+            raise SfError(
+                404, "NOT_FOUND", f"The requested resource does not exist: sObject type '{name}'"
+            )
+        return t.type
+
+    # -- queries -----------------------------------------------------------------------
+    def query(
+        self, text: str, version: str, *, include_deleted: bool, batch: int
+    ) -> dict[str, Any]:
+        with self.store.lock:
+            plan = compile_query(self.store, text, version, self.clock.now_ms())
+            rows = run(plan, self.store, include_deleted=include_deleted)
+            if plan.count_only:
+                return {"totalSize": len(rows), "done": True, "records": []}
+            return self._page(plan, rows, None, 0, batch, version)
+
+    def query_more(self, locator: str, version: str, batch: int) -> dict[str, Any]:
+        loc_id, _, offset_text = locator.rpartition("-")
+        with self.store.lock:
+            entry = self._locators.get(loc_id)
+            if entry is None or not offset_text.isdigit():
+                raise SfError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+            plan, rows, _ = entry
+            self._locators.move_to_end(loc_id)
+            return self._page(plan, rows, loc_id, int(offset_text), batch, version)
+
+    def _page(
+        self,
+        plan: Plan,
+        rows: list[Record],
+        loc_id: str | None,
+        offset: int,
+        batch: int,
+        version: str,
+    ) -> dict[str, Any]:
+        assert plan.project is not None
+        project = plan.project
+        done = offset + batch >= len(rows)
+        out: dict[str, Any] = {"totalSize": len(rows), "done": done}
+        if not done:
+            if loc_id is None:
+                loc_id = make_id("01g", next(self._locator_ids))
+                self._locators[loc_id] = (plan, rows, version)
+                while len(self._locators) > MAX_LOCATORS:
+                    self._locators.popitem(last=False)
+            out["nextRecordsUrl"] = f"/services/data/v{version}/query/{loc_id}-{offset + batch}"
+        elif loc_id is not None:
+            self._locators.pop(loc_id, None)
+        out["records"] = [project(r) for r in rows[offset : offset + batch]]
+        return out
+
+    # -- inspection --------------------------------------------------------------------
+    def records(self, sobject: str, *, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Every row as the REST API shows it (all fields, nulls included), oldest first."""
+        with self.store.lock:
+            t = self.sobject(sobject)
+            rows = self.store.table(t.name).rows.values()
+            v = self.config.api_version
+            return [rest_record(t, r, v) for r in rows if include_deleted or not r["IsDeleted"]]
+
+
+__all__ = ["OBJECTS", "OrgConfig", "SalesforceOrg", "change_origin"]

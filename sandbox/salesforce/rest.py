@@ -1,0 +1,479 @@
+"""The REST resources under ``/services/data``: routing, sObject CRUD, query, limits, describe.
+
+Handlers are plain synchronous functions over a :class:`Call` so ``/composite`` can run the
+same code for its subrequests. They run inside the caller's transaction (``ctx.txn``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, unquote_plus
+
+from .errors import SfError, json_error, not_found
+from .org import DEFAULT_BATCH, SalesforceOrg
+from .schema import OBJECTS, SObjectType
+from .shape import rest_record, select_fields
+from .soql import parse_datetime_literal
+from .store import Txn
+
+_NO_BODY = object()
+MIN_VERSION = 20
+
+
+@dataclass
+class Call:
+    """One REST request (top-level or a composite subrequest)."""
+
+    method: str
+    path: str  # raw (percent-encoded) path
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: Any = _NO_BODY  # parsed JSON, or _NO_BODY
+    raw_body: bytes = b""
+
+    def json(self) -> Any:
+        if self.body is not _NO_BODY:
+            return self.body
+        if not self.raw_body.strip():
+            raise json_error("The request body is empty.")
+        try:
+            self.body = json.loads(self.raw_body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise json_error(f"Unexpected character: {exc}") from None
+        return self.body
+
+
+@dataclass
+class Resp:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Ctx:
+    """What a handler may touch: the org, the open transaction, the API version in the URL."""
+
+    org: SalesforceOrg
+    txn: Txn
+    version: str
+    dispatch: Callable[[Call, Ctx], Resp]
+
+
+Handler = Callable[[Call, Ctx, tuple[str, ...]], Resp]
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: re.Pattern[str]
+    methods: dict[str, Handler]
+    template: Callable[[tuple[str, ...]], str]
+
+
+def supported_versions(latest: str) -> list[str]:
+    top = int(float(latest))
+    return [f"{v}.0" for v in range(MIN_VERSION, top + 1)]
+
+
+# -- handlers -------------------------------------------------------------------------
+def _versions(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    return Resp(
+        200,
+        [
+            {"label": f"v{v}", "url": f"/services/data/v{v}", "version": v}
+            for v in supported_versions(ctx.org.config.api_version)
+        ],
+    )
+
+
+def _resources(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    base = f"/services/data/v{ctx.version}"
+    names = ["sobjects", "query", "queryAll", "limits", "composite"]
+    return Resp(200, {n: f"{base}/{n}" for n in names})
+
+
+def _limits(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    used, limit = ctx.org.usage()
+
+    def entry(mx: int, remaining: int) -> dict[str, int]:
+        return {"Max": mx, "Remaining": remaining}
+
+    return Resp(
+        200,
+        {
+            "DailyApiRequests": entry(limit, max(0, limit - used)),
+            "DailyAsyncApexExecutions": entry(250000, 250000),
+            "DailyBulkApiBatches": entry(15000, 15000),
+            "DailyBulkV2QueryJobs": entry(10000, 10000),
+            "DailyDurableStreamingApiEvents": entry(1000000, 1000000),
+            "DataStorageMB": entry(1024, 1000),
+            "FileStorageMB": entry(1024, 1024),
+            "HourlyPublishedPlatformEvents": entry(250000, 250000),
+            "MonthlyPlatformEventsUsageEntitlement": entry(1500000, 1500000),
+        },
+    )
+
+
+def _global_describe(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    return Resp(
+        200,
+        {
+            "encoding": "UTF-8",
+            "maxBatchSize": 200,
+            "sobjects": [o.summary(ctx.version) for o in OBJECTS.values()],
+        },
+    )
+
+
+def _metadata(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    sobject = ctx.org.sobject(p[0])
+    rows = [r for r in ctx.org.store.table(sobject.name).rows.values() if not r["IsDeleted"]]
+    recent = [
+        {
+            "attributes": {
+                "type": sobject.name,
+                "url": f"/services/data/v{ctx.version}/sobjects/{sobject.name}/{r['Id']}",
+            },
+            "Id": r["Id"],
+            "Name": r.get("Name"),
+        }
+        for r in rows[-20:]
+    ]
+    return Resp(200, {"objectDescribe": sobject.summary(ctx.version), "recentItems": recent})
+
+
+def _describe(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    return Resp(200, ctx.org.sobject(p[0]).describe(ctx.version))
+
+
+def _created(rid: str, ctx: Ctx, sobject: SObjectType) -> Resp:
+    return Resp(
+        201,
+        {"id": rid, "success": True, "errors": []},
+        {"Location": f"/services/data/v{ctx.version}/sobjects/{sobject.name}/{rid}"},
+    )
+
+
+def _create(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    sobject = ctx.org.sobject(p[0])
+    rid = ctx.org.dml.create(ctx.txn, sobject, call.json())
+    return _created(rid, ctx, sobject)
+
+
+def _get(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    sobject = ctx.org.sobject(p[0])
+    fields = select_fields(sobject, call.query.get("fields"))
+    row = ctx.org.dml.row(sobject, unquote(p[1]))
+    return Resp(200, rest_record(sobject, row, ctx.version, fields))
+
+
+def _update(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    sobject = ctx.org.sobject(p[0])
+    ctx.org.dml.update(ctx.txn, sobject, unquote(p[1]), call.json())
+    return Resp(204)
+
+
+def _delete(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    sobject = ctx.org.sobject(p[0])
+    ctx.org.dml.delete(ctx.txn, sobject, unquote(p[1]))
+    return Resp(204)
+
+
+def _post_record_path(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    """``POST /sobjects/Account/Id`` (an Id-keyed upsert with no value) creates."""
+    if p[1].lower() != "id":
+        raise SfError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            "HTTP Method 'POST' not allowed. Allowed are HEAD,GET,PATCH,DELETE",
+        )
+    return _create(call, ctx, p)
+
+
+def _multiple(ctx: Ctx, sobject: SObjectType, ids: list[str]) -> Resp:
+    return Resp(
+        300, [f"/services/data/v{ctx.version}/sobjects/{sobject.name}/{rid}" for rid in ids]
+    )
+
+
+def _child_rel(ctx: Ctx, sobject: SObjectType, rid_text: str, rel: str) -> Resp | None:
+    for name, (child, fk) in sobject.child_relationships.items():
+        if name.lower() != rel.lower():
+            continue
+        row = ctx.org.dml.row(sobject, rid_text)
+        child_type = OBJECTS[child]
+        ids = ctx.org.store.child_ids(child, fk, row["Id"])
+        table = ctx.org.store.table(child)
+        rows = [table.rows[i] for i in ids if not table.rows[i]["IsDeleted"]]
+        return Resp(
+            200,
+            {
+                "totalSize": len(rows),
+                "done": True,
+                "records": [rest_record(child_type, r, ctx.version) for r in rows],
+            },
+        )
+    return None
+
+
+def _get_by_ext(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    sobject = ctx.org.sobject(p[0])
+    rel = _child_rel(ctx, sobject, unquote(p[1]), p[2]) if len(p[1]) in (15, 18) else None
+    if rel is not None:
+        return rel
+    fname = ctx.org.dml.external_field(sobject, p[1])
+    value = unquote_plus(p[2])
+    found = ctx.org.dml.matches(sobject, fname, value)
+    if not found:
+        raise not_found()
+    if len(found) > 1:
+        return _multiple(ctx, sobject, found)
+    fields = select_fields(sobject, call.query.get("fields"))
+    row = ctx.org.store.table(sobject.name).rows[found[0]]
+    return Resp(200, rest_record(sobject, row, ctx.version, fields))
+
+
+def _upsert(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    sobject = ctx.org.sobject(p[0])
+    value = unquote_plus(p[2])
+    update_only = call.query.get("updateOnly", "").lower() == "true"
+    if not value:
+        if call.method == "POST" or p[1].lower() == "id":
+            return _create(call, ctx, p)
+        raise not_found()
+    result = ctx.org.dml.upsert(ctx.txn, sobject, p[1], value, call.json(), update_only=update_only)
+    if isinstance(result, list):
+        return _multiple(ctx, sobject, result)
+    rid, created = result
+    if created:
+        resp = _created(rid, ctx, sobject)
+        resp.body["created"] = True
+        return resp
+    if float(ctx.version) >= 46.0:
+        return Resp(200, {"id": rid, "success": True, "errors": [], "created": False})
+    return Resp(204)
+
+
+def _delete_by_ext(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    sobject = ctx.org.sobject(p[0])
+    fname = ctx.org.dml.external_field(sobject, p[1])
+    found = ctx.org.dml.matches(sobject, fname, unquote_plus(p[2]))
+    if not found:
+        raise not_found()
+    if len(found) > 1:
+        return _multiple(ctx, sobject, found)
+    ctx.org.dml.delete(ctx.txn, sobject, found[0])
+    return Resp(204)
+
+
+def _parse_window(call: Call) -> tuple[str, str]:
+    try:
+        start = parse_datetime_literal(call.query["start"].replace(" ", "+"))
+        end = parse_datetime_literal(call.query["end"].replace(" ", "+"))
+    except (KeyError, ValueError):
+        raise SfError(
+            400, "INVALID_REPLICATION_DATE", "start and end must be ISO 8601 datetimes"
+        ) from None
+    return start, end
+
+
+def _updated(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    sobject = ctx.org.sobject(p[0])
+    start, end = _parse_window(call)
+    rows = ctx.org.store.table(sobject.name).rows.values()
+    ids = [r["Id"] for r in rows if not r["IsDeleted"] and start <= r["SystemModstamp"] <= end]
+    return Resp(200, {"ids": ids, "latestDateCovered": end})
+
+
+def _deleted(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    sobject = ctx.org.sobject(p[0])
+    start, end = _parse_window(call)
+    rows = ctx.org.store.table(sobject.name).rows.values()
+    deleted = [
+        {"id": r["Id"], "deletedDate": r["SystemModstamp"]}
+        for r in rows
+        if r["IsDeleted"] and start <= r["SystemModstamp"] <= end
+    ]
+    earliest = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=15)
+    return Resp(
+        200,
+        {
+            "deletedRecords": deleted,
+            "earliestDateAvailable": earliest.strftime("%Y-%m-%dT%H:%M:00.000+0000"),
+            "latestDateCovered": end,
+        },
+    )
+
+
+def batch_size(headers: Mapping[str, str]) -> int:
+    """``Sforce-Query-Options: batchSize=N`` is a hint: clamped to 200..2000."""
+    opts = headers.get("Sforce-Query-Options", "")
+    m = re.search(r"batchSize\s*=\s*(\d+)", opts, re.IGNORECASE)
+    if not m:
+        return DEFAULT_BATCH
+    return max(200, min(DEFAULT_BATCH, int(m.group(1))))
+
+
+def _query(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    q = call.query.get("q")
+    if q is None or not q.strip():
+        raise SfError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    body = ctx.org.query(
+        q, ctx.version, include_deleted=p[0] == "queryAll", batch=batch_size(call.headers)
+    )
+    return Resp(200, body)
+
+
+def _query_more(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+    return Resp(200, ctx.org.query_more(p[1], ctx.version, batch_size(call.headers)))
+
+
+# -- routing --------------------------------------------------------------------------
+_V = r"/services/data/v(\d+\.\d)"
+_SEG = r"([^/]+)"
+
+
+def _route(pattern: str, methods: dict[str, Handler], template: Callable[..., str]) -> Route:
+    return Route(re.compile("^" + pattern + "/?$"), methods, template)
+
+
+def _composite_handlers() -> dict[str, dict[str, Handler]]:
+    from . import composite  # the composite module dispatches back into this one
+
+    return {
+        "composite": {"POST": composite.composite},
+        "batch": {"POST": composite.batch},
+        "collections": {
+            "POST": composite.collection_create,
+            "PATCH": composite.collection_update,
+            "DELETE": composite.collection_delete,
+        },
+        "retrieve": {"GET": composite.collection_retrieve, "POST": composite.collection_retrieve},
+        "upsert": {"PATCH": composite.collection_upsert},
+    }
+
+
+def build_routes() -> list[Route]:
+    c = _composite_handlers()
+    return [
+        _route("/services/data", {"GET": _versions}, lambda p: "/services/data"),
+        _route(_V, {"GET": _resources}, lambda p: f"/services/data/v{p[0]}"),
+        _route(_V + "/limits", {"GET": _limits}, lambda p: f"/services/data/v{p[0]}/limits"),
+        _route(
+            _V + "/sobjects",
+            {"GET": _global_describe},
+            lambda p: f"/services/data/v{p[0]}/sobjects",
+        ),
+        _route(
+            _V + r"/sobjects/(\w+)",
+            {"GET": _metadata, "POST": _create},
+            lambda p: f"/services/data/v{p[0]}/sobjects/{p[1]}",
+        ),
+        _route(
+            _V + r"/sobjects/(\w+)/describe",
+            {"GET": _describe},
+            lambda p: f"/services/data/v{p[0]}/sobjects/{p[1]}/describe",
+        ),
+        _route(
+            _V + r"/sobjects/(\w+)/updated",
+            {"GET": _updated},
+            lambda p: f"/services/data/v{p[0]}/sobjects/{p[1]}/updated",
+        ),
+        _route(
+            _V + r"/sobjects/(\w+)/deleted",
+            {"GET": _deleted},
+            lambda p: f"/services/data/v{p[0]}/sobjects/{p[1]}/deleted",
+        ),
+        _route(
+            _V + r"/sobjects/(\w+)/" + _SEG,
+            {"GET": _get, "PATCH": _update, "DELETE": _delete, "POST": _post_record_path},
+            lambda p: f"/services/data/v{p[0]}/sobjects/{p[1]}/{{id}}",
+        ),
+        _route(
+            _V + r"/sobjects/(\w+)/(\w+)/([^/]*)",
+            {"GET": _get_by_ext, "PATCH": _upsert, "POST": _upsert, "DELETE": _delete_by_ext},
+            lambda p: f"/services/data/v{p[0]}/sobjects/{p[1]}/{p[2]}/{{value}}",
+        ),
+        _route(
+            _V + r"/(query|queryAll)",
+            {"GET": _query},
+            lambda p: f"/services/data/v{p[0]}/{p[1]}",
+        ),
+        _route(
+            _V + r"/(query|queryAll)/" + _SEG,
+            {"GET": _query_more},
+            lambda p: f"/services/data/v{p[0]}/{p[1]}/{{locator}}",
+        ),
+        _route(_V + "/composite", c["composite"], lambda p: f"/services/data/v{p[0]}/composite"),
+        _route(
+            _V + "/composite/batch",
+            c["batch"],
+            lambda p: f"/services/data/v{p[0]}/composite/batch",
+        ),
+        _route(
+            _V + "/composite/sobjects",
+            c["collections"],
+            lambda p: f"/services/data/v{p[0]}/composite/sobjects",
+        ),
+        _route(
+            _V + r"/composite/sobjects/(\w+)",
+            c["retrieve"],
+            lambda p: f"/services/data/v{p[0]}/composite/sobjects/{p[1]}",
+        ),
+        _route(
+            _V + r"/composite/sobjects/(\w+)/(\w+)",
+            c["upsert"],
+            lambda p: f"/services/data/v{p[0]}/composite/sobjects/{p[1]}/{p[2]}",
+        ),
+    ]
+
+
+_ROUTES: list[Route] | None = None
+
+
+def match(path: str) -> tuple[Route, tuple[str, ...]] | None:
+    """Find the route of a raw path; query strings are not part of ``path``."""
+    global _ROUTES
+    if _ROUTES is None:
+        _ROUTES = build_routes()
+    for route in _ROUTES:
+        m = route.pattern.match(path)
+        if m:
+            return route, m.groups()
+    return None
+
+
+def dispatch(call: Call, ctx: Ctx) -> Resp:
+    """Run one call inside ``ctx``; raises :class:`SfError` for error answers."""
+    found = match(call.path)
+    if found is None:
+        raise not_found()
+    route, params = found
+    handler = route.methods.get(call.method)
+    if handler is None:
+        allowed = ",".join(sorted(route.methods))
+        raise SfError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"HTTP Method '{call.method}' not allowed. Allowed are {allowed}",
+        )
+    if params and route.pattern.pattern.startswith("^" + _V):
+        version = params[0]
+        if version not in supported_versions(ctx.org.config.api_version):
+            raise not_found()
+        ctx = Ctx(ctx.org, ctx.txn, version, ctx.dispatch)
+        params = params[1:]
+    return handler(call, ctx, params)
+
+
+def run_call(call: Call, ctx: Ctx) -> Resp:
+    """``dispatch`` with errors turned into responses (composite subrequests)."""
+    try:
+        return dispatch(call, ctx)
+    except SfError as exc:
+        return Resp(exc.status, exc.body())
