@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+from crosswalk.clients.http import make_session
 from crosswalk.errors import (
     Conflict,
     IntegrationError,
@@ -38,7 +39,7 @@ class D2CClient:
     def __init__(self, settings: D2CSettings, *, session: requests.Session | None = None) -> None:
         self._base = str(settings.base_url).rstrip("/")
         self._timeout = settings.timeout_seconds
-        self._session = session or requests.Session()
+        self._session = session or make_session()
         self._session.headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
         self._session.headers["Accept"] = "application/json"
 

@@ -23,6 +23,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession
 from simple_salesforce.format import format_soql
 
+from crosswalk.clients.http import make_session
 from crosswalk.errors import (
     AuthenticationFailed,
     TransientError,
@@ -53,11 +54,12 @@ class SalesforceClient:
         self, settings: SalesforceSettings, *, session: requests.Session | None = None
     ) -> None:
         self._settings = settings
-        self._session = session or requests.Session()
-        if settings.ca_bundle is not None:
-            self._session.verify = str(settings.ca_bundle)
-        # Shows up as `changeOrigin` (`...;client=crosswalk`) in the change events we cause.
-        self._session.headers["Sforce-Call-Options"] = f"client={settings.client_name}"
+        # `Sforce-Call-Options` shows up as `changeOrigin` (`...;client=crosswalk`) in the change
+        # events our own writes cause, which is how their echoes are recognised.
+        self._session = session or make_session(
+            ca_bundle=settings.ca_bundle,
+            headers={"Sforce-Call-Options": f"client={settings.client_name}"},
+        )
         self._lock = threading.Lock()
         self._sf: Salesforce | None = None
 
