@@ -65,7 +65,9 @@ class Sandbox:
         self.api_version = api_version
         self.host = host
         self._own_dir = data_dir is None
-        self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="sandbox-"))
+        self.data_dir = (
+            Path(data_dir).resolve() if data_dir else Path(tempfile.mkdtemp(prefix="sandbox-"))
+        )
         keys = load_key_material(self.data_dir)
         self.ca_bundle = str(keys.ca_bundle)
         self.jwt_private_key_path = str(keys.jwt_private_key_path)

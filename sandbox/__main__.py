@@ -1,0 +1,86 @@
+"""``python -m sandbox``: run both stand-ins until Ctrl-C, printing URLs and dev credentials."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from .api import DEFAULT_DAILY_API_LIMIT, Sandbox
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m sandbox",
+        description="Local Salesforce REST API (HTTPS) and D2C API (HTTP) stand-ins.",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--salesforce-port", type=int, default=8443)
+    p.add_argument("--d2c-port", type=int, default=8082)
+    p.add_argument("--seed", type=int, default=0, help="create N Accounts with 1-4 Contacts each")
+    p.add_argument("--events-to", help="webhook URL for both services' CloudEvents")
+    p.add_argument("--salesforce-events-to", help="webhook URL for Salesforce change events")
+    p.add_argument("--d2c-events-to", help="webhook URL for D2C customer events")
+    p.add_argument("--data", default=".sandbox", help="folder for the CA bundle and JWT key (kept)")
+    p.add_argument("--api-version", default="59.0")
+    p.add_argument("--daily-api-limit", type=int, default=DEFAULT_DAILY_API_LIMIT)
+    return p.parse_args(argv)
+
+
+def banner(sb: Sandbox) -> str:
+    info = sb.info()
+    lines = [
+        "Crosswalk sandbox is running (Ctrl-C stops it).",
+        f"  Salesforce  {info['salesforce_url']}  (login URL and instance URL, HTTPS)",
+        f"  D2C         {info['d2c_url']}",
+        f"  CA bundle   {info['ca_bundle']}",
+        f"  control     {info['salesforce_url']}/__sandbox/..., {info['d2c_url']}/__sandbox/...",
+        "",
+        "Settings for local.settings.json:",
+        f"SALESFORCE_LOGIN_URL={info['salesforce_url']}",
+        f"SALESFORCE_API_VERSION={info['api_version']}",
+        f"SALESFORCE_CLIENT_ID={info['salesforce_client_id']}",
+        f"SALESFORCE_CLIENT_SECRET={info['salesforce_client_secret']}",
+        f"SALESFORCE_USERNAME={info['jwt_username']}",
+        f"SALESFORCE_PRIVATE_KEY_PATH={info['jwt_private_key_path']}",
+        f"SALESFORCE_CA_BUNDLE={info['ca_bundle']}",
+        f"SALESFORCE_INTEGRATION_USER_ID={info['integration_user_id']}",
+        f"D2C_BASE_URL={info['d2c_url']}",
+        f"D2C_TOKEN={info['d2c_token']}",
+        f"D2C_STOREFRONT_TOKEN={info['d2c_storefront_token']}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sb = Sandbox(
+        seed=args.seed,
+        events_to=args.events_to,
+        salesforce_events_to=args.salesforce_events_to,
+        d2c_events_to=args.d2c_events_to,
+        data_dir=args.data,
+        api_version=args.api_version,
+        daily_api_limit=args.daily_api_limit,
+        host=args.host,
+        salesforce_port=args.salesforce_port,
+        d2c_port=args.d2c_port,
+    )
+    try:
+        sb.start()
+    except OSError as exc:
+        print(f"sandbox: cannot listen: {exc}", file=sys.stderr)
+        sb.close()
+        return 1
+    print(banner(sb), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    sb.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
