@@ -17,6 +17,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,6 +118,7 @@ class Engine:
         self._time_skipping = time_skipping
         self._activities_in_flight = 0
         self._busy_triggers = 0  # timer / Event Grid invocations running (time skipping)
+        self.trigger_due: Callable[[], float | None] = lambda: None  # next timer trigger
         clock.on_advance(lambda: self._loop.call_soon_threadsafe(self._timer_wake.set))
         self.entities = EntityDispatcher(
             store, pool, index, clock, spawn=self._spawn, deliver=self._deliver
@@ -141,6 +143,10 @@ class Engine:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def spawn(self, coro: Any) -> None:
+        """Run a coroutine as one of the engine's tasks (cancelled on stop)."""
+        self._spawn(coro)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -202,12 +208,20 @@ class Engine:
             timeout = self._timers[0][0] - now if self._timers else None
             if timeout is not None and self._time_skipping:
                 timeout = min(timeout, 0.02)
-                if self._idle():
-                    self.clock.advance(self._timers[0][0] - now)
+                target = self._timers[0][0]
+                due = self.trigger_due()  # timer triggers fire on the way, in order
+                if due is not None and due < target:
+                    target = due if due > now else now
+                if self._idle() and target > now:
+                    self.clock.advance(target - now)
                     continue
             self._timer_wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._timer_wake.wait(), timeout)
+
+    def busy(self, delta: int) -> None:
+        """Timer / Event Grid invocations in progress (+1 / -1): the host is not idle."""
+        self._busy_triggers += delta
 
     def _idle(self) -> bool:
         """Nothing running or queued: only timers can move things on (time skipping)."""

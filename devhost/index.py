@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,42 @@ SERVED_BINDINGS = {"durableClient", "http"}
 
 class UnsupportedBinding(RuntimeError):
     """The app uses a trigger or binding devhost cannot serve; start-up stops."""
+
+
+_EXPRESSION = re.compile(r"%([A-Za-z0-9_.:-]+)%")
+_NOT_RESOLVED = {"type", "direction", "name"}
+
+
+def resolve_expressions(
+    described: list[dict[str, Any]], settings: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """`%NAME%` in binding properties -> the app setting NAME, as the host resolves them.
+
+    A setting that does not exist stops start-up naming the function, the property and the
+    setting (the host's "does not resolve to a value").
+    """
+    resolved = []
+    for item in described:
+        bindings = []
+        for binding in item["bindings"]:
+            out = dict(binding)
+            for prop, value in binding.items():
+                if prop in _NOT_RESOLVED or not isinstance(value, str):
+                    continue
+
+                def lookup(match: re.Match[str], prop: str = prop, fn: str = item["name"]) -> str:
+                    name = match.group(1)
+                    if name not in settings:
+                        raise UnsupportedBinding(
+                            f"function '{fn}': '%{name}%' in binding property "
+                            f"'{prop}' does not resolve to a value (no app setting '{name}')"
+                        )
+                    return settings[name]
+
+                out[prop] = _EXPRESSION.sub(lookup, value)
+            bindings.append(out)
+        resolved.append({**item, "bindings": bindings})
+    return resolved
 
 
 @dataclass

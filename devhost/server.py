@@ -14,10 +14,12 @@ from aiohttp import web
 from devhost.clock import Clock
 from devhost.durable_api import DurableApi
 from devhost.engine import Engine
+from devhost.event_grid import EventGridTriggers
 from devhost.http_triggers import HttpTriggers
-from devhost.index import FunctionIndex
+from devhost.index import FunctionIndex, resolve_expressions
 from devhost.settings import hub_name, worker_env
 from devhost.store import TERMINAL, Store
+from devhost.timer_triggers import TimerTriggers, check_schedules
 from devhost.workers import WorkerPool
 
 log = logging.getLogger("devhost")
@@ -57,7 +59,8 @@ class Host:
     async def start(self) -> None:
         self._pool = WorkerPool(str(self.app_dir), self.env, self.workers)
         try:
-            index = FunctionIndex.build(await self._pool.start())
+            index = FunctionIndex.build(resolve_expressions(await self._pool.start(), self.env))
+            check_schedules(index.timers)
         except BaseException:
             await self._pool.stop()
             raise
@@ -74,12 +77,25 @@ class Host:
         api = DurableApi(self.engine, hub_name(self.app_dir), self.url, (keys or {}).get("master"))
         api.add_routes(app)
         HttpTriggers(index.http, self._pool, api.client_binding, keys).add_routes(app)
+        EventGridTriggers(
+            index.event_grid, self._pool, api.client_binding, self.engine.busy
+        ).add_routes(app)
+        timers = TimerTriggers(
+            index.timers,
+            self._pool,
+            self._store,
+            self.clock,
+            spawn=self.engine.spawn,
+            busy=self.engine.busy,
+        )
+        self.engine.trigger_due = timers.next_due
         self._add_admin_routes(app, api)
         self.api = api
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         await web.SockSite(self._runner, sock, backlog=1024).start()
         self.engine.start()
+        timers.start()
         for fn in index.http:
             route = fn.trigger.get("route") or fn.name
             methods = ",".join(fn.trigger.get("methods") or ["*"])

@@ -20,8 +20,8 @@ Subprocess (for kill -9 tests; survives restarts on the same data_dir)::
 
 API (both `RunningHost` and `SpawnedHost` are `HostClient`s):
 
-* `run(app_dir, *, env=None, data_dir=None, workers=1, port=0, time_skipping=False)
-  -> ContextManager[RunningHost]`
+* `run(app_dir, *, env=None, data_dir=None, workers=1, port=0, time_skipping=False,
+  clock=None) -> ContextManager[RunningHost]`
 * `spawn(app_dir, *, data_dir, env=None, port=0, workers=1, extra_args=None) -> SpawnedHost`
   (also a context manager; `.kill()` (SIGKILL), `.launch()` (start again after a kill),
   `.restart()` (= kill + launch), `.stop()` (SIGTERM), `.pid`)
@@ -196,12 +196,15 @@ def run(
     workers: int = 1,
     port: int = 0,
     time_skipping: bool = False,
+    clock: Clock | None = None,
 ) -> Iterator[RunningHost]:
     """Start a host on a free port with a temporary task hub; stop it on exit.
 
     `time_skipping=True`: whenever nothing is running, the clock jumps to the next durable
     timer (retry back-offs and long waits finish at once; do not use it while a test still
     has to raise an event before a timer).
+    `clock`: start on this (virtual) clock, e.g. one already advanced by three days to play
+    "devhost was down" against a task hub in `data_dir`.
     """
     with contextlib.ExitStack() as stack:
         if data_dir is None:
@@ -216,6 +219,7 @@ def run(
             env=env,
             workers=workers,
             time_skipping=time_skipping,
+            clock=clock,
         )
 
         def shutdown() -> None:

@@ -140,6 +140,32 @@ class Worker:
                 "details": traceback.format_exc(),
             }
 
+    async def trigger(self, req: dict[str, Any]) -> dict[str, Any]:
+        """A timer or Event Grid invocation: the payload decoded by azure.functions' own
+        converter for the trigger type (TimerRequest, EventGridEvent / CloudEvent)."""
+        from azure.functions import meta
+        from azure.functions.eventgrid import EventGridEventInConverter
+        from azure.functions.timer import TimerRequestConverter
+
+        converters = {
+            "timerTrigger": TimerRequestConverter,
+            "eventGridTrigger": EventGridEventInConverter,
+        }
+        fn = self._function(req["name"])
+        kwargs: dict[str, Any] = {}
+        try:
+            for b in fn.get_bindings():
+                if b.type in converters:
+                    datum = meta.Datum(value=req["payload"], type="json")
+                    kwargs[b.name] = converters[b.type].decode(datum, trigger_metadata={})
+                elif b.type == "durableClient":
+                    kwargs[b.name] = req["client"]
+            await self._call(fn, kwargs)
+        except Exception as exc:
+            traceback.print_exc()
+            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        return {"ok": True}
+
     async def http(self, req: dict[str, Any]) -> dict[str, Any]:
         import azure.functions as func
 

@@ -1,0 +1,81 @@
+"""Timer triggers: %SETTING% schedules, the virtual clock, run_on_startup, past-due on restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from conftest import APPS
+
+from devhost.clock import Clock
+from devhost.index import UnsupportedBinding
+from devhost.server import Host
+from devhost.testing import run
+
+APP = APPS / "triggers"
+SIX_HOURS = "0 0 */6 * * *"  # NCRONTAB, seconds first; no wall-clock boundary during a test
+
+
+def ticks(state: Path, name: str = "ticker") -> list[dict]:
+    path = state / f"{name}.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def wait_ticks(state: Path, n: int, name: str = "ticker", timeout: float = 10) -> list[dict]:
+    """Poll until `n` runs are recorded, then check a moment later that no more came."""
+    deadline = time.monotonic() + timeout
+    while len(ticks(state, name)) < n:
+        assert time.monotonic() < deadline, f"{name}: {ticks(state, name)}"
+        time.sleep(0.02)
+    time.sleep(0.2)  # a burst would show up here
+    got = ticks(state, name)
+    assert len(got) == n, got
+    return got
+
+
+def test_schedule_from_setting_fired_by_virtual_clock(tmp_path) -> None:
+    env = {"CONFORMANCE_STATE_DIR": str(tmp_path), "TICK_SCHEDULE": SIX_HOURS}
+    with run(APP, env=env) as host:
+        assert wait_ticks(tmp_path, 0) == []
+        host.advance(timedelta(hours=6))
+        (first,) = wait_ticks(tmp_path, 1)
+        assert first["past_due"] is False
+        assert set(first["status"]) == {"Last", "Next", "LastUpdated"}
+        host.advance(timedelta(hours=6))
+        wait_ticks(tmp_path, 2)
+        host.advance(timedelta(days=2))  # eight occurrences skipped: one run, past due
+        assert wait_ticks(tmp_path, 3)[-1]["past_due"] is True
+
+
+def test_run_on_startup_without_monitor(tmp_path) -> None:
+    env = {"CONFORMANCE_STATE_DIR": str(tmp_path), "TICK_SCHEDULE": SIX_HOURS}
+    with run(APP, env=env) as host:
+        (first,) = wait_ticks(tmp_path, 1, "hourly")
+        assert first == {"past_due": False, "status": {}}  # use_monitor=False: no status
+        host.advance(timedelta(hours=1))  # TimeSpan 01:00:00 from start
+        wait_ticks(tmp_path, 2, "hourly")
+
+
+def test_missed_occurrence_fires_once_past_due_after_restart(tmp_path) -> None:
+    state, data = tmp_path / "state", tmp_path / "data"
+    state.mkdir()
+    env = {"CONFORMANCE_STATE_DIR": str(state), "TICK_SCHEDULE": SIX_HOURS}
+    with run(APP, env=env, data_dir=data):
+        wait_ticks(state, 0)
+    down = Clock()
+    down.advance(timedelta(days=3))  # devhost was down for three days (12 occurrences)
+    with run(APP, env=env, data_dir=data, clock=down) as host:
+        (missed,) = wait_ticks(state, 1)
+        assert missed["past_due"] is True
+        host.advance(timedelta(hours=6))
+        assert wait_ticks(state, 2)[-1]["past_due"] is False
+
+
+def test_missing_setting_stops_startup_naming_it(tmp_path) -> None:
+    host = Host(APP, port=0, data_dir=tmp_path, workers=1, env={"CONFORMANCE_STATE_DIR": "x"})
+    with pytest.raises(UnsupportedBinding, match="'ticker'.*%TICK_SCHEDULE%"):
+        asyncio.run(host.start())
