@@ -414,7 +414,8 @@ LEAD = _build(
             unique=True,
             custom=True,
         ),
-        Field("D2C_Customer_Id__c", "string", "D2C Customer Id", 64, custom=True),
+        # External ID but not unique: several Leads may name one D2C customer
+        Field("D2C_Customer_Id__c", "string", "D2C Customer Id", 64, external_id=True, custom=True),
     ],
     label="Lead",
     label_plural="Leads",
