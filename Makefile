@@ -17,7 +17,7 @@ node_modules/.bin/azurite: package.json
 	touch $@
 
 run: $(STAMP)
-	@echo "make run needs devhost and sandbox, which are not built yet (issues 3 and 5)."; exit 1
+	$(PY) scripts/run_stack.py
 
 test: $(STAMP) node_modules/.bin/azurite lint
 	$(PY) -m pytest

@@ -8,6 +8,7 @@ for good undoes the completed ones in reverse order; the record ends `compensate
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -217,8 +218,8 @@ def _await_approval(run: _Run, reasons: list[dict[str, Any]]) -> Step:
             if winner is timer:
                 break
             try:
-                decision = ApprovalDecision.model_validate(winner.result)
-            except ValidationError:
+                decision = ApprovalDecision.model_validate(_event_data(winner.result))
+            except (ValidationError, ValueError):
                 continue
             timer.cancel()
             if decision.decision is ApprovalVerdict.APPROVE:
@@ -240,6 +241,11 @@ def _await_approval(run: _Run, reasons: list[dict[str, Any]]) -> Step:
                 },
             )
     return None
+
+
+def _event_data(data: Any) -> Any:
+    """Events raised through the Python client arrive JSON-encoded twice (SDK issue #295)."""
+    return json.loads(data) if isinstance(data, str) else data
 
 
 def _undo(run: _Run, error: dict[str, Any]) -> Step:

@@ -1,0 +1,147 @@
+"""`make run`: the whole local stack with demo data, in one terminal.
+
+Starts the sandbox (Salesforce + D2C stand-ins, seeded, change events pointed at devhost) in
+this process and devhost on the app as a child process, prints the URLs and three things to
+try, and stops both on Ctrl-C. State lives under .crosswalk/ (git-ignored): delete it to
+start over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import sandbox  # noqa: E402
+from crosswalk.models import SalesforceAccount  # noqa: E402
+from crosswalk.rules import approval_reasons, qualifies_for_onboarding  # noqa: E402
+from crosswalk.settings import ApprovalSettings, OnboardingSettings  # noqa: E402
+
+
+def _parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--port", type=int, default=int(os.environ.get("CROSSWALK_PORT", 7071)))
+    p.add_argument("--salesforce-port", type=int, default=8443)
+    p.add_argument("--d2c-port", type=int, default=8082)
+    p.add_argument("--seed", type=int, default=40, help="demo accounts to create")
+    p.add_argument("--data", type=Path, default=ROOT / ".crosswalk")
+    return p.parse_args()
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"devhost exited with {process.returncode}; see its output above")
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"devhost did not answer at {url} within {timeout:.0f} s")
+
+
+def _demo_accounts(sb: sandbox.Sandbox) -> tuple[str | None, str | None]:
+    approval, onboarding = (
+        ApprovalSettings.model_validate({}),
+        OnboardingSettings.model_validate({}),
+    )
+    plain = waiting = None
+    for record in sb.salesforce_records("Account"):
+        account = SalesforceAccount.model_validate(record)
+        if account.D2C_Customer_Id__c or not qualifies_for_onboarding(account, onboarding):
+            continue
+        if approval_reasons(account, approval):
+            waiting = waiting or account.Id
+        else:
+            plain = plain or account.Id
+    return plain, waiting
+
+
+def main() -> int:
+    args = _parse()
+    args.data.mkdir(parents=True, exist_ok=True)
+    app_url = f"http://127.0.0.1:{args.port}"
+    events = f"{app_url}/runtime/webhooks/eventgrid?functionName=salesforce_change_events"
+    with sandbox.run(
+        seed=args.seed,
+        data_dir=args.data / "sandbox",
+        salesforce_port=args.salesforce_port,
+        d2c_port=args.d2c_port,
+        salesforce_events_to=events,
+    ) as sb:
+        env = {
+            **os.environ,
+            "SALESFORCE_LOGIN_URL": sb.salesforce_url,
+            "SALESFORCE_CLIENT_ID": sb.salesforce_client_id,
+            "SALESFORCE_CLIENT_SECRET": sb.salesforce_client_secret,
+            "SALESFORCE_CA_BUNDLE": str(sb.ca_bundle),
+            "D2C_BASE_URL": sb.d2c_url,
+            "D2C_TOKEN": sb.d2c_token,
+            "PROFILE_STORE_SQLITE_PATH": str(args.data / "profiles.sqlite3"),
+            "LAKE_FOLDER": str(args.data / "lake"),
+        }
+        host = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "devhost",
+                str(ROOT),
+                "--port",
+                str(args.port),
+                "--data",
+                str(args.data / "devhost"),
+            ],
+            env=env,
+        )
+        try:
+            _wait_until_up(f"{app_url}/runtime/webhooks/durabletask/instances", host)
+            plain, waiting = _demo_accounts(sb)
+            print(
+                f"""
+Crosswalk is running.
+  app (devhost)        {app_url}/api/...
+  durable HTTP API     {app_url}/runtime/webhooks/durabletask/instances
+  Salesforce sandbox   {sb.salesforce_url}  (CA bundle {sb.ca_bundle})
+  D2C sandbox          {sb.d2c_url}
+  state                {args.data}  (delete it to start over)
+
+Try:
+  1. onboard an account:
+     curl -s -X POST {app_url}/api/accounts/{plain}/onboard
+  2. onboard one that needs approval, then approve it (use the "id" the first call returns):
+     curl -s -X POST {app_url}/api/accounts/{waiting}/onboard
+     curl -s -X POST {app_url}/api/approvals/<id> -H 'Content-Type: application/json' \\
+          -d '{{"decision":"approve","approver":"you@example.com","reason":"known customer"}}'
+  3. watch a compensation: make D2C refuse user invites, then onboard another account
+     curl -s -X POST {sb.d2c_url}/__sandbox/faults -H 'Content-Type: application/json' \\
+          -d '{{"path":"/users$","method":"POST","status":422}}'
+     curl -s -X POST {app_url}/api/accounts/<another account id>/onboard
+  Follow any instance with the statusQueryGetUri the start returns.
+
+Ctrl-C stops everything.""",
+                flush=True,
+            )
+            host.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if host.poll() is None:
+                host.send_signal(signal.SIGINT)
+                try:
+                    host.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    host.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

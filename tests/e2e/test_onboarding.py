@@ -1,0 +1,203 @@
+"""Flow 1 end to end: the real app on devhost against the sandbox over real HTTP(S)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from crosswalk.models import SalesforceAccount
+from crosswalk.rules import approval_reasons, qualifies_for_onboarding
+from crosswalk.settings import ApprovalSettings, OnboardingSettings
+
+pytestmark = pytest.mark.slow
+APPROVAL = ApprovalSettings.model_validate({})
+ONBOARDING = OnboardingSettings.model_validate({})
+
+DURABLE = "/runtime/webhooks/durabletask"
+
+
+def _accounts(stack, *, approval: bool | None = None) -> list[dict[str, Any]]:
+    """Seeded accounts that qualify; `approval` picks those the rules send to a person."""
+    out = []
+    for record in stack.sb.salesforce_records("Account"):
+        account = SalesforceAccount.model_validate(record)
+        if not qualifies_for_onboarding(account, ONBOARDING):
+            continue
+        needs = bool(approval_reasons(account, APPROVAL))
+        if approval is None or needs == approval:
+            out.append(record)
+    assert out, "the seed has no such account"
+    return out
+
+
+def _entity(stack, account_id: str) -> dict[str, Any]:
+    response = stack.host.get(f"{DURABLE}/entities/record_sync/{account_id}")
+    assert response.status == 200, response.text
+    return response.json()
+
+
+def _waiting_for_approval(stack, instance_id: str) -> dict[str, Any]:
+    status = stack.host.wait_for(instance_id, statuses={"Running"})
+    for _ in range(200):
+        custom = status.get("customStatus") or {}
+        if custom.get("waiting_for") == "ApprovalDecision":
+            return status
+        status = stack.host.status(instance_id)
+    raise AssertionError(f"never waited for approval: {status}")
+
+
+def test_a_seeded_account_is_onboarded_end_to_end(stack_factory):
+    stack = stack_factory(seed=12)
+    account = _accounts(stack, approval=False)[0]
+
+    started = stack.onboard(account["Id"])
+    status = stack.host.wait_for(started["id"], timeout=30)
+
+    assert status["runtimeStatus"] == "Completed", status
+    output = status["output"]
+    assert output["outcome"] == "synced", output
+    customers = [c for c in stack.sb.d2c_customers() if c["external_ref"] == account["Id"]]
+    assert len(customers) == 1
+    customer = customers[0]
+    assert customer["name"] == account["Name"] and customer["status"] == "active"
+    assert customer["kind"] == "business"
+    users = stack.sb.d2c_users(customer["id"])
+    assert [u["id"] for u in users] == [output["d2c_primary_user_id"]]
+    written = next(a for a in stack.sb.salesforce_records("Account") if a["Id"] == account["Id"])
+    assert written["D2C_Customer_Id__c"] == customer["id"]
+    assert written["D2C_Primary_User_Id__c"] == output["d2c_primary_user_id"]
+    profile = stack.profiles().get(account["Id"])
+    assert profile is not None and profile.d2c_customer_id == customer["id"]
+    snapshot = stack.data / "lake" / output["snapshot"]
+    assert json.loads(snapshot.read_text())["Id"] == account["Id"]
+    entity = _entity(stack, account["Id"])
+    assert entity["status"] == "synced" and entity["d2c_customer_id"] == customer["id"]
+
+
+def test_starting_the_same_account_twice_runs_once(stack_factory):
+    stack = stack_factory(seed=12)
+    account = _accounts(stack, approval=False)[0]
+
+    first = stack.host.post(f"/api/accounts/{account['Id']}/onboard")
+    second = stack.host.post(f"/api/accounts/{account['Id']}/onboard")
+    stack.host.wait_for(first.json()["id"], timeout=30)
+
+    assert first.status == 202
+    assert second.status == 200 and second.json()["started"] is False
+    assert second.json()["id"] == first.json()["id"]
+    assert len([c for c in stack.sb.d2c_customers() if c["external_ref"] == account["Id"]]) == 1
+
+
+def test_an_approved_onboarding_completes_with_the_approver_recorded(stack_factory):
+    stack = stack_factory(seed=30, time_skipping=False)
+    account = _accounts(stack, approval=True)[0]
+    instance_id = stack.onboard(account["Id"])["id"]
+    _waiting_for_approval(stack, instance_id)
+
+    decided = stack.host.post(
+        f"/api/approvals/{instance_id}",
+        json={"decision": "approve", "approver": "kim@support", "reason": "known customer"},
+    )
+    status = stack.host.wait_for(instance_id, timeout=30)
+
+    assert decided.status == 202, decided.text
+    assert status["output"]["outcome"] == "synced", status
+    assert status["output"]["approval"]["approver"] == "kim@support"
+    assert stack.profiles().get(account["Id"]).approval.reason == "known customer"
+    assert _entity(stack, account["Id"])["approval"]["approver"] == "kim@support"
+
+
+def test_a_rejected_onboarding_creates_nothing(stack_factory):
+    stack = stack_factory(seed=30, time_skipping=False)
+    account = _accounts(stack, approval=True)[0]
+    instance_id = stack.onboard(account["Id"])["id"]
+    _waiting_for_approval(stack, instance_id)
+
+    stack.host.post(
+        f"/api/approvals/{instance_id}",
+        json={"decision": "reject", "approver": "kim@support", "reason": "credit risk"},
+    )
+    status = stack.host.wait_for(instance_id, timeout=30)
+
+    assert status["output"] == {"outcome": "rejected", "reason": "credit risk"}
+    assert not [c for c in stack.sb.d2c_customers() if c["external_ref"] == account["Id"]]
+    assert _entity(stack, account["Id"])["status"] == "rejected"
+
+
+def test_approval_timeout_escalates_once_then_rejects_on_the_virtual_clock(stack_factory):
+    stack = stack_factory(seed=30, time_skipping=False)
+    account = _accounts(stack, approval=True)[0]
+    instance_id = stack.onboard(account["Id"])["id"]
+    first = _waiting_for_approval(stack, instance_id)
+
+    stack.host.advance(timedelta(hours=73))
+    second = _waiting_for_escalation(stack, instance_id, escalation=1)
+    stack.host.advance(timedelta(hours=73))
+    status = stack.host.wait_for(instance_id, timeout=30)
+
+    assert first["customStatus"]["escalation"] == 0
+    assert second["customStatus"]["escalation"] == 1
+    assert status["output"]["outcome"] == "rejected"
+    assert "timed out" in status["output"]["reason"]
+
+
+def _waiting_for_escalation(stack, instance_id: str, escalation: int) -> dict[str, Any]:
+    for _ in range(400):
+        status = stack.host.status(instance_id)
+        if (status.get("customStatus") or {}).get("escalation") == escalation:
+            return status
+    raise AssertionError(f"no escalation {escalation}: {status}")
+
+
+def test_bad_account_id_is_a_400_naming_the_field_and_starts_nothing(stack_factory):
+    stack = stack_factory(seed=2)
+
+    response = stack.host.post("/api/accounts/001-not-an-id/onboard")
+    instances = stack.host.get(f"{DURABLE}/instances").json()
+
+    assert response.status == 400
+    assert response.json()["error"]["fields"][0]["field"] == "sfAccountId"
+    assert instances == []
+
+
+def test_unknown_account_is_a_404_and_starts_nothing(stack_factory):
+    stack = stack_factory(seed=2)
+
+    response = stack.host.post("/api/accounts/001RM000004UF9sYAG/onboard")
+
+    assert response.status == 404
+    assert stack.host.get(f"{DURABLE}/instances").json() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"decision": "maybe", "approver": "kim", "reason": "x"}, "decision"),
+        ({"decision": "approve", "approver": "kim"}, "reason"),
+        ({"decision": "approve", "approver": "kim", "reason": "x", "extra": 1}, "extra"),
+    ],
+)
+def test_bad_approval_body_is_a_400_naming_the_field(stack_factory, body, field):
+    stack = stack_factory(seed=2)
+
+    response = stack.host.post("/api/approvals/whatever", json=body)
+
+    assert response.status == 400
+    assert [f["field"] for f in response.json()["error"]["fields"]] == [field]
+
+
+def test_approval_for_an_unknown_instance_is_404_and_for_a_finished_one_409(stack_factory):
+    stack = stack_factory(seed=12)
+    account = _accounts(stack, approval=False)[0]
+    instance_id = stack.onboard(account["Id"])["id"]
+    stack.host.wait_for(instance_id, timeout=30)
+    body = {"decision": "approve", "approver": "kim", "reason": "ok"}
+
+    unknown = stack.host.post("/api/approvals/no-such-instance", json=body)
+    finished = stack.host.post(f"/api/approvals/{instance_id}", json=body)
+
+    assert unknown.status == 404
+    assert finished.status == 409
