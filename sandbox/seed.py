@@ -9,6 +9,7 @@ the first 100 Accounts of ``seed=1000`` and every run makes the same data.
 
 from __future__ import annotations
 
+import functools
 import random
 from typing import Any
 
@@ -195,12 +196,13 @@ def _phone(rng: random.Random) -> str:
     return f"+{rng.randrange(1, 90)} {rng.randrange(100, 999)} {rng.randrange(1000000, 9999999)}"
 
 
+@functools.cache
 def _slug(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 def _tax_id(rng: random.Random, iso: str) -> str:
-    digits = "".join(rng.choice("0123456789") for _ in range(9))
+    digits = f"{rng.randrange(1_000_000_000):09d}"
     if iso == "US":
         return f"{digits[:2]}-{digits[2:]}"
     if iso == "NL":

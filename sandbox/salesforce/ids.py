@@ -10,16 +10,19 @@ _ID_RE = re.compile(r"^[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?$")
 POD = "dL"  # the 2-character instance part of every generated Id
 
 
+_UPPER_BITS = str.maketrans(
+    {c: ("1" if "A" <= c <= "Z" else "0") for c in ALPHABET}  # upper case -> bit set
+)
+
+
 def checksum(id15: str) -> str:
     """The 3 suffix characters: one per 5-char chunk, bit j set when char j is upper case."""
-    out = []
-    for start in (0, 5, 10):
-        value = 0
-        for j in range(5):
-            if "A" <= id15[start + j] <= "Z":
-                value |= 1 << j
-        out.append(_SUFFIX[value])
-    return "".join(out)
+    bits = id15.translate(_UPPER_BITS)
+    return (
+        _SUFFIX[int(bits[4::-1], 2)]
+        + _SUFFIX[int(bits[9:4:-1], 2)]
+        + _SUFFIX[int(bits[14:9:-1], 2)]
+    )
 
 
 def to18(value: str) -> str | None:
