@@ -3,7 +3,8 @@
 Events are queued when their transaction commits and POSTed one at a time in commit order
 (structured mode, ``application/cloudevents+json``), the way an Event Grid subscription
 pushes to the Functions webhook. A failed POST (connection error or non-2xx) is retried with
-exponential back-off and holds the events behind it, so order survives retries. For tests,
+exponential back-off and holds the events behind it, so order survives retries; like Event
+Grid, 400, 401, 403 and 413 answers are not retried (the event is counted as rejected). For tests,
 ``duplicate`` (a probability) sends an event twice and ``reorder`` swaps each pair of
 neighbours.
 """
@@ -21,6 +22,8 @@ from urllib.parse import urlsplit
 
 # Wait this long for a second event before sending a lone one when reordering.
 REORDER_LINGER = 0.05
+# Answers Event Grid treats as final: the event is dropped (dead-lettered), not retried.
+NO_RETRY = frozenset({400, 401, 403, 413})
 
 
 class Outbox:
@@ -56,6 +59,7 @@ class Outbox:
         self._dropped = 0
         self._attempts = 0
         self._failures = 0
+        self._rejected: list[dict[str, Any]] = []
         self._rng = random.Random(f"{seed}:{name}:outbox")
         self._conn: http.client.HTTPConnection | None = None
         self._conn_key: tuple[str, str, int | None] | None = None
@@ -101,6 +105,7 @@ class Outbox:
             self._queue.clear()
             self._delivered.clear()
             self._published = self._dropped = self._attempts = self._failures = 0
+            self._rejected.clear()
             self._epoch += 1
             self._rng = random.Random(f"{self._seed}:{self.name}:outbox")
             self._cond.notify_all()
@@ -134,6 +139,7 @@ class Outbox:
                 "dropped_no_target": self._dropped,
                 "attempts": self._attempts,
                 "failed_attempts": self._failures,
+                "rejected": len(self._rejected),
                 "duplicate": self._duplicate,
                 "reorder": self._reorder,
             }
@@ -186,19 +192,28 @@ class Outbox:
                     return
                 target = self._target
             if target is not None:
-                ok = self._post(target, body)
+                status = self._post(target, body)
                 with self._cond:
                     self._attempts += 1
-                    if ok:
+                    if status is not None and 200 <= status < 300:
                         if epoch == self._epoch:
                             self._delivered.append(event)
                         return
                     self._failures += 1
+                    if status in NO_RETRY:
+                        if epoch == self._epoch:
+                            self._rejected.append(event)
+                        return
             with self._cond:
                 self._cond.wait(delay)
             delay = min(delay * 2, self._max_backoff)
 
-    def _post(self, target: str, body: bytes) -> bool:
+    def rejected(self) -> list[dict[str, Any]]:
+        with self._cond:
+            return list(self._rejected)
+
+    def _post(self, target: str, body: bytes) -> int | None:
+        """POST one event; the status, or None when the connection failed."""
         url = urlsplit(target)
         key = (url.scheme, url.hostname or "127.0.0.1", url.port)
         path = (url.path or "/") + (f"?{url.query}" if url.query else "")
@@ -215,12 +230,12 @@ class Outbox:
                 resp.read()
                 if resp.will_close:
                     self._close_conn()
-                return 200 <= resp.status < 300
+                return resp.status
             except (OSError, http.client.HTTPException):
                 self._close_conn()
                 if attempt == 1:
-                    return False
-        return False
+                    return None
+        return None
 
     def _connection(self, key: tuple[str, str, int | None]) -> http.client.HTTPConnection:
         if self._conn is None or self._conn_key != key:

@@ -71,6 +71,7 @@ class Webhook:
         self.events: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self.fail_next = 0
+        self.fail_status = 500
         self._lock = threading.Lock()
         self._server = ServerThread(self._handle, name="webhook")
         self.url = ""
@@ -83,7 +84,7 @@ class Webhook:
             )
             if self.fail_next > 0:
                 self.fail_next -= 1
-                return web.Response(status=500)
+                return web.Response(status=self.fail_status)
             self.events.append(json.loads(body))
         return web.Response(status=200)
 

@@ -165,3 +165,13 @@ def test_run_kwargs_configure_targets_and_delivery(webhook: Webhook) -> None:
         assert sb.wait_events_drained(10)
         assert len(webhook.received()) == 2
         assert sb.events_delivered("salesforce")[0]["type"].endswith("ContactChangeEvent")
+
+
+def test_bad_request_answers_are_not_retried(sb: sandbox.Sandbox, webhook: Webhook) -> None:
+    webhook.fail_next, webhook.fail_status = 1, 400
+    sb.set_events_to(salesforce=webhook.url)
+    sb.salesforce_create("Account", {"Name": "Rejected"})
+    sb.salesforce_create("Account", {"Name": "Accepted"})
+    assert sb.wait_events_drained(10)
+    assert [p["Name"] for p in _payloads(webhook)] == ["Accepted"]
+    assert sb.stats()["events"]["salesforce"]["rejected"] == 1
