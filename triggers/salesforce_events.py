@@ -108,7 +108,7 @@ async def salesforce_change_events(
         log.info("event %s started %s", event.id, instance_id)
 
 
-async def _dead_letter(event: func.EventGridEvent, reason: str) -> None:
+async def _dead_letter(event: func.CloudEvent | func.EventGridEvent, reason: str) -> None:
     now = datetime.now(UTC)
     safe_id = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in (event.id or "no-id"))[
         :100
@@ -122,7 +122,7 @@ async def _dead_letter(event: func.EventGridEvent, reason: str) -> None:
         "event": {
             "id": event.id,
             "subject": event.subject,
-            "type": event.event_type,
+            "type": getattr(event, "type", None) or getattr(event, "event_type", None),
             "body": _body(event),
         },
     }
@@ -131,7 +131,7 @@ async def _dead_letter(event: func.EventGridEvent, reason: str) -> None:
     await asyncio.to_thread(services().lake.put_json, path, record)
 
 
-def _body(event: func.EventGridEvent) -> Any:
+def _body(event: func.CloudEvent | func.EventGridEvent) -> Any:
     try:
         return event.get_json()
     except ValueError:
