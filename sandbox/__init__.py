@@ -11,7 +11,8 @@ Public names (kept stable; other tooling relies on them)
 ``run(seed=0, events_to=None, salesforce_events_to=None, d2c_events_to=None, data_dir=None,
 api_version="59.0", daily_api_limit=100_000, **options) -> ContextManager[Sandbox]``
     Both servers on free ports. ``options``: ``host``, ``salesforce_port``, ``d2c_port``,
-    ``duplicate_events`` (0..1), ``reorder_events`` (bool), ``token_ttl`` (seconds).
+    ``duplicate_events`` (0..1), ``reorder_events`` (bool), ``token_ttl`` (seconds),
+    ``persist`` (bool: load/save ``data_dir/state.json``; needs ``data_dir``).
 ``Sandbox`` (same keyword arguments; ``start()``, ``close()``, context manager)
 
 Attributes of a running ``Sandbox`` ``sb``:
@@ -46,7 +47,7 @@ Methods:
         marketing_consent=False) -> customer``, ``d2c_edit(customer_id, fields) -> customer``
         (origin "storefront")
     ``d2c_customers() -> list``, ``d2c_customer(id)``, ``d2c_users(customer_id) -> list``
-    ``info() -> dict``  URLs and credentials
+    ``info() -> dict``  URLs and credentials; ``save()`` writes ``data_dir/state.json``
 
 Errors from the helpers: ``SalesforceError`` (``.status``, ``.code``, ``.message``,
 ``.fields``) and ``D2CProblem`` (``.status``, ``.body()``).

@@ -6,8 +6,10 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from .api import DEFAULT_DAILY_API_LIMIT, Sandbox
+from .persist import STATE_FILE
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -23,6 +25,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--salesforce-events-to", help="webhook URL for Salesforce change events")
     p.add_argument("--d2c-events-to", help="webhook URL for D2C customer events")
     p.add_argument("--data", default=".sandbox", help="folder for the CA bundle and JWT key (kept)")
+    p.add_argument(
+        "--fresh", action="store_true", help="ignore the data saved in --data by the last run"
+    )
     p.add_argument("--api-version", default="59.0")
     p.add_argument("--daily-api-limit", type=int, default=DEFAULT_DAILY_API_LIMIT)
     return p.parse_args(argv)
@@ -55,6 +60,8 @@ def banner(sb: Sandbox) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.fresh:
+        (Path(args.data) / STATE_FILE).unlink(missing_ok=True)
     sb = Sandbox(
         seed=args.seed,
         events_to=args.events_to,
@@ -66,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         salesforce_port=args.salesforce_port,
         d2c_port=args.d2c_port,
+        persist=True,
     )
     try:
         sb.start()

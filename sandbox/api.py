@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+from . import persist as persist_mod
 from .clock import Clock
 from .control import make_control_handler
 from .d2c.app import D2CApp
@@ -60,6 +61,7 @@ class Sandbox:
         duplicate_events: float = 0.0,
         reorder_events: bool = False,
         token_ttl: float = 7200.0,
+        persist: bool = False,
     ) -> None:
         self.seed = seed
         self.api_version = api_version
@@ -108,7 +110,14 @@ class Sandbox:
         self.d2c = D2CPlatform(self.clock, self._d2c_outbox, seed)
         self._sf_stats, self._d2c_stats = Stats(), Stats()
         self._sf_faults, self._d2c_faults = Faults("salesforce", seed), Faults("d2c", seed)
-        self._seed_data(seed)
+        self._persist = persist and not self._own_dir
+        saved = persist_mod.load(self._state_path) if self._persist else None
+        if saved is not None:
+            self.seed = saved["seed"]
+            self.org.restore(saved["salesforce"])
+            self.d2c.restore(saved["d2c"])
+        else:
+            self._seed_data(seed)
         sf_app = SalesforceApp(
             self.org, self._sf_stats, self._sf_faults, make_control_handler(self, "salesforce")
         )
@@ -146,10 +155,25 @@ class Sandbox:
         self._started = True
         return self
 
+    @property
+    def _state_path(self) -> Path:
+        return self.data_dir / persist_mod.STATE_FILE
+
+    def save(self) -> None:
+        """Write the data to ``data_dir/state.json`` (done on close when ``persist``)."""
+        persist_mod.save(
+            self._state_path,
+            seed=self.seed,
+            salesforce=self.org.snapshot(),
+            d2c=self.d2c.snapshot(),
+        )
+
     def close(self) -> None:
-        """Stop servers and outboxes; remove the temporary data folder if we made it."""
+        """Stop servers and outboxes; save (``persist``) or remove a temporary data folder."""
         self._sf_server.stop()
         self._d2c_server.stop()
+        if self._persist:
+            self.save()
         self._sf_outbox.close()
         self._d2c_outbox.close()
         if self._own_dir:

@@ -124,6 +124,34 @@ class D2CPlatform:
             self._order: list[tuple[str, str]] = []  # (updated_at, id), sorted
             self._order_dirty = False
 
+    def snapshot(self) -> dict[str, Any]:
+        """Customers, users, idempotency records and the id generator, JSON-ready."""
+        with self.lock:
+            return {
+                "customers": list(self.customers.values()),
+                "users": list(self.users.values()),
+                "idempotency": [
+                    [client, key, s.fingerprint, s.status, s.body, s.headers]
+                    for (client, key), s in self.idem.items()
+                ],
+                "rng": _jsonable(self._rng.getstate()),
+            }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        with self.lock:
+            self.reset()
+            for c in state["customers"]:
+                self._insert(c)
+            for u in state["users"]:
+                self.users[u["id"]] = u
+                self.users_by_customer.setdefault(u["customer_id"], []).append(u["id"])
+                if u["status"] != "removed":
+                    self.emails[u["email"].lower()] = u["id"]
+            for client, key, fingerprint, status, body, headers in state["idempotency"]:
+                self.idem[(client, key)] = Stored(fingerprint, status, body, headers)
+            self._rng.setstate(_tupled(state["rng"]))
+            self._order_dirty = True
+
     # -- helpers -----------------------------------------------------------------------
     def _new_id(self, prefix: str) -> str:
         return prefix + "".join(self._rng.choice(ALPHABET) for _ in range(16))
@@ -459,6 +487,14 @@ class D2CPlatform:
         )
         self._emit("customer.registered", customer, origin, user=user)
         return customer, user
+
+
+def _jsonable(value: Any) -> Any:
+    return [_jsonable(v) for v in value] if isinstance(value, tuple | list) else value
+
+
+def _tupled(value: Any) -> Any:
+    return tuple(_tupled(v) for v in value) if isinstance(value, list) else value
 
 
 def _etag_matches(header: str, version: int) -> bool:

@@ -58,3 +58,9 @@ class IdFactory:
 
     def reset(self) -> None:
         self._next.clear()
+
+    def state(self) -> dict[str, int]:
+        return dict(self._next)
+
+    def restore(self, state: dict[str, int]) -> None:
+        self._next = dict(state)

@@ -126,6 +126,25 @@ class SalesforceOrg:
         with self._usage_lock:
             self.api_used = 0
 
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to come back after a restart (``python -m sandbox --data``)."""
+        with self.store.lock:
+            return {
+                "tables": {n: list(t.rows.values()) for n, t in self.store.tables.items()},
+                "ids": self.ids.state(),
+                "api_used": self.api_used,
+            }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        with self.store.lock:
+            self.store.clear()
+            for name, rows in state["tables"].items():
+                for row in rows:
+                    self.store.put(name, row["Id"], row)
+            self.ids.restore(state["ids"])
+            self._locators.clear()
+        self.set_api_usage(state.get("api_used", 0))
+
     # -- API usage ---------------------------------------------------------------------
     def use_api_call(self) -> tuple[int, int]:
         """Count one call against the daily allocation; 403 once it is spent."""

@@ -1,0 +1,44 @@
+"""``--data DIR`` keeps keys and data across restarts (``persist=True``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import requests
+
+import sandbox
+from sandbox.__main__ import banner, parse_args
+
+
+def test_data_survives_a_restart(tmp_path: Path) -> None:
+    with sandbox.Sandbox(seed=3, data_dir=tmp_path, persist=True) as sb:
+        aid = sb.salesforce_create("Account", {"Name": "Kept", "D2C_Customer_Id__c": "cus_k"})
+        with requests.Session() as s:
+            s.headers.update({"Authorization": f"Bearer {sb.d2c_token}", "Idempotency-Key": "k"})
+            first = s.post(f"{sb.d2c_url}/v1/customers", json={"kind": "consumer", "name": "C"})
+        ca = Path(sb.ca_bundle).read_bytes()
+    with sandbox.Sandbox(seed=50, data_dir=tmp_path, persist=True) as again:
+        assert again.seed == 3
+        names = [a["Name"] for a in again.salesforce_records("Account")]
+        assert len(names) == 4 and names[-1] == "Kept"
+        assert again.salesforce_record("Account", aid)["D2C_Customer_Id__c"] == "cus_k"
+        new_id = again.salesforce_create("Account", {"Name": "Next"})
+        assert new_id > aid
+        with requests.Session() as s:
+            s.headers.update({"Authorization": f"Bearer {again.d2c_token}", "Idempotency-Key": "k"})
+            replay = s.post(f"{again.d2c_url}/v1/customers", json={"kind": "consumer", "name": "C"})
+            assert replay.json() == first.json()
+            assert replay.headers["Idempotent-Replayed"] == "true"
+        assert Path(again.ca_bundle).read_bytes() == ca
+    with sandbox.Sandbox(seed=2, data_dir=tmp_path) as plain:  # persist off: seeded afresh
+        assert len(plain.salesforce_records("Account")) == 2
+
+
+def test_cli_arguments_and_banner() -> None:
+    args = parse_args(["--seed", "5", "--events-to", "http://x/y", "--fresh"])
+    assert (args.salesforce_port, args.d2c_port, args.seed, args.fresh) == (8443, 8082, 5, True)
+    with sandbox.run() as sb:
+        text = banner(sb)
+        assert f"SALESFORCE_LOGIN_URL={sb.salesforce_url}" in text
+        assert f"SALESFORCE_CA_BUNDLE={sb.ca_bundle}" in text
+        assert f"D2C_TOKEN={sb.d2c_token}" in text
