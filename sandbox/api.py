@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -257,8 +258,6 @@ class Sandbox:
 
     def wait_events_drained(self, timeout: float = 10.0, service: str = "all") -> bool:
         """Block until every queued event was delivered; False if ``timeout`` ran out."""
-        import time
-
         deadline = time.monotonic() + timeout
         for o in self._outboxes(service):
             if not o.wait_drained(max(0.0, deadline - time.monotonic())):

@@ -144,17 +144,17 @@ def test_unreachable_webhook_keeps_events_pending(sb: sandbox.Sandbox, webhook: 
     wait_until(lambda: sb.stats()["events"]["salesforce"]["failed_attempts"] >= 1)
 
 
-def test_duplicate_and_reorder_options(sb: sandbox.Sandbox, webhook: Webhook) -> None:
+def test_duplicate_and_reorder_options(
+    sb: sandbox.Sandbox, webhook: Webhook, sf: Salesforce
+) -> None:
     sb.set_events_to(salesforce=webhook.url)
     sb.set_event_delivery(duplicate=1.0)
     sb.salesforce_create("Account", {"Name": "Twice"})
     assert sb.wait_events_drained(10)
     assert [p["Name"] for p in _payloads(webhook)] == ["Twice", "Twice"]
     sb.set_event_delivery(duplicate=0.0, reorder=True)
-    with sb.org.transaction(sb._person()) as txn:  # two events committed together
-        t = sb.org.sobject("Account")
-        sb.org.dml.create(txn, t, {"Name": "First"})
-        sb.org.dml.create(txn, t, {"Name": "Second"})
+    records = [{"attributes": {"type": "Account"}, "Name": n} for n in ("First", "Second")]
+    sf.restful("composite/sobjects", method="POST", json={"records": records})  # one commit
     assert sb.wait_events_drained(10)
     assert [p["Name"] for p in _payloads(webhook)][2:] == ["Second", "First"]
 
