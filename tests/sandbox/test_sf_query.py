@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sbkit import sf_client
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 from simple_salesforce.format import format_soql
@@ -17,8 +18,6 @@ def seeded(sb: sandbox.Sandbox) -> sandbox.Sandbox:
 
 
 def test_query_all_pages_over_5000_records() -> None:
-    from sbkit import sf_client
-
     with sandbox.run(seed=5000) as sb:
         sf = sf_client(sb)
         first = sf.query("SELECT Id, Name FROM Account ORDER BY Id")
