@@ -66,7 +66,12 @@ def _demo_accounts(sb: sandbox.Sandbox) -> tuple[str | None, str | None]:
     return plain, waiting
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     args = _parse()
     args.data.mkdir(parents=True, exist_ok=True)
     app_url = f"http://127.0.0.1:{args.port}"
