@@ -9,9 +9,9 @@ import time
 import uuid
 
 import pytest
-from conftest import APPS
 
 from devhost.testing import spawn
+from tests.devhost.conftest import APPS
 
 EXPECTED = sum(n * n for n in range(20)) + sum(n * n for n in range(10, 14))
 INSTANCES = 16

@@ -244,7 +244,7 @@ def test_plain_function_orchestrator_with_http_api_input(app_host) -> None:
 
 
 def test_hosts_with_different_env_side_by_side(devhost_factory, tmp_path) -> None:
-    from conftest import APPS
+    from tests.devhost.conftest import APPS
 
     a = devhost_factory(APPS / APP, env={"CONFORMANCE_SETTING": "one"})
     b = devhost_factory(APPS / APP, env={"CONFORMANCE_SETTING": "two"})

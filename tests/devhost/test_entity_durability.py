@@ -8,9 +8,9 @@ import urllib.error
 import uuid
 
 import pytest
-from conftest import APPS
 
 from devhost.testing import spawn
+from tests.devhost.conftest import APPS
 
 API = "/runtime/webhooks/durabletask"
 

@@ -19,7 +19,7 @@ def test_function_chaining_documented_output(app_host) -> None:
 
 
 def test_blueprint_sample_documented_output(devhost_factory) -> None:
-    from conftest import APPS
+    from tests.devhost.conftest import APPS
 
     host = devhost_factory(APPS / "blueprint")
     resp = host.get("/api/startOrchestrator")

@@ -6,11 +6,11 @@ import asyncio
 import logging
 
 import pytest
-from conftest import APPS
 
 from devhost.index import UnsupportedBinding
 from devhost.server import Host
 from devhost.testing import spawn
+from tests.devhost.conftest import APPS
 
 
 def test_unsupported_trigger_stops_startup_naming_it(tmp_path) -> None:

@@ -9,12 +9,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import APPS
 
 from devhost.clock import Clock
 from devhost.index import UnsupportedBinding
 from devhost.server import Host
 from devhost.testing import run
+from tests.devhost.conftest import APPS
 
 APP = APPS / "triggers"
 SIX_HOURS = "0 0 */6 * * *"  # NCRONTAB, seconds first; no wall-clock boundary during a test
