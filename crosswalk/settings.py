@@ -226,6 +226,49 @@ class ReconcileSettings(_Group):
         return value
 
 
+class System(StrEnum):
+    """The two systems Crosswalk keeps in step; each mapped field is owned by one of them."""
+
+    SALESFORCE = "salesforce"
+    D2C = "d2c"
+
+
+class FieldOwnershipSettings(_Group):
+    """Which system owns each mapped customer field: the owner's value always wins.
+
+    A change to a field from the system that does not own it is ignored and logged, never
+    propagated. `email_domain` is derived from the website and follows its owner.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FIELD_OWNER_")
+    prefix: ClassVar[str] = "FIELD_OWNER_"
+
+    name: System = System.SALESFORCE
+    website: System = System.SALESFORCE
+    tax_id: System = System.SALESFORCE
+    industry: System = System.SALESFORCE
+    billing_address: System = System.SALESFORCE
+    credit_terms: System = System.SALESFORCE
+    phone: System = System.D2C
+    marketing_consent: System = System.D2C
+
+
+class UnmatchedSignups(StrEnum):
+    LEAD = "lead"
+    IGNORE = "ignore"
+
+
+class SyncSettings(_Group):
+    """Two-way sync after onboarding: updates, deletions, sign-ups (flows 2 and 3)."""
+
+    model_config = SettingsConfigDict(env_prefix="SYNC_")
+    prefix: ClassVar[str] = "SYNC_"
+
+    restore_owner_values: bool = True
+    deactivate_on_delete: bool = True
+    unmatched_signups: UnmatchedSignups = UnmatchedSignups.LEAD
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """All groups together; built by `load_settings`, then passed in, never re-read."""
@@ -238,6 +281,8 @@ class Settings:
     onboarding: OnboardingSettings
     retry: RetrySettings
     reconcile: ReconcileSettings
+    ownership: FieldOwnershipSettings
+    sync: SyncSettings
 
 
 GROUPS: dict[str, type[_Group]] = {
@@ -249,6 +294,8 @@ GROUPS: dict[str, type[_Group]] = {
     "onboarding": OnboardingSettings,
     "retry": RetrySettings,
     "reconcile": ReconcileSettings,
+    "ownership": FieldOwnershipSettings,
+    "sync": SyncSettings,
 }
 
 
