@@ -21,25 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sandbox  # noqa: E402
-from crosswalk.models import SalesforceAccount  # noqa: E402
-from crosswalk.rules import approval_reasons, qualifies_for_onboarding  # noqa: E402
-from crosswalk.settings import ApprovalSettings, OnboardingSettings  # noqa: E402
 from devhost.testing import run  # noqa: E402
-from tests.e2e.conftest import app_env  # noqa: E402
+from scripts.localstack import app_env, onboardable_accounts  # noqa: E402
 
 
 def _eligible(sb: sandbox.Sandbox, n: int) -> list[str]:
-    approval, onboarding = (
-        ApprovalSettings.model_validate({}),
-        OnboardingSettings.model_validate({}),
-    )
-    ids = []
-    for record in sb.salesforce_records("Account"):
-        account = SalesforceAccount.model_validate(record)
-        if qualifies_for_onboarding(account, onboarding) and not approval_reasons(
-            account, approval
-        ):
-            ids.append(account.Id)
+    ids = [a["Id"] for a in onboardable_accounts(sb, needs_approval=False)]
     if len(ids) < n:
         raise SystemExit(f"the seed gave only {len(ids)} eligible accounts for N={n}")
     return ids[:n]

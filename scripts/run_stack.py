@@ -21,9 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sandbox  # noqa: E402
-from crosswalk.models import SalesforceAccount  # noqa: E402
-from crosswalk.rules import approval_reasons, qualifies_for_onboarding  # noqa: E402
-from crosswalk.settings import ApprovalSettings, OnboardingSettings  # noqa: E402
+from scripts.localstack import app_env, onboardable_accounts  # noqa: E402
 
 
 def _parse() -> argparse.Namespace:
@@ -50,20 +48,9 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
 
 
 def _demo_accounts(sb: sandbox.Sandbox) -> tuple[str | None, str | None]:
-    approval, onboarding = (
-        ApprovalSettings.model_validate({}),
-        OnboardingSettings.model_validate({}),
-    )
-    plain = waiting = None
-    for record in sb.salesforce_records("Account"):
-        account = SalesforceAccount.model_validate(record)
-        if account.D2C_Customer_Id__c or not qualifies_for_onboarding(account, onboarding):
-            continue
-        if approval_reasons(account, approval):
-            waiting = waiting or account.Id
-        else:
-            plain = plain or account.Id
-    return plain, waiting
+    plain = onboardable_accounts(sb, needs_approval=False)
+    waiting = onboardable_accounts(sb, needs_approval=True)
+    return (plain[0]["Id"] if plain else None), (waiting[0]["Id"] if waiting else None)
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
@@ -83,17 +70,7 @@ def main() -> int:
         d2c_port=args.d2c_port,
         salesforce_events_to=events,
     ) as sb:
-        env = {
-            **os.environ,
-            "SALESFORCE_LOGIN_URL": sb.salesforce_url,
-            "SALESFORCE_CLIENT_ID": sb.salesforce_client_id,
-            "SALESFORCE_CLIENT_SECRET": sb.salesforce_client_secret,
-            "SALESFORCE_CA_BUNDLE": str(sb.ca_bundle),
-            "D2C_BASE_URL": sb.d2c_url,
-            "D2C_TOKEN": sb.d2c_token,
-            "PROFILE_STORE_SQLITE_PATH": str(args.data / "profiles.sqlite3"),
-            "LAKE_FOLDER": str(args.data / "lake"),
-        }
+        env = {**os.environ, **app_env(sb, args.data)}
         host = subprocess.Popen(
             [
                 sys.executable,

@@ -15,8 +15,10 @@ import pytest
 
 import sandbox
 from devhost.testing import RunningHost, run
+from scripts.localstack import APP_DIR, app_env
 
-APP_DIR = Path(__file__).resolve().parents[2]
+# Retries back off on durable timers; tests keep them short and few.
+FAST_RETRIES = {"RETRY_FIRST_INTERVAL_SECONDS": "1", "RETRY_MAX_ATTEMPTS": "4"}
 
 
 @dataclass
@@ -37,23 +39,6 @@ class Stack:
         return SqliteProfileStore(self.data / "profiles.sqlite3")
 
 
-def app_env(sb: Any, data: Path, **overrides: str) -> dict[str, str]:
-    env = {
-        "SALESFORCE_LOGIN_URL": sb.salesforce_url,
-        "SALESFORCE_CLIENT_ID": sb.salesforce_client_id,
-        "SALESFORCE_CLIENT_SECRET": sb.salesforce_client_secret,
-        "SALESFORCE_CA_BUNDLE": str(sb.ca_bundle),
-        "D2C_BASE_URL": sb.d2c_url,
-        "D2C_TOKEN": sb.d2c_token,
-        "PROFILE_STORE_SQLITE_PATH": str(data / "profiles.sqlite3"),
-        "LAKE_FOLDER": str(data / "lake"),
-        "RETRY_FIRST_INTERVAL_SECONDS": "1",
-        "RETRY_MAX_ATTEMPTS": "4",
-    }
-    env.update(overrides)
-    return env
-
-
 @pytest.fixture
 def stack_factory(tmp_path: Path) -> Iterator[Any]:
     """`stack_factory(seed=20, time_skipping=True, **env_overrides) -> Stack`."""
@@ -65,7 +50,7 @@ def stack_factory(tmp_path: Path) -> Iterator[Any]:
             sb = exits.enter_context(sandbox.run(seed=seed))
             data = tmp_path / "data"
             data.mkdir(exist_ok=True)
-            env = app_env(sb, data, **overrides)
+            env = app_env(sb, data, **{**FAST_RETRIES, **overrides})
             host = exits.enter_context(run(APP_DIR, env=env, time_skipping=time_skipping))
             sb.set_events_to(
                 salesforce=f"{host.url}/runtime/webhooks/eventgrid?functionName=salesforce_change_events"

@@ -8,29 +8,17 @@ from typing import Any
 
 import pytest
 
-from crosswalk.models import SalesforceAccount
-from crosswalk.rules import approval_reasons, qualifies_for_onboarding
-from crosswalk.settings import ApprovalSettings, OnboardingSettings
+from scripts.localstack import onboardable_accounts
 
 pytestmark = pytest.mark.slow
-APPROVAL = ApprovalSettings.model_validate({})
-ONBOARDING = OnboardingSettings.model_validate({})
 
 DURABLE = "/runtime/webhooks/durabletask"
 
 
-def _accounts(stack, *, approval: bool | None = None) -> list[dict[str, Any]]:
-    """Seeded accounts that qualify; `approval` picks those the rules send to a person."""
-    out = []
-    for record in stack.sb.salesforce_records("Account"):
-        account = SalesforceAccount.model_validate(record)
-        if not qualifies_for_onboarding(account, ONBOARDING):
-            continue
-        needs = bool(approval_reasons(account, APPROVAL))
-        if approval is None or needs == approval:
-            out.append(record)
-    assert out, "the seed has no such account"
-    return out
+def _accounts(stack, *, approval: bool) -> list[dict[str, Any]]:
+    found = onboardable_accounts(stack.sb, needs_approval=approval)
+    assert found, "the seed has no such account"
+    return found
 
 
 def _entity(stack, account_id: str) -> dict[str, Any]:

@@ -10,29 +10,11 @@ from pathlib import Path
 import pytest
 
 import sandbox
-from crosswalk.models import SalesforceAccount
-from crosswalk.rules import approval_reasons, qualifies_for_onboarding
-from crosswalk.settings import ApprovalSettings, OnboardingSettings
 from devhost.testing import spawn
-from tests.e2e.conftest import APP_DIR, app_env
+from scripts.localstack import APP_DIR, app_env, onboardable_accounts
 
 pytestmark = pytest.mark.slow
 ACCOUNTS = 50
-
-
-def _plain_account_ids(sb) -> list[str]:
-    approval, onboarding = (
-        ApprovalSettings.model_validate({}),
-        OnboardingSettings.model_validate({}),
-    )
-    ids = []
-    for record in sb.salesforce_records("Account"):
-        account = SalesforceAccount.model_validate(record)
-        if qualifies_for_onboarding(account, onboarding) and not approval_reasons(
-            account, approval
-        ):
-            ids.append(account.Id)
-    return ids
 
 
 def _wait_until(predicate, timeout: float) -> None:
@@ -46,7 +28,7 @@ def test_fifty_onboardings_survive_kill_minus_nine_and_end_synced_once_each(tmp_
     data = tmp_path / "data"
     data.mkdir()
     with sandbox.run(seed=90) as sb:
-        account_ids = _plain_account_ids(sb)[:ACCOUNTS]
+        account_ids = [a["Id"] for a in onboardable_accounts(sb, needs_approval=False)][:ACCOUNTS]
         assert len(account_ids) == ACCOUNTS
         env = {**os.environ, **app_env(sb, data)}
         with spawn(APP_DIR, data_dir=tmp_path / "hub", env=env) as host:

@@ -6,28 +6,16 @@ from typing import Any
 
 import pytest
 
-from crosswalk.models import SalesforceAccount
-from crosswalk.rules import approval_reasons, qualifies_for_onboarding
-from crosswalk.settings import ApprovalSettings, OnboardingSettings
+from scripts.localstack import onboardable_accounts
 
 pytestmark = pytest.mark.slow
 DURABLE = "/runtime/webhooks/durabletask"
 
 
 def _plain_accounts(stack) -> list[dict[str, Any]]:
-    approval, onboarding = (
-        ApprovalSettings.model_validate({}),
-        OnboardingSettings.model_validate({}),
-    )
-    out = []
-    for record in stack.sb.salesforce_records("Account"):
-        account = SalesforceAccount.model_validate(record)
-        if qualifies_for_onboarding(account, onboarding) and not approval_reasons(
-            account, approval
-        ):
-            out.append(record)
-    assert out
-    return out
+    found = onboardable_accounts(stack.sb, needs_approval=False)
+    assert found
+    return found
 
 
 def _customers_of(stack, account_id: str) -> list[dict[str, Any]]:
