@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict, ValidationError
-from simple_salesforce.format import format_soql
 
 from crosswalk.models import SalesforceAccountId
 from crosswalk.onboarding import onboarding_input, onboarding_instance_id
@@ -22,6 +20,7 @@ from triggers.responses import (
     read_json,
     translated,
 )
+from triggers.starts import start_once
 
 
 class _AccountPath(BaseModel):
@@ -47,22 +46,17 @@ async def start_onboarding(
     if read_json(req, required=False) not in (None, {}):
         raise BadRequest([{"field": "body", "message": "this endpoint takes no body"}])
     svc = services()
-    soql = format_soql("SELECT Id, SystemModstamp FROM Account WHERE Id = {}", account_id)
-    result = await asyncio.to_thread(svc.salesforce.call, lambda sf: sf.query(soql))
-    records = result.get("records", [])
-    if not records:
+    modstamp = await asyncio.to_thread(svc.salesforce.account_modstamp, account_id)
+    if modstamp is None:
         raise HttpError(404, "not_found", f"Account {account_id} does not exist in Salesforce")
-    modstamp = datetime.strptime(records[0]["SystemModstamp"], "%Y-%m-%dT%H:%M:%S.%f%z")
     instance_id = onboarding_instance_id(account_id, modstamp)
-    existing = await client.get_status(instance_id)
-    if existing is not None and existing.runtime_status is not None:
-        body = client.get_client_response_links(req, instance_id)
-        return json_response(
-            {**body, "started": False, "runtimeStatus": existing.runtime_status.value}, 200
-        )
-    await client.start_new(
+    existing = await start_once(
+        client,
         "account_onboarding",
-        instance_id=instance_id,
-        client_input=onboarding_input(svc.settings, account_id, modstamp, "http"),
+        instance_id,
+        onboarding_input(svc.settings, account_id, modstamp, "http"),
     )
+    if existing is not None:
+        body = client.get_client_response_links(req, instance_id)
+        return json_response({**body, "started": False, "runtimeStatus": existing}, 200)
     return client.create_check_status_response(req, instance_id)

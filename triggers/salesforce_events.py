@@ -23,6 +23,7 @@ from crosswalk.models import SalesforceAccountId
 from crosswalk.onboarding import onboarding_input, onboarding_instance_id
 from crosswalk.services import services
 from triggers import bp
+from triggers.starts import start_once
 
 log = logging.getLogger("crosswalk.events")
 
@@ -96,15 +97,15 @@ async def salesforce_change_events(
         return
     for account_id in account_ids:
         instance_id = onboarding_instance_id(account_id, modstamp)
-        existing = await client.get_status(instance_id)
-        if existing is not None and existing.runtime_status is not None:
-            log.info("event %s: %s already started as %s", event.id, account_id, instance_id)
-            continue
-        await client.start_new(
+        existing = await start_once(
+            client,
             "account_onboarding",
-            instance_id=instance_id,
-            client_input=onboarding_input(svc.settings, account_id, modstamp, "event"),
+            instance_id,
+            onboarding_input(svc.settings, account_id, modstamp, "event"),
         )
+        if existing is not None:
+            log.info("event %s: %s already %s as %s", event.id, account_id, existing, instance_id)
+            continue
         log.info("event %s started %s", event.id, instance_id)
 
 

@@ -146,6 +146,14 @@ class SalesforceClient:
         records = result.get("records", [])
         return SalesforceAccount.model_validate(records[0]) if records else None
 
+    def account_modstamp(self, account_id: str) -> datetime | None:
+        """The Account's SystemModstamp, or None when it does not exist (one API call)."""
+        soql = format_soql("SELECT Id, SystemModstamp FROM Account WHERE Id = {}", account_id)
+        records = self.call(lambda sf: sf.query(soql)).get("records", [])
+        if not records:
+            return None
+        return datetime.strptime(records[0]["SystemModstamp"], "%Y-%m-%dT%H:%M:%S.%f%z")
+
     def iter_query_pages(
         self, soql: str, *, include_deleted: bool = False
     ) -> Iterator[list[dict[str, Any]]]:
