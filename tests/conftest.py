@@ -31,3 +31,7 @@ def minimal_env() -> dict[str, str]:
         "D2C_BASE_URL": "http://127.0.0.1:8082",
         "D2C_TOKEN": "d2c-dev-token",
     }
+
+
+# Session fixtures shared by several test folders.
+from tests.azurite import azurite_connection_string  # noqa: E402, F401

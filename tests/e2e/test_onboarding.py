@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -189,3 +190,26 @@ def test_approval_for_an_unknown_instance_is_404_and_for_a_finished_one_409(stac
 
     assert unknown.status == 404
     assert finished.status == 409
+
+
+@pytest.mark.azurite
+def test_the_snapshot_lands_in_blob_storage_when_the_lake_is_blob(
+    stack_factory, azurite_connection_string
+):
+    from crosswalk.lake.blob import BlobLake
+
+    container = f"lake-{uuid.uuid4().hex[:12]}"
+    stack = stack_factory(
+        seed=12,
+        LAKE_KIND="blob",
+        LAKE_CONNECTION_STRING=azurite_connection_string,
+        LAKE_CONTAINER=container,
+    )
+    account = _accounts(stack, approval=False)[0]
+
+    status = stack.host.wait_for(stack.onboard(account["Id"])["id"], timeout=30)
+
+    lake = BlobLake.from_connection_string(azurite_connection_string, container)
+    snapshot = lake.get_json(status["output"]["snapshot"])
+    assert snapshot["Id"] == account["Id"]
+    assert not (stack.data / "lake").exists()

@@ -29,8 +29,7 @@ from crosswalk.errors import (
 from crosswalk.lake import open_lake
 from crosswalk.lake.blob import BlobLake, lake_error, redact
 from crosswalk.settings import LakeKind, LakeSettings
-
-from .conftest import DEV_KEY, azurite_executable, connection_string, free_port
+from tests.azurite import DEV_KEY, azurite_executable, connection_string, free_port
 
 pytestmark = pytest.mark.azurite
 

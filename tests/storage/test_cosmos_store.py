@@ -31,8 +31,8 @@ from crosswalk.profiles.cosmos import (
     to_document,
 )
 from crosswalk.settings import ProfileStoreKind, ProfileStoreSettings
+from tests.azurite import free_port
 
-from .conftest import free_port
 from .factories import account_id, profile, report
 
 FAKE_KEY = "c2VjcmV0LWNvc21vcy1rZXktdmFsdWUtZm9yLXRlc3Rz"  # base64, as real keys are
