@@ -269,6 +269,38 @@ class SyncSettings(_Group):
     unmatched_signups: UnmatchedSignups = UnmatchedSignups.LEAD
 
 
+class SupportAuthMode(StrEnum):
+    EASYAUTH = "easyauth"
+    DEV_TOKEN = "dev_token"
+
+
+class SupportSettings(_Group):
+    """The support API and console: who may call it, what they may see, where actions are audited.
+
+    `easyauth` trusts the `X-MS-CLIENT-PRINCIPAL` header, which App Service authentication
+    sets (and strips from clients), so use it only where that is switched on; `dev_token`
+    accepts bearer tokens signed with `dev_token_key` (local runs and tests).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SUPPORT_")
+    prefix: ClassVar[str] = "SUPPORT_"
+
+    auth_mode: SupportAuthMode = SupportAuthMode.EASYAUTH
+    dev_token_key: SecretStr | None = None
+    pii_role: str = Field(default="Support.Approve", min_length=1, max_length=100)
+    audit_sqlite_path: Path = Path(".crosswalk/audit.sqlite3")
+    approval_sla_hours: float = Field(default=24, gt=0)
+    bulk_retry_max: int = Field(default=100, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _dev_token_needs_key(self) -> SupportSettings:
+        if self.auth_mode is SupportAuthMode.DEV_TOKEN:
+            key = self.dev_token_key.get_secret_value() if self.dev_token_key else ""
+            if len(key) < 32:
+                raise ValueError("dev_token_key: needs 32+ characters for auth_mode dev_token")
+        return self
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """All groups together; built by `load_settings`, then passed in, never re-read."""
@@ -283,6 +315,7 @@ class Settings:
     reconcile: ReconcileSettings
     ownership: FieldOwnershipSettings
     sync: SyncSettings
+    support: SupportSettings
 
 
 GROUPS: dict[str, type[_Group]] = {
@@ -296,6 +329,7 @@ GROUPS: dict[str, type[_Group]] = {
     "reconcile": ReconcileSettings,
     "ownership": FieldOwnershipSettings,
     "sync": SyncSettings,
+    "support": SupportSettings,
 }
 
 
