@@ -334,6 +334,7 @@ class DriftClass(StrEnum):
     D2C_ORPHAN = "d2c_orphan"
     FAILED_OR_STUCK = "failed_or_stuck"
     NOT_QUALIFIED = "not_qualified"
+    IN_PROGRESS = "in_progress"
 
 
 class DriftFinding(BaseModel):
@@ -357,6 +358,10 @@ class ReconciliationReport(BaseModel):
     findings: list[DriftFinding] = Field(default_factory=list)
     repaired: int = 0
     failed: int = 0
+    status: Literal["running", "completed", "skipped", "failed"] = "running"
+    instance_id: str | None = None
+    page_failures: list[dict[str, Any]] = Field(default_factory=list)
+    salesforce_writes: int = 0
 
 
 def utc_iso(moment: datetime) -> str:

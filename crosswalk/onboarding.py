@@ -25,6 +25,10 @@ class OnboardingInput(BaseModel):
     modstamp: AwareDatetime
     source: Literal["http", "event", "reconciliation", "support"]
     policy: dict[str, Any]
+    account: dict[str, Any] | None = None
+    """The Account with its Contacts as the starter already read it (skips the read)."""
+    defer_write_back: bool = False
+    """The starter writes the D2C ids back to Salesforce itself, batched with others."""
 
 
 def onboarding_instance_id(account_id: str, modstamp: datetime) -> str:
@@ -44,11 +48,19 @@ def onboarding_policy(settings: Settings) -> dict[str, Any]:
 
 
 def onboarding_input(
-    settings: Settings, account_id: str, modstamp: datetime, source: str
+    settings: Settings,
+    account_id: str,
+    modstamp: datetime,
+    source: str,
+    *,
+    account: dict[str, Any] | None = None,
+    defer_write_back: bool = False,
 ) -> dict[str, Any]:
     return OnboardingInput(
         account_id=account_id,
         modstamp=modstamp,
         source=source,  # type: ignore[arg-type]
         policy=onboarding_policy(settings),
-    ).model_dump(mode="json")
+        account=account,
+        defer_write_back=defer_write_back,
+    ).model_dump(mode="json", exclude_defaults=True)

@@ -87,6 +87,7 @@ class Host:
             self.clock,
             spawn=self.engine.spawn,
             busy=self.engine.busy,
+            client_binding=api.client_binding,
         )
         self.engine.trigger_due = timers.next_due
         self._add_admin_routes(app, api)

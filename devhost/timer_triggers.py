@@ -92,7 +92,9 @@ class TimerTriggers:
         *,
         spawn: Callable[[Any], None],
         busy: Callable[[int], None],
+        client_binding: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
+        self.client_binding = client_binding
         self.pool = pool
         self.store = store
         self.clock = clock
@@ -184,6 +186,9 @@ class TimerTriggers:
             ),
             "IsPastDue": past_due,
         }
+        # a durable client binding (a timer that starts orchestrations), as Event Grid has it
+        wants_client = fn.binding("durableClient") and self.client_binding is not None
+        client = json.dumps(self.client_binding()) if wants_client else None
         self._busy(1)
         self._due.pop(fn.name, None)
         try:
@@ -191,7 +196,7 @@ class TimerTriggers:
                 started = time.perf_counter()
                 try:
                     reply = await self.pool.call(
-                        "trigger", name=fn.name, payload=json.dumps(payload)
+                        "trigger", name=fn.name, payload=json.dumps(payload), client=client
                     )
                     break
                 except WorkerError:

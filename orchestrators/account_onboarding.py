@@ -75,7 +75,10 @@ def account_onboarding(context: df.DurableOrchestrationContext) -> Step:
 
 def _onboard(run: _Run) -> Step:
     context, request = run.context, run.request
-    raw = yield from run.step("sf_read_account", {"account_id": request.account_id})
+    if request.account is not None:  # the starter read it already (reconciliation pages)
+        raw = request.account
+    else:
+        raw = yield from run.step("sf_read_account", {"account_id": request.account_id})
     account = SalesforceAccount.model_validate(raw)
 
     if not qualifies_for_onboarding(account, run.onboarding):
@@ -162,15 +165,14 @@ def _onboard(run: _Run) -> Step:
     yield from run.step("profile_upsert", {"profile": profile.model_dump(mode="json")})
     run.saga.register("profile_remove", {"sf_account_id": account.Id})
 
-    yield from run.step(
-        "sf_write_back_d2c_ids",
-        {
-            "account_id": account.Id,
-            "contact_id": plan.primary_contact_id,
-            "d2c_customer_id": customer_id,
-            "d2c_primary_user_id": user_id,
-        },
-    )
+    write_back = {
+        "account_id": account.Id,
+        "contact_id": plan.primary_contact_id,
+        "d2c_customer_id": customer_id,
+        "d2c_primary_user_id": user_id,
+    }
+    if not request.defer_write_back:
+        yield from run.step("sf_write_back_d2c_ids", write_back)
 
     yield from run.entity_op(
         "synced",
@@ -187,6 +189,7 @@ def _onboard(run: _Run) -> Step:
         "snapshot": snapshot["path"],
         "approval": decision.model_dump(mode="json") if decision else None,
         "notes": plan.notes,
+        "write_back": write_back if request.defer_write_back else None,
     }
 
 

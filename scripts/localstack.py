@@ -24,6 +24,8 @@ def app_env(sb: Any, data: Path, **overrides: str) -> dict[str, str]:
         "D2C_TOKEN": sb.d2c_token,
         "PROFILE_STORE_SQLITE_PATH": str(data / "profiles.sqlite3"),
         "LAKE_FOLDER": str(data / "lake"),
+        # the timer binding reads %RECONCILE_SCHEDULE% from the app settings, as in Azure
+        "RECONCILE_SCHEDULE": "0 0 2 * * *",
     }
     env.update(overrides)
     return env

@@ -1,0 +1,241 @@
+"""Activities of a reconciliation run: read a page of all three systems, repair, report.
+
+A page read is the expensive part and is built to cost the org one API call: one SOQL page
+(queryAll, so deleted Accounts show up as orphans) with the Contacts as a child subquery,
+then one D2C lookup call for the page's external refs and one bulk profile read. Only the
+records that drifted travel back to the orchestrator, so its history stays small.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Any
+
+from simple_salesforce.format import format_soql
+
+from activities import bp
+from crosswalk.clients.salesforce import ACCOUNT_FIELDS, CONTACT_FIELDS
+from crosswalk.errors import (
+    InvalidData,
+    NotFound,
+    PreconditionFailed,
+    error_for_status,
+)
+from crosswalk.models import (
+    DriftClass,
+    DriftFinding,
+    ReconciliationReport,
+    SalesforceAccount,
+    UnifiedProfile,
+)
+from crosswalk.reconciliation import assess
+from crosswalk.services import services
+from crosswalk.settings import OnboardingSettings
+
+_SELECT = f"SELECT {ACCOUNT_FIELDS}, (SELECT {CONTACT_FIELDS} FROM Contacts) FROM Account"
+_ORDER = " ORDER BY SystemModstamp, Id"
+
+
+def page_query(since: datetime, after: dict[str, str] | None = None) -> str:
+    """Accounts changed after the watermark; `after` resumes behind a record (keyset)."""
+    if after is None:
+        return format_soql(_SELECT + " WHERE SystemModstamp > {}" + _ORDER, since)
+    stamp = datetime.fromisoformat(after["modstamp"])
+    return format_soql(
+        _SELECT + " WHERE SystemModstamp > {} OR (SystemModstamp = {} AND Id > {})" + _ORDER,
+        stamp,
+        stamp,
+        after["id"],
+    )
+
+
+def _fetch(payload: dict[str, Any]) -> dict[str, Any]:
+    """One query call: the next page of the cursor, or a fresh (keyset) query."""
+    sf = services().salesforce
+    headers = {"Sforce-Query-Options": f"batchSize={int(payload.get('page_size', 2000))}"}
+    locator = payload.get("locator")
+    if locator:
+        try:
+            return sf.call(
+                lambda api: api.query_more(
+                    locator, identifier_is_url=True, include_deleted=True, headers=headers
+                )
+            )
+        except (NotFound, InvalidData):
+            pass  # the cursor expired (two days) or vanished: resume behind the last record
+    since = datetime.fromisoformat(payload["since"])
+    soql = page_query(since, payload.get("after"))
+    return sf.call(lambda api: api.query(soql, include_deleted=True, headers=headers))
+
+
+@bp.activity_trigger(input_name="payload")
+def reconcile_scan_page(payload: dict[str, Any]) -> dict[str, Any]:
+    """Read one page and assess every record on it; return counts and the drifted ones."""
+    svc = services()
+    onboarding = OnboardingSettings.model_validate(payload.get("onboarding") or {})
+    page = _fetch(payload)
+    accounts = [SalesforceAccount.model_validate(r) for r in page.get("records", [])]
+    ids = [a.Id for a in accounts]
+    customers = svc.d2c.lookup(ids) if ids else {}
+    profiles = svc.profiles.get_many(ids) if ids else {}
+    counts: dict[str, int] = {}
+    drifted: list[dict[str, Any]] = []
+    for account in accounts:
+        found = assess(account, customers.get(account.Id), profiles.get(account.Id), onboarding)
+        counts[found.drift.value] = counts.get(found.drift.value, 0) + 1
+        if found.drift not in (DriftClass.IN_SYNC, DriftClass.NOT_QUALIFIED):
+            drifted.append(found.model_dump(mode="json", exclude_defaults=True))
+    last = accounts[-1] if accounts else None
+    next_url = page.get("nextRecordsUrl")
+    return {
+        "records": len(accounts),
+        "counts": counts,
+        "drifted": drifted,
+        "locator": None if page.get("done", True) else next_url,
+        "after": {"modstamp": last.SystemModstamp.isoformat(), "id": last.Id} if last else None,
+        "d2c_calls": 1 if ids else 0,
+    }
+
+
+@bp.activity_trigger(input_name="payload")
+def reconcile_repair_stale(payload: dict[str, Any]) -> dict[str, Any]:
+    """Make D2C and the profile match Salesforce (the minimal path while no update flow exists).
+
+    The patch carries only Salesforce-owned fields, so on a 412 (someone changed the customer
+    since the page was read) it is re-applied on the current version rather than given up.
+    """
+    svc = services()
+    customer_id = payload.get("d2c_customer_id")
+    patch = payload.get("customer_patch") or {}
+    d2c_calls = 0
+    if patch and customer_id:
+        try:
+            d2c_calls += 1
+            svc.d2c.update_customer(customer_id, patch, etag=payload["d2c_etag"])
+        except PreconditionFailed:
+            d2c_calls += 2
+            current = svc.d2c.get_customer(customer_id)
+            svc.d2c.update_customer(customer_id, patch, etag=current.etag)
+    if payload.get("profile"):
+        _write_profile(payload["profile"])
+    return {"sf_account_id": payload["sf_account_id"], "d2c_calls": d2c_calls}
+
+
+@bp.activity_trigger(input_name="payload")
+def reconcile_retire_orphan(payload: dict[str, Any]) -> dict[str, Any]:
+    """A D2C customer whose account is gone or no longer qualifies is deactivated, not deleted."""
+    svc = services()
+    d2c_calls = 0
+    if payload.get("d2c_etag") and payload.get("d2c_customer_id"):
+        d2c_calls += 1
+        with contextlib.suppress(NotFound):  # already gone is what we wanted
+            svc.d2c.deactivate_customer(
+                payload["d2c_customer_id"], reason=payload.get("reason") or "reconciliation"
+            )
+    if payload.get("profile"):
+        _write_profile(payload["profile"])
+    return {"sf_account_id": payload["sf_account_id"], "d2c_calls": d2c_calls}
+
+
+def _write_profile(raw: dict[str, Any]) -> None:
+    store = services().profiles
+    profile = UnifiedProfile.model_validate(raw)
+    current = store.get(profile.sf_account_id)
+    store.upsert(profile, if_match=current.etag if current else None)
+
+
+@bp.activity_trigger(input_name="payload")
+def reconcile_write_salesforce(payload: dict[str, Any]) -> dict[str, Any]:
+    """sObject Collections updates, 200 records a call, each record succeeding on its own.
+
+    Returns the ids written and, per refused record, Salesforce's reason; only a failure of a
+    whole call raises (and is retried by the orchestrator when transient).
+    """
+    sf = services().salesforce
+    records = payload["records"]
+    written: list[str] = []
+    refused: list[dict[str, Any]] = []
+    calls = 0
+    for start in range(0, len(records), 200):
+        chunk = records[start : start + 200]
+        body = {"allOrNone": False, "records": chunk}
+        calls += 1
+        results = sf.call(
+            lambda api, body=body: api.restful("composite/sobjects", method="PATCH", json=body)
+        )
+        if not isinstance(results, list) or len(results) != len(chunk):
+            raise error_for_status("salesforce", 502, "collections answer does not match request")
+        for record, result in zip(chunk, results, strict=True):
+            if result.get("success"):
+                written.append(record["Id"])
+            else:
+                first = (result.get("errors") or [{}])[0]
+                refused.append(
+                    {
+                        "id": record["Id"],
+                        "code": first.get("statusCode") or first.get("errorCode"),
+                        "message": str(first.get("message", "refused"))[:500],
+                    }
+                )
+    return {"written": written, "refused": refused, "calls": calls}
+
+
+# ---------------------------------------------------------------- the report
+
+
+@bp.activity_trigger(input_name="payload")
+def reconcile_report_begin(payload: dict[str, Any]) -> dict[str, Any]:
+    store = services().profiles
+    if store.get_report(payload["run_id"]) is None:
+        store.put_report(ReconciliationReport.model_validate(payload))
+    return {"run_id": payload["run_id"]}
+
+
+@bp.activity_trigger(input_name="payload")
+def reconcile_report_page(payload: dict[str, Any]) -> dict[str, Any]:
+    """Add one page to the stored report; a page already recorded (a repeated activity) is not
+    counted twice."""
+    store = services().profiles
+    report = store.get_report(payload["run_id"])
+    if report is None:
+        raise NotFound(f"no report {payload['run_id']}", system="profiles", code="NO_REPORT")
+    if payload["page"] <= report.pages:
+        return {"pages": report.pages, "recorded": False}
+    counts = dict(report.counts)
+    for key, value in payload["counts"].items():
+        counts[DriftClass(key)] = counts.get(DriftClass(key), 0) + value
+    findings = [DriftFinding.model_validate(f) for f in payload["findings"]]
+    updated = ReconciliationReport.model_validate(
+        {
+            **report.model_dump(),
+            "pages": payload["page"],
+            "counts": counts,
+            "findings": [*report.findings, *findings],
+            "repaired": report.repaired + sum(1 for f in findings if f.repaired_by),
+            "failed": report.failed + sum(1 for f in findings if f.repair_error),
+            "salesforce_writes": report.salesforce_writes + payload.get("salesforce_writes", 0),
+            "watermark_to": payload.get("watermark_to") or report.watermark_to,
+        }
+    )
+    store.put_report(updated)
+    return {"pages": updated.pages, "recorded": True}
+
+
+@bp.activity_trigger(input_name="payload")
+def reconcile_report_finish(payload: dict[str, Any]) -> dict[str, Any]:
+    """Close the report, and land a copy in the lake next to the raw snapshots."""
+    svc = services()
+    report = svc.profiles.get_report(payload["run_id"])
+    if report is None:
+        raise NotFound(f"no report {payload['run_id']}", system="profiles", code="NO_REPORT")
+    update: dict[str, Any] = {"status": payload["status"], "finished_at": payload["at"]}
+    if payload.get("page_failure"):
+        update["page_failures"] = [*report.page_failures, payload["page_failure"]]
+    if payload.get("watermark_to"):
+        update["watermark_to"] = payload["watermark_to"]
+    final = ReconciliationReport.model_validate({**report.model_dump(), **update})
+    svc.profiles.put_report(final)
+    path = f"reports/reconciliation/{final.run_id}.json"
+    svc.lake.put_json(path, final.model_dump(mode="json"))
+    return {"run_id": final.run_id, "path": path}

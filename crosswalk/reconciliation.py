@@ -1,0 +1,400 @@
+"""Reconciliation, the plain-Python part: how one record's drift is classified and repaired.
+
+The orchestrator pages through Salesforce, an activity fetches the matching D2C customers
+and profiles in bulk, and everything below decides what each record needs. It is pure (no
+I/O, no clock: `now` is passed in), so the orchestrator may call it during replay and the
+unit tests can state every rule as an example.
+
+Classification happens in two steps because the entity states live in the task hub and only
+the orchestrator can read them: `assess` sorts a record on what Salesforce, D2C and the
+profile store say; `settle` finishes the records whose class depends on their `record_sync`
+entity (a missing D2C customer may be an onboarding in progress, stuck, failed or rejected).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from crosswalk.mapping import plan_onboarding
+from crosswalk.models import (
+    Customer,
+    DriftClass,
+    DriftFinding,
+    ProfileStatus,
+    SalesforceAccount,
+    UnifiedProfile,
+)
+from crosswalk.rules import qualifies_for_onboarding
+from crosswalk.settings import OnboardingSettings
+from crosswalk.sync_state import SyncState, SyncStatus
+
+# The D2C fields Salesforce owns for a B2B account; a difference is "stale in D2C".
+COMPARED_FIELDS = (
+    "name",
+    "email_domain",
+    "phone",
+    "website",
+    "tax_id",
+    "industry",
+    "billing_address",
+    "credit_terms",
+    "marketing_consent",
+)
+
+WATERMARK_ENTITY = "watermark"
+WATERMARK_KEY = "accounts"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Assessment(BaseModel):
+    """What one record needs, as far as Salesforce, D2C and the profile store tell."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sf_account_id: str
+    drift: DriftClass
+    reasons: list[str] = Field(default_factory=list)
+    d2c_customer_id: str | None = None
+    d2c_etag: str | None = None
+    modstamp: AwareDatetime | None = None
+    deleted: bool = False
+    needs_entity: bool = False
+    customer_patch: dict[str, Any] = Field(default_factory=dict)
+    salesforce_fields: dict[str, Any] = Field(default_factory=dict)
+    profile: dict[str, Any] | None = None
+    account: dict[str, Any] | None = None
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+    def finding(self, **extra: Any) -> DriftFinding:
+        return DriftFinding(
+            sf_account_id=self.sf_account_id,
+            drift=self.drift,
+            reason=self.reason,
+            d2c_customer_id=self.d2c_customer_id,
+            **extra,
+        )
+
+
+def _comparable(value: Any) -> Any:
+    """Treat empty strings and None alike, and compare nested objects as plain dicts."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items() if _comparable(v) is not None}
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def customer_differences(wanted: dict[str, Any], customer: Customer) -> dict[str, Any]:
+    """The merge patch that makes the D2C customer match what Salesforce says."""
+    current = customer.model_dump(mode="json")
+    patch: dict[str, Any] = {}
+    for field in COMPARED_FIELDS:
+        want = wanted.get(field)
+        if field == "marketing_consent":
+            want = bool(want)
+        if _comparable(want) != _comparable(current.get(field)):
+            patch[field] = want
+    return patch
+
+
+def _profile_for(
+    account: SalesforceAccount,
+    customer: Customer,
+    wanted: dict[str, Any],
+    primary_email: str | None,
+    current: UnifiedProfile | None,
+) -> UnifiedProfile:
+    address = wanted.get("billing_address") or {}
+    base = current.model_dump() if current is not None else {}
+    base.pop("etag", None)
+    base.update(
+        sf_account_id=account.Id,
+        name=wanted.get("name") or account.Name,
+        status=ProfileStatus.ACTIVE,
+        d2c_customer_id=customer.id,
+        d2c_primary_user_id=base.get("d2c_primary_user_id") or account.D2C_Primary_User_Id__c,
+        primary_email=base.get("primary_email") or primary_email,
+        email_domain=wanted.get("email_domain"),
+        country=address.get("country"),
+        last_modstamp=account.SystemModstamp,
+        failure=None,
+    )
+    return UnifiedProfile.model_validate(base)
+
+
+def _profile_drift(current: UnifiedProfile | None, wanted: UnifiedProfile) -> list[str]:
+    if current is None:
+        return ["no unified profile"]
+    reasons = []
+    if current.status is not ProfileStatus.ACTIVE:
+        reasons.append(f"profile is {current.status}")
+    if current.d2c_customer_id != wanted.d2c_customer_id:
+        reasons.append("profile names another D2C customer")
+    changed = [
+        f for f in ("name", "email_domain", "country") if getattr(current, f) != getattr(wanted, f)
+    ]
+    if changed:
+        reasons.append("profile differs: " + ", ".join(changed))
+    return reasons
+
+
+def assess(
+    account: SalesforceAccount,
+    customer: Customer | None,
+    profile: UnifiedProfile | None,
+    settings: OnboardingSettings,
+) -> Assessment:
+    """Sort one Account by what the three stores say (entities come later, in `settle`)."""
+    base = {
+        "sf_account_id": account.Id,
+        "modstamp": account.SystemModstamp,
+        "deleted": account.IsDeleted,
+        "d2c_customer_id": customer.id if customer else account.D2C_Customer_Id__c,
+        "d2c_etag": customer.etag if customer else None,
+    }
+    if not qualifies_for_onboarding(account, settings):
+        why = (
+            "the account is deleted in Salesforce"
+            if account.IsDeleted
+            else f"Type {account.Type!r} no longer qualifies"
+        )
+        live_customer = customer is not None and customer.status == "active"
+        live_profile = profile is not None and profile.status is ProfileStatus.ACTIVE
+        if not (live_customer or live_profile):
+            return Assessment(drift=DriftClass.NOT_QUALIFIED, reasons=[why], **base)
+        reasons = [why]
+        reasons.append("D2C customer is still active" if live_customer else "profile is active")
+        fields: dict[str, Any] = {}
+        if not account.IsDeleted and customer is not None:
+            fields = {"Crosswalk_Sync_Status__c": "deactivated"}
+        profile_after = None
+        if profile is not None:
+            status = (
+                ProfileStatus.DELETED_IN_SALESFORCE
+                if account.IsDeleted
+                else ProfileStatus.DEACTIVATED
+            )
+            profile_after = profile.model_copy(update={"status": status, "etag": None})
+            profile_after = profile_after.model_dump(mode="json")
+        return Assessment(
+            drift=DriftClass.D2C_ORPHAN,
+            reasons=reasons,
+            salesforce_fields=fields,
+            profile=profile_after,
+            **{**base, "d2c_etag": base["d2c_etag"] if live_customer else None},
+        )
+
+    if customer is None:
+        return Assessment(
+            drift=DriftClass.MISSING_IN_D2C,
+            reasons=["no D2C customer carries this account id"],
+            needs_entity=True,
+            account=account.model_dump(mode="json"),
+            **base,
+        )
+    if customer.status != "active":
+        return Assessment(
+            drift=DriftClass.FAILED_OR_STUCK,
+            reasons=[
+                f"D2C customer {customer.id} is deactivated while the account qualifies; "
+                "reactivate it in D2C or change the account Type"
+            ],
+            **base,
+        )
+    plan = plan_onboarding(account, settings)
+    if not plan.ok or plan.customer is None:
+        return Assessment(
+            drift=DriftClass.FAILED_OR_STUCK,
+            reasons=["account data cannot be mapped: " + "; ".join(str(p) for p in plan.problems)],
+            **base,
+        )
+    wanted = plan.customer.model_dump(mode="json")
+    patch = customer_differences(wanted, customer)
+    reasons: list[str] = []
+    if patch:
+        reasons.append("D2C differs from Salesforce: " + ", ".join(sorted(patch)))
+    fields = {}
+    if account.D2C_Customer_Id__c != customer.id:
+        fields["D2C_Customer_Id__c"] = customer.id
+        fields["Crosswalk_Sync_Status__c"] = "synced"
+        reasons.append(
+            "Salesforce lacks the D2C customer id"
+            if not account.D2C_Customer_Id__c
+            else "Salesforce names another D2C customer"
+        )
+    primary = plan.primary_user.email if plan.primary_user else None
+    wanted_profile = _profile_for(account, customer, wanted, primary, profile)
+    profile_reasons = _profile_drift(profile, wanted_profile)
+    reasons.extend(profile_reasons)
+    if not reasons:
+        return Assessment(drift=DriftClass.IN_SYNC, **base)
+    return Assessment(
+        drift=DriftClass.STALE_IN_D2C,
+        reasons=reasons,
+        customer_patch=patch,
+        salesforce_fields=fields,
+        profile=wanted_profile.model_dump(mode="json") if profile_reasons or patch else None,
+        **base,
+    )
+
+
+def settle(
+    found: Assessment, entity: dict[str, Any] | None, now: datetime, stuck_after: timedelta
+) -> Assessment:
+    """Finish a record whose class depends on its `record_sync` entity state.
+
+    No D2C customer, and the entity says: nothing (or a fresh record) -> missing, onboard it;
+    an onboarding holds it -> in progress, or stuck when the last change is older than
+    `stuck_after` (waiting for an approval is never stuck); the onboarding failed or was
+    compensated -> failed (a person retries it); it was rejected -> not qualified.
+    """
+    if not found.needs_entity:
+        return found
+    state = SyncState.load(entity)
+    last = state.transitions[-1].at if state.transitions else None
+    update: dict[str, Any] = {"needs_entity": False}
+    if state.status is SyncStatus.NEW:
+        return found.model_copy(update=update)
+    if state.status is SyncStatus.SYNCED:
+        update["reasons"] = [
+            *found.reasons,
+            f"record_sync says synced to {state.d2c_customer_id}; the D2C customer is gone",
+        ]
+        update["drift"] = DriftClass.FAILED_OR_STUCK
+    elif state.status is SyncStatus.AWAITING_APPROVAL:
+        update["drift"] = DriftClass.IN_PROGRESS
+        update["reasons"] = [f"onboarding {state.current_instance_id} awaits approval"]
+    elif state.status is SyncStatus.ONBOARDING:
+        if last is not None and now - last > stuck_after:
+            update["drift"] = DriftClass.FAILED_OR_STUCK
+            update["reasons"] = [
+                f"onboarding {state.current_instance_id} stuck since {last.isoformat()} "
+                f"(longer than {stuck_after.total_seconds() / 3600:g} h)"
+            ]
+        else:
+            update["drift"] = DriftClass.IN_PROGRESS
+            update["reasons"] = [f"onboarding {state.current_instance_id} is running"]
+    elif state.status is SyncStatus.REJECTED:
+        update["drift"] = DriftClass.NOT_QUALIFIED
+        update["reasons"] = ["onboarding was rejected by an approver"]
+    else:
+        error = state.last_error or {}
+        detail = error.get("detail") or error.get("code") or "no detail"
+        update["drift"] = DriftClass.FAILED_OR_STUCK
+        update["reasons"] = [f"onboarding {state.last_instance_id} ended {state.status}: {detail}"]
+    if update.get("drift") is not DriftClass.MISSING_IN_D2C:
+        update["account"] = None
+    return found.model_copy(update=update)
+
+
+REPAIRABLE = frozenset({DriftClass.MISSING_IN_D2C, DriftClass.STALE_IN_D2C, DriftClass.D2C_ORPHAN})
+"""Classes a run repairs itself; failed or stuck records are reported for a person."""
+
+
+def reconciliation_instance_id(occurrence: datetime) -> str:
+    """One instance per scheduled occurrence, so a second start of it does nothing."""
+    moment = occurrence.astimezone(UTC)
+    return f"reconcile-{moment:%Y%m%dT%H%M%S}Z"
+
+
+class WatermarkState(BaseModel):
+    """What the `watermark` entity remembers: how far runs got, and which run holds the lease.
+
+    The lease is how "a run never starts while another is active" holds under races: the
+    entity runs one operation at a time, so of two runs asking at once exactly one gets it.
+    The watermark only moves forward, and only for the run that holds the lease.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    watermark: AwareDatetime | None = None
+    holder: str | None = None
+    held_since: AwareDatetime | None = None
+    last_run: str | None = None
+
+    def acquire(self, run_id: str, at: datetime) -> dict[str, Any]:
+        if self.holder not in (None, run_id):
+            return {"granted": False, "holder": self.holder, "watermark": self._iso()}
+        if self.holder is None:
+            self.holder, self.held_since = run_id, at
+        return {"granted": True, "holder": run_id, "watermark": self._iso()}
+
+    def advance(self, run_id: str, to: datetime) -> None:
+        if self.holder != run_id:
+            raise ValueError(f"run {run_id} does not hold the reconciliation lease")
+        if self.watermark is None or to > self.watermark:
+            self.watermark = to
+
+    def release(self, run_id: str) -> bool:
+        if self.holder != run_id:
+            return False
+        self.holder, self.held_since, self.last_run = None, None, run_id
+        return True
+
+    def _iso(self) -> str | None:
+        return self.watermark.isoformat() if self.watermark else None
+
+
+class RunInput(BaseModel):
+    """The `reconciliation` orchestrator's input, and what it carries to its next page.
+
+    `policy` is the settings snapshot the run started with (reconcile, onboarding, approval
+    and retry groups), so a run keeps its rules through every `continue_as_new`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    trigger: str = "http"
+    dry_run: bool = False
+    since: AwareDatetime | None = None
+    policy: dict[str, Any]
+    started_at: AwareDatetime | None = None
+    # carried from page to page
+    page: int = 0
+    resolved_since: AwareDatetime | None = None
+    locator: str | None = None
+    after: dict[str, str] | None = None
+    pending_writes: list[dict[str, Any]] = Field(default_factory=list)
+    pending_watermark: AwareDatetime | None = None
+    totals: dict[str, int] = Field(default_factory=dict)
+
+
+def reconcile_policy(settings: Any) -> dict[str, Any]:
+    """The settings a run needs, snapshotted at its start (see `RunInput.policy`)."""
+    return {
+        "reconcile": settings.reconcile.model_dump(mode="json"),
+        "onboarding": settings.onboarding.model_dump(mode="json"),
+        "approval": settings.approval.model_dump(mode="json"),
+        "retry": settings.retry.model_dump(mode="json"),
+    }
+
+
+def write_back_records(write_back: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sObject Collections records that link an onboarded Account (and its Contact)."""
+    records: list[dict[str, Any]] = [
+        {
+            "attributes": {"type": "Account"},
+            "Id": write_back["account_id"],
+            "D2C_Customer_Id__c": write_back["d2c_customer_id"],
+            "D2C_Primary_User_Id__c": write_back.get("d2c_primary_user_id"),
+            "Crosswalk_Sync_Status__c": "synced",
+        }
+    ]
+    if write_back.get("contact_id") and write_back.get("d2c_primary_user_id"):
+        records.append(
+            {
+                "attributes": {"type": "Contact"},
+                "Id": write_back["contact_id"],
+                "D2C_User_Id__c": write_back["d2c_primary_user_id"],
+            }
+        )
+    return records

@@ -1,0 +1,352 @@
+"""`reconciliation`: find and repair drift between Salesforce, D2C and the profile store (flow 4).
+
+One execution handles one page, then `continue_as_new`s with what it carries (cursor, totals,
+Salesforce writes not yet sent), so history stays small however large the org is:
+
+lease (first page only) -> scan a page (one SOQL call + one D2C lookup + one profile read) ->
+entity states of the records whose class depends on them -> repairs with at most
+`fanout` in flight (onboarding sagas for missing customers, the update path for stale ones,
+deactivation for orphans) -> Salesforce writes in sObject Collections of 200, carried over
+pages until 200 are due -> report the page -> advance the watermark to the last page whose
+writes are all sent -> next page, or finish: report, lake copy, lease released.
+
+A page that still fails after its retries ends the run as failed with the page named in the
+report; the watermark stays before it, so the next run reads it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+from azure.durable_functions.models.Task import TaskState
+
+from crosswalk.errors import ActivityFailure
+from crosswalk.models import DriftClass, DriftFinding
+from crosswalk.onboarding import OnboardingInput, onboarding_instance_id
+from crosswalk.reconciliation import (
+    EPOCH,
+    WATERMARK_ENTITY,
+    WATERMARK_KEY,
+    Assessment,
+    RunInput,
+    settle,
+    write_back_records,
+)
+from orchestrators import bp
+from orchestrators.steps import RetryPolicy, Step, StepFailed, call_with_retry, custom_status
+
+WRITE_CHUNK = 200
+STALE_WORKFLOW = "reconcile_repair_stale"  # activity path until an account-update flow exists
+
+
+class _Page:
+    """One execution: the context, the run's input and the shortcuts every step uses."""
+
+    def __init__(self, context: df.DurableOrchestrationContext, run: RunInput) -> None:
+        self.context = context
+        self.run = run
+        self.retry = RetryPolicy.from_input(run.policy.get("retry"))
+        reconcile = run.policy.get("reconcile") or {}
+        self.page_size = int(reconcile.get("page_size", 2000))
+        self.fanout = int(reconcile.get("fanout", 50))
+        self.stuck_after = timedelta(hours=float(reconcile.get("stuck_after_hours", 24)))
+        self.watermark = df.EntityId(WATERMARK_ENTITY, WATERMARK_KEY)
+
+    @property
+    def now(self) -> datetime:
+        return self.context.current_utc_datetime
+
+    def step(self, activity: str, payload: dict[str, Any]) -> Step:
+        return (yield from call_with_retry(self.context, activity, payload, self.retry))
+
+    def status(self, stage: str, **extra: Any) -> None:
+        self.context.set_custom_status(
+            custom_status(stage, run_id=self.run.run_id, page=self.run.page, **extra)
+        )
+
+
+@bp.orchestration_trigger(context_name="context")
+def reconciliation(context: df.DurableOrchestrationContext) -> Step:
+    run = RunInput.model_validate(context.get_input())
+    page = _Page(context, run)
+    if run.page == 0:
+        lease = yield context.call_entity(
+            page.watermark, "acquire", {"run_id": run.run_id, "at": page.now.isoformat()}
+        )
+        if not lease["granted"]:
+            reason = f"run {lease['holder']} is active"
+            page.status("skipped", reasons=[reason])
+            return {"outcome": "skipped", "reason": reason, "run_id": run.run_id}
+        stored = lease.get("watermark")
+        run.resolved_since = run.since or (datetime.fromisoformat(stored) if stored else EPOCH)
+        run.started_at = run.started_at or page.now
+        yield from page.step(
+            "reconcile_report_begin",
+            {
+                "run_id": run.run_id,
+                "instance_id": context.instance_id,
+                "dry_run": run.dry_run,
+                "since": run.resolved_since.isoformat(),
+                "started_at": run.started_at.isoformat(),
+            },
+        )
+    try:
+        more = yield from _handle_page(page)
+    except StepFailed as failed:
+        return (yield from _finish(page, "failed", failed.as_dict()))
+    if more:
+        context.continue_as_new(run.model_dump(mode="json"))
+        return None
+    return (yield from _finish(page, "completed", None))
+
+
+def _handle_page(page: _Page) -> Step:
+    """Scan, settle, repair and report one page; True when another page follows."""
+    run = page.run
+    page.status("scanning")
+    scan = yield from page.step(
+        "reconcile_scan_page",
+        {
+            "since": run.resolved_since.isoformat(),
+            "locator": run.locator,
+            "after": run.after,
+            "page_size": page.page_size,
+            "onboarding": run.policy.get("onboarding"),
+        },
+    )
+    counts: dict[str, int] = dict(scan["counts"])
+    found = [Assessment.model_validate(raw) for raw in scan["drifted"]]
+    found = yield from _settle(page, found, counts)
+
+    findings: list[DriftFinding] = []
+    writes: list[dict[str, Any]] = []
+    if run.dry_run:
+        findings = [a.finding() for a in found]
+    else:
+        page.status("repairing", drifted=len(found))
+        findings, writes = yield from _repair(page, found)
+
+    run.pending_writes.extend(writes)
+    last_page = not scan["locator"]
+    written = 0
+    if run.pending_writes and (len(run.pending_writes) >= WRITE_CHUNK or last_page):
+        written, refused = yield from _flush(page, last_page)
+        findings.extend(refused)
+    page_end = scan["after"]["modstamp"] if scan["after"] else None
+    if page_end is not None:
+        run.pending_watermark = max(
+            filter(None, [run.pending_watermark, datetime.fromisoformat(page_end)])
+        )
+    watermark_to = None
+    if not run.dry_run and not run.pending_writes and run.pending_watermark is not None:
+        watermark_to = run.pending_watermark
+        yield page.context.call_entity(
+            page.watermark, "advance", {"run_id": run.run_id, "to": watermark_to.isoformat()}
+        )
+
+    run.page += 1
+    for key, value in counts.items():
+        run.totals[key] = run.totals.get(key, 0) + value
+    yield from page.step(
+        "reconcile_report_page",
+        {
+            "run_id": run.run_id,
+            "page": run.page,
+            "counts": counts,
+            "findings": [f.model_dump(mode="json") for f in findings],
+            "salesforce_writes": written,
+            "watermark_to": watermark_to.isoformat() if watermark_to else None,
+        },
+    )
+    run.locator, run.after = scan["locator"], scan["after"] or run.after
+    return not last_page
+
+
+def _settle(page: _Page, found: list[Assessment], counts: dict[str, int]) -> Step:
+    """Read the record_sync entity of each record whose class depends on it."""
+    waiting = [a for a in found if a.needs_entity]
+    states: list[Any] = []
+    if waiting:
+        states = yield page.context.task_all(
+            [
+                page.context.call_entity(df.EntityId("record_sync", a.sf_account_id), "get")
+                for a in waiting
+            ]
+        )
+    by_id = {a.sf_account_id: s for a, s in zip(waiting, states, strict=True)}
+    settled = []
+    for assessment in found:
+        if not assessment.needs_entity:
+            settled.append(assessment)
+            continue
+        final = settle(assessment, by_id[assessment.sf_account_id], page.now, page.stuck_after)
+        if final.drift is not assessment.drift:
+            counts[assessment.drift.value] -= 1
+            counts[final.drift.value] = counts.get(final.drift.value, 0) + 1
+        if final.drift is not DriftClass.NOT_QUALIFIED:
+            settled.append(final)
+    return settled
+
+
+def _repair(page: _Page, found: list[Assessment]) -> Step:
+    """Start the right workflow for each repairable record, at most `fanout` at a time."""
+    jobs: list[tuple[int, Callable[[], Any]]] = []
+    for index, assessment in enumerate(found):
+        starter = _starter(page, assessment)
+        if starter is not None:
+            jobs.append((index, starter))
+    outcomes = yield from _fan_out(page, jobs)
+    findings: list[DriftFinding] = []
+    writes: list[dict[str, Any]] = []
+    for index, assessment in enumerate(found):
+        outcome = outcomes.get(index)
+        repaired_by, error = None, None
+        if outcome is not None:
+            repaired_by, error, records = _judge(assessment, outcome)
+            writes.extend(
+                {"record": r, "account": assessment.sf_account_id, "drift": assessment.drift}
+                for r in records
+            )
+        if error is None and assessment.salesforce_fields:
+            record = {
+                "attributes": {"type": "Account"},
+                "Id": assessment.sf_account_id,
+                **assessment.salesforce_fields,
+            }
+            writes.append(
+                {"record": record, "account": assessment.sf_account_id, "drift": assessment.drift}
+            )
+            repaired_by = repaired_by or "salesforce_write"
+        findings.append(assessment.finding(repaired_by=repaired_by, repair_error=error))
+    return findings, writes
+
+
+def _starter(page: _Page, assessment: Assessment) -> Callable[[], Any] | None:
+    context, run = page.context, page.run
+    payload = assessment.model_dump(mode="json", exclude={"account"})
+    if assessment.drift is DriftClass.MISSING_IN_D2C and assessment.account is not None:
+        request = OnboardingInput(
+            account_id=assessment.sf_account_id,
+            modstamp=assessment.modstamp,
+            source="reconciliation",
+            policy={k: run.policy.get(k) or {} for k in ("approval", "onboarding", "retry")},
+            account=assessment.account,
+            defer_write_back=True,
+        )
+        instance_id = onboarding_instance_id(assessment.sf_account_id, assessment.modstamp)
+        body = request.model_dump(mode="json", exclude_defaults=True)
+        return lambda: context.call_sub_orchestrator("account_onboarding", body, instance_id)
+    if assessment.drift is DriftClass.STALE_IN_D2C and (
+        assessment.customer_patch or assessment.profile
+    ):
+        return lambda: context.call_activity(STALE_WORKFLOW, payload)
+    if assessment.drift is DriftClass.D2C_ORPHAN:
+        return lambda: context.call_activity("reconcile_retire_orphan", payload)
+    return None
+
+
+def _judge(
+    assessment: Assessment, outcome: tuple[str, Any]
+) -> tuple[str | None, str | None, list[dict[str, Any]]]:
+    """What a finished repair means for the report, and what it still needs written."""
+    kind, value = outcome
+    if kind == "error":
+        return None, f"{value.system} {value.code or value.kind}: {value.detail}"[:500], []
+    if assessment.drift is not DriftClass.MISSING_IN_D2C:
+        workflow = (
+            STALE_WORKFLOW
+            if assessment.drift is DriftClass.STALE_IN_D2C
+            else "reconcile_retire_orphan"
+        )
+        return workflow, None, []
+    result = value or {}
+    if result.get("outcome") == "synced":
+        records = write_back_records(result["write_back"]) if result.get("write_back") else []
+        return "account_onboarding", None, records
+    reason = result.get("reason") or result.get("error", {}).get("detail") or ""
+    return None, f"onboarding ended {result.get('outcome')}: {reason}"[:500], []
+
+
+def _fan_out(page: _Page, jobs: list[tuple[int, Callable[[], Any]]]) -> Step:
+    """Run jobs with at most `fanout` in flight; transient failures get another round after a
+    durable back-off, up to the retry policy's attempts. Returns {key: ("ok"|"error", ...)}."""
+    context = page.context
+    outcomes: dict[int, tuple[str, Any]] = {}
+    delay = page.retry.first_interval_seconds
+    for attempt in range(1, page.retry.max_attempts + 1):
+        queue = list(jobs)
+        running: dict[Any, tuple[int, Callable[[], Any]]] = {}
+        again: list[tuple[int, Callable[[], Any]]] = []
+        while queue or running:
+            while queue and len(running) < page.fanout:
+                key, start = queue.pop(0)
+                running[start()] = (key, start)
+            done = yield context.task_any(list(running))
+            key, start = running.pop(done)
+            if done.state is TaskState.FAILED:
+                failure = ActivityFailure.parse(done.result)
+                outcomes[key] = ("error", failure)
+                if failure.retryable:
+                    again.append((key, start))
+            else:
+                outcomes[key] = ("ok", done.result)
+        if not again or attempt == page.retry.max_attempts:
+            break
+        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=delay))
+        delay = min(delay * page.retry.backoff_coefficient, page.retry.max_interval_seconds)
+        jobs = again
+    return outcomes
+
+
+def _flush(page: _Page, everything: bool) -> Step:
+    """Send the carried Salesforce writes in full chunks of 200 (all of them on the last page)."""
+    run = page.run
+    count = len(run.pending_writes)
+    if not everything:
+        count -= count % WRITE_CHUNK
+    batch, run.pending_writes = run.pending_writes[:count], run.pending_writes[count:]
+    page.status("writing", records=len(batch))
+    result = yield from page.step(
+        "reconcile_write_salesforce", {"records": [w["record"] for w in batch]}
+    )
+    refused_ids = {r["id"]: r for r in result["refused"]}
+    refused: list[DriftFinding] = []
+    for entry in batch:
+        problem = refused_ids.get(entry["record"]["Id"])
+        if problem is not None:
+            refused.append(
+                DriftFinding(
+                    sf_account_id=entry["account"],
+                    drift=entry["drift"],
+                    reason=f"Salesforce write of {entry['record']['attributes']['type']} "
+                    f"{entry['record']['Id']}",
+                    repair_error=f"{problem['code']}: {problem['message']}",
+                )
+            )
+    return len(result["written"]), refused
+
+
+def _finish(page: _Page, status: str, failure: dict[str, Any] | None) -> Step:
+    run = page.run
+    result = yield from page.step(
+        "reconcile_report_finish",
+        {
+            "run_id": run.run_id,
+            "status": status,
+            "at": page.now.isoformat(),
+            "page_failure": {**failure, "page": run.page + 1} if failure else None,
+        },
+    )
+    yield page.context.call_entity(page.watermark, "release", {"run_id": run.run_id})
+    page.status(status, totals=run.totals)
+    return {
+        "outcome": status,
+        "run_id": run.run_id,
+        "pages": run.page,
+        "totals": run.totals,
+        "report": result["path"],
+        "failure": failure,
+    }

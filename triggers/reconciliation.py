@@ -1,0 +1,180 @@
+"""Reconciliation starters and its reports: the timer, `POST/GET /api/reconciliations`.
+
+The timer starts one run per scheduled occurrence: the instance id comes from the
+occurrence, so a second start of it (another app instance, a past-due firing) finds the
+instance and does nothing. On-demand runs get a fresh id. Either way the `watermark` entity's
+lease decides: while a run holds it, `POST` answers 409 and the timer skips; a lease left
+behind by a run that is no longer running (terminated, crashed on a bug) is released first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from crosswalk.models import ReconciliationReport
+from crosswalk.reconciliation import (
+    WATERMARK_ENTITY,
+    WATERMARK_KEY,
+    RunInput,
+    WatermarkState,
+    reconcile_policy,
+)
+from crosswalk.services import services
+from triggers import bp
+from triggers.responses import (
+    BadRequest,
+    HttpError,
+    fields_of,
+    json_response,
+    read_json,
+    translated,
+)
+
+log = logging.getLogger("crosswalk.reconciliation")
+ORCHESTRATOR = "reconciliation"
+_RUNNING = {
+    df.OrchestrationRuntimeStatus.Running,
+    df.OrchestrationRuntimeStatus.Pending,
+    df.OrchestrationRuntimeStatus.ContinuedAsNew,
+}
+
+
+class StartRequest(BaseModel):
+    """The body of `POST /api/reconciliations` (all optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dryRun: bool = False
+    since: AwareDatetime | None = Field(default=None, description="override the watermark")
+
+
+def scheduled_instance_id(timer: func.TimerRequest) -> str:
+    """The occurrence's id, from `ScheduleStatus.Next` (the occurrence after this one names this
+    one uniquely without parsing the schedule); now, to the second, without a monitor."""
+    status = getattr(timer, "schedule_status", None) or {}
+    raw = status.get("Next") if isinstance(status, dict) else None
+    try:
+        moment = datetime.fromisoformat(raw) if raw else datetime.now(UTC)
+    except ValueError:
+        moment = datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    stamp = moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"reconcile-before-{stamp}" if raw else f"reconcile-at-{stamp}"
+
+
+async def _active_run(client: df.DurableOrchestrationClient) -> str | None:
+    """The run holding the lease, if it is still running; a dead holder's lease is released."""
+    entity = df.EntityId(WATERMARK_ENTITY, WATERMARK_KEY)
+    response = await client.read_entity_state(entity)
+    if not response.entity_exists:
+        return None
+    raw = response.entity_state
+    state = WatermarkState.model_validate(json.loads(raw) if isinstance(raw, str) else raw or {})
+    if state.holder is None:
+        return None
+    status = await client.get_status(state.holder)
+    if status is not None and status.runtime_status in _RUNNING:
+        return state.holder
+    log.warning("releasing the reconciliation lease of %s (no longer running)", state.holder)
+    await client.signal_entity(entity, "release", {"run_id": state.holder})
+    return None
+
+
+async def _start(
+    client: df.DurableOrchestrationClient,
+    instance_id: str,
+    trigger: str,
+    dry_run: bool = False,
+    since: datetime | None = None,
+) -> None:
+    run = RunInput(
+        run_id=instance_id,
+        trigger=trigger,
+        dry_run=dry_run,
+        since=since,
+        policy=reconcile_policy(services().settings),
+    )
+    await client.start_new(
+        ORCHESTRATOR, instance_id=instance_id, client_input=run.model_dump(mode="json")
+    )
+
+
+@bp.timer_trigger(schedule="%RECONCILE_SCHEDULE%", arg_name="timer")
+@bp.durable_client_input(client_name="client")
+async def reconciliation_timer(
+    timer: func.TimerRequest, client: df.DurableOrchestrationClient
+) -> None:
+    instance_id = scheduled_instance_id(timer)
+    existing = await client.get_status(instance_id)
+    if existing is not None and existing.runtime_status is not None:
+        log.info("reconciliation %s was already started", instance_id)
+        return
+    active = await _active_run(client)
+    if active is not None:
+        log.warning("reconciliation %s skipped: run %s is still active", instance_id, active)
+        return
+    await _start(client, instance_id, "schedule")
+    log.info("reconciliation %s started by the schedule", instance_id)
+
+
+@bp.route(route="reconciliations", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@translated
+async def start_reconciliation(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """202 with the status URLs and the run id; 409 while another run is active."""
+    body = read_json(req, required=False)
+    if body is not None and not isinstance(body, dict):
+        raise BadRequest([{"field": "body", "message": "must be a JSON object"}])
+    try:
+        request = StartRequest.model_validate(body or {})
+    except ValidationError as exc:
+        raise BadRequest(fields_of(exc)) from None
+    active = await _active_run(client)
+    if active is not None:
+        raise HttpError(409, "run_active", f"reconciliation {active} is still running")
+    instance_id = f"reconcile-manual-{uuid.uuid4().hex[:16]}"
+    await _start(client, instance_id, "http", request.dryRun, request.since)
+    response = client.create_check_status_response(req, instance_id)
+    links = json.loads(response.get_body())
+    return json_response({**links, "runId": instance_id, "dryRun": request.dryRun}, 202)
+
+
+def _summary(report: ReconciliationReport) -> dict[str, Any]:
+    body = report.model_dump(mode="json", exclude={"findings"})
+    body["findings"] = len(report.findings)
+    return body
+
+
+@bp.route(route="reconciliations", methods=["GET"])
+@translated
+async def list_reconciliations(req: func.HttpRequest) -> func.HttpResponse:
+    """The newest reports first, without their findings (`?limit=1..100`, default 20)."""
+    raw = req.params.get("limit", "20")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise BadRequest([{"field": "limit", "message": "a whole number 1-100"}])
+    reports = services().profiles.list_reports(int(raw))
+    return json_response({"reports": [_summary(r) for r in reports]})
+
+
+@bp.route(route="reconciliations/{runId}", methods=["GET"])
+@translated
+async def get_reconciliation(req: func.HttpRequest) -> func.HttpResponse:
+    """One report with every finding; 404 for an unknown run."""
+    run_id = req.route_params.get("runId", "")
+    if not 1 <= len(run_id) <= 200 or any(c in run_id for c in "/\\?#"):
+        raise BadRequest([{"field": "runId", "message": "not a run id"}])
+    report = services().profiles.get_report(run_id)
+    if report is None:
+        raise HttpError(404, "not_found", f"no reconciliation report {run_id}")
+    return json_response(report.model_dump(mode="json"))
