@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.e2e.drift import by_class, hold_claim, in_sync, read_org, report, run_reconciliation
+from tests.e2e.drift import (
+    DURABLE,
+    by_class,
+    hold_claim,
+    in_sync,
+    read_org,
+    report,
+    run_reconciliation,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -65,3 +76,95 @@ def test_one_run_finds_each_kind_of_drift_repairs_it_and_a_second_run_has_nothin
     full = run_reconciliation(stack.host, since="2000-01-01T00:00:00Z", dryRun=True)
     assert set(by_class(full)) <= {"failed_or_stuck", "in_progress"}
     assert report(stack.host, full["run_id"])["dry_run"] is True
+
+
+def test_a_dry_run_reports_drift_and_changes_nothing(stack_factory):
+    stack = _quiet(stack_factory, seed=15)
+    org = read_org(stack.sb)
+
+    body = run_reconciliation(stack.host, dryRun=True)
+
+    assert body["dry_run"] is True and body["status"] == "completed"
+    assert by_class(body)["missing_in_d2c"] == set(org.plain + org.other_qualifying)
+    assert body["repaired"] == 0
+    assert stack.sb.d2c_customers() == []
+    watermark = stack.host.get(f"{DURABLE}/entities/watermark/accounts").json()
+    assert watermark["watermark"] is None and watermark["holder"] is None
+
+
+def test_the_timer_starts_a_run_from_the_schedule_setting_on_the_virtual_clock(stack_factory):
+    stack = _quiet(stack_factory, seed=6, time_skipping=False, RECONCILE_SCHEDULE="0 30 1 * * *")
+    assert stack.host.get("/api/reconciliations").json()["reports"] == []
+
+    stack.host.advance(timedelta(hours=24))
+
+    reports = _eventually(lambda: stack.host.get("/api/reconciliations").json()["reports"])
+    assert len(reports) == 1
+    run_id = reports[0]["run_id"]
+    assert run_id.startswith("reconcile-before-") and run_id.endswith("013000Z")
+    assert stack.host.wait_for(run_id, timeout=30)["runtimeStatus"] == "Completed"
+    assert report(stack.host, run_id)["status"] == "completed"
+
+
+def test_concurrent_starts_run_once(stack_factory):
+    stack = _quiet(stack_factory, seed=10)
+    stack.sb.faults("salesforce", path="/query", latency=0.5)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(pool.map(lambda _: stack.host.post("/api/reconciliations"), range(3)))
+    started = [a.json()["runId"] for a in answers if a.status == 202]
+    refused = [a for a in answers if a.status == 409]
+    assert started and len(started) + len(refused) == 3
+    assert all(a.json()["error"]["code"] == "run_active" for a in refused)
+    outcomes = [stack.host.wait_for(i, timeout=60)["output"]["outcome"] for i in started]
+
+    assert outcomes.count("completed") == 1
+    assert set(outcomes) <= {"completed", "skipped"}
+    refs = [c["external_ref"] for c in stack.sb.d2c_customers()]
+    assert len(refs) == len(set(refs))
+    again = stack.host.post("/api/reconciliations")
+    assert again.status == 202  # the lease was given back
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"dryRun": "maybe"}, "dryRun"),
+        ({"since": "yesterday"}, "since"),
+        ({"since": "2026-01-01T00:00:00"}, "since"),
+        ({"pageSize": 10}, "pageSize"),
+        ([1, 2], "body"),
+    ],
+)
+def test_bad_start_input_is_a_400_naming_the_field_and_starts_nothing(stack_factory, body, field):
+    stack = _quiet(stack_factory, seed=2)
+
+    response = stack.host.post("/api/reconciliations", json=body)
+
+    assert response.status == 400, response.text
+    assert [f["field"] for f in response.json()["error"]["fields"]] == [field]
+    assert stack.host.get("/api/reconciliations").json()["reports"] == []
+
+
+def test_reports_are_listed_newest_first_and_an_unknown_one_is_404(stack_factory):
+    stack = _quiet(stack_factory, seed=4)
+    first = run_reconciliation(stack.host, dryRun=True)
+    second = run_reconciliation(stack.host)
+
+    listed = stack.host.get("/api/reconciliations?limit=5").json()["reports"]
+
+    assert [r["run_id"] for r in listed] == [second["run_id"], first["run_id"]]
+    assert isinstance(listed[0]["findings"], int)
+    assert stack.host.get("/api/reconciliations/no-such-run").status == 404
+    assert stack.host.get("/api/reconciliations?limit=0").status == 400
+    lake = stack.data / "lake" / "reports" / "reconciliation" / f"{second['run_id']}.json"
+    assert json.loads(lake.read_text())["counts"] == second["counts"]
+
+
+def _eventually(read, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
