@@ -6,7 +6,7 @@ from typing import Any
 
 from activities import bp
 from crosswalk.clients.d2c import CustomerExists
-from crosswalk.errors import Conflict, NotFound
+from crosswalk.errors import Conflict, NotFound, PreconditionFailed
 from crosswalk.models import CustomerCreate, UserInvite
 from crosswalk.services import services
 
@@ -69,3 +69,27 @@ def d2c_remove_user(payload: dict[str, Any]) -> dict[str, Any]:
     except NotFound:
         return {"user_id": payload["user_id"], "status": "absent"}
     return {"user_id": payload["user_id"], "status": "removed"}
+
+
+@bp.activity_trigger(input_name="payload")
+def d2c_get_customer(payload: dict[str, Any]) -> dict[str, Any]:
+    return services().d2c.get_customer(payload["customer_id"]).model_dump(mode="json")
+
+
+@bp.activity_trigger(input_name="payload")
+def d2c_update_customer(payload: dict[str, Any]) -> dict[str, Any]:
+    """PATCH with If-Match on the version the change is based on.
+
+    On 412 the customer is read again and returned as `conflict`: the orchestrator decides
+    from the fresh values whether (and what) to apply, never this activity.
+    """
+    d2c = services().d2c
+    customer_id = payload["customer_id"]
+    try:
+        customer = d2c.update_customer(
+            customer_id, payload["patch"], etag=f'"{payload["version"]}"'
+        )
+    except PreconditionFailed:
+        fresh = d2c.get_customer(customer_id)
+        return {"status": "conflict", "customer": fresh.model_dump(mode="json")}
+    return {"status": "updated", "customer": customer.model_dump(mode="json")}

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from activities import bp
+from crosswalk.errors import PreconditionFailed, TransientError
 from crosswalk.models import ProfileStatus, UnifiedProfile
+from crosswalk.profiles.base import SYSTEM
 from crosswalk.services import services
 
 
@@ -45,3 +47,40 @@ def profile_record_failure(payload: dict[str, Any]) -> dict[str, Any]:
     )
     store.upsert(failed, if_match=current.etag if current else None)
     return {"sf_account_id": payload["sf_account_id"], "recorded": True}
+
+
+@bp.activity_trigger(input_name="payload")
+def profile_apply_update(payload: dict[str, Any]) -> dict[str, Any]:
+    """Carry an applied update into the profile; a concurrent writer makes it re-read.
+
+    `changes` holds profile fields (`name`, `email_domain`, `country`, `last_modstamp`,
+    `status`); a missing profile is reported, not invented.
+    """
+    store = services().profiles
+    account_id = payload["sf_account_id"]
+    for _ in range(5):
+        current = store.get(account_id)
+        if current is None:
+            return {"sf_account_id": account_id, "updated": False, "reason": "no profile"}
+        changed = current.model_copy(update={**payload["changes"], "updated_at": payload["at"]})
+        wanted = UnifiedProfile.model_validate(changed.model_dump(mode="json"))
+        try:
+            store.upsert(wanted, if_match=current.etag)
+        except PreconditionFailed:
+            continue
+        return {"sf_account_id": account_id, "updated": True}
+    raise TransientError(
+        f"profile {account_id} kept changing under the update", system=SYSTEM, code="busy"
+    )
+
+
+@bp.activity_trigger(input_name="payload")
+def profile_match_domain(payload: dict[str, Any]) -> dict[str, Any]:
+    """Synced (active, linked to D2C) accounts whose company email domain is `domain`."""
+    profiles = services().profiles.find_by_email_domain(payload["domain"])
+    matches = [
+        p.sf_account_id
+        for p in profiles
+        if p.status is ProfileStatus.ACTIVE and p.d2c_customer_id is not None
+    ]
+    return {"account_ids": sorted(matches)}

@@ -349,3 +349,154 @@ def plan_lead(user: D2CUser, customer: Customer) -> SignupPlan:
     plan.fields["LeadSource"] = "D2C Storefront"
     plan.fields["D2C_Customer_Id__c"] = customer.id
     return plan
+
+
+# ---------------------------------------------------------------- updates (flow 2)
+
+MAPPED_FIELDS = (
+    "name",
+    "phone",
+    "website",
+    "tax_id",
+    "industry",
+    "billing_address",
+    "credit_terms",
+    "marketing_consent",
+)
+"""The D2C customer fields Crosswalk keeps in step with the Account, each with one owner."""
+
+DERIVED_FIELDS = {"email_domain": "website"}
+"""Fields computed from another mapped field; they follow that field's owner."""
+
+ACCOUNT_SOURCES: dict[str, tuple[str, ...]] = {
+    "name": ("Name",),
+    "phone": ("Phone",),
+    "website": ("Website",),
+    "tax_id": ("Tax_Id__c",),
+    "industry": ("Industry",),
+    "billing_address": (
+        "BillingStreet",
+        "BillingCity",
+        "BillingState",
+        "BillingPostalCode",
+        "BillingCountry",
+    ),
+    "credit_terms": ("Credit_Limit__c", "Payment_Terms_Days__c"),
+    "marketing_consent": ("Marketing_Consent__c",),
+}
+"""Each mapped D2C field and the Account fields it is made from."""
+
+_SOURCE_TO_FIELD = {source: name for name, sources in ACCOUNT_SOURCES.items() for source in sources}
+
+
+def touched_fields(changed_fields: list[str]) -> set[str]:
+    """Change-event `changedFields` (`Phone`, `BillingAddress.City`) -> mapped D2C fields."""
+    touched: set[str] = set()
+    for changed in changed_fields:
+        if changed.startswith("BillingAddress"):
+            touched.add("billing_address")
+        elif changed in _SOURCE_TO_FIELD:
+            touched.add(_SOURCE_TO_FIELD[changed])
+    return touched
+
+
+@dataclass(slots=True)
+class AccountFields:
+    """The mapped fields of one Account in D2C form; a field with problems has no value."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    problems: dict[str, list[MappingProblem]] = field(default_factory=dict)
+
+
+def account_fields(account: SalesforceAccount, settings: OnboardingSettings) -> AccountFields:
+    """Account -> D2C values of every mapped field, by the same rules as onboarding.
+
+    A field that cannot be mapped (an unknown country, a name too long) is left out and
+    named in `problems`, so the fields that can go through still do.
+    """
+    out = AccountFields()
+
+    def take(name: str, compute: Any) -> None:
+        scratch = OnboardingPlan()
+        value = compute(scratch)
+        if scratch.problems:
+            out.problems[name] = list(scratch.problems)
+        else:
+            out.values[name] = value
+
+    def name_of(plan: OnboardingPlan) -> str | None:
+        name = _clean(account.Name)
+        if name is None:
+            plan.problems.append(MappingProblem("Name", "is empty"))
+        return _limited(plan, "Name", name, 255)
+
+    take("name", name_of)
+    take("phone", lambda p: _limited(p, "Phone", _clean(account.Phone), 40))
+    take("website", lambda p: _limited(p, "Website", _clean(account.Website), 255))
+    take("tax_id", lambda p: _limited(p, "Tax_Id__c", _clean(account.Tax_Id__c), 32))
+    take("industry", lambda p: _limited(p, "Industry", _clean(account.Industry), 80))
+    take("billing_address", lambda p: _dumped(_billing_address(account, p)))
+    take("credit_terms", lambda p: _dumped(_credit_terms(account, settings, p)))
+    out.values["marketing_consent"] = bool(account.Marketing_Consent__c)
+    if "website" in out.values:
+        domain = website_domain(out.values["website"])
+        if domain is not None:  # without a usable website the domain stays what it was
+            out.values["email_domain"] = domain
+    return out
+
+
+def _dumped(model: Any) -> Any:
+    return model.model_dump(mode="json") if model is not None else None
+
+
+def account_values(name: str, value: Any) -> dict[str, Any]:
+    """One D2C field's value -> the Account fields to write (the reverse of `account_fields`)."""
+    if name in DERIVED_FIELDS:
+        return {}
+    if name == "billing_address":
+        if value is None:
+            return dict.fromkeys(ACCOUNT_SOURCES["billing_address"])
+        address = D2CAddress.model_validate(value)
+        street = address.line1 + (f"\n{address.line2}" if address.line2 else "")
+        return {
+            "BillingStreet": street,
+            "BillingCity": address.city,
+            "BillingState": address.region,
+            "BillingPostalCode": address.postal_code,
+            "BillingCountry": address.country,
+        }
+    if name == "credit_terms":
+        if value is None:
+            return {"Credit_Limit__c": None, "Payment_Terms_Days__c": None}
+        terms = CreditTerms.model_validate(value)
+        return {"Credit_Limit__c": terms.limit, "Payment_Terms_Days__c": terms.payment_terms_days}
+    if name == "marketing_consent":
+        return {"Marketing_Consent__c": bool(value)}
+    (source,) = ACCOUNT_SOURCES[name]
+    return {source: value}
+
+
+def customer_values(customer: Customer | dict[str, Any]) -> dict[str, Any]:
+    """A D2C customer -> the mapped (and derived) fields in the form `account_fields` uses."""
+    data = customer.model_dump(mode="json") if isinstance(customer, Customer) else customer
+    return {name: data.get(name) for name in (*MAPPED_FIELDS, *DERIVED_FIELDS)}
+
+
+def signup_updates(
+    sobject: str, customer: Customer, changed_fields: list[str], d2c_owned: set[str]
+) -> dict[str, Any]:
+    """A storefront edit of a linked sign-up -> the fields of its Contact or Lead to write.
+
+    Phone and consent go only when D2C owns them (FIELD_OWNER_*); a Lead's Company is always
+    the customer's name, since the Lead exists only because of the sign-up.
+    """
+    fields: dict[str, Any] = {}
+    if "phone" in changed_fields and "phone" in d2c_owned:
+        fields["Phone"] = _clean(customer.phone)
+    consent = "marketing_consent"
+    if consent in changed_fields and consent in d2c_owned and sobject == "Contact":
+        fields["HasOptedOutOfEmail"] = not customer.marketing_consent
+    company = _clean(customer.name)
+    if "name" in changed_fields and sobject == "Lead" and company:
+        fields["Company"] = company[:255]
+    return fields

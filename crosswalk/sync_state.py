@@ -4,17 +4,26 @@ One state per Salesforce Account. It is how duplicate change events collapse int
 onboarding (only one instance may hold the claim, and a modstamp already synced is never
 synced again) and how support staff read where a record stands. Every change goes through
 `SyncState.apply`, which refuses illegal transitions instead of recording them.
+
+After onboarding, the same state serialises the two-way updates of the record (flow 2): one
+`account_update` instance at a time holds the update lease; changes arriving meanwhile wait
+in `pending` and the holder picks them up before it lets go. The entity keeps the agreed
+field values, the last applied SystemModstamp and the D2C version they reflect, so an older
+change arriving late is recognised as stale and changes nothing.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 MAX_TRANSITIONS = 20
+MAX_CHANGES = 20
+UPDATE_LEASE = timedelta(minutes=30)
+"""An update lease older than this is taken over (its holder was terminated or lost)."""
 
 
 class SyncStatus(StrEnum):
@@ -26,6 +35,7 @@ class SyncStatus(StrEnum):
     COMPENSATED = "compensated"
     REJECTED = "rejected"
     NEEDS_ATTENTION = "needs_attention"
+    DELETED = "deleted"
 
 
 ACTIVE = frozenset({SyncStatus.ONBOARDING, SyncStatus.AWAITING_APPROVAL})
@@ -56,7 +66,8 @@ ALLOWED: dict[SyncStatus, frozenset[SyncStatus]] = {
             SyncStatus.NEEDS_ATTENTION,
         }
     ),
-    SyncStatus.SYNCED: frozenset(),
+    SyncStatus.SYNCED: frozenset({SyncStatus.DELETED}),
+    SyncStatus.DELETED: frozenset({SyncStatus.ONBOARDING}),
     **{ended: frozenset({SyncStatus.ONBOARDING}) for ended in _ENDED},
 }
 
@@ -84,6 +95,85 @@ class ClaimResult(BaseModel):
     status: SyncStatus
 
 
+class ChangeRequest(BaseModel):
+    """What an `account_update` run is asked to look at; several merge into one.
+
+    `changed_fields` are the Salesforce change event's `changedFields` (None: unknown, read
+    the Account); `customer` is a D2C customer as an event or a re-read carried it.
+    """
+
+    origin: str
+    modstamp: AwareDatetime | None = None
+    changed_fields: list[str] | None = Field(default_factory=list)
+    customer: dict[str, Any] | None = None
+    deleted: bool = False
+    full: bool = False
+
+    @property
+    def version(self) -> int | None:
+        return int(self.customer["version"]) if self.customer else None
+
+    @property
+    def empty(self) -> bool:
+        return (
+            self.changed_fields == []
+            and self.customer is None
+            and not self.deleted
+            and not self.full
+        )
+
+    def merge(self, other: ChangeRequest) -> ChangeRequest:
+        """Both requests in one: newest modstamp and customer, every field either named."""
+        fields = (
+            None
+            if self.changed_fields is None or other.changed_fields is None
+            else sorted(set(self.changed_fields) | set(other.changed_fields))
+        )
+        stamps = [m for m in (self.modstamp, other.modstamp) if m is not None]
+        customers = [c for c in (self, other) if c.customer is not None]
+        newest = max(customers, key=lambda c: c.version or 0).customer if customers else None
+        origins = sorted({*self.origin.split("+"), *other.origin.split("+")})
+        return ChangeRequest(
+            origin="+".join(origins),
+            modstamp=max(stamps) if stamps else None,
+            changed_fields=fields,
+            customer=newest,
+            deleted=self.deleted or other.deleted,
+            full=self.full or other.full,
+        )
+
+
+class ChangeNote(BaseModel):
+    """One line of the record's update log: what came in and what became of it."""
+
+    at: AwareDatetime
+    origin: str
+    outcome: str
+    note: str | None = None
+    instance_id: str | None = None
+    modstamp: AwareDatetime | None = None
+    version: int | None = None
+
+
+class UpdateLease(BaseModel):
+    instance_id: str
+    since: AwareDatetime
+
+
+class UpdateGrant(BaseModel):
+    """The answer to `update_begin`: go (with what to do) or why not."""
+
+    go: bool
+    outcome: str
+    reason: str
+    wait: bool = False
+    request: ChangeRequest | None = None
+    agreed: dict[str, Any] | None = None
+    last_modstamp: AwareDatetime | None = None
+    d2c_version: int | None = None
+    d2c_customer_id: str | None = None
+
+
 class SyncState(BaseModel):
     """Everything Crosswalk remembers about one record's synchronisation."""
 
@@ -99,6 +189,11 @@ class SyncState(BaseModel):
     last_error: dict[str, Any] | None = None
     approval: dict[str, Any] | None = None
     transitions: list[Transition] = Field(default_factory=list)
+    agreed: dict[str, Any] | None = None
+    d2c_version: int | None = None
+    update_lease: UpdateLease | None = None
+    pending: ChangeRequest | None = None
+    changes: list[ChangeNote] = Field(default_factory=list)
 
     # ------------------------------------------------------------------ reading
 
@@ -179,12 +274,18 @@ class SyncState(BaseModel):
         modstamp: datetime,
         d2c_customer_id: str,
         d2c_primary_user_id: str | None,
+        fields: dict[str, Any] | None = None,
+        d2c_version: int | None = None,
     ) -> None:
+        """Onboarding done; `fields`/`d2c_version` (what D2C was created with) seed the agreed
+        values, which saves the first update a D2C read."""
         self.advance(instance_id, SyncStatus.SYNCED, at, note=f"synced modstamp {_iso(modstamp)}")
         self.last_modstamp = modstamp
         self.d2c_customer_id = d2c_customer_id
         self.d2c_primary_user_id = d2c_primary_user_id
         self.last_error = None
+        self.agreed = dict(fields) if fields is not None and d2c_version is not None else None
+        self.d2c_version = d2c_version if self.agreed is not None else None
 
     def release(self, instance_id: str, at: datetime, *, note: str) -> None:
         """Give the claim back untouched (e.g. the account turned out not to qualify)."""
@@ -206,6 +307,140 @@ class SyncState(BaseModel):
         self.status = previous
         self.current_instance_id = None
         self.last_instance_id = instance_id
+
+    # ------------------------------------------------------------------ updates (flow 2)
+
+    def note_change(self, note: ChangeNote) -> None:
+        """Add a line to the update log (an echo of our own change, an ignored event, ...)."""
+        self.changes.append(note)
+        del self.changes[:-MAX_CHANGES]
+
+    def update_begin(self, instance_id: str, request: ChangeRequest, at: datetime) -> UpdateGrant:
+        """Ask to apply `request`; one instance at a time, and only what is not stale.
+
+        While an onboarding runs, or another update holds the lease, the request is kept in
+        `pending` for whoever finishes first. A Salesforce change older than the last applied
+        modstamp, or a D2C customer not newer than the last seen version, is dropped as stale.
+        """
+
+        def refuse(outcome: str, reason: str, *, wait: bool = False) -> UpdateGrant:
+            self.note_change(
+                ChangeNote(
+                    at=at,
+                    origin=request.origin,
+                    outcome=outcome,
+                    note=reason,
+                    instance_id=instance_id,
+                    modstamp=request.modstamp,
+                    version=request.version,
+                )
+            )
+            return UpdateGrant(go=False, outcome=outcome, reason=reason, wait=wait)
+
+        if self.status in ACTIVE:
+            self._keep_pending(request)
+            return refuse(
+                "deferred", f"onboarding {self.current_instance_id} is running", wait=True
+            )
+        if self.status is not SyncStatus.SYNCED:
+            return refuse("not_synced", f"the record is {self.status}, not synced")
+        lease = self.update_lease
+        if lease is not None and lease.instance_id != instance_id:
+            if at - lease.since < UPDATE_LEASE:
+                self._keep_pending(request)
+                return refuse("deferred", f"update {lease.instance_id} will apply it")
+            self.note_change(
+                ChangeNote(
+                    at=at,
+                    origin=request.origin,
+                    outcome="lease_taken_over",
+                    note=f"lease of {lease.instance_id} older than {UPDATE_LEASE}",
+                    instance_id=instance_id,
+                )
+            )
+        if self.pending is not None:
+            request = self.pending.merge(request)
+            self.pending = None
+        fresh = self._not_stale(request)
+        if fresh.empty:
+            if lease is not None and lease.instance_id == instance_id:
+                self.update_lease = None
+            return refuse("stale", "older than what was already applied")
+        self.update_lease = UpdateLease(instance_id=instance_id, since=at)
+        return UpdateGrant(
+            go=True,
+            outcome="granted",
+            reason="granted",
+            request=fresh,
+            agreed=self.agreed,
+            last_modstamp=self.last_modstamp,
+            d2c_version=self.d2c_version,
+            d2c_customer_id=self.d2c_customer_id,
+        )
+
+    def update_end(
+        self,
+        instance_id: str,
+        at: datetime,
+        *,
+        outcome: str,
+        note: str | None = None,
+        agreed: dict[str, Any] | None = None,
+        modstamp: datetime | None = None,
+        d2c_version: int | None = None,
+        deleted: bool = False,
+        error: dict[str, Any] | None = None,
+        request: ChangeRequest | None = None,
+    ) -> ChangeRequest | None:
+        """Record what the run applied; hand back what arrived meanwhile (lease kept), or
+        release the lease when nothing did."""
+        lease = self.update_lease
+        if lease is None or lease.instance_id != instance_id:
+            raise IllegalTransition(f"instance {instance_id} holds no update lease")
+        if agreed is not None:
+            self.agreed = agreed
+        if modstamp is not None and (self.last_modstamp is None or modstamp > self.last_modstamp):
+            self.last_modstamp = modstamp
+        if d2c_version is not None and (self.d2c_version is None or d2c_version > self.d2c_version):
+            self.d2c_version = d2c_version
+        self.last_error = error
+        self.last_instance_id = instance_id
+        self.note_change(
+            ChangeNote(
+                at=at,
+                origin=request.origin if request else "update",
+                outcome=outcome,
+                note=note,
+                instance_id=instance_id,
+                modstamp=request.modstamp if request else None,
+                version=request.version if request else None,
+            )
+        )
+        if deleted:
+            self._move(SyncStatus.DELETED, at, instance_id, note=note)
+            self.pending = None
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending = self._not_stale(pending)
+        if pending is None or pending.empty:
+            self.update_lease = None
+            return None
+        self.update_lease = UpdateLease(instance_id=instance_id, since=at)
+        return pending
+
+    def _keep_pending(self, request: ChangeRequest) -> None:
+        self.pending = request if self.pending is None else self.pending.merge(request)
+
+    def _not_stale(self, request: ChangeRequest) -> ChangeRequest:
+        """The request without its parts that are older than what was applied."""
+        update: dict[str, Any] = {}
+        applied = self.last_modstamp
+        if request.modstamp is not None and applied is not None and request.modstamp < applied:
+            update.update(changed_fields=[], deleted=False, modstamp=None)
+        version = request.version
+        if version is not None and self.d2c_version is not None and version <= self.d2c_version:
+            update["customer"] = None
+        return request.model_copy(update=update) if update else request
 
     def _move(
         self, to: SyncStatus, at: datetime, instance_id: str | None, note: str | None

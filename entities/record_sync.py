@@ -1,6 +1,7 @@
 """`record_sync`: one entity per Salesforce Account Id, holding its SyncState.
 
-Operations run one at a time per record, so a claim is atomic without locks. A refused
+Operations run one at a time per record, so a claim (and an update lease) is atomic without
+locks. A refused
 transition raises, which the calling orchestrator receives as an exception, and the stored
 state stays as it was (it is only written after an operation succeeds).
 """
@@ -12,7 +13,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from crosswalk.sync_state import SyncState, SyncStatus
+from crosswalk.sync_state import ChangeNote, ChangeRequest, SyncState, SyncStatus
 from entities import bp
 
 
@@ -45,12 +46,39 @@ def _apply(state: SyncState, operation: str, payload: dict[str, Any]) -> Any:
             modstamp=datetime.fromisoformat(payload["modstamp"]),
             d2c_customer_id=payload["d2c_customer_id"],
             d2c_primary_user_id=payload.get("d2c_primary_user_id"),
+            fields=payload.get("fields"),
+            d2c_version=payload.get("d2c_version"),
         )
         return state.dump()
     if operation == "release":
         state.release(payload["instance_id"], at, note=payload.get("note") or "released")
         return state.dump()
+    if operation == "update_begin":
+        request = ChangeRequest.model_validate(payload["request"])
+        return state.update_begin(payload["instance_id"], request, at).model_dump(mode="json")
+    if operation == "update_end":
+        request = payload.get("request")
+        pending = state.update_end(
+            payload["instance_id"],
+            at,
+            outcome=payload["outcome"],
+            note=payload.get("note"),
+            agreed=payload.get("agreed"),
+            modstamp=_optional_time(payload.get("modstamp")),
+            d2c_version=payload.get("d2c_version"),
+            deleted=bool(payload.get("deleted")),
+            error=payload.get("error"),
+            request=ChangeRequest.model_validate(request) if request else None,
+        )
+        return {"pending": pending.model_dump(mode="json") if pending else None}
+    if operation == "note_change":
+        state.note_change(ChangeNote.model_validate({**payload, "at": at}))
+        return None
     raise ValueError(f"record_sync has no operation {operation!r}")
+
+
+def _optional_time(raw: str | None) -> datetime | None:
+    return datetime.fromisoformat(raw) if raw else None
 
 
 @bp.entity_trigger(context_name="context")

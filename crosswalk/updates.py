@@ -1,0 +1,130 @@
+"""The contracts of flows 2 and 3: who starts `account_update` / `d2c_signup_linking`, and how.
+
+Starters (the change-event receivers, reconciliation, support) build the input here: the
+change to look at, plus the policy snapshotted from the settings so a running instance keeps
+the rules it started with and replays deterministically. Instance ids are derived from the
+change, so a duplicate delivery of one event is one instance.
+
+Echoes: Crosswalk's own writes come back as events. Salesforce tags them with the
+`Sforce-Call-Options` client name in `changeOrigin` (or, without a tag, they carry the
+integration user as `commitUser`); D2C names the API client whose token made the change in
+`origin`. Those events end at the receiver: the record's entity notes "echo of our own
+change", and nothing else is called.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from crosswalk.mapping import touched_fields
+from crosswalk.models import SalesforceAccountId
+from crosswalk.salesforce_ids import to_18
+from crosswalk.settings import Settings
+from crosswalk.sync_state import ChangeRequest
+
+D2C_CLIENT = "crosswalk"
+"""The D2C API client Crosswalk's token belongs to: the `origin` of the changes it makes."""
+
+ECHO_NOTE = "echo of our own change"
+
+
+class UpdateInput(BaseModel):
+    """Input of `account_update`: one Account, the change to look at, the policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: SalesforceAccountId
+    request: ChangeRequest
+    policy: dict[str, Any]
+    account: dict[str, Any] | None = None
+    """The Account as the starter already read it (reconciliation pages); skips the read."""
+
+
+class SignupInput(BaseModel):
+    """Input of `d2c_signup_linking`: a D2C customer event and the policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["registered", "updated"]
+    customer: dict[str, Any]
+    user: dict[str, Any] | None = None
+    changed_fields: list[str] = []
+    policy: dict[str, Any]
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def update_instance_id(account_id: str, request: ChangeRequest, tag: str | None = None) -> str:
+    """Per account and change: a Salesforce modstamp, a D2C version, or the starter's tag."""
+    if tag is not None:
+        return f"update-{account_id}-{tag}"
+    if request.customer is not None:
+        return f"update-{account_id}-d2c-v{request.version}"
+    if request.modstamp is not None:
+        suffix = "-deleted" if request.deleted else ""
+        return f"update-{account_id}-sf-{_stamp(request.modstamp)}{suffix}"
+    raise ValueError("a change without a modstamp or a customer needs a tag")
+
+
+def signup_instance_id(customer_id: str, kind: str, version: int) -> str:
+    return f"signup-{customer_id}-{kind}-v{version}"
+
+
+def sync_policy(settings: Settings) -> dict[str, Any]:
+    return {
+        "ownership": settings.ownership.model_dump(mode="json"),
+        "sync": settings.sync.model_dump(mode="json"),
+        "onboarding": settings.onboarding.model_dump(mode="json"),
+        "retry": settings.retry.model_dump(mode="json"),
+    }
+
+
+def update_input(
+    settings: Settings,
+    account_id: str,
+    request: ChangeRequest,
+    *,
+    account: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return UpdateInput(
+        account_id=account_id, request=request, policy=sync_policy(settings), account=account
+    ).model_dump(mode="json", exclude_none=True)
+
+
+# ---------------------------------------------------------------- routing change events
+
+
+def own_salesforce_change(
+    change_origin: str | None,
+    commit_user: str | None,
+    *,
+    client_name: str,
+    integration_user_id: str | None,
+) -> bool:
+    """Did Crosswalk make this Salesforce change? By the client tag, else the commit user."""
+    parts = [part.strip() for part in (change_origin or "").split(";")]
+    clients = [part.removeprefix("client=") for part in parts if part.startswith("client=")]
+    if clients:
+        return client_name in clients
+    if integration_user_id and commit_user:
+        try:
+            return to_18(commit_user) == to_18(integration_user_id)
+        except ValueError:
+            return False
+    return False
+
+
+def account_change(
+    change_type: str, changed_fields: list[str], modstamp: datetime
+) -> ChangeRequest | None:
+    """The update an Account change event asks for, or None when no mapped field changed."""
+    if change_type == "DELETE":
+        return ChangeRequest(origin="salesforce", modstamp=modstamp, deleted=True)
+    if change_type == "UPDATE" and touched_fields(changed_fields):
+        return ChangeRequest(origin="salesforce", modstamp=modstamp, changed_fields=changed_fields)
+    return None

@@ -1,0 +1,193 @@
+"""`d2c_signup_linking`: a storefront sign-up becomes a Contact of its company, or a Lead (flow 3).
+
+registered: claim the customer's `signup_link` entity (duplicates stop here) -> match the
+email's domain against synced accounts in the profile store (free-mail never matches) ->
+upsert a Contact under the matched Account, or a Lead (or nothing: SYNC_UNMATCHED_SIGNUPS),
+keyed by the D2C user id so a repeat is the same record -> write the Salesforce ids back to
+the D2C customer -> linked.
+
+updated: a storefront edit of a linked customer -> its D2C-owned fields on the Contact/Lead.
+An edit that arrived while the link was being made runs right after, as a `continue_as_new`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.durable_functions as df
+
+from crosswalk.errors import ActivityFailure, ErrorKind
+from crosswalk.mapping import matchable_domain, plan_contact, plan_lead, signup_updates
+from crosswalk.models import Customer, D2CUser
+from crosswalk.ownership import owned_by
+from crosswalk.settings import FieldOwnershipSettings, SyncSettings, System, UnmatchedSignups
+from crosswalk.signup_state import SignupGrant
+from crosswalk.updates import SignupInput
+from orchestrators import bp
+from orchestrators.steps import RetryPolicy, Step, StepFailed, call_with_retry, custom_status
+
+MAX_CONFLICTS = 3
+
+
+class _Run:
+    def __init__(self, context: df.DurableOrchestrationContext, signup: SignupInput) -> None:
+        self.context = context
+        self.signup = signup
+        self.customer = Customer.model_validate(signup.customer)
+        self.entity = df.EntityId("signup_link", self.customer.id)
+        self.retry = RetryPolicy.from_input(signup.policy.get("retry"))
+        self.ownership = FieldOwnershipSettings.model_validate(signup.policy.get("ownership", {}))
+        self.sync = SyncSettings.model_validate(signup.policy.get("sync", {}))
+
+    def entity_op(self, operation: str, **payload: Any) -> Step:
+        body = {
+            "instance_id": self.context.instance_id,
+            "at": self.context.current_utc_datetime.isoformat(),
+            **payload,
+        }
+        return (yield self.context.call_entity(self.entity, operation, body))
+
+    def step(self, activity: str, payload: dict[str, Any]) -> Step:
+        self.context.set_custom_status(custom_status("linking", step=activity))
+        return (yield from call_with_retry(self.context, activity, payload, self.retry))
+
+
+@bp.orchestration_trigger(context_name="context")
+def d2c_signup_linking(context: df.DurableOrchestrationContext) -> Step:
+    signup = SignupInput.model_validate(context.get_input())
+    run = _Run(context, signup)
+    claimed = yield from run.entity_op(
+        "claim",
+        kind=signup.kind,
+        customer=signup.customer,
+        changed_fields=signup.changed_fields,
+    )
+    grant = SignupGrant.model_validate(claimed)
+    if not grant.go:
+        context.set_custom_status(custom_status(grant.outcome, reasons=[grant.reason]))
+        return {"outcome": grant.outcome, "reason": grant.reason}
+    try:
+        if signup.kind == "registered":
+            result = yield from _link(run)
+        else:
+            result = yield from _apply_edit(run, grant)
+    except StepFailed as failed:
+        result = {"outcome": "failed", "note": str(failed)[:500], "error": failed.as_dict()}
+    pending = yield from run.entity_op(
+        "finish",
+        outcome=result["outcome"],
+        note=result.get("note"),
+        version=run.customer.version,
+        link=result.get("link"),
+        error=result.get("error"),
+    )
+    if pending is not None:
+        context.continue_as_new(
+            {"kind": "updated", **pending, "policy": signup.policy, "user": None}
+        )
+        return result
+    reasons = [result["note"]] if result.get("note") else []
+    context.set_custom_status(custom_status(result["outcome"], reasons=reasons))
+    return result
+
+
+def _link(run: _Run) -> Step:
+    customer = run.customer
+    if run.signup.user is None:
+        detail = "customer.registered without its user"
+        error = {"kind": "permanent", "system": "d2c", "code": "INVALID_DATA", "detail": detail}
+        return {"outcome": "invalid", "note": detail, "error": error}
+    user = D2CUser.model_validate(run.signup.user)
+    domain = matchable_domain(user.email)
+    matches: list[str] = []
+    if domain is not None:
+        found = yield from run.step("profile_match_domain", {"domain": domain})
+        matches = found["account_ids"]
+    notes: list[str] = []
+    account_id: str | None = None
+    if matches:
+        account_id = matches[0]
+        if len(matches) > 1:
+            notes.append(f"{len(matches)} synced accounts use {domain}; linked to {account_id}")
+        plan = plan_contact(user, customer, account_id)
+    elif run.sync.unmatched_signups is UnmatchedSignups.IGNORE:
+        why = f"domain {domain}" if domain else "a free-mail or invalid address"
+        note = f"no synced account matches {why}; left alone (SYNC_UNMATCHED_SIGNUPS=ignore)"
+        return {"outcome": "unmatched", "note": note}
+    else:
+        plan = plan_lead(user, customer)
+    if not plan.ok:
+        detail = "; ".join(str(p) for p in plan.problems)
+        error = {"kind": "permanent", "system": "d2c", "code": "INVALID_DATA", "detail": detail}
+        return {"outcome": "invalid", "note": detail, "error": error}
+
+    upserted = yield from run.step(
+        "sf_upsert_signup", {"sobject": plan.sobject, "user_id": user.id, "fields": plan.fields}
+    )
+    record_id = upserted["id"]
+    link = (
+        {"account_id": account_id, "contact_id": record_id}
+        if plan.sobject == "Contact"
+        else {"lead_id": record_id}
+    )
+    yield from _write_link(run, link)
+    notes.append(
+        f"{plan.sobject} {record_id}" + (f" of Account {account_id}" if account_id else "")
+    )
+    return {
+        "outcome": "linked",
+        "note": "; ".join([*notes, *plan.notes]),
+        "sobject": plan.sobject,
+        "id": record_id,
+        "account_id": account_id,
+        "link": {
+            "sobject": plan.sobject,
+            "sf_id": record_id,
+            "account_id": account_id,
+            "user_id": user.id,
+            "email": user.email,
+        },
+    }
+
+
+def _write_link(run: _Run, link: dict[str, Any]) -> Step:
+    """The Salesforce ids onto the D2C customer; only Crosswalk writes `salesforce`, so a 412
+    just means "take the newer version and write again"."""
+    customer = run.customer.model_dump(mode="json")
+    for _ in range(MAX_CONFLICTS + 1):
+        current = customer.get("salesforce") or {}
+        if all(current.get(key) == value for key, value in link.items()):
+            return customer
+        patched = yield from run.step(
+            "d2c_update_customer",
+            {
+                "customer_id": run.customer.id,
+                "patch": {"salesforce": link},
+                "version": customer["version"],
+            },
+        )
+        customer = patched["customer"]
+        if patched["status"] == "updated":
+            return customer
+    raise StepFailed(
+        "d2c_update_customer",
+        _conflict(f"customer {run.customer.id} kept changing while its link was written"),
+        MAX_CONFLICTS,
+    )
+
+
+def _apply_edit(run: _Run, grant: SignupGrant) -> Step:
+    assert grant.sobject is not None and grant.sf_id is not None
+    d2c_owned = owned_by(System.D2C, run.ownership)
+    fields = signup_updates(grant.sobject, run.customer, grant.changed_fields, d2c_owned)
+    if not fields:
+        note = f"no field of the {grant.sobject} follows {', '.join(grant.changed_fields) or '-'}"
+        return {"outcome": "no_change", "note": note}
+    yield from run.step(
+        "sf_update_signup", {"sobject": grant.sobject, "id": grant.sf_id, "fields": fields}
+    )
+    return {"outcome": "applied", "note": f"{grant.sobject} {grant.sf_id}: {', '.join(fields)}"}
+
+
+def _conflict(detail: str) -> ActivityFailure:
+    return ActivityFailure(ErrorKind.TRANSIENT, "d2c", 412, "conflict", detail)
