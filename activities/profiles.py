@@ -62,8 +62,9 @@ def profile_apply_update(payload: dict[str, Any]) -> dict[str, Any]:
         current = store.get(account_id)
         if current is None:
             return {"sf_account_id": account_id, "updated": False, "reason": "no profile"}
-        changed = current.model_copy(update={**payload["changes"], "updated_at": payload["at"]})
-        wanted = UnifiedProfile.model_validate(changed.model_dump(mode="json"))
+        wanted = UnifiedProfile.model_validate(
+            {**current.model_dump(mode="json"), **payload["changes"], "updated_at": payload["at"]}
+        )
         try:
             store.upsert(wanted, if_match=current.etag)
         except PreconditionFailed:

@@ -93,6 +93,8 @@ def plan_sync(
         other = System.D2C if by_salesforce else System.SALESFORCE
         if owner_changed:
             plan.propagated.append(f"{name}: {owner} -> {other}")
+        elif not known and write:
+            plan.propagated.append(f"{name}: {owner} -> {other} (aligned on first update)")
         if other_changed:
             what = "restored" if write else "not restored (SYNC_RESTORE_OWNER_VALUES=false)"
             plan.ignored.append(f"{other} edit of {name} ignored: owned by {owner}; {what}")

@@ -4,4 +4,4 @@ import azure.durable_functions as df
 
 bp = df.Blueprint()
 
-from entities import record_sync, watermark  # noqa: E402, F401
+from entities import record_sync, signup_link, watermark  # noqa: E402, F401

@@ -15,7 +15,7 @@ from typing import Any
 import azure.durable_functions as df
 from pydantic import ValidationError
 
-from crosswalk.mapping import plan_onboarding
+from crosswalk.mapping import customer_values, plan_onboarding
 from crosswalk.models import (
     ApprovalDecision,
     ApprovalVerdict,
@@ -174,11 +174,16 @@ def _onboard(run: _Run) -> Step:
     if not request.defer_write_back:
         yield from run.step("sf_write_back_d2c_ids", write_back)
 
+    # What D2C was created with seeds the agreed values of the two-way sync (account_update);
+    # an adopted customer may hold other values, so its first update reads it instead.
+    agreed = None if created["adopted"] else customer_values(plan.customer.model_dump(mode="json"))
     yield from run.entity_op(
         "synced",
         modstamp=account.SystemModstamp.isoformat(),
         d2c_customer_id=customer_id,
         d2c_primary_user_id=user_id,
+        fields=agreed,
+        d2c_version=created["version"],
     )
     context.set_custom_status(custom_status("synced"))
     return {

@@ -4,4 +4,4 @@ import azure.durable_functions as df
 
 bp = df.Blueprint()
 
-from triggers import approvals, onboarding, reconciliation, salesforce_events  # noqa: E402, F401
+from triggers import approvals, d2c_events, onboarding, reconciliation, salesforce_events  # noqa: E402, F401

@@ -3,14 +3,15 @@
 Account CREATE, or an UPDATE that changes `Type`, whose Type is one of the onboarding types
 starts `account_onboarding` for each record id, with an instance id derived from the account
 and the change's LastModifiedDate, so duplicate deliveries collapse into one instance and the
-record_sync entity refuses older ones. Everything else is acknowledged and ignored. A malformed
-event is logged and dead-lettered to the lake with the reason; it never fails the function
-(which would only make Event Grid deliver it again).
+record_sync entity refuses older ones. Every other Account event goes to the update routing
+(triggers/account_changes.py: echoes of Crosswalk's own writes, updates of synced accounts,
+deletions). Everything else is acknowledged and ignored. A malformed event is logged and
+dead-lettered to the lake with the reason; it never fails the function (which would only make
+Event Grid deliver it again).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,8 @@ from crosswalk.models import SalesforceAccountId
 from crosswalk.onboarding import onboarding_input, onboarding_instance_id
 from crosswalk.services import services
 from triggers import bp
+from triggers.account_changes import route_account_change
+from triggers.dead_letters import dead_letter
 from triggers.starts import start_once
 
 log = logging.getLogger("crosswalk.events")
@@ -87,13 +90,21 @@ async def salesforce_change_events(
         change = ChangeEvent.model_validate(event.get_json())
         account_ids = onboarding_candidates(change, svc.settings.onboarding.account_types)
         modstamp = change.modstamp()
+        header = change.header
+        record_ids = _AccountIds(ids=header.recordIds).ids if header.entityName == "Account" else []
     except (ValidationError, ValueError, TypeError) as exc:
-        await _dead_letter(event, f"{type(exc).__name__}: {exc}")
+        await dead_letter(event, f"{type(exc).__name__}: {exc}", source="salesforce")
         return
+    await route_account_change(
+        client,
+        svc.settings,
+        event_id=event.id,
+        header=header,
+        account_ids=record_ids,
+        modstamp=modstamp,
+    )
     if not account_ids:
-        log.info(
-            "event %s ignored: %s %s", event.id, change.header.entityName, change.header.changeType
-        )
+        log.info("event %s: no onboarding (%s %s)", event.id, header.entityName, header.changeType)
         return
     for account_id in account_ids:
         instance_id = onboarding_instance_id(account_id, modstamp)
@@ -107,33 +118,3 @@ async def salesforce_change_events(
             log.info("event %s: %s already %s as %s", event.id, account_id, existing, instance_id)
             continue
         log.info("event %s started %s", event.id, instance_id)
-
-
-async def _dead_letter(event: func.CloudEvent | func.EventGridEvent, reason: str) -> None:
-    now = datetime.now(UTC)
-    safe_id = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in (event.id or "no-id"))[
-        :100
-    ]
-    record = {
-        "source": "salesforce",
-        "id": safe_id,
-        "day": now.strftime("%Y/%m/%d"),
-        "reason": reason[:2000],
-        "received_at": now.isoformat(),
-        "event": {
-            "id": event.id,
-            "subject": event.subject,
-            "type": getattr(event, "type", None) or getattr(event, "event_type", None),
-            "body": _body(event),
-        },
-    }
-    path = f"deadletter/salesforce/{record['day']}/{safe_id}.json"
-    log.warning("event %s dead-lettered: %s", event.id, reason[:300])
-    await asyncio.to_thread(services().lake.put_json, path, record)
-
-
-def _body(event: func.CloudEvent | func.EventGridEvent) -> Any:
-    try:
-        return event.get_json()
-    except ValueError:
-        return None

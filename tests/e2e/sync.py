@@ -1,0 +1,84 @@
+"""Helpers for the two-way sync tests: a stack with both event streams wired, and "settled"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crosswalk.models import SalesforceAccount
+from crosswalk.rules import approval_reasons, qualifies_for_onboarding
+from crosswalk.settings import ApprovalSettings, OnboardingSettings
+
+DURABLE = "/runtime/webhooks/durabletask"
+D2C_EVENTS = "/runtime/webhooks/eventgrid?functionName=d2c_events"
+SF_EVENTS = "/runtime/webhooks/eventgrid?functionName=salesforce_change_events"
+
+
+def wire_d2c_events(stack: Any) -> Any:
+    """Point the D2C stand-in's events at the app too (the fixture wires Salesforce only)."""
+    stack.sb.set_events_to(d2c=f"{stack.host.url}{D2C_EVENTS}")
+    return stack
+
+
+def plain_accounts(stack: Any) -> list[dict[str, Any]]:
+    """Seeded accounts that qualify and need no approval, in seed order."""
+    approval, onboarding = ApprovalSettings.model_validate({}), OnboardingSettings.model_validate({})
+    out = []
+    for record in stack.sb.salesforce_records("Account"):
+        account = SalesforceAccount.model_validate(record)
+        if qualifies_for_onboarding(account, onboarding) and not approval_reasons(
+            account, approval
+        ):
+            out.append(record)
+    return out
+
+
+def onboarded(stack: Any, count: int = 1) -> list[dict[str, Any]]:
+    """Onboard `count` plain accounts and let every echo settle; returns the fresh records."""
+    accounts = plain_accounts(stack)[:count]
+    assert len(accounts) == count, "the seed has too few plain accounts"
+    for account in accounts:
+        started = stack.onboard(account["Id"])
+        status = stack.host.wait_for(started["id"], timeout=60)
+        assert status["output"]["outcome"] == "synced", status
+    settle(stack)
+    return [stack.sb.salesforce_record("Account", a["Id"]) for a in accounts]
+
+
+def running(stack: Any) -> list[str]:
+    listed = stack.host.get(f"{DURABLE}/instances?runtimeStatus=Running,Pending").json()
+    return [item["instanceId"] for item in listed]
+
+
+def settle(stack: Any, rounds: int = 50) -> None:
+    """Until no event is queued and no instance runs, twice in a row (echoes included)."""
+    quiet = 0
+    for _ in range(rounds):
+        assert stack.sb.wait_events_drained(timeout=30)
+        busy = running(stack)
+        for instance_id in busy:
+            stack.host.wait_for(instance_id, timeout=60)
+        quiet = quiet + 1 if not busy and stack.sb.events_pending() == 0 else 0
+        if quiet == 2:
+            return
+    raise AssertionError("the stack never settled")
+
+
+def instances(stack: Any, prefix: str) -> list[dict[str, Any]]:
+    listed = stack.host.get(f"{DURABLE}/instances?instanceIdPrefix={prefix}").json()
+    return [stack.host.wait_for(item["instanceId"], timeout=60) for item in listed]
+
+
+def entity(stack: Any, name: str, key: str) -> dict[str, Any]:
+    response = stack.host.get(f"{DURABLE}/entities/{name}/{key}")
+    assert response.status == 200, response.text
+    return response.json()
+
+
+def customer_of(stack: Any, account_id: str) -> dict[str, Any]:
+    (customer,) = [c for c in stack.sb.d2c_customers() if c["external_ref"] == account_id]
+    return customer
+
+
+def calls(stack: Any) -> dict[str, int]:
+    stats = stack.sb.stats()
+    return {"salesforce": stats["salesforce"]["total"], "d2c": stats["d2c"]["total"]}

@@ -1,0 +1,94 @@
+"""Salesforce Account change events after onboarding -> `account_update`, or an echo note.
+
+Called by the Salesforce change-event receiver for every Account event. Crosswalk's own
+writes (tagged `client=<SALESFORCE_CLIENT_NAME>`, or by the integration user) end here as a
+note on the record's entity: "echo of our own change", no workflow, no call. Other UPDATEs of
+a mapped field and DELETEs of a record Crosswalk knows start `account_update`, one instance
+per change (a duplicate delivery finds it started).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.durable_functions as df
+
+from crosswalk.models import SalesforceAccountId
+from crosswalk.settings import Settings
+from crosswalk.sync_state import SyncStatus
+from crosswalk.updates import (
+    ECHO_NOTE,
+    account_change,
+    own_salesforce_change,
+    update_input,
+    update_instance_id,
+)
+from triggers.starts import start_once
+
+log = logging.getLogger("crosswalk.events")
+
+_KNOWN = frozenset({SyncStatus.SYNCED, SyncStatus.ONBOARDING, SyncStatus.AWAITING_APPROVAL})
+"""Records an update can concern: synced, or synced as soon as the running onboarding ends."""
+
+
+async def route_account_change(
+    client: df.DurableOrchestrationClient,
+    settings: Settings,
+    *,
+    event_id: str,
+    header: Any,
+    account_ids: list[SalesforceAccountId],
+    modstamp: datetime,
+) -> None:
+    if header.entityName != "Account":
+        return
+    own = own_salesforce_change(
+        header.changeOrigin,
+        header.commitUser,
+        client_name=settings.salesforce.client_name,
+        integration_user_id=settings.salesforce.integration_user_id,
+    )
+    request = account_change(header.changeType, header.changedFields, modstamp)
+    for account_id in account_ids:
+        entity = df.EntityId("record_sync", account_id)
+        if own:
+            await client.signal_entity(
+                entity,
+                "note_change",
+                {
+                    "at": datetime.now(UTC).isoformat(),
+                    "origin": "salesforce",
+                    "outcome": "echo",
+                    "note": f"{ECHO_NOTE} ({header.changeType} {', '.join(header.changedFields)})",
+                    "modstamp": modstamp.isoformat(),
+                },
+            )
+            continue
+        if request is None:
+            continue
+        if not await _known(client, entity):
+            log.info("event %s: %s is not a synced account; no update", event_id, account_id)
+            continue
+        instance_id = update_instance_id(account_id, request)
+        existing = await start_once(
+            client, "account_update", instance_id, update_input(settings, account_id, request)
+        )
+        if existing is not None:
+            log.info("event %s: %s already %s as %s", event_id, account_id, existing, instance_id)
+            continue
+        log.info("event %s started %s", event_id, instance_id)
+
+
+async def _known(client: df.DurableOrchestrationClient, entity: df.EntityId) -> bool:
+    """Is this a record Crosswalk synced (or is syncing)? One read of its entity."""
+    found = await client.read_entity_state(entity)
+    if not found.entity_exists:
+        return False
+    state = found.entity_state
+    if isinstance(state, str):
+        state = json.loads(state)
+    status = (state or {}).get("status") if isinstance(state, dict) else None
+    return status in _KNOWN
