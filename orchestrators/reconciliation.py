@@ -4,6 +4,7 @@ One execution handles one page, then `continue_as_new`s with what it carries (cu
 Salesforce writes not yet sent), so history stays small however large the org is:
 
 lease (first page only) -> scan a page (one SOQL call + one D2C lookup + one profile read) ->
+in `reconcile_repairs` chunks of 25 (short histories):
 entity states of the records whose class depends on them -> repairs with at most
 `fanout` in flight (onboarding sagas for missing customers, the update path for stale ones,
 deactivation for orphans) -> Salesforce writes in sObject Collections of 200, carried over
@@ -39,6 +40,7 @@ from orchestrators import bp
 from orchestrators.steps import RetryPolicy, Step, StepFailed, call_with_retry, custom_status
 
 WRITE_CHUNK = 200
+CHUNK = 25  # drifted records per `reconcile_repairs` sub-orchestration
 STALE_WORKFLOW = "reconcile_repair_stale"  # activity path until an account-update flow exists
 
 
@@ -118,16 +120,8 @@ def _handle_page(page: _Page) -> Step:
         },
     )
     counts: dict[str, int] = dict(scan["counts"])
-    found = [Assessment.model_validate(raw) for raw in scan["drifted"]]
-    found = yield from _settle(page, found, counts)
-
-    findings: list[DriftFinding] = []
-    writes: list[dict[str, Any]] = []
-    if run.dry_run:
-        findings = [a.finding() for a in found]
-    else:
-        page.status("repairing", drifted=len(found))
-        findings, writes = yield from _repair(page, found)
+    page.status("repairing", drifted=len(scan["drifted"]))
+    findings, writes = yield from _in_chunks(page, scan["drifted"], counts)
 
     run.pending_writes.extend(writes)
     last_page = not scan["locator"]
@@ -165,6 +159,68 @@ def _handle_page(page: _Page) -> Step:
     return not last_page
 
 
+def _in_chunks(page: _Page, drifted: list[dict[str, Any]], counts: dict[str, int]) -> Step:
+    """Settle and repair the drifted records in `reconcile_repairs` sub-orchestrations.
+
+    Each chunk keeps its own short history; replaying one long history per completed repair
+    would cost the page time quadratic in its drift. At most `fanout` repairs run at once:
+    `fanout // CHUNK` chunks side by side, each with its own share in flight.
+    """
+    context, run = page.context, page.run
+    size = min(CHUNK, page.fanout)
+    chunks = [drifted[i : i + size] for i in range(0, len(drifted), size)]
+    side_by_side = max(1, page.fanout // size)
+    findings: list[DriftFinding] = []
+    writes: list[dict[str, Any]] = []
+    for wave in range(0, len(chunks), side_by_side):
+        tasks = [
+            context.call_sub_orchestrator(
+                "reconcile_repairs",
+                {
+                    "run_id": run.run_id,
+                    "page": run.page + 1,
+                    "dry_run": run.dry_run,
+                    "policy": run.policy,
+                    "fanout": max(1, page.fanout // side_by_side),
+                    "drifted": chunk,
+                },
+                f"{run.run_id}:p{run.page + 1}:c{wave + n}",
+            )
+            for n, chunk in enumerate(chunks[wave : wave + side_by_side])
+        ]
+        try:
+            results = yield context.task_all(tasks)
+        except Exception as exc:  # a bug in a chunk: the page fails, and says why
+            raise StepFailed("reconcile_repairs", ActivityFailure.parse(exc), 1) from None
+        for result in results:
+            findings.extend(DriftFinding.model_validate(f) for f in result["findings"])
+            writes.extend(result["writes"])
+            for key, delta in result["moved"].items():
+                counts[key] = counts.get(key, 0) + delta
+    return findings, writes
+
+
+@bp.orchestration_trigger(context_name="context")
+def reconcile_repairs(context: df.DurableOrchestrationContext) -> Step:
+    """One chunk of a page: read the entities it needs, settle, repair (or only report)."""
+    body = context.get_input()
+    run = RunInput(run_id=body["run_id"], page=body["page"] - 1, policy=body["policy"])
+    page = _Page(context, run)
+    page.fanout = int(body["fanout"])
+    moved: dict[str, int] = {}
+    found = [Assessment.model_validate(raw) for raw in body["drifted"]]
+    found = yield from _settle(page, found, moved)
+    if body["dry_run"]:
+        findings, writes = [a.finding() for a in found], []
+    else:
+        findings, writes = yield from _repair(page, found)
+    return {
+        "findings": [f.model_dump(mode="json") for f in findings],
+        "writes": writes,
+        "moved": moved,
+    }
+
+
 def _settle(page: _Page, found: list[Assessment], counts: dict[str, int]) -> Step:
     """Read the record_sync entity of each record whose class depends on it."""
     waiting = [a for a in found if a.needs_entity]
@@ -184,7 +240,7 @@ def _settle(page: _Page, found: list[Assessment], counts: dict[str, int]) -> Ste
             continue
         final = settle(assessment, by_id[assessment.sf_account_id], page.now, page.stuck_after)
         if final.drift is not assessment.drift:
-            counts[assessment.drift.value] -= 1
+            counts[assessment.drift.value] = counts.get(assessment.drift.value, 0) - 1
             counts[final.drift.value] = counts.get(final.drift.value, 0) + 1
         if final.drift is not DriftClass.NOT_QUALIFIED:
             settled.append(final)
