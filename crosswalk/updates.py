@@ -14,6 +14,7 @@ change", and nothing else is called.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -59,14 +60,26 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def update_instance_id(account_id: str, request: ChangeRequest, tag: str | None = None) -> str:
-    """Per account and change: a Salesforce modstamp, a D2C version, or the starter's tag."""
+def update_instance_id(
+    account_id: str,
+    request: ChangeRequest,
+    tag: str | None = None,
+    *,
+    change_key: str | None = None,
+) -> str:
+    """Per account and change: a Salesforce modstamp, a D2C version, or the starter's tag.
+
+    `change_key` (the change event's transaction key) tells apart two commits that share a
+    millisecond; a redelivery of the same event carries the same key.
+    """
     if tag is not None:
         return f"update-{account_id}-{tag}"
     if request.customer is not None:
         return f"update-{account_id}-d2c-v{request.version}"
     if request.modstamp is not None:
         suffix = "-deleted" if request.deleted else ""
+        if change_key:
+            suffix += "-" + hashlib.sha256(change_key.encode()).hexdigest()[:10]
         return f"update-{account_id}-sf-{_stamp(request.modstamp)}{suffix}"
     raise ValueError("a change without a modstamp or a customer needs a tag")
 

@@ -72,7 +72,8 @@ async def route_account_change(
         if not await _known(client, entity):
             log.info("event %s: %s is not a synced account; no update", event_id, account_id)
             continue
-        instance_id = update_instance_id(account_id, request)
+        key = f"{header.transactionKey}:{header.sequenceNumber}" if header.transactionKey else None
+        instance_id = update_instance_id(account_id, request, change_key=key)
         existing = await start_once(
             client, "account_update", instance_id, update_input(settings, account_id, request)
         )

@@ -21,7 +21,8 @@ def wire_d2c_events(stack: Any) -> Any:
 
 def plain_accounts(stack: Any) -> list[dict[str, Any]]:
     """Seeded accounts that qualify and need no approval, in seed order."""
-    approval, onboarding = ApprovalSettings.model_validate({}), OnboardingSettings.model_validate({})
+    approval = ApprovalSettings.model_validate({})
+    onboarding = OnboardingSettings.model_validate({})
     out = []
     for record in stack.sb.salesforce_records("Account"):
         account = SalesforceAccount.model_validate(record)
@@ -82,3 +83,49 @@ def customer_of(stack: Any, account_id: str) -> dict[str, Any]:
 def calls(stack: Any) -> dict[str, int]:
     stats = stack.sb.stats()
     return {"salesforce": stats["salesforce"]["total"], "d2c": stats["d2c"]["total"]}
+
+
+class EventRecorder:
+    """A webhook that accepts and keeps events, so a test can deliver them in its own order."""
+
+    def __init__(self) -> None:
+        import http.server
+        import json
+        import threading
+
+        received: list[dict[str, Any]] = []
+        self.received = received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                parsed = json.loads(body)
+                received.extend(parsed if isinstance(parsed, list) else [parsed])
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> EventRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def deliver(stack: Any, event: dict[str, Any], path: str = SF_EVENTS) -> None:
+    """Hand one recorded event to the app's Event Grid webhook, as the relay would."""
+    response = stack.host.post(
+        path, json=event, headers={"Content-Type": "application/cloudevents+json"}
+    )
+    assert response.status == 200, response.text

@@ -1,0 +1,316 @@
+"""Flow 2 end to end: a synced account stays in step both ways; the owner of each field wins.
+
+Default ownership (README, FIELD_OWNER_*): name, website, tax id, industry, billing address and
+credit terms are Salesforce's; phone and marketing consent are D2C's.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from crosswalk.models import ProfileStatus
+from tests.e2e.sync import (
+    D2C_EVENTS,
+    EventRecorder,
+    calls,
+    customer_of,
+    deliver,
+    entity,
+    instances,
+    onboarded,
+    running,
+    settle,
+    wire_d2c_events,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def _stack(stack_factory, **env: str):
+    return wire_d2c_events(stack_factory(seed=12, **env))
+
+
+def _updates(stack, account_id: str) -> list[dict]:
+    return instances(stack, f"update-{account_id}")
+
+
+def test_a_salesforce_edit_of_an_owned_field_reaches_d2c_and_the_profile(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    before = calls(stack)
+
+    stack.sb.salesforce_edit(
+        "Account",
+        account["Id"],
+        {"Name": "Hanse Logistik GmbH", "BillingCity": "Hamburg", "BillingCountry": "Germany"},
+    )
+    settle(stack)
+
+    customer = customer_of(stack, account["Id"])
+    assert customer["name"] == "Hanse Logistik GmbH"
+    assert customer["billing_address"]["city"] == "Hamburg"
+    assert customer["billing_address"]["country"] == "DE"
+    profile = stack.profiles().get(account["Id"])
+    assert profile.name == "Hanse Logistik GmbH" and profile.country == "DE"
+    (run,) = _updates(stack, account["Id"])
+    assert run["output"]["outcome"] == "applied"
+    assert run["output"]["d2c_fields"] == ["billing_address", "name"]
+    spent = calls(stack)
+    assert spent["salesforce"] - before["salesforce"] == 1  # the read
+    assert spent["d2c"] - before["d2c"] == 1  # the PATCH
+
+
+def test_a_salesforce_edit_of_a_d2c_owned_field_is_ignored_logged_and_restored(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    d2c_phone = customer_of(stack, account["Id"])["phone"]
+
+    stack.sb.salesforce_edit("Account", account["Id"], {"Phone": "+1 555 0199"})
+    settle(stack)
+
+    assert customer_of(stack, account["Id"])["phone"] == d2c_phone
+    assert stack.sb.salesforce_record("Account", account["Id"])["Phone"] == d2c_phone
+    (run,) = _updates(stack, account["Id"])
+    assert run["output"]["outcome"] == "ignored"
+    assert run["output"]["ignored"] == ["salesforce edit of phone ignored: owned by d2c; restored"]
+    notes = [c for c in entity(stack, "record_sync", account["Id"])["changes"]]
+    assert any(c["outcome"] == "ignored" and "phone" in c["note"] for c in notes)
+
+
+def test_without_restoring_a_non_owner_edit_is_only_ignored(stack_factory):
+    stack = _stack(stack_factory, SYNC_RESTORE_OWNER_VALUES="false")
+    (account,) = onboarded(stack)
+    d2c_phone = customer_of(stack, account["Id"])["phone"]
+    before = calls(stack)
+
+    stack.sb.salesforce_edit("Account", account["Id"], {"Phone": "+1 555 0199"})
+    settle(stack)
+
+    assert customer_of(stack, account["Id"])["phone"] == d2c_phone
+    assert stack.sb.salesforce_record("Account", account["Id"])["Phone"] == "+1 555 0199"
+    assert calls(stack) == before
+    (run,) = _updates(stack, account["Id"])
+    assert "not restored" in run["output"]["ignored"][0]
+
+
+def test_a_storefront_edit_of_d2c_owned_fields_reaches_salesforce(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    customer = customer_of(stack, account["Id"])
+    before = calls(stack)
+
+    stack.sb.d2c_edit(customer["id"], {"phone": "+49 40 1234567", "marketing_consent": True})
+    settle(stack)
+
+    record = stack.sb.salesforce_record("Account", account["Id"])
+    assert record["Phone"] == "+49 40 1234567" and record["Marketing_Consent__c"] is True
+    spent = calls(stack)
+    assert spent["salesforce"] - before["salesforce"] == 1  # the update; the event carried D2C
+    assert spent["d2c"] == before["d2c"]
+
+
+def test_a_storefront_edit_of_a_salesforce_owned_field_is_ignored_and_restored(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    customer = customer_of(stack, account["Id"])
+
+    stack.sb.d2c_edit(customer["id"], {"name": "Someone Else Ltd"})
+    settle(stack)
+
+    assert customer_of(stack, account["Id"])["name"] == account["Name"]
+    assert stack.sb.salesforce_record("Account", account["Id"])["Name"] == account["Name"]
+    (run,) = _updates(stack, account["Id"])
+    assert run["output"]["ignored"] == ["d2c edit of name ignored: owned by salesforce; restored"]
+
+
+def test_the_newer_change_applied_first_makes_the_older_one_change_nothing(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    with EventRecorder() as recorder:
+        stack.sb.set_events_to(salesforce=recorder.url)
+        stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Older Name AG"})
+        stack.sb.advance_clock(1)  # a later commit, not one in the same millisecond
+        stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Newer Name AG"})
+        assert stack.sb.wait_events_drained(timeout=30)
+    older, newer = recorder.received
+
+    deliver(stack, newer)
+    settle(stack)
+    before = calls(stack)
+    deliver(stack, older)
+    settle(stack)
+
+    assert customer_of(stack, account["Id"])["name"] == "Newer Name AG"
+    assert stack.profiles().get(account["Id"]).name == "Newer Name AG"
+    outcomes = sorted(r["output"]["outcome"] for r in _updates(stack, account["Id"]))
+    assert outcomes == ["applied", "stale"]
+    assert calls(stack) == before
+
+
+def test_duplicate_deliveries_of_an_update_apply_it_once(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    stack.sb.set_event_delivery(duplicate=1.0)
+    before = calls(stack)
+
+    stack.sb.salesforce_edit("Account", account["Id"], {"Industry": "Shipping"})
+    settle(stack)
+
+    assert customer_of(stack, account["Id"])["industry"] == "Shipping"
+    assert [r["output"]["outcome"] for r in _updates(stack, account["Id"])] == ["applied"]
+    assert calls(stack)["d2c"] - before["d2c"] == 1
+
+
+def test_no_echo_loop_counters_stay_flat_for_a_quiet_period(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    customer = customer_of(stack, account["Id"])
+    stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Quiet Period KG"})
+    stack.sb.d2c_edit(customer["id"], {"phone": "+49 30 555"})
+    settle(stack)
+    stats = stack.sb.stats()
+    listed = stack.host.get("/runtime/webhooks/durabletask/instances").json()
+
+    stack.host.advance(timedelta(hours=6))  # every durable timer that could fire, fires
+    settle(stack)
+
+    after = stack.sb.stats()
+    assert after["salesforce"]["calls"] == stats["salesforce"]["calls"]
+    assert after["d2c"]["calls"] == stats["d2c"]["calls"]
+    assert after["events"] == stats["events"]
+    assert stack.host.get("/runtime/webhooks/durabletask/instances").json() == listed
+    assert running(stack) == []
+    changes = entity(stack, "record_sync", account["Id"])["changes"]
+    echoes = [c for c in changes if c["outcome"] == "echo"]
+    assert {c["origin"] for c in echoes} == {"salesforce", "d2c"}
+    assert all("echo of our own change" in c["note"] for c in echoes)
+
+
+def test_a_d2c_conflict_rereads_and_applies_both_sides(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    customer = customer_of(stack, account["Id"])
+    stack.sb.set_events_to(d2c="")  # the storefront edit stays unknown to the app ...
+    stack.sb.d2c_edit(customer["id"], {"phone": "+33 1 555"})
+
+    stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Conflict SARL"})  # ... until 412
+    settle(stack)
+
+    current = customer_of(stack, account["Id"])
+    assert current["name"] == "Conflict SARL" and current["phone"] == "+33 1 555"
+    assert stack.sb.salesforce_record("Account", account["Id"])["Phone"] == "+33 1 555"
+    patches = stack.sb.stats()["d2c"]["calls"]["PATCH /v1/customers/{customerId}"]
+    assert patches == 2  # the 412, then the re-applied change
+
+
+def test_concurrent_edits_in_both_systems_converge_to_the_owners_values(stack_factory):
+    stack = _stack(stack_factory)
+    accounts = onboarded(stack, 3)
+    customers = {a["Id"]: customer_of(stack, a["Id"]) for a in accounts}
+
+    def salesforce_side() -> None:
+        for round_ in range(3):
+            for a in accounts:
+                stack.sb.salesforce_edit(
+                    "Account",
+                    a["Id"],
+                    {"Name": f"SF {round_} {a['Id'][-4:]}", "Phone": f"+1 {round_}"},
+                )
+
+    def d2c_side() -> None:
+        for round_ in range(3):
+            for a in accounts:
+                stack.sb.d2c_edit(
+                    customers[a["Id"]]["id"],
+                    {"name": f"Shop {round_}", "phone": f"+44 {round_}", "marketing_consent": True},
+                )
+
+    workers = [threading.Thread(target=salesforce_side), threading.Thread(target=d2c_side)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    settle(stack)
+
+    for a in accounts:
+        record = stack.sb.salesforce_record("Account", a["Id"])
+        customer = customer_of(stack, a["Id"])
+        assert record["Name"] == customer["name"] == f"SF 2 {a['Id'][-4:]}"
+        assert record["Phone"] == customer["phone"] == "+44 2"
+        assert record["Marketing_Consent__c"] is True and customer["marketing_consent"] is True
+        state = entity(stack, "record_sync", a["Id"])
+        assert state["update_lease"] is None and state["pending"] is None
+
+
+def test_an_account_deleted_in_salesforce_deactivates_d2c_and_marks_the_profile(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+
+    stack.sb.salesforce_delete("Account", account["Id"])
+    settle(stack)
+
+    customer = customer_of(stack, account["Id"])
+    assert customer["status"] == "deactivated"
+    assert stack.profiles().get(account["Id"]).status is ProfileStatus.DELETED_IN_SALESFORCE
+    assert entity(stack, "record_sync", account["Id"])["status"] == "deleted"
+
+
+def test_deletion_can_leave_the_d2c_organisation_active_by_setting(stack_factory):
+    stack = _stack(stack_factory, SYNC_DEACTIVATE_ON_DELETE="false")
+    (account,) = onboarded(stack)
+
+    stack.sb.salesforce_delete("Account", account["Id"])
+    settle(stack)
+
+    assert customer_of(stack, account["Id"])["status"] == "active"
+    assert stack.profiles().get(account["Id"]).status is ProfileStatus.DELETED_IN_SALESFORCE
+
+
+def test_edits_of_accounts_crosswalk_never_synced_start_nothing(stack_factory):
+    stack = _stack(stack_factory)
+    account = stack.sb.salesforce_records("Account")[0]
+
+    stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Not A Customer Yet"})
+    settle(stack)
+
+    assert stack.host.get("/runtime/webhooks/durabletask/instances").json() == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "specversion": "1.0",
+            "id": "d1",
+            "source": "/d2c",
+            "type": "customer.updated",
+            "data": {},
+        },
+        {
+            "specversion": "1.0",
+            "id": "d2",
+            "source": "/d2c",
+            "type": "customer.registered",
+            "data": "not json",
+        },
+        {
+            "specversion": "1.0",
+            "id": "d3",
+            "source": "/d2c",
+            "type": "customer.updated",
+            "data": {"customer": {"id": "cus_bad"}, "changed_fields": ["name"]},
+        },
+    ],
+    ids=["no-customer", "data-not-an-object", "bad-customer"],
+)
+def test_malformed_d2c_events_are_dead_lettered_and_start_nothing(stack_factory, body):
+    stack = _stack(stack_factory)
+
+    deliver(stack, body, D2C_EVENTS)
+
+    assert stack.host.get("/runtime/webhooks/durabletask/instances").json() == []
+    letters = list((stack.data / "lake" / "deadletter" / "d2c").rglob(f"{body['id']}.json"))
+    assert len(letters) == 1
