@@ -4,4 +4,10 @@ import azure.durable_functions as df
 
 bp = df.Blueprint()
 
-from orchestrators import account_onboarding, account_update, reconciliation, signup_linking  # noqa: E402, F401
+from orchestrators import (  # noqa: E402, F401
+    account_onboarding,
+    account_update,
+    reconciliation,
+    signup_linking,
+    support_cancel,
+)

@@ -4,4 +4,13 @@ import azure.durable_functions as df
 
 bp = df.Blueprint()
 
-from triggers import approvals, d2c_events, onboarding, reconciliation, salesforce_events  # noqa: E402, F401
+from triggers import (  # noqa: E402, F401
+    approvals,
+    d2c_events,
+    onboarding,
+    reconciliation,
+    salesforce_events,
+    support,
+    support_actions,
+    support_console,
+)

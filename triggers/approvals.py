@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -22,6 +23,14 @@ async def decide_approval(
     """400 on a bad body (field named), 404 unknown instance, 409 when it is not waiting."""
     decision = ApprovalDecisionInput.model_validate(read_json(req))
     instance_id = req.route_params.get("instanceId", "")
+    event = await submit_decision(client, instance_id, decision)
+    return json_response({"instanceId": instance_id, "accepted": event}, 202)
+
+
+async def submit_decision(
+    client: df.DurableOrchestrationClient, instance_id: str, decision: ApprovalDecisionInput
+) -> dict[str, Any]:
+    """Raise the decision on a waiting onboarding (also used by the support API)."""
     status = await client.get_status(instance_id)
     if status is None or status.runtime_status is None:
         raise HttpError(404, "not_found", f"no instance {instance_id}")
@@ -34,4 +43,4 @@ async def decide_approval(
         raise HttpError(409, "not_waiting", f"instance {instance_id} is not waiting for approval")
     event = {**decision.model_dump(mode="json"), "decided_at": datetime.now(UTC).isoformat()}
     await client.raise_event(instance_id, APPROVAL_EVENT, event)
-    return json_response({"instanceId": instance_id, "accepted": event}, 202)
+    return event

@@ -1,0 +1,60 @@
+"""The support API's inputs as models: validation (400 naming the field) and the OpenAPI
+document both come from here, so they cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crosswalk.models import ApprovalVerdict
+
+REASON = {"min_length": 1, "max_length": 2000}
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DecisionBody(_Body):
+    """The approver is the signed-in person; a body cannot name one."""
+
+    decision: ApprovalVerdict
+    reason: str = Field(**REASON)
+
+
+class RetryBody(_Body):
+    reason: str = Field(**REASON)
+    mode: Literal["auto", "rewind", "restart"] = "auto"
+
+
+class CancelBody(_Body):
+    reason: str = Field(**REASON)
+
+
+class BulkRetryBody(_Body):
+    failureReason: str = Field(min_length=1, max_length=300)
+    reason: str = Field(**REASON)
+    dryRun: bool = True
+    limit: int | None = Field(default=None, ge=1, le=1000)
+
+
+class RecordsQuery(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    state: Literal["failed", "needs_attention", "awaiting_approval", "stale"]
+    older_than: str | None = Field(default=None, alias="olderThan", max_length=40)
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=200)
+
+
+class ReportsQuery(BaseModel):
+    limit: int = Field(default=5, ge=1, le=50)
+
+
+class AuditQuery(BaseModel):
+    limit: int = Field(default=50, ge=1, le=500)
+    before: str | None = Field(default=None, max_length=64)
+    target: str | None = Field(default=None, max_length=200)
+    actor: str | None = Field(default=None, max_length=200)
+    action: str | None = Field(default=None, max_length=64)

@@ -1,0 +1,87 @@
+"""A support stack: the real app on devhost against the sandbox, with development tokens.
+
+One per test module (tests pick distinct seeded accounts), because starting one costs seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sandbox
+from crosswalk.support.auth import make_dev_token
+from devhost.testing import RunningHost, run
+from scripts.localstack import APP_DIR, app_env, onboardable_accounts
+
+KEY = "support-tests-signing-key-0123456789abcdef"
+READ, OPERATE, APPROVE = "Support.Read", "Support.Operate", "Support.Approve"
+DURABLE = "/runtime/webhooks/durabletask"
+
+
+@dataclass
+class SupportStack:
+    sb: Any
+    host: RunningHost
+    data: Path
+    plain: Iterator[dict[str, Any]] = field(init=False)
+    needing_approval: Iterator[dict[str, Any]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.plain = iter(onboardable_accounts(self.sb, needs_approval=False))
+        self.needing_approval = iter(onboardable_accounts(self.sb, needs_approval=True))
+
+    @staticmethod
+    def token(*roles: str, name: str = "kim@support.example") -> str:
+        return make_dev_token(KEY, name, roles)
+
+    def auth(self, *roles: str, name: str = "kim@support.example") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(*roles, name=name)}"}
+
+    def get(self, path: str, *roles: str, **kw: Any):
+        return self.host.get(f"/api/support/{path}", headers=self.auth(*roles), **kw)
+
+    def post(self, path: str, body: Any, *roles: str, **kw: Any):
+        return self.host.post(f"/api/support/{path}", json=body, headers=self.auth(*roles), **kw)
+
+    def onboard(self, account_id: str) -> str:
+        response = self.host.post(f"/api/accounts/{account_id}/onboard")
+        assert response.status in (200, 202), response.text
+        return response.json()["id"]
+
+    def waiting_for_approval(self, instance_id: str) -> dict[str, Any]:
+        status = self.host.wait_for(instance_id, statuses={"Running"})
+        for _ in range(300):
+            if (status.get("customStatus") or {}).get("waiting_for") == "ApprovalDecision":
+                return status
+            status = self.host.status(instance_id)
+        raise AssertionError(f"never waited for approval: {status}")
+
+    def finished(self, instance_id: str, timeout: float = 30) -> dict[str, Any]:
+        return self.host.wait_for(instance_id, timeout=timeout)
+
+    def entity(self, account_id: str) -> dict[str, Any]:
+        return self.host.get(f"{DURABLE}/entities/record_sync/{account_id}").json()
+
+
+@contextlib.contextmanager
+def support_stack(data: Path, seed: int = 40, **overrides: str) -> Iterator[SupportStack]:
+    env_extra = {
+        "SUPPORT_AUTH_MODE": "dev_token",
+        "SUPPORT_DEV_TOKEN_KEY": KEY,
+        "SUPPORT_AUDIT_SQLITE_PATH": str(data / "audit.sqlite3"),
+        "RETRY_FIRST_INTERVAL_SECONDS": "1",
+        "RETRY_MAX_ATTEMPTS": "2",
+        **overrides,
+    }
+    with sandbox.run(seed=seed) as sb:
+        env = app_env(sb, data, **env_extra)
+        with run(APP_DIR, env=env, time_skipping=False) as host:
+            sb.set_events_to(
+                salesforce=f"{host.url}/runtime/webhooks/eventgrid?functionName=salesforce_change_events"
+            )
+            yield SupportStack(sb=sb, host=host, data=data)
+
+

@@ -1,0 +1,271 @@
+"""Support API, write side: decide approvals, retry, cancel, bulk retry. Each action needs
+its role, a reason, and leaves an audit entry whether it was carried out or refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import quote
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from crosswalk.models import ApprovalDecisionInput
+from crosswalk.onboarding import OnboardingInput, onboarding_input
+from crosswalk.services import services
+from crosswalk.support import actions, views
+from crosswalk.support.auth import Principal, Role
+from crosswalk.support.history import compensation_plan, decoded
+from crosswalk.support.lookup import account_of_instance
+from crosswalk.support.schemas import BulkRetryBody, CancelBody, DecisionBody, RetryBody
+from triggers import bp
+from triggers.approvals import submit_decision
+from triggers.responses import HttpError, read_json, translated
+from triggers.support_gateway import DurableGateway
+from triggers.support_http import audit, authorize, body_model, sources, view
+
+ANON = func.AuthLevel.ANONYMOUS
+
+
+async def _audited(
+    principal: Principal, action: str, target: str, reason: str | None, work: Any, **details: Any
+) -> Any:
+    """Run `work` (an awaitable); audit it as done, or refused with the error's code."""
+    try:
+        result = await work
+    except actions.Refused as exc:
+        await audit(
+            principal, action, target, reason=reason, outcome=f"refused: {exc.code}", **details
+        )
+        raise HttpError(409, exc.code, exc.message) from None
+    except HttpError as exc:
+        await audit(
+            principal, action, target, reason=reason, outcome=f"refused: {exc.code}", **details
+        )
+        raise
+    extra = result if isinstance(result, dict) else {}
+    await audit(principal, action, target, reason=reason, outcome="done", **{**details, **extra})
+    return result
+
+
+def _target(instance_id: str) -> str:
+    return account_of_instance(instance_id) or instance_id
+
+
+@bp.route(route="support/approvals/{instanceId}", methods=["POST"], auth_level=ANON)
+@bp.durable_client_input(client_name="client")
+@translated
+async def support_decide(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Approve or reject a waiting onboarding as the signed-in person (never a body field)."""
+    principal = authorize(req, {Role.APPROVE})
+    body = body_model(DecisionBody, read_json(req))
+    instance_id = req.route_params.get("instanceId", "")
+    decision = ApprovalDecisionInput(
+        decision=body.decision, approver=principal.name, reason=body.reason
+    )
+    event = await _audited(
+        principal,
+        str(body.decision),
+        _target(instance_id),
+        body.reason,
+        submit_decision(client, instance_id, decision),
+        instance_id=instance_id,
+    )
+    return view(principal, {"instanceId": instance_id, "accepted": event}, 202)
+
+
+@bp.route(route="support/instances/{instanceId}/retry", methods=["POST"], auth_level=ANON)
+@bp.durable_client_input(client_name="client")
+@translated
+async def support_retry(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Rewind a Failed instance, or restart a finished one as `<id>-r<N>`."""
+    principal = authorize(req, {Role.OPERATE})
+    body = body_model(RetryBody, read_json(req))
+    instance_id = req.route_params.get("instanceId", "")
+    async with DurableGateway(client) as gateway:
+        result = await _audited(
+            principal,
+            "retry",
+            _target(instance_id),
+            body.reason,
+            _retry(client, gateway, principal, instance_id, body.mode, body.reason),
+            instance_id=instance_id,
+        )
+    return view(principal, result, 202)
+
+
+async def _retry(
+    client: df.DurableOrchestrationClient,
+    gateway: DurableGateway,
+    principal: Principal,
+    instance_id: str,
+    mode: str,
+    reason: str,
+) -> dict[str, Any]:
+    status = await gateway.instance(instance_id)
+    if status is None:
+        raise HttpError(404, "not_found", f"no instance {instance_id}")
+    chosen = actions.retry_mode(status, mode)
+    if chosen == "rewind":
+        await client.rewind(instance_id, quote(f"retried by {principal.name}: {reason}"[:300]))
+        return {"mode": "rewind", "instanceId": instance_id}
+    account_id = account_of_instance(instance_id)
+    if account_id is None:
+        raise actions.Refused("not_an_onboarding", "only onboardings can be retried")
+    actions.check_record_free(await gateway.entity(account_id))
+    original = OnboardingInput.model_validate(decoded(status.get("input")))
+    siblings = await gateway.instances(actions.base_instance_id(instance_id))
+    new_id = actions.next_retry_id(instance_id, [s["instanceId"] for s in siblings])
+    settings = services().settings
+    await client.start_new(
+        "account_onboarding",
+        instance_id=new_id,
+        client_input=onboarding_input(settings, account_id, original.modstamp, "support"),
+    )
+    return {"mode": "restart", "instanceId": new_id, "retryOf": instance_id}
+
+
+@bp.route(route="support/instances/{instanceId}/cancel", methods=["POST"], auth_level=ANON)
+@bp.durable_client_input(client_name="client")
+@translated
+async def support_cancel_instance(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Terminate a running onboarding, then undo what it had done (`support_cancel`)."""
+    principal = authorize(req, {Role.OPERATE})
+    body = body_model(CancelBody, read_json(req))
+    instance_id = req.route_params.get("instanceId", "")
+    async with DurableGateway(client) as gateway:
+        result = await _audited(
+            principal,
+            "cancel",
+            _target(instance_id),
+            body.reason,
+            _cancel(client, gateway, principal, instance_id, body.reason),
+            instance_id=instance_id,
+        )
+    return view(principal, result, 202)
+
+
+async def _cancel(
+    client: df.DurableOrchestrationClient,
+    gateway: DurableGateway,
+    principal: Principal,
+    instance_id: str,
+    reason: str,
+) -> dict[str, Any]:
+    status = await gateway.instance(instance_id)
+    if status is None:
+        raise HttpError(404, "not_found", f"no instance {instance_id}")
+    actions.cancellable(status)
+    account_id = account_of_instance(instance_id)
+    if account_id is None:
+        raise actions.Refused("not_an_onboarding", "only onboardings can be cancelled")
+    note = f"cancelled by {principal.name}: {reason}"[:500]
+    await client.terminate(instance_id, note)
+    for _ in range(150):  # termination is a message to the instance; wait for it to land
+        status = await gateway.instance(instance_id, history=True)
+        if status is not None and status.get("runtimeStatus") == "Terminated":
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise HttpError(503, "terminating", "termination has not landed yet; cancel again")
+    plan, in_flight = compensation_plan(status.get("historyEvents") or [], account_id, note)
+    cancel_id = actions.cancel_instance_id(instance_id)
+    await client.start_new(
+        "support_cancel",
+        instance_id=cancel_id,
+        client_input={
+            "instance_id": instance_id,
+            "account_id": account_id,
+            "plan": plan,
+            "in_flight": in_flight,
+            "actor": principal.name,
+            "reason": reason,
+            "retry": services().settings.retry.model_dump(mode="json"),
+        },
+    )
+    return {
+        "instanceId": instance_id,
+        "cancelInstanceId": cancel_id,
+        "compensations": [step["activity"] for step in plan],
+        "inFlight": in_flight,
+    }
+
+
+@bp.route(route="support/retries", methods=["POST"], auth_level=ANON)
+@bp.durable_client_input(client_name="client")
+@translated
+async def support_bulk_retry(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Retry every failed record of one failure reason; `dryRun` (the default) only counts."""
+    principal = authorize(req, {Role.OPERATE})
+    body = body_model(BulkRetryBody, read_json(req))
+    cap = services().settings.support.bulk_retry_max
+    limit = min(body.limit or cap, cap)
+    async with DurableGateway(client) as gateway:
+        candidates = await views.failed_records(
+            sources(gateway), reason=body.failureReason, limit=limit
+        )
+        if body.dryRun:
+            await audit(
+                principal,
+                "bulk_retry_dry_run",
+                f"bulk:{body.failureReason}",
+                reason=body.reason,
+                outcome="done",
+                count=len(candidates),
+            )
+            return view(
+                principal,
+                {
+                    "dryRun": True,
+                    "failureReason": body.failureReason,
+                    "count": len(candidates),
+                    "items": candidates,
+                },
+            )
+        started, refused = [], []
+        for record in candidates:
+            instance_id = record["instanceId"]
+            try:
+                result = await _audited(
+                    principal,
+                    "retry",
+                    record["accountId"],
+                    body.reason,
+                    _retry(client, gateway, principal, instance_id, "auto", body.reason),
+                    instance_id=instance_id,
+                    bulk=body.failureReason,
+                )
+                started.append(result)
+            except HttpError as exc:
+                refused.append(
+                    {"instanceId": instance_id, "code": exc.code, "message": exc.message}
+                )
+    await audit(
+        principal,
+        "bulk_retry",
+        f"bulk:{body.failureReason}",
+        reason=body.reason,
+        outcome="done",
+        started=len(started),
+        refused=len(refused),
+    )
+    return view(
+        principal,
+        {
+            "dryRun": False,
+            "failureReason": body.failureReason,
+            "count": len(candidates),
+            "started": started,
+            "refused": refused,
+        },
+        202,
+    )

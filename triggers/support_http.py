@@ -1,0 +1,96 @@
+"""What every support endpoint shares: the role check first (so nothing leaks to a caller
+without one), masking by role, query validation that names the field, and the audit entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+import azure.functions as func
+from pydantic import BaseModel, ValidationError
+
+from crosswalk.services import services
+from crosswalk.support.audit import AuditEntry, AuditStore, SqliteAuditStore
+from crosswalk.support.auth import AuthError, Principal, authenticate, require
+from crosswalk.support.masking import mask
+from crosswalk.support.views import Sources
+from triggers.responses import BadRequest, HttpError, fields_of, json_response
+from triggers.support_gateway import DurableGateway
+
+NO_STORE = {"Cache-Control": "no-store"}
+M = TypeVar("M", bound=BaseModel)
+
+
+def authorize(req: func.HttpRequest, roles: frozenset[str] | set[str]) -> Principal:
+    """The caller with one of `roles`, else 401/403 as an HttpError (JSON, nothing more)."""
+    try:
+        return require(authenticate(dict(req.headers), services().settings.support), roles)
+    except AuthError as exc:
+        raise HttpError(exc.status, exc.code, exc.message) from None
+
+
+def sees_pii(principal: Principal) -> bool:
+    return services().settings.support.pii_role in principal.roles
+
+
+def view(principal: Principal, body: dict[str, Any], status: int = 200) -> func.HttpResponse:
+    """A support view as JSON, personal data masked unless the caller's role allows it."""
+    unmasked = sees_pii(principal)
+    payload = body if unmasked else mask(body)
+    return json_response({**payload, "masked": not unmasked}, status, NO_STORE)
+
+
+def query_model(model: type[M], req: func.HttpRequest) -> M:
+    try:
+        return model.model_validate(
+            {k: v for k, v in req.params.items() if k in model.model_fields}
+        )
+    except ValidationError as exc:
+        raise BadRequest(fields_of(exc)) from None
+
+
+def body_model(model: type[M], data: Any) -> M:
+    if not isinstance(data, dict):
+        raise BadRequest([{"field": "body", "message": "must be a JSON object"}])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BadRequest(fields_of(exc)) from None
+
+
+@lru_cache(maxsize=4)
+def _audit_store(path: Path) -> SqliteAuditStore:
+    return SqliteAuditStore(path)
+
+
+def audit_store() -> AuditStore:
+    return _audit_store(services().settings.support.audit_sqlite_path)
+
+
+async def audit(
+    principal: Principal,
+    action: str,
+    target: str,
+    *,
+    reason: str | None,
+    outcome: str,
+    **details: Any,
+) -> AuditEntry:
+    entry = AuditEntry(
+        actor=principal.name,
+        roles=sorted(principal.roles),
+        action=action,
+        target=target,
+        reason=reason,
+        outcome=outcome,
+        details={k: v for k, v in details.items() if v is not None},
+    )
+    return await asyncio.to_thread(audit_store().append, entry)
+
+
+def sources(gateway: DurableGateway) -> Sources:
+    svc = services()
+    return Sources(durable=gateway, profiles=svc.profiles, lake=svc.lake, audit=audit_store())
