@@ -31,7 +31,7 @@ from crosswalk.models import (
 )
 from crosswalk.reconciliation import assess
 from crosswalk.services import services
-from crosswalk.settings import OnboardingSettings
+from crosswalk.settings import FieldOwnershipSettings, OnboardingSettings
 
 _SELECT = f"SELECT {ACCOUNT_FIELDS}, (SELECT {CONTACT_FIELDS} FROM Contacts) FROM Account"
 _ORDER = " ORDER BY SystemModstamp, Id"
@@ -74,6 +74,7 @@ def reconcile_scan_page(payload: dict[str, Any]) -> dict[str, Any]:
     """Read one page and assess every record on it; return counts and the drifted ones."""
     svc = services()
     onboarding = OnboardingSettings.model_validate(payload.get("onboarding") or {})
+    ownership = FieldOwnershipSettings.model_validate(payload.get("ownership") or {})
     page = _fetch(payload)
     accounts = [SalesforceAccount.model_validate(r) for r in page.get("records", [])]
     ids = [a.Id for a in accounts]
@@ -82,7 +83,9 @@ def reconcile_scan_page(payload: dict[str, Any]) -> dict[str, Any]:
     counts: dict[str, int] = {}
     drifted: list[dict[str, Any]] = []
     for account in accounts:
-        found = assess(account, customers.get(account.Id), profiles.get(account.Id), onboarding)
+        found = assess(
+            account, customers.get(account.Id), profiles.get(account.Id), onboarding, ownership
+        )
         counts[found.drift.value] = counts.get(found.drift.value, 0) + 1
         if found.drift not in (DriftClass.IN_SYNC, DriftClass.NOT_QUALIFIED):
             drifted.append(found.model_dump(mode="json", exclude_defaults=True))

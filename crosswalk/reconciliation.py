@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from crosswalk.mapping import plan_onboarding
+from crosswalk.mapping import account_values, plan_onboarding
 from crosswalk.models import (
     Customer,
     DriftClass,
@@ -27,8 +27,9 @@ from crosswalk.models import (
     SalesforceAccount,
     UnifiedProfile,
 )
+from crosswalk.ownership import owner_of
 from crosswalk.rules import qualifies_for_onboarding
-from crosswalk.settings import OnboardingSettings
+from crosswalk.settings import FieldOwnershipSettings, OnboardingSettings, System
 from crosswalk.sync_state import SyncState, SyncStatus
 
 # The D2C fields Salesforce owns for a B2B account; a difference is "stale in D2C".
@@ -64,6 +65,9 @@ class Assessment(BaseModel):
     needs_entity: bool = False
     customer_patch: dict[str, Any] = Field(default_factory=dict)
     salesforce_fields: dict[str, Any] = Field(default_factory=dict)
+    """Crosswalk's own link fields on the Account (D2C id, sync status)."""
+    owner_fields: dict[str, Any] = Field(default_factory=dict)
+    """Account fields D2C owns whose D2C value Salesforce lacks."""
     profile: dict[str, Any] | None = None
     account: dict[str, Any] | None = None
 
@@ -93,7 +97,7 @@ def _comparable(value: Any) -> Any:
 
 
 def customer_differences(wanted: dict[str, Any], customer: Customer) -> dict[str, Any]:
-    """The merge patch that makes the D2C customer match what Salesforce says."""
+    """Every compared field where D2C does not hold Salesforce's value (Salesforce's value)."""
     current = customer.model_dump(mode="json")
     patch: dict[str, Any] = {}
     for field in COMPARED_FIELDS:
@@ -103,6 +107,24 @@ def customer_differences(wanted: dict[str, Any], customer: Customer) -> dict[str
         if _comparable(want) != _comparable(current.get(field)):
             patch[field] = want
     return patch
+
+
+def split_by_owner(
+    differences: dict[str, Any], customer: Customer, ownership: FieldOwnershipSettings | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Differences -> (the D2C patch for Salesforce-owned fields, the Account fields to write
+    for D2C-owned ones, from D2C's values). Without ownership settings Salesforce owns all."""
+    if ownership is None:
+        return differences, {}
+    current = customer.model_dump(mode="json")
+    patch: dict[str, Any] = {}
+    account: dict[str, Any] = {}
+    for field, value in differences.items():
+        if owner_of(field, ownership) is System.SALESFORCE:
+            patch[field] = value
+        else:
+            account.update(account_values(field, current.get(field)))
+    return patch, account
 
 
 def _profile_for(
@@ -151,6 +173,7 @@ def assess(
     customer: Customer | None,
     profile: UnifiedProfile | None,
     settings: OnboardingSettings,
+    ownership: FieldOwnershipSettings | None = None,
 ) -> Assessment:
     """Sort one Account by what the three stores say (entities come later, in `settle`)."""
     base = {
@@ -217,10 +240,14 @@ def assess(
             **base,
         )
     wanted = plan.customer.model_dump(mode="json")
-    patch = customer_differences(wanted, customer)
+    differences = customer_differences(wanted, customer)
+    patch, owner_fields = split_by_owner(differences, customer, ownership)
     reasons: list[str] = []
     if patch:
         reasons.append("D2C differs from Salesforce: " + ", ".join(sorted(patch)))
+    if owner_fields:
+        owned = sorted(set(differences) - set(patch))
+        reasons.append("Salesforce differs from D2C, which owns: " + ", ".join(owned))
     fields = {}
     if account.D2C_Customer_Id__c != customer.id:
         fields["D2C_Customer_Id__c"] = customer.id
@@ -241,6 +268,8 @@ def assess(
         reasons=reasons,
         customer_patch=patch,
         salesforce_fields=fields,
+        owner_fields=owner_fields,
+        account=account.model_dump(mode="json", exclude={"Contacts"}) if differences else None,
         profile=wanted_profile.model_dump(mode="json") if profile_reasons or patch else None,
         **base,
     )
@@ -375,6 +404,8 @@ def reconcile_policy(settings: Any) -> dict[str, Any]:
         "onboarding": settings.onboarding.model_dump(mode="json"),
         "approval": settings.approval.model_dump(mode="json"),
         "retry": settings.retry.model_dump(mode="json"),
+        "ownership": settings.ownership.model_dump(mode="json"),
+        "sync": settings.sync.model_dump(mode="json"),
     }
 
 

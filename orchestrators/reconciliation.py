@@ -36,12 +36,16 @@ from crosswalk.reconciliation import (
     settle,
     write_back_records,
 )
+from crosswalk.sync_state import ChangeRequest
+from crosswalk.updates import UpdateInput, update_instance_id
 from orchestrators import bp
 from orchestrators.steps import RetryPolicy, Step, StepFailed, call_with_retry, custom_status
 
 WRITE_CHUNK = 200
 CHUNK = 25  # drifted records per `reconcile_repairs` sub-orchestration
-STALE_WORKFLOW = "reconcile_repair_stale"  # activity path until an account-update flow exists
+STALE_WORKFLOW = "reconcile_repair_stale"  # the minimal path when account_update declines
+UPDATED = frozenset({"applied", "no_change", "ignored"})
+UPDATE_POLICY = ("ownership", "sync", "onboarding", "retry")
 
 
 class _Page:
@@ -117,6 +121,7 @@ def _handle_page(page: _Page) -> Step:
             "after": run.after,
             "page_size": page.page_size,
             "onboarding": run.policy.get("onboarding"),
+            "ownership": run.policy.get("ownership"),
         },
     )
     counts: dict[str, int] = dict(scan["counts"])
@@ -248,30 +253,41 @@ def _settle(page: _Page, found: list[Assessment], counts: dict[str, int]) -> Ste
 
 
 def _repair(page: _Page, found: list[Assessment]) -> Step:
-    """Start the right workflow for each repairable record, at most `fanout` at a time."""
+    """Start the right workflow for each repairable record, at most `fanout` at a time.
+
+    Stale records go to `account_update` (it knows field ownership and the record's agreed
+    values); one it will not take (the record was never marked synced in its entity, e.g.
+    linked before Crosswalk) is repaired on the minimal activity path instead.
+    """
     jobs: list[tuple[int, Callable[[], Any]]] = []
     for index, assessment in enumerate(found):
         starter = _starter(page, assessment)
         if starter is not None:
             jobs.append((index, starter))
     outcomes = yield from _fan_out(page, jobs)
+    refused = [
+        (index, _activity(page, STALE_WORKFLOW, found[index]))
+        for index, outcome in outcomes.items()
+        if found[index].drift is DriftClass.STALE_IN_D2C and not _updated(outcome)
+    ]
+    if refused:
+        outcomes.update((yield from _fan_out(page, refused)))
     findings: list[DriftFinding] = []
     writes: list[dict[str, Any]] = []
     for index, assessment in enumerate(found):
         outcome = outcomes.get(index)
         repaired_by, error = None, None
+        fields = dict(assessment.salesforce_fields)
         if outcome is not None:
             repaired_by, error, records = _judge(assessment, outcome)
             writes.extend(
                 {"record": r, "account": assessment.sf_account_id, "drift": assessment.drift}
                 for r in records
             )
-        if error is None and assessment.salesforce_fields:
-            record = {
-                "attributes": {"type": "Account"},
-                "Id": assessment.sf_account_id,
-                **assessment.salesforce_fields,
-            }
+        if repaired_by != "account_update":  # it writes the D2C-owned fields itself
+            fields.update(assessment.owner_fields)
+        if error is None and fields:
+            record = {"attributes": {"type": "Account"}, "Id": assessment.sf_account_id, **fields}
             writes.append(
                 {"record": record, "account": assessment.sf_account_id, "drift": assessment.drift}
             )
@@ -282,7 +298,6 @@ def _repair(page: _Page, found: list[Assessment]) -> Step:
 
 def _starter(page: _Page, assessment: Assessment) -> Callable[[], Any] | None:
     context, run = page.context, page.run
-    payload = assessment.model_dump(mode="json", exclude={"account"})
     if assessment.drift is DriftClass.MISSING_IN_D2C and assessment.account is not None:
         request = OnboardingInput(
             account_id=assessment.sf_account_id,
@@ -298,10 +313,39 @@ def _starter(page: _Page, assessment: Assessment) -> Callable[[], Any] | None:
     if assessment.drift is DriftClass.STALE_IN_D2C and (
         assessment.customer_patch or assessment.profile
     ):
-        return lambda: context.call_activity(STALE_WORKFLOW, payload)
+        if not assessment.customer_patch:  # only the profile: nothing for an update to do
+            return _activity(page, STALE_WORKFLOW, assessment)
+        change = ChangeRequest(origin="reconciliation", modstamp=assessment.modstamp, full=True)
+        update = UpdateInput(
+            account_id=assessment.sf_account_id,
+            request=change,
+            policy={k: run.policy.get(k) or {} for k in UPDATE_POLICY},
+            account=assessment.account,
+        )
+        body = update.model_dump(mode="json", exclude_none=True)
+        instance_id = update_instance_id(assessment.sf_account_id, change, tag=run.run_id)
+        return lambda: context.call_sub_orchestrator("account_update", body, instance_id)
     if assessment.drift is DriftClass.D2C_ORPHAN:
-        return lambda: context.call_activity("reconcile_retire_orphan", payload)
+        return _activity(page, "reconcile_retire_orphan", assessment)
     return None
+
+
+def _activity(page: _Page, name: str, assessment: Assessment) -> Callable[[], Any]:
+    payload = assessment.model_dump(mode="json", exclude={"account"})
+    return lambda: page.context.call_activity(name, payload)
+
+
+def _updated(outcome: tuple[str, Any]) -> bool:
+    kind, value = outcome
+    return kind == "ok" and (value or {}).get("outcome") in UPDATED
+
+
+def _workflow(assessment: Assessment, value: Any) -> str:
+    if assessment.drift is DriftClass.D2C_ORPHAN:
+        return "reconcile_retire_orphan"
+    if isinstance(value, dict) and value.get("outcome") in UPDATED:
+        return "account_update"
+    return STALE_WORKFLOW
 
 
 def _judge(
@@ -312,12 +356,7 @@ def _judge(
     if kind == "error":
         return None, f"{value.system} {value.code or value.kind}: {value.detail}"[:500], []
     if assessment.drift is not DriftClass.MISSING_IN_D2C:
-        workflow = (
-            STALE_WORKFLOW
-            if assessment.drift is DriftClass.STALE_IN_D2C
-            else "reconcile_retire_orphan"
-        )
-        return workflow, None, []
+        return _workflow(assessment, value), None, []
     result = value or {}
     if result.get("outcome") == "synced":
         records = write_back_records(result["write_back"]) if result.get("write_back") else []

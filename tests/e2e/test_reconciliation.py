@@ -38,9 +38,10 @@ def test_one_run_finds_each_kind_of_drift_repairs_it_and_a_second_run_has_nothin
     missing, (stuck, running) = org.plain[:3], org.plain[3:5]
     synced = [a for a in org.plain + org.other_qualifying if a not in {*missing, stuck, running}]
     in_sync(sb, store, org, synced)
-    stale_d2c, stale_sf, deleted, demoted = synced[:4]
+    stale_d2c, stale_sf, deleted, demoted, d2c_owned = synced[:5]
     customers = {c["external_ref"]: c for c in sb.d2c_customers()}
-    sb.d2c_edit(customers[stale_d2c]["id"], {"phone": "+1 555 0100"})
+    sb.d2c_edit(customers[stale_d2c]["id"], {"industry": "Edited On The Storefront"})
+    sb.d2c_edit(customers[d2c_owned]["id"], {"phone": "+1 555 0100"})  # D2C owns phone
     sb.salesforce_edit("Account", stale_sf, {"Name": "Renamed In Salesforce Ltd"})
     sb.salesforce_delete("Account", deleted)
     sb.salesforce_edit("Account", demoted, {"Type": "Prospect"})
@@ -51,19 +52,20 @@ def test_one_run_finds_each_kind_of_drift_repairs_it_and_a_second_run_has_nothin
 
     classes = by_class(first)
     assert classes.get("missing_in_d2c") == set(missing)
-    assert classes.get("stale_in_d2c") == {stale_d2c, stale_sf}
+    assert classes.get("stale_in_d2c") == {stale_d2c, stale_sf, d2c_owned}
     assert classes.get("d2c_orphan") == {deleted, demoted}
     assert classes.get("failed_or_stuck") == {stuck, *org.unmappable}
     assert classes.get("in_progress") == {running}
     assert first["status"] == "completed" and first["failed"] == 0
-    assert first["repaired"] == 7
+    assert first["repaired"] == 8
     # the repairs happened
     customers = {c["external_ref"]: c for c in sb.d2c_customers()}
     for account_id in missing:
         assert customers[account_id]["status"] == "active"
         record = sb.salesforce_record("Account", account_id)
         assert record["D2C_Customer_Id__c"] == customers[account_id]["id"]
-    assert customers[stale_d2c]["phone"] == org.accounts[stale_d2c].Phone
+    assert customers[stale_d2c]["industry"] == org.accounts[stale_d2c].Industry
+    assert sb.salesforce_record("Account", d2c_owned)["Phone"] == "+1 555 0100"
     assert customers[stale_sf]["name"] == "Renamed In Salesforce Ltd"
     assert customers[deleted]["status"] == "deactivated"
     assert customers[demoted]["status"] == "deactivated"
