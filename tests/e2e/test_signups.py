@@ -1,0 +1,144 @@
+"""Flow 3 end to end: people who register on the storefront become Contacts of their company's
+Salesforce account when the email domain matches a synced account, otherwise Leads."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.sync import calls, entity, instances, onboarded, settle, wire_d2c_events
+
+pytestmark = pytest.mark.slow
+UPSERT_CONTACT = "PATCH /services/data/v59.0/sobjects/Contact/D2C_User_Id__c/{value}"
+
+
+def _stack(stack_factory, **env: str):
+    return wire_d2c_events(stack_factory(seed=12, **env))
+
+
+def _by_user(stack, sobject: str, user_id: str) -> list[dict]:
+    return [r for r in stack.sb.salesforce_records(sobject) if r["D2C_User_Id__c"] == user_id]
+
+
+def _register(stack, email: str, **fields) -> tuple[dict, dict]:
+    customer = stack.sb.d2c_register(email=email, last_name="Doe", first_name="Jane", **fields)
+    (user,) = stack.sb.d2c_users(customer["id"])
+    return customer, user
+
+
+def test_a_sign_up_from_a_synced_company_domain_becomes_a_contact_of_that_account(stack_factory):
+    stack = _stack(stack_factory)
+    first, second = onboarded(stack, 2)
+    domain = stack.profiles().get(second["Id"]).email_domain
+
+    customer, user = _register(
+        stack, f"jane.doe@{domain}", company_name="Second Co", phone="+49 30 1"
+    )
+    settle(stack)
+
+    (contact,) = _by_user(stack, "Contact", user["id"])
+    assert contact["AccountId"] == second["Id"] != first["Id"]
+    assert contact["Email"] == f"jane.doe@{domain}" and contact["LastName"] == "Doe"
+    assert contact["HasOptedOutOfEmail"] is True
+    link = stack.sb.d2c_customer(customer["id"])["salesforce"]
+    assert link == {"account_id": second["Id"], "contact_id": contact["Id"], "lead_id": None}
+    state = entity(stack, "signup_link", customer["id"])
+    assert state["status"] == "linked" and state["sf_id"] == contact["Id"]
+    assert any(c["outcome"] == "echo" for c in state["changes"])  # the link write came back
+
+
+@pytest.mark.parametrize("email", ["jane@gmail.com", "jane@unknown-company.example"])
+def test_a_sign_up_that_matches_no_synced_account_becomes_a_lead(stack_factory, email):
+    stack = _stack(stack_factory)
+    onboarded(stack)
+
+    customer, user = _register(stack, email)
+    settle(stack)
+
+    assert _by_user(stack, "Contact", user["id"]) == []
+    (lead,) = _by_user(stack, "Lead", user["id"])
+    assert lead["D2C_Customer_Id__c"] == customer["id"] and lead["Company"] == "Jane Doe"
+    assert lead["LeadSource"] == "D2C Storefront"
+    assert stack.sb.d2c_customer(customer["id"])["salesforce"]["lead_id"] == lead["Id"]
+
+
+def test_a_free_mail_address_never_matches_even_an_account_using_that_domain(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    stack.sb.salesforce_edit("Account", account["Id"], {"Website": "https://www.gmail.com"})
+    settle(stack)
+    assert stack.profiles().get(account["Id"]).email_domain == "gmail.com"
+
+    _, user = _register(stack, "jane@gmail.com")
+    settle(stack)
+
+    assert _by_user(stack, "Contact", user["id"]) == []
+    assert len(_by_user(stack, "Lead", user["id"])) == 1
+
+
+def test_unmatched_sign_ups_are_left_alone_when_the_setting_says_so(stack_factory):
+    stack = _stack(stack_factory, SYNC_UNMATCHED_SIGNUPS="ignore")
+    before = calls(stack)
+
+    customer, user = _register(stack, "jane@gmail.com")
+    settle(stack)
+
+    assert _by_user(stack, "Lead", user["id"]) == []
+    assert stack.sb.d2c_customer(customer["id"])["salesforce"]["lead_id"] is None
+    assert entity(stack, "signup_link", customer["id"])["status"] == "unmatched"
+    assert calls(stack) == before
+
+
+def test_duplicate_registration_events_make_one_contact(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    domain = stack.profiles().get(account["Id"]).email_domain
+    stack.sb.set_event_delivery(duplicate=1.0)
+
+    customer, user = _register(stack, f"jane@{domain}", company_name="Dup Co")
+    settle(stack)
+
+    assert len(_by_user(stack, "Contact", user["id"])) == 1
+    delivered = [
+        e
+        for e in stack.sb.events_delivered("d2c")
+        if e["type"] == "customer.registered" and e["data"]["customer"]["id"] == customer["id"]
+    ]
+    assert len(delivered) == 2
+    upserts = stack.sb.stats()["salesforce"]["calls"][UPSERT_CONTACT]
+    assert upserts == 1
+    (run,) = instances(stack, f"signup-{customer['id']}-registered")
+    assert run["output"]["outcome"] == "linked"
+
+
+def test_a_repeated_registration_event_from_another_delivery_is_a_duplicate(stack_factory):
+    stack = _stack(stack_factory)
+    customer, user = _register(stack, "jane@gmail.com")
+    settle(stack)
+    (event,) = [e for e in stack.sb.events_delivered("d2c") if e["type"] == "customer.registered"]
+
+    replayed = {**event, "id": "replayed-by-hand"}
+    stack.host.post(
+        "/runtime/webhooks/eventgrid?functionName=d2c_events",
+        json=replayed,
+        headers={"Content-Type": "application/cloudevents+json"},
+    )
+    settle(stack)
+
+    assert len(_by_user(stack, "Lead", user["id"])) == 1
+
+
+def test_a_storefront_edit_of_a_linked_sign_up_updates_its_contact(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    domain = stack.profiles().get(account["Id"]).email_domain
+    customer, user = _register(stack, f"jane@{domain}", company_name="Edit Co")
+    settle(stack)
+    before = calls(stack)
+
+    stack.sb.d2c_edit(customer["id"], {"phone": "+49 89 777", "marketing_consent": True})
+    settle(stack)
+
+    (contact,) = _by_user(stack, "Contact", user["id"])
+    assert contact["Phone"] == "+49 89 777" and contact["HasOptedOutOfEmail"] is False
+    spent = calls(stack)
+    assert spent["salesforce"] - before["salesforce"] == 1 and spent["d2c"] == before["d2c"]
