@@ -44,8 +44,7 @@ async def _audited(
             principal, action, target, reason=reason, outcome=f"refused: {exc.code}", **details
         )
         raise
-    extra = result if isinstance(result, dict) else {}
-    await audit(principal, action, target, reason=reason, outcome="done", **{**details, **extra})
+    await audit(principal, action, target, reason=reason, outcome="done", result=result, **details)
     return result
 
 

@@ -45,9 +45,8 @@ def view(principal: Principal, body: dict[str, Any], status: int = 200) -> func.
 
 def query_model(model: type[M], req: func.HttpRequest) -> M:
     try:
-        return model.model_validate(
-            {k: v for k, v in req.params.items() if k in model.model_fields}
-        )
+        known = {n for name, f in model.model_fields.items() for n in (name, f.alias) if n}
+        return model.model_validate({k: v for k, v in req.params.items() if k in known})
     except ValidationError as exc:
         raise BadRequest(fields_of(exc)) from None
 

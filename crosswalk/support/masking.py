@@ -29,6 +29,8 @@ ADDRESS_KEYS = frozenset(
     }
 )
 MASK = "***"
+STAFF_KEYS = frozenset({"actor", "approver", "principal"})
+"""Support staff's own identities: who acted is the point of an audit, not personal data."""
 
 
 def mask_email(text: str) -> str:
@@ -49,7 +51,9 @@ def mask(value: Any) -> Any:
         out: dict[str, Any] = {}
         for key, item in value.items():
             folded = str(key).lower()
-            if folded in PHONE_KEYS:
+            if folded in STAFF_KEYS:
+                out[key] = item
+            elif folded in PHONE_KEYS:
                 out[key] = mask_phone(item)
             elif folded in ADDRESS_KEYS and item not in (None, ""):
                 out[key] = MASK

@@ -72,7 +72,11 @@ async def record_view(src: Sources, account_id: str) -> dict[str, Any] | None:
     )
     if entity is None and not listed and not cancels and profile is None:
         return None
-    statuses = sorted([*listed, *cancels], key=lambda s: s.get("createdTime") or "", reverse=True)
+    statuses = sorted(
+        [*listed, *cancels],
+        key=lambda s: (s.get("createdTime") or "", s.get("instanceId") or ""),
+        reverse=True,
+    )
     detailed = await asyncio.gather(
         *(src.durable.instance(s["instanceId"], history=True) for s in statuses[:20])
     )

@@ -6,7 +6,8 @@ One per test module (tests pick distinct seeded accounts), because starting one 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,12 +53,23 @@ class SupportStack:
         return response.json()["id"]
 
     def waiting_for_approval(self, instance_id: str) -> dict[str, Any]:
-        status = self.host.wait_for(instance_id, statuses={"Running"})
-        for _ in range(300):
-            if (status.get("customStatus") or {}).get("waiting_for") == "ApprovalDecision":
+        return self.eventually(
+            instance_id,
+            lambda s: (s.get("customStatus") or {}).get("waiting_for") == "ApprovalDecision",
+        )
+
+    def eventually(
+        self, instance_id: str, ready: Callable[[dict[str, Any]], bool], timeout: float = 30
+    ) -> dict[str, Any]:
+        """Poll the instance's status until `ready` says so (a status read is cheap)."""
+        deadline = time.monotonic() + timeout
+        status: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            status = self.host.status(instance_id) or {}
+            if ready(status):
                 return status
-            status = self.host.status(instance_id)
-        raise AssertionError(f"never waited for approval: {status}")
+            time.sleep(0.02)
+        raise AssertionError(f"{instance_id} never got there: {status}")
 
     def finished(self, instance_id: str, timeout: float = 30) -> dict[str, Any]:
         return self.host.wait_for(instance_id, timeout=timeout)
@@ -67,7 +79,7 @@ class SupportStack:
 
 
 @contextlib.contextmanager
-def support_stack(data: Path, seed: int = 40, **overrides: str) -> Iterator[SupportStack]:
+def support_stack(data: Path, seed: int = 100, **overrides: str) -> Iterator[SupportStack]:
     env_extra = {
         "SUPPORT_AUTH_MODE": "dev_token",
         "SUPPORT_DEV_TOKEN_KEY": KEY,
@@ -83,5 +95,3 @@ def support_stack(data: Path, seed: int = 40, **overrides: str) -> Iterator[Supp
                 salesforce=f"{host.url}/runtime/webhooks/eventgrid?functionName=salesforce_change_events"
             )
             yield SupportStack(sb=sb, host=host, data=data)
-
-
