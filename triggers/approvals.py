@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,8 @@ from crosswalk.models import ApprovalDecisionInput
 from crosswalk.onboarding import APPROVAL_EVENT
 from triggers import bp
 from triggers.responses import HttpError, json_response, read_json, translated
+
+_INSTANCE_ID = re.compile(r"[A-Za-z0-9@_.:-]{1,200}")
 
 
 @bp.route(route="approvals/{instanceId}", methods=["POST"])
@@ -31,6 +34,8 @@ async def submit_decision(
     client: df.DurableOrchestrationClient, instance_id: str, decision: ApprovalDecisionInput
 ) -> dict[str, Any]:
     """Raise the decision on a waiting onboarding (also used by the support API)."""
+    if not _INSTANCE_ID.fullmatch(instance_id):  # the SDK puts ids into URLs unescaped
+        raise HttpError(404, "not_found", "no such instance")
     status = await client.get_status(instance_id)
     if status is None or status.runtime_status is None:
         raise HttpError(404, "not_found", f"no instance {instance_id}")

@@ -19,7 +19,7 @@ from crosswalk.support.auth import ANY_ROLE
 from crosswalk.support.schemas import AuditQuery, RecordsQuery, ReportsQuery
 from triggers import bp
 from triggers.responses import BadRequest, HttpError, translated
-from triggers.support_gateway import DurableGateway
+from triggers.support_gateway import DurableGateway, RejectedCursor
 from triggers.support_http import audit_store, authorize, query_model, sources, view
 
 ANON = func.AuthLevel.ANONYMOUS  # App Service authentication and the roles guard these routes
@@ -90,14 +90,17 @@ async def support_records(
         raise BadRequest([{"field": "olderThan", "message": str(exc)}]) from None
     stale_hours = services().settings.reconcile.stuck_after_hours
     async with DurableGateway(client) as gateway:
-        page = await views.list_records(
-            sources(gateway),
-            wanted=query.state,
-            cutoff=cutoff,
-            stale_before=now - timedelta(hours=stale_hours),
-            limit=query.limit,
-            cursor=query.cursor,
-        )
+        try:
+            page = await views.list_records(
+                sources(gateway),
+                wanted=query.state,
+                cutoff=cutoff,
+                stale_before=now - timedelta(hours=stale_hours),
+                limit=query.limit,
+                cursor=query.cursor,
+            )
+        except RejectedCursor as exc:
+            raise BadRequest([{"field": "cursor", "message": str(exc)}]) from None
     return view(principal, {"state": query.state, **page})
 
 

@@ -18,6 +18,10 @@ from crosswalk.errors import TransientError
 ENTITY = "record_sync"
 
 
+class RejectedCursor(ValueError):
+    """A paging cursor the task hub refused: the caller's input, not an outage."""
+
+
 class DurableGateway:
     """Implements `crosswalk.support.views.Durable`; use as `async with DurableGateway(c)`."""
 
@@ -65,6 +69,8 @@ class DurableGateway:
         status, body, response_headers = await self._get(
             f"entities/{ENTITY}", {"fetchState": "true", "top": str(top)}, headers
         )
+        if status == 400 and cursor:
+            raise RejectedCursor("the task hub does not know this cursor")
         self._check(status, "list entities")
         token = response_headers.get("x-ms-continuation-token")
         return list(body or []), (token if token and token != "null" else None)

@@ -45,7 +45,7 @@ class RecordsQuery(BaseModel):
     state: Literal["failed", "needs_attention", "awaiting_approval", "stale"]
     older_than: str | None = Field(default=None, alias="olderThan", max_length=40)
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: str | None = Field(default=None, pattern=r"^[!-~]{1,200}$")
 
 
 class ReportsQuery(BaseModel):
