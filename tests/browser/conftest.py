@@ -1,4 +1,4 @@
-"""Headless Chromium (Debian's package) driven by Playwright: one browser per session.
+"""Headless Chromium (Debian's package) driven by Playwright: one browser for these tests.
 
 Never `playwright install`: the browser is /usr/bin/chromium, which `.ci/run` installs. The
 tests skip, saying why, only when that browser or the playwright package is truly missing.
@@ -26,8 +26,10 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """One browser for all the browser tests; closed when they end, because Playwright's sync
+    API keeps an event loop running in this thread, which later `asyncio.run()` calls refuse."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
