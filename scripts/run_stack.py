@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sandbox  # noqa: E402
+from crosswalk.support.auth import Role, make_dev_token  # noqa: E402
 from scripts.localstack import app_env, onboardable_accounts  # noqa: E402
 
 
@@ -70,7 +72,15 @@ def main() -> int:
         d2c_port=args.d2c_port,
         salesforce_events_to=events,
     ) as sb:
-        env = {**os.environ, **app_env(sb, args.data)}
+        # the support console signs in with a development token (App Service auth in Azure)
+        support_key = os.environ.get("SUPPORT_DEV_TOKEN_KEY") or secrets.token_hex(32)
+        support = {
+            "SUPPORT_AUTH_MODE": "dev_token",
+            "SUPPORT_DEV_TOKEN_KEY": support_key,
+            "SUPPORT_AUDIT_SQLITE_PATH": str(args.data / "audit.sqlite3"),
+        }
+        env = {**support, **os.environ, **app_env(sb, args.data)}
+        token = make_dev_token(support_key, "you@example.com", list(Role), ttl_seconds=7 * 86400)
         host = subprocess.Popen(
             [
                 sys.executable,
@@ -95,6 +105,8 @@ Crosswalk is running.
   Salesforce sandbox   {sb.salesforce_url}  (CA bundle {sb.ca_bundle})
   D2C sandbox          {sb.d2c_url}
   state                {args.data}  (delete it to start over)
+  support console      {app_url}/api/support/console  (paste this token when asked:)
+                       {token}
 
 Try:
   1. onboard an account:
