@@ -389,6 +389,29 @@ ACCOUNT_SOURCES: dict[str, tuple[str, ...]] = {
 _SOURCE_TO_FIELD = {source: name for name, sources in ACCOUNT_SOURCES.items() for source in sources}
 
 
+EVENT_SOURCES = {
+    "Name": "name",
+    "Phone": "phone",
+    "Website": "website",
+    "Tax_Id__c": "tax_id",
+    "Industry": "industry",
+    "Marketing_Consent__c": "marketing_consent",
+}
+"""Account fields whose new value a change event carries whole (not compound, not combined)."""
+
+
+def event_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Raw Account values from a change event -> the D2C fields they map to, cleaned alike."""
+    out: dict[str, Any] = {}
+    for source, value in values.items():
+        name = EVENT_SOURCES.get(source)
+        if name == "marketing_consent":
+            out[name] = bool(value)
+        elif name is not None:
+            out[name] = _clean(value) if isinstance(value, str) or value is None else value
+    return out
+
+
 def touched_fields(changed_fields: list[str]) -> set[str]:
     """Change-event `changedFields` (`Phone`, `BillingAddress.City`) -> mapped D2C fields."""
     touched: set[str] = set()

@@ -99,7 +99,8 @@ class ChangeRequest(BaseModel):
     """What an `account_update` run is asked to look at; several merge into one.
 
     `changed_fields` are the Salesforce change event's `changedFields` (None: unknown, read
-    the Account); `customer` is a D2C customer as an event or a re-read carried it.
+    the Account); `customer` is a D2C customer as an event or a re-read carried it. Merged
+    requests keep no `values`: which commit they came from is no longer known.
     """
 
     origin: str
@@ -108,6 +109,8 @@ class ChangeRequest(BaseModel):
     customer: dict[str, Any] | None = None
     deleted: bool = False
     full: bool = False
+    values: dict[str, Any] = Field(default_factory=dict)
+    """New values of simple Account fields as the change event carried them."""
 
     @property
     def version(self) -> int | None:

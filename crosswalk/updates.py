@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from crosswalk.mapping import touched_fields
+from crosswalk.mapping import EVENT_SOURCES, touched_fields
 from crosswalk.models import SalesforceAccountId
 from crosswalk.salesforce_ids import to_18
 from crosswalk.settings import Settings
@@ -133,11 +133,26 @@ def own_salesforce_change(
 
 
 def account_change(
-    change_type: str, changed_fields: list[str], modstamp: datetime
+    change_type: str,
+    changed_fields: list[str],
+    modstamp: datetime,
+    payload: dict[str, Any] | None = None,
 ) -> ChangeRequest | None:
-    """The update an Account change event asks for, or None when no mapped field changed."""
+    """The update an Account change event asks for, or None when no mapped field changed.
+
+    The new values of simple fields ride along (`values`), so a run can see that they already
+    equal the agreed ones without reading the Account.
+    """
     if change_type == "DELETE":
         return ChangeRequest(origin="salesforce", modstamp=modstamp, deleted=True)
     if change_type == "UPDATE" and touched_fields(changed_fields):
-        return ChangeRequest(origin="salesforce", modstamp=modstamp, changed_fields=changed_fields)
+        carried = payload or {}
+        values = {
+            name: carried[name]
+            for name in EVENT_SOURCES
+            if name in changed_fields and name in carried
+        }
+        return ChangeRequest(
+            origin="salesforce", modstamp=modstamp, changed_fields=changed_fields, values=values
+        )
     return None

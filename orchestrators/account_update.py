@@ -21,11 +21,11 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from crosswalk.mapping import account_fields, customer_values, touched_fields
+from crosswalk.mapping import account_fields, customer_values, event_values, touched_fields
 from crosswalk.models import ProfileStatus, SalesforceAccount
 from crosswalk.ownership import SyncPlan, owned_by, plan_sync
 from crosswalk.settings import FieldOwnershipSettings, OnboardingSettings, SyncSettings, System
-from crosswalk.sync_state import UpdateGrant
+from crosswalk.sync_state import ChangeRequest, UpdateGrant
 from crosswalk.updates import UpdateInput
 from orchestrators import bp
 from orchestrators.steps import RetryPolicy, Step, StepFailed, call_with_retry, custom_status
@@ -127,9 +127,9 @@ def account_update(context: df.DurableOrchestrationContext) -> Step:
     if ended["pending"] is not None:
         run.log("more changes arrived meanwhile; continuing")
         context.continue_as_new(
-            update.model_copy(update={"request": ended["pending"], "account": None}).model_dump(
-                mode="json", exclude_none=True
-            )
+            update.model_copy(
+                update={"request": ChangeRequest.model_validate(ended["pending"]), "account": None}
+            ).model_dump(mode="json", exclude_none=True)
         )
         return result.output()
     context.set_custom_status(
@@ -153,6 +153,17 @@ def _apply(run: _Run, grant: UpdateGrant) -> Step:
         or agreed is None
         or bool(touched & salesforce_owned)
     )
+    carried = event_values(request.values)
+    if (
+        agreed is not None
+        and touched
+        and request.customer is None
+        and not (request.deleted or request.full)
+        and touched <= carried.keys()
+        and all(agreed.get(name) == carried[name] for name in touched)
+    ):  # the event's new values are what both systems already agreed on: nothing to do
+        note = "the changed values already equal the agreed ones (an earlier run applied them)"
+        return _Result("no_change", note=note)
     account: SalesforceAccount | None = None
     if must_read:
         raw = run.update.account

@@ -40,6 +40,7 @@ async def route_account_change(
     *,
     event_id: str,
     header: Any,
+    payload: dict[str, Any],
     account_ids: list[SalesforceAccountId],
     modstamp: datetime,
 ) -> None:
@@ -51,7 +52,7 @@ async def route_account_change(
         client_name=settings.salesforce.client_name,
         integration_user_id=settings.salesforce.integration_user_id,
     )
-    request = account_change(header.changeType, header.changedFields, modstamp)
+    request = account_change(header.changeType, header.changedFields, modstamp, payload)
     for account_id in account_ids:
         entity = df.EntityId("record_sync", account_id)
         if own:

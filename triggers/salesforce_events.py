@@ -100,6 +100,7 @@ async def salesforce_change_events(
         svc.settings,
         event_id=event.id,
         header=header,
+        payload=change.payload,
         account_ids=record_ids,
         modstamp=modstamp,
     )

@@ -45,8 +45,21 @@ def onboarded(stack: Any, count: int = 1) -> list[dict[str, Any]]:
     return [stack.sb.salesforce_record("Account", a["Id"]) for a in accounts]
 
 
+def list_instances(host: Any, query: str) -> list[dict[str, Any]]:
+    """Every instance the Durable HTTP API lists for `query`, following continuation tokens."""
+    out: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        headers = {"x-ms-continuation-token": token} if token else None
+        response = host.request("GET", f"{DURABLE}/instances?{query}&top=500", headers=headers)
+        out.extend(response.json())
+        token = response.headers.get("x-ms-continuation-token")
+        if not token or token == "null":
+            return out
+
+
 def running(stack: Any) -> list[str]:
-    listed = stack.host.get(f"{DURABLE}/instances?runtimeStatus=Running,Pending").json()
+    listed = list_instances(stack.host, "runtimeStatus=Running,Pending")
     return [item["instanceId"] for item in listed]
 
 
@@ -65,7 +78,7 @@ def settle(stack: Any, rounds: int = 50) -> None:
 
 
 def instances(stack: Any, prefix: str) -> list[dict[str, Any]]:
-    listed = stack.host.get(f"{DURABLE}/instances?instanceIdPrefix={prefix}").json()
+    listed = list_instances(stack.host, f"instanceIdPrefix={prefix}")
     return [stack.host.wait_for(item["instanceId"], timeout=60) for item in listed]
 
 

@@ -159,6 +159,8 @@ def test_only_mapped_field_changes_and_deletions_ask_for_an_update():
     assert account_change("UPDATE", ["Description", "LastModifiedDate"], MOD1) is None
     assert account_change("UPDATE", ["Phone"], MOD1).changed_fields == ["Phone"]
     assert account_change("DELETE", [], MOD1).deleted
+    carried = account_change("UPDATE", ["Name", "BillingCity"], MOD1, {"Name": "X", "Id": "1"})
+    assert carried.values == {"Name": "X"}
     assert account_change("CREATE", ["Name"], MOD1) is None
 
 
