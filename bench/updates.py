@@ -10,8 +10,8 @@ later edit of the same account, visible in the other system), and the Salesforce
 calls per update from the sandbox's own counters. Edits of one account that arrive while its
 update runs are applied together (the record's update lease), so calls per update fall below
 one per side when edits bunch up. Finally it checks that the counters stay flat for a quiet
-period (no echo loop). Run: .venv/bin/python bench/updates.py [N] [A] (defaults 1000, 200).
-The last line is the result.
+period (no echo loop). Run: .venv/bin/python bench/updates.py [N] [A] [RATE] (defaults 1000,
+200, and 0 = every edit at once; RATE edits/s paces them). The last line is the result.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +57,26 @@ def _onboard(host: RunningHost, account_ids: list[str]) -> None:
         assert status["output"]["outcome"] == "synced", status
 
 
-def _outcomes(host: RunningHost, prefix: str) -> dict[str, int]:
-    """Outcome counts of every instance whose id starts with `prefix`."""
+def _stamp(text: str) -> float:
+    """Status timestamps may carry 7 fractional digits (.NET ticks); Python takes up to 6."""
+    head, _, frac = text.rstrip("Z").partition(".")
+    return datetime.fromisoformat(f"{head}.{(frac + '000000')[:6]}+00:00").timestamp()
+
+
+def _runs(host: RunningHost, prefix: str, skip: set[str]) -> tuple[dict[str, int], list[float]]:
+    """Outcome counts and run times (first -> last history event) of the update instances not
+    in `skip`, which it extends."""
     counts: dict[str, int] = {}
+    times: list[float] = []
     for item in list_instances(host, f"instanceIdPrefix={prefix}"):
+        if item["instanceId"] in skip:
+            continue
+        skip.add(item["instanceId"])
         outcome = (item.get("output") or {}).get("outcome", item["runtimeStatus"])
         counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
+        history = host.status(item["instanceId"], show_history=True)["historyEvents"]
+        times.append(_stamp(history[-1]["Timestamp"]) - _stamp(history[0]["Timestamp"]))
+    return counts, sorted(times)
 
 
 def _measure(
@@ -73,6 +87,7 @@ def _measure(
     edit: Callable[[str, str], None],
     visible: Callable[[], dict[str, Any]],
     value: Callable[[int, str], str],
+    rate: float,
 ) -> dict[str, Any]:
     """Make n edits round-robin over `keys`; time each until its value (or a later one) shows."""
     order: dict[tuple[str, Any], int] = {}  # (key, value) -> edit number
@@ -101,6 +116,8 @@ def _measure(
     watcher.start()
     started = time.perf_counter()
     for number in range(n):
+        if rate > 0:  # paced: edit number i at i/rate seconds
+            time.sleep(max(0.0, started + number / rate - time.perf_counter()))
         key = keys[number % len(keys)]
         text = value(number, key)
         order[(key, text)] = number
@@ -125,6 +142,7 @@ def _measure(
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     accounts = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    rate = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
     with tempfile.TemporaryDirectory() as tmp, sandbox.run(seed=int(accounts * 1.6) + 50) as sb:
         ids = [a["Id"] for a in plain_accounts(Stack(sb=sb, host=None, data=None, env={}))]
         if len(ids) < accounts:
@@ -155,8 +173,10 @@ def main() -> None:
                 edit=lambda a, v: sb.salesforce_edit("Account", a, {"Name": v}),
                 visible=names,
                 value=lambda i, a: f"Bench {a[-6:]} #{i}",
+                rate=rate,
             )
-            sf_outcomes = _outcomes(host, "update-")
+            seen_runs: set[str] = set()
+            sf_outcomes, sf_times = _runs(host, "update-", seen_runs)
             to_sf = _measure(
                 sb,
                 stack,
@@ -165,8 +185,9 @@ def main() -> None:
                 edit=lambda a, v: sb.d2c_edit(customers[a], {"phone": v}),
                 visible=phones,
                 value=lambda i, a: f"+1 555 {i:07d}",
+                rate=rate,
             )
-            all_outcomes = _outcomes(host, "update-")
+            d2c_outcomes, d2c_times = _runs(host, "update-", seen_runs)
 
             quiet = sb.stats()
             host.advance(21600)  # six hours of virtual time: any timer that could fire, fires
@@ -177,18 +198,23 @@ def main() -> None:
                 and after["d2c"]["calls"] == quiet["d2c"]["calls"]
                 and not running(stack)
             )
-    d2c_outcomes = {k: v - sf_outcomes.get(k, 0) for k, v in all_outcomes.items()}
-    print(f"onboarded {accounts} accounts in {onboard_wall:.1f} s; {n} updates each way")
-    for label, result, outcomes in (
-        ("Salesforce -> D2C (Account.Name)", to_d2c, sf_outcomes),
-        ("D2C -> Salesforce (phone)", to_sf, d2c_outcomes),
+    pace = f"paced at {rate:g}/s" if rate > 0 else "all at once (a burst)"
+    print(f"onboarded {accounts} accounts in {onboard_wall:.1f} s; {n} updates each way, {pace}")
+    for label, result, outcomes, times in (
+        ("Salesforce -> D2C (Account.Name)", to_d2c, sf_outcomes, sf_times),
+        ("D2C -> Salesforce (phone)", to_sf, d2c_outcomes, d2c_times),
     ):
+        print(f"{label}: {result['propagated']}/{n} propagated in {result['wall']:.1f} s")
         print(
-            f"{label}: {result['propagated']}/{n} propagated in {result['wall']:.1f} s; "
-            f"latency p50 {result['p50']:.2f} s  p95 {result['p95']:.2f} s; "
-            f"calls per update: Salesforce {result['salesforce']:.2f}, D2C {result['d2c']:.2f}; "
-            f"update runs {dict(sorted(outcomes.items()))}"
+            f"  propagation latency (edit -> visible on the other side): "
+            f"p50 {result['p50']:.2f} s  p95 {result['p95']:.2f} s"
         )
+        p95 = times[int(0.95 * (len(times) - 1))]
+        print(
+            f"  update runs {dict(sorted(outcomes.items()))}; run time (started -> "
+            f"done) p50 {statistics.median(times):.3f} s  p95 {p95:.3f} s"
+        )
+        print(f"  calls per update: Salesforce {result['salesforce']:.2f}, D2C {result['d2c']:.2f}")
     print(f"quiet period after both (6 h virtual): counters flat = {flat}")
     print(
         f"updates: SF->D2C p50 {to_d2c['p50']:.2f} s p95 {to_d2c['p95']:.2f} s "
