@@ -1,6 +1,6 @@
 """`make run`: the whole local stack with demo data, in one terminal.
 
-Starts the sandbox (Salesforce + D2C stand-ins, seeded, change events pointed at devhost) in
+Starts the sandbox (Salesforce + D2C stand-ins, seeded, both event streams pointed at devhost) in
 this process and devhost on the app as a child process, prints the URLs and three things to
 try, and stops both on Ctrl-C. State lives under .crosswalk/ (git-ignored): delete it to
 start over.
@@ -65,12 +65,14 @@ def main() -> int:
     args.data.mkdir(parents=True, exist_ok=True)
     app_url = f"http://127.0.0.1:{args.port}"
     events = f"{app_url}/runtime/webhooks/eventgrid?functionName=salesforce_change_events"
+    d2c_events = f"{app_url}/runtime/webhooks/eventgrid?functionName=d2c_events"
     with sandbox.run(
         seed=args.seed,
         data_dir=args.data / "sandbox",
         salesforce_port=args.salesforce_port,
         d2c_port=args.d2c_port,
         salesforce_events_to=events,
+        d2c_events_to=d2c_events,
     ) as sb:
         # the support console signs in with a development token (App Service auth in Azure)
         support_key = os.environ.get("SUPPORT_DEV_TOKEN_KEY") or secrets.token_hex(32)
