@@ -167,6 +167,8 @@ def _apply(run: _Run, grant: UpdateGrant) -> Step:
     account: SalesforceAccount | None = None
     if must_read:
         raw = run.update.account
+        if raw is not None and _older(raw, grant.last_modstamp):
+            raw = None  # the starter's copy predates what was applied since: read it again
         if raw is None:
             read = yield from run.step(
                 "sf_read_account_fields", {"account_id": run.update.account_id}
@@ -256,6 +258,10 @@ def _apply(run: _Run, grant: UpdateGrant) -> Step:
             "salesforce_fields": sorted(plan.account_patch),
         },
     )
+
+
+def _older(raw: dict[str, Any], applied: datetime | None) -> bool:
+    return applied is not None and SalesforceAccount.model_validate(raw).SystemModstamp < applied
 
 
 def _profile(run: _Run, grant: UpdateGrant, plan: SyncPlan, modstamp: datetime | None) -> Step:

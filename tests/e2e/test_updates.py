@@ -12,6 +12,9 @@ from datetime import timedelta
 import pytest
 
 from crosswalk.models import ProfileStatus
+from crosswalk.settings import load_settings
+from crosswalk.sync_state import ChangeRequest
+from crosswalk.updates import UpdateInput, sync_policy
 from tests.e2e.sync import (
     D2C_EVENTS,
     EventRecorder,
@@ -314,3 +317,25 @@ def test_malformed_d2c_events_are_dead_lettered_and_start_nothing(stack_factory,
     assert stack.host.get("/runtime/webhooks/durabletask/instances").json() == []
     letters = list((stack.data / "lake" / "deadletter" / "d2c").rglob(f"{body['id']}.json"))
     assert len(letters) == 1
+
+
+def test_a_starters_account_copy_older_than_what_was_applied_is_read_again(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    old_copy = stack.sb.salesforce_record("Account", account["Id"])
+    stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Applied Later GmbH"})
+    settle(stack)
+
+    update = UpdateInput(
+        account_id=account["Id"],
+        request=ChangeRequest(
+            origin="reconciliation", modstamp=old_copy["SystemModstamp"], full=True
+        ),
+        policy=sync_policy(load_settings(stack.env)),
+        account=old_copy,
+    )
+    started = stack.host.start("account_update", input=update.model_dump(mode="json"))
+    status = stack.host.wait_for(started, timeout=60)
+
+    assert status["output"]["outcome"] == "no_change", status["output"]
+    assert customer_of(stack, account["Id"])["name"] == "Applied Later GmbH"
