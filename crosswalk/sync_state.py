@@ -196,6 +196,8 @@ class SyncState(BaseModel):
     d2c_version: int | None = None
     update_lease: UpdateLease | None = None
     pending: ChangeRequest | None = None
+    waiter: str | None = None
+    """The one update instance waiting for a running onboarding to end, for all of them."""
     changes: list[ChangeNote] = Field(default_factory=list)
 
     # ------------------------------------------------------------------ reading
@@ -327,6 +329,9 @@ class SyncState(BaseModel):
         """
 
         def refuse(outcome: str, reason: str, *, wait: bool = False) -> UpdateGrant:
+            last = self.changes[-1] if self.changes else None
+            if last is not None and (last.instance_id, last.outcome) == (instance_id, outcome):
+                return UpdateGrant(go=False, outcome=outcome, reason=reason, wait=wait)
             self.note_change(
                 ChangeNote(
                     at=at,
@@ -342,9 +347,14 @@ class SyncState(BaseModel):
 
         if self.status in ACTIVE:
             self._keep_pending(request)
+            wait = self.waiter in (None, instance_id)
+            if wait:
+                self.waiter = instance_id
             return refuse(
-                "deferred", f"onboarding {self.current_instance_id} is running", wait=True
+                "deferred", f"onboarding {self.current_instance_id} is running", wait=wait
             )
+        if self.waiter == instance_id:
+            self.waiter = None
         if self.status is not SyncStatus.SYNCED:
             return refuse("not_synced", f"the record is {self.status}, not synced")
         lease = self.update_lease

@@ -18,7 +18,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from crosswalk.mapping import EVENT_SOURCES, touched_fields
 from crosswalk.models import SalesforceAccountId
@@ -42,6 +42,8 @@ class UpdateInput(BaseModel):
     policy: dict[str, Any]
     account: dict[str, Any] | None = None
     """The Account as the starter already read it (reconciliation pages); skips the read."""
+    waiting_since: AwareDatetime | None = None
+    """Set by the instance itself while it waits for a running onboarding (continue_as_new)."""
 
 
 class SignupInput(BaseModel):

@@ -32,10 +32,14 @@ from orchestrators.steps import RetryPolicy, Step, StepFailed, call_with_retry, 
 
 log = logging.getLogger("crosswalk.updates")
 
-WAIT_SECONDS = 30
-WAIT_ATTEMPTS = 20
-"""While the record is still being onboarded, ask again every 30 s for 10 minutes; after that
-the change stays pending on the entity for the next update or reconciliation."""
+FIRST_WAIT = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
+WAITS_PER_EXECUTION = 10
+GIVE_UP_WAITING = timedelta(days=14)
+"""While the record is being onboarded (an approval can take days), one update instance asks
+again after 30 s, doubling to hourly, and continues as new every 10 waits to keep its history
+small; after 14 days the change stays pending on the entity for the next update or for
+reconciliation."""
 MAX_CONFLICTS = 3
 
 
@@ -104,14 +108,29 @@ def account_update(context: df.DurableOrchestrationContext) -> Step:
     update = UpdateInput.model_validate(context.get_input())
     run = _Run(context, update)
     grant = yield from run.begin()
-    for _ in range(WAIT_ATTEMPTS):
-        if grant.go or not grant.wait:
-            break
-        context.set_custom_status(
-            custom_status("waiting", waiting_for="onboarding", reasons=[grant.reason])
-        )
-        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=WAIT_SECONDS))
-        grant = yield from run.begin()
+    if not grant.go and grant.wait:
+        since = update.waiting_since or context.current_utc_datetime
+        delay = FIRST_WAIT
+        for _ in range(WAITS_PER_EXECUTION):
+            if grant.go or not grant.wait:
+                break
+            if context.current_utc_datetime - since > GIVE_UP_WAITING:
+                break
+            waited = context.current_utc_datetime - since
+            delay = max(FIRST_WAIT, min(LONGEST_WAIT, waited))  # doubling: wait as long again
+            context.set_custom_status(
+                custom_status("waiting", waiting_for="onboarding", reasons=[grant.reason])
+            )
+            yield context.create_timer(context.current_utc_datetime + delay)
+            grant = yield from run.begin()
+        else:
+            if not grant.go and grant.wait:
+                context.continue_as_new(
+                    update.model_copy(update={"waiting_since": since}).model_dump(
+                        mode="json", exclude_none=True
+                    )
+                )
+                return {"outcome": "waiting", "reason": grant.reason}
     if not grant.go:
         run.log("%s: %s", grant.outcome, grant.reason)
         context.set_custom_status(custom_status(grant.outcome, reasons=[grant.reason]))

@@ -11,8 +11,9 @@ from datetime import timedelta
 
 import pytest
 
-from crosswalk.models import ProfileStatus
-from crosswalk.settings import load_settings
+from crosswalk.models import ProfileStatus, SalesforceAccount
+from crosswalk.rules import approval_reasons
+from crosswalk.settings import ApprovalSettings, load_settings
 from crosswalk.sync_state import ChangeRequest
 from crosswalk.updates import UpdateInput, sync_policy
 from tests.e2e.sync import (
@@ -339,3 +340,39 @@ def test_a_starters_account_copy_older_than_what_was_applied_is_read_again(stack
 
     assert status["output"]["outcome"] == "no_change", status["output"]
     assert customer_of(stack, account["Id"])["name"] == "Applied Later GmbH"
+
+
+def test_an_edit_made_while_the_onboarding_awaits_approval_is_applied_once_it_is_synced(
+    stack_factory,
+):
+    stack = wire_d2c_events(stack_factory(seed=40, time_skipping=False))
+    approval = ApprovalSettings.model_validate({})
+    account = next(
+        r
+        for r in stack.sb.salesforce_records("Account")
+        if r["Type"] in ("Customer - Direct", "Customer - Channel")
+        and approval_reasons(SalesforceAccount.model_validate(r), approval)
+    )
+    onboarding = stack.onboard(account["Id"])["id"]
+    for _ in range(500):  # short polling until the saga waits for a person
+        status = stack.host.wait_for(onboarding, statuses={"Running"})
+        if (status.get("customStatus") or {}).get("waiting_for") == "ApprovalDecision":
+            break
+    else:
+        raise AssertionError("the onboarding never waited for approval")
+
+    stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Renamed During Approval"})
+    assert stack.sb.wait_events_drained(timeout=30)
+    (waiting,) = [i for i in running(stack) if i.startswith("update-")]
+    decided = stack.host.post(
+        f"/api/approvals/{onboarding}",
+        json={"decision": "approve", "approver": "qa@example.com", "reason": "known customer"},
+    )
+    assert decided.status == 202, decided.text
+    assert stack.host.wait_for(onboarding, timeout=60)["output"]["outcome"] == "synced"
+    stack.host.advance(timedelta(minutes=1))  # the waiting update asks again
+    final = stack.host.wait_for(waiting, timeout=60)
+    settle(stack)
+
+    assert final["output"]["outcome"] == "applied", final["output"]
+    assert customer_of(stack, account["Id"])["name"] == "Renamed During Approval"

@@ -107,6 +107,11 @@ def test_changes_during_onboarding_wait_for_it():
 
     assert not grant.go and grant.wait
     assert state.pending is not None and state.pending.modstamp == MOD2
+    state.update_begin("u-1", _sf(MOD2, "Name"), T0 + timedelta(seconds=30))  # asks again
+    assert [c.outcome for c in state.changes] == ["deferred"]
+    second = state.update_begin("u-2", _sf(MOD2 + timedelta(seconds=1), "Phone"), T0)
+    assert not second.wait  # u-1 waits for both
+    assert state.pending.changed_fields == ["Name", "Phone"]
 
 
 def test_a_lost_lease_is_taken_over_after_its_time():
