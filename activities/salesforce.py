@@ -9,6 +9,7 @@ from simple_salesforce.format import format_soql
 from activities import bp
 from crosswalk.clients.salesforce import ACCOUNT_FIELDS
 from crosswalk.errors import NotFound
+from crosswalk.mapping import write_back_records
 from crosswalk.services import services
 
 
@@ -30,23 +31,7 @@ def sf_read_account(payload: dict[str, Any]) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload")
 def sf_write_back_d2c_ids(payload: dict[str, Any]) -> dict[str, Any]:
     """Account and primary Contact get the D2C ids, in one sObject Collections call."""
-    records: list[dict[str, Any]] = [
-        {
-            "attributes": {"type": "Account"},
-            "Id": payload["account_id"],
-            "D2C_Customer_Id__c": payload["d2c_customer_id"],
-            "D2C_Primary_User_Id__c": payload.get("d2c_primary_user_id"),
-            "Crosswalk_Sync_Status__c": "synced",
-        }
-    ]
-    if payload.get("contact_id") and payload.get("d2c_primary_user_id"):
-        records.append(
-            {
-                "attributes": {"type": "Contact"},
-                "Id": payload["contact_id"],
-                "D2C_User_Id__c": payload["d2c_primary_user_id"],
-            }
-        )
+    records = write_back_records(payload)
     results = services().salesforce.update_records(records, all_or_none=True)
     return {"updated": [r.get("id") for r in results]}
 

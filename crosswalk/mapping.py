@@ -523,3 +523,25 @@ def signup_updates(
     if "name" in changed_fields and sobject == "Lead" and company:
         fields["Company"] = company[:255]
     return fields
+
+
+def write_back_records(write_back: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sObject Collections records that link an onboarded Account (and its Contact)."""
+    records: list[dict[str, Any]] = [
+        {
+            "attributes": {"type": "Account"},
+            "Id": write_back["account_id"],
+            "D2C_Customer_Id__c": write_back["d2c_customer_id"],
+            "D2C_Primary_User_Id__c": write_back.get("d2c_primary_user_id"),
+            "Crosswalk_Sync_Status__c": "synced",
+        }
+    ]
+    if write_back.get("contact_id") and write_back.get("d2c_primary_user_id"):
+        records.append(
+            {
+                "attributes": {"type": "Contact"},
+                "Id": write_back["contact_id"],
+                "D2C_User_Id__c": write_back["d2c_primary_user_id"],
+            }
+        )
+    return records

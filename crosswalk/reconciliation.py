@@ -27,23 +27,13 @@ from crosswalk.models import (
     SalesforceAccount,
     UnifiedProfile,
 )
-from crosswalk.ownership import owner_of
+from crosswalk.ownership import SYNCED_FIELDS, owner_of
 from crosswalk.rules import qualifies_for_onboarding
 from crosswalk.settings import FieldOwnershipSettings, OnboardingSettings, System
 from crosswalk.sync_state import SyncState, SyncStatus
 
-# The D2C fields Salesforce owns for a B2B account; a difference is "stale in D2C".
-COMPARED_FIELDS = (
-    "name",
-    "email_domain",
-    "phone",
-    "website",
-    "tax_id",
-    "industry",
-    "billing_address",
-    "credit_terms",
-    "marketing_consent",
-)
+# Every D2C field kept in step with the Account; a difference is "stale in D2C".
+COMPARED_FIELDS = SYNCED_FIELDS
 
 WATERMARK_ENTITY = "watermark"
 WATERMARK_KEY = "accounts"
@@ -407,25 +397,3 @@ def reconcile_policy(settings: Any) -> dict[str, Any]:
         "ownership": settings.ownership.model_dump(mode="json"),
         "sync": settings.sync.model_dump(mode="json"),
     }
-
-
-def write_back_records(write_back: dict[str, Any]) -> list[dict[str, Any]]:
-    """The sObject Collections records that link an onboarded Account (and its Contact)."""
-    records: list[dict[str, Any]] = [
-        {
-            "attributes": {"type": "Account"},
-            "Id": write_back["account_id"],
-            "D2C_Customer_Id__c": write_back["d2c_customer_id"],
-            "D2C_Primary_User_Id__c": write_back.get("d2c_primary_user_id"),
-            "Crosswalk_Sync_Status__c": "synced",
-        }
-    ]
-    if write_back.get("contact_id") and write_back.get("d2c_primary_user_id"):
-        records.append(
-            {
-                "attributes": {"type": "Contact"},
-                "Id": write_back["contact_id"],
-                "D2C_User_Id__c": write_back["d2c_primary_user_id"],
-            }
-        )
-    return records

@@ -25,6 +25,7 @@ import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskState
 
 from crosswalk.errors import ActivityFailure
+from crosswalk.mapping import write_back_records
 from crosswalk.models import DriftClass, DriftFinding
 from crosswalk.onboarding import OnboardingInput, onboarding_instance_id
 from crosswalk.reconciliation import (
@@ -34,7 +35,6 @@ from crosswalk.reconciliation import (
     Assessment,
     RunInput,
     settle,
-    write_back_records,
 )
 from crosswalk.sync_state import ChangeRequest
 from crosswalk.updates import UpdateInput, update_instance_id

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from crosswalk.mapping import plan_onboarding
+from crosswalk.mapping import plan_onboarding, write_back_records
 from crosswalk.models import (
     Customer,
     DriftClass,
@@ -15,7 +15,7 @@ from crosswalk.models import (
     SalesforceAccount,
     UnifiedProfile,
 )
-from crosswalk.reconciliation import WatermarkState, assess, settle, write_back_records
+from crosswalk.reconciliation import WatermarkState, assess, settle
 from crosswalk.settings import OnboardingSettings
 from crosswalk.sync_state import SyncState, SyncStatus
 
