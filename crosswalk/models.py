@@ -9,7 +9,7 @@ unknown fields in Crosswalk's own inputs are rejected.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -367,3 +367,12 @@ class ReconciliationReport(BaseModel):
 def utc_iso(moment: datetime) -> str:
     """RFC 3339 with milliseconds and `Z`, the way both APIs write instants."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def compact_utc(moment: datetime) -> str:
+    """`20240502T080001000Z`: basic ISO 8601 in UTC with milliseconds (Salesforce's precision).
+
+    No `:`, so it is safe in instance ids, file names and URLs, and it sorts in time order.
+    """
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y%m%dT%H%M%S") + f"{utc.microsecond // 1000:03d}Z"

@@ -7,12 +7,12 @@ even if the app settings change under it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from crosswalk.models import SalesforceAccountId
+from crosswalk.models import SalesforceAccountId, compact_utc
 from crosswalk.settings import Settings
 
 APPROVAL_EVENT = "ApprovalDecision"
@@ -33,10 +33,7 @@ class OnboardingInput(BaseModel):
 
 def onboarding_instance_id(account_id: str, modstamp: datetime) -> str:
     """Deterministic per account and modstamp, so the same start twice is one instance."""
-    stamp = (
-        modstamp.astimezone(UTC).strftime("%Y%m%dT%H%M%S") + f"{modstamp.microsecond // 1000:03d}Z"
-    )
-    return f"onboard-{account_id}-{stamp}"
+    return f"onboard-{account_id}-{compact_utc(modstamp)}"
 
 
 def onboarding_policy(settings: Settings) -> dict[str, Any]:

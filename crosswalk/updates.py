@@ -15,13 +15,13 @@ change", and nothing else is called.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from crosswalk.mapping import EVENT_SOURCES, touched_fields
-from crosswalk.models import SalesforceAccountId
+from crosswalk.models import SalesforceAccountId, compact_utc
 from crosswalk.salesforce_ids import to_18
 from crosswalk.settings import Settings
 from crosswalk.sync_state import ChangeRequest
@@ -58,10 +58,6 @@ class SignupInput(BaseModel):
     policy: dict[str, Any]
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def update_instance_id(
     account_id: str,
     request: ChangeRequest,
@@ -82,7 +78,7 @@ def update_instance_id(
         suffix = "-deleted" if request.deleted else ""
         if change_key:
             suffix += "-" + hashlib.sha256(change_key.encode()).hexdigest()[:10]
-        return f"update-{account_id}-sf-{_stamp(request.modstamp)}{suffix}"
+        return f"update-{account_id}-sf-{compact_utc(request.modstamp)}{suffix}"
     raise ValueError("a change without a modstamp or a customer needs a tag")
 
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from crosswalk.errors import InvalidData
+from crosswalk.models import compact_utc
 
 SYSTEM = "lake"
 
@@ -65,7 +66,7 @@ def account_snapshot_path(sf_account_id: str, system_modstamp: datetime) -> str:
     if not sf_account_id or not _SEGMENT.match(sf_account_id) or "." in sf_account_id:
         raise InvalidData("not a usable record id for a lake path", system=SYSTEM)
     moment = system_modstamp.astimezone(UTC)
-    stamp = moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
+    stamp = compact_utc(moment)
     return (
         f"raw/salesforce/account/{moment:%Y}/{moment:%m}/{moment:%d}/{sf_account_id}-{stamp}.json"
     )
