@@ -117,6 +117,9 @@ class Engine:
         self._stopping = False
         self._time_skipping = time_skipping
         self._activities_in_flight = 0
+        # The durable client binding JSON, for activities that take a `durable_client_input`
+        # (e.g. to start an orchestration that must not be a child); set by the server.
+        self.client_json: str | None = None
         self._busy_triggers = 0  # timer / Event Grid invocations running (time skipping)
         self.trigger_due: Callable[[], float | None] = lambda: None  # next timer trigger
         clock.on_advance(lambda: self._loop.call_soon_threadsafe(self._timer_wake.set))
@@ -644,12 +647,18 @@ class Engine:
         finally:
             self._activities_in_flight -= 1
 
+    def _client_for(self, activity: str) -> str | None:
+        fn = self.index.activities.get(activity.lower())
+        return self.client_json if fn is not None and fn.binding("durableClient") else None
+
     async def _run_activity_once(self, row: ActivityRow, queued: float) -> None:
         async with self._activity_slots:
             self.stats.dispatch_latency.append(time.perf_counter() - queued)
             started = time.perf_counter()
             try:
-                reply = await self.pool.call("activity", name=row.name, input=row.input)
+                reply = await self.pool.call(
+                    "activity", name=row.name, input=row.input, client=self._client_for(row.name)
+                )
             except WorkerError:
                 await asyncio.sleep(0.2)
                 self._queue_activity(row)

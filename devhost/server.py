@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -76,6 +77,7 @@ class Host:
         app = web.Application(client_max_size=64 * 2**20)
         api = DurableApi(self.engine, hub_name(self.app_dir), self.url, (keys or {}).get("master"))
         api.add_routes(app)
+        self.engine.client_json = json.dumps(api.client_binding())
         HttpTriggers(index.http, self._pool, api.client_binding, keys).add_routes(app)
         EventGridTriggers(
             index.event_grid, self._pool, api.client_binding, self.engine.busy

@@ -130,7 +130,11 @@ class Worker:
             value = ActivityTriggerConverter.decode(
                 meta.Datum(value=req["input"], type="string"), trigger_metadata={}
             )
-            result = await self._call(fn, {binding.name: value})
+            kwargs: dict[str, Any] = {binding.name: value}
+            for b in fn.get_bindings():
+                if b.type == "durableClient":
+                    kwargs[b.name] = req.get("client")
+            result = await self._call(fn, kwargs)
             encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
             return {"ok": True, "result": encoded}
         except Exception as exc:
