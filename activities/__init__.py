@@ -10,4 +10,12 @@ import azure.durable_functions as df
 bp = df.Blueprint()
 
 # The modules register their functions on `bp` when imported.
-from activities import d2c, lake, notify, profiles, reconciliation, salesforce  # noqa: E402, F401
+from activities import (  # noqa: E402, F401
+    d2c,
+    lake,
+    notify,
+    profiles,
+    reconciliation,
+    salesforce,
+    workflows,
+)

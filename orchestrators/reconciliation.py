@@ -26,7 +26,7 @@ from azure.durable_functions.models.Task import TaskState
 
 from crosswalk.errors import ActivityFailure
 from crosswalk.mapping import write_back_records
-from crosswalk.models import DriftClass, DriftFinding
+from crosswalk.models import DriftClass, DriftFinding, SalesforceAccount
 from crosswalk.onboarding import OnboardingInput, onboarding_instance_id
 from crosswalk.reconciliation import (
     EPOCH,
@@ -36,6 +36,8 @@ from crosswalk.reconciliation import (
     RunInput,
     settle,
 )
+from crosswalk.rules import approval_reasons
+from crosswalk.settings import ApprovalSettings
 from crosswalk.sync_state import ChangeRequest
 from crosswalk.updates import UpdateInput, update_instance_id
 from orchestrators import bp
@@ -308,6 +310,16 @@ def _starter(page: _Page, assessment: Assessment) -> Callable[[], Any] | None:
             defer_write_back=True,
         )
         instance_id = onboarding_instance_id(assessment.sf_account_id, assessment.modstamp)
+        if _needs_approval(run, assessment.account):
+            # A person may take days: start it detached (it writes its own ids back) so the
+            # run, and the lease that keeps other runs out, does not wait for the decision.
+            detached = request.model_copy(update={"defer_write_back": False})
+            payload = {
+                "orchestrator": "account_onboarding",
+                "instance_id": instance_id,
+                "input": detached.model_dump(mode="json", exclude_defaults=True),
+            }
+            return lambda: context.call_activity("start_detached", payload)
         body = request.model_dump(mode="json", exclude_defaults=True)
         return lambda: context.call_sub_orchestrator("account_onboarding", body, instance_id)
     if assessment.drift is DriftClass.STALE_IN_D2C and (
@@ -328,6 +340,11 @@ def _starter(page: _Page, assessment: Assessment) -> Callable[[], Any] | None:
     if assessment.drift is DriftClass.D2C_ORPHAN:
         return _activity(page, "reconcile_retire_orphan", assessment)
     return None
+
+
+def _needs_approval(run: RunInput, account: dict[str, Any]) -> bool:
+    settings = ApprovalSettings.model_validate(run.policy.get("approval") or {})
+    return bool(approval_reasons(SalesforceAccount.model_validate(account), settings))
 
 
 def _activity(page: _Page, name: str, assessment: Assessment) -> Callable[[], Any]:
@@ -358,6 +375,8 @@ def _judge(
     if assessment.drift is not DriftClass.MISSING_IN_D2C:
         return _workflow(assessment, value), None, []
     result = value or {}
+    if result.get("detached"):  # waiting for a person; it finishes (and writes back) itself
+        return "account_onboarding (started, awaiting approval)", None, []
     if result.get("outcome") == "synced":
         records = write_back_records(result["write_back"]) if result.get("write_back") else []
         return "account_onboarding", None, records

@@ -16,6 +16,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from crosswalk.clients.durable import start_once
 from crosswalk.models import SalesforceAccountId
 from crosswalk.settings import Settings
 from crosswalk.sync_state import SyncStatus
@@ -26,7 +27,6 @@ from crosswalk.updates import (
     update_input,
     update_instance_id,
 )
-from triggers.starts import start_once
 
 log = logging.getLogger("crosswalk.events")
 

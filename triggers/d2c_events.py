@@ -22,6 +22,7 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
+from crosswalk.clients.durable import start_once
 from crosswalk.models import CustomerEventData, SalesforceAccountId
 from crosswalk.ownership import SYNCED_FIELDS
 from crosswalk.services import services
@@ -38,7 +39,6 @@ from crosswalk.updates import (
 )
 from triggers import bp
 from triggers.dead_letters import dead_letter
-from triggers.starts import start_once
 
 log = logging.getLogger("crosswalk.events")
 

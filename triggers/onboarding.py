@@ -8,6 +8,7 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from crosswalk.clients.durable import start_once
 from crosswalk.models import SalesforceAccountId
 from crosswalk.onboarding import onboarding_input, onboarding_instance_id
 from crosswalk.services import services
@@ -20,7 +21,6 @@ from triggers.responses import (
     read_json,
     translated,
 )
-from triggers.starts import start_once
 
 
 class _AccountPath(BaseModel):

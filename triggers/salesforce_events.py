@@ -20,13 +20,13 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from crosswalk.clients.durable import start_once
 from crosswalk.models import SalesforceAccountId
 from crosswalk.onboarding import onboarding_input, onboarding_instance_id
 from crosswalk.services import services
 from triggers import bp
 from triggers.account_changes import route_account_change
 from triggers.dead_letters import dead_letter
-from triggers.starts import start_once
 
 log = logging.getLogger("crosswalk.events")
 

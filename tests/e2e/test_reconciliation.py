@@ -170,3 +170,35 @@ def _eventually(read, timeout: float = 10.0):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.02)
+
+
+def test_a_missing_account_that_needs_approval_does_not_hold_the_run(stack_factory):
+    stack = _quiet(stack_factory, seed=20, time_skipping=False)
+    sb = stack.sb
+    org = read_org(sb)
+    waiting = org.other_qualifying[0]
+    in_sync(
+        sb, stack.profiles(), org, [a for a in org.plain + org.other_qualifying if a != waiting]
+    )
+
+    finished = run_reconciliation(stack.host, timeout=30)
+
+    finding = next(f for f in finished["findings"] if f["sf_account_id"] == waiting)
+    assert finding["drift"] == "missing_in_d2c"
+    assert finding["repaired_by"] == "account_onboarding (started, awaiting approval)"
+    onboarding = stack.host.get(f"{DURABLE}/instances?instanceIdPrefix=onboard-{waiting}").json()
+    assert [i["runtimeStatus"] for i in onboarding] == ["Running"]
+    instance_id = onboarding[0]["instanceId"]
+    for _ in range(200):
+        custom = stack.host.status(instance_id).get("customStatus") or {}
+        if custom.get("waiting_for") == "ApprovalDecision":
+            break
+    decided = stack.host.post(
+        f"/api/approvals/{instance_id}",
+        json={"decision": "approve", "approver": "kim@support", "reason": "known customer"},
+    )
+    done = stack.host.wait_for(instance_id, timeout=30)
+    assert decided.status == 202, decided.text
+    assert done["output"]["outcome"] == "synced"
+    customer_id = done["output"]["d2c_customer_id"]
+    assert sb.salesforce_record("Account", waiting)["D2C_Customer_Id__c"] == customer_id

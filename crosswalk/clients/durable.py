@@ -1,4 +1,4 @@
-"""Starting an orchestration at most once per deterministic instance id."""
+"""The Durable client as an outside system: starting an orchestration at most once per id."""
 
 from __future__ import annotations
 
