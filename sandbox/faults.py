@@ -7,6 +7,7 @@ the same calls every time.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 import re
@@ -174,3 +175,21 @@ class Faults:
             drop=outcome.drop,
             limit_exceeded=outcome.limit_exceeded,
         )
+
+
+async def delay_or_drop(decision: Decision, request: Any, stats: Any) -> Any | None:
+    """The transport part of a fault, the same for both services: wait, then maybe drop.
+
+    Returns the response to send for a dropped connection (its socket is already closed), or
+    None when the call goes on to the service's own error or handler.
+    """
+    from aiohttp import web
+
+    if decision.latency:
+        await asyncio.sleep(decision.latency)
+    if not decision.drop:
+        return None
+    stats.count_fault("drop")
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=500)

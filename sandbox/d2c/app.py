@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -10,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..faults import Faults
+from ..faults import Faults, delay_or_drop
 from ..stats import Stats
 from .errors import Problem, validation
 from .store import D2CPlatform, Stored
@@ -94,13 +93,9 @@ class D2CApp:
         self.stats.count(f"{method} {route[0] if route else '?'}")
         decision = self.faults.decide(method, path)
         if decision is not None:
-            if decision.latency:
-                await asyncio.sleep(decision.latency)
-            if decision.drop:
-                self.stats.count_fault("drop")
-                if request.transport is not None:
-                    request.transport.close()
-                return web.Response(status=500)
+            dropped = await delay_or_drop(decision, request, self.stats)
+            if dropped is not None:
+                return dropped
             if decision.status is not None or decision.limit_exceeded:
                 status = decision.status or 429
                 self.stats.count_fault(str(status))

@@ -6,7 +6,6 @@ transaction); the edge only awaits the request body and injected latency.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -14,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..faults import Faults
+from ..faults import Faults, delay_or_drop
 from ..stats import Stats
 from .errors import SfError
 from .oauth import OAuthError
@@ -89,13 +88,9 @@ class SalesforceApp:
         self.stats.count(f"{method} {template}")
         decision = self.faults.decide(method, path)
         if decision is not None:
-            if decision.latency:
-                await asyncio.sleep(decision.latency)
-            if decision.drop:
-                self.stats.count_fault("drop")
-                if request.transport is not None:
-                    request.transport.close()
-                return web.Response(status=500)
+            dropped = await delay_or_drop(decision, request, self.stats)
+            if dropped is not None:
+                return dropped
             if decision.limit_exceeded:
                 self.stats.count_fault("limit_exceeded")
                 err = SfError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
