@@ -31,6 +31,7 @@ from crosswalk.profiles.base import (
     status_value,
     unique_keys,
 )
+from crosswalk.sqlite_wal import switch_to_wal
 
 # SQLite builds before 3.32 allow only 999 host parameters per statement.
 _CHUNK = 900
@@ -107,7 +108,7 @@ class SqliteProfileStore:
             check_same_thread=False,  # only so close() may close it from another thread
         )
         conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        switch_to_wal(conn, timeout=_BUSY_TIMEOUT_MS / 1000)
         conn.execute("PRAGMA synchronous = NORMAL")
         return conn
 
@@ -116,8 +117,10 @@ class SqliteProfileStore:
             raise PermanentError("profile store is closed", system=SYSTEM, code="CLOSED")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._connect()
+            # Opening a connection switches a new file to WAL, which takes an exclusive lock
+            # and does not wait on the busy handler: one thread at a time opens.
             with self._lock:
+                conn = self._connect()
                 self._connections.append(conn)
                 if not self._schema_ready:
                     conn.execute("BEGIN IMMEDIATE")

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from crosswalk.sqlite_wal import switch_to_wal
+
 
 class AuditEntry(BaseModel):
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
@@ -68,7 +70,7 @@ class SqliteAuditStore:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
+            switch_to_wal(conn, timeout=30)
             self._local.conn = conn
         return conn
 
