@@ -9,7 +9,7 @@ from simple_salesforce.format import format_soql
 from activities import bp
 from crosswalk.clients.salesforce import ACCOUNT_FIELDS
 from crosswalk.errors import NotFound
-from crosswalk.mapping import write_back_records
+from crosswalk.mapping import adoption_fields, write_back_records
 from crosswalk.services import services
 
 
@@ -75,17 +75,30 @@ def sf_update_account(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def sf_upsert_signup(payload: dict[str, Any]) -> dict[str, Any]:
-    """Upsert the Contact or Lead of a D2C sign-up by its D2C user id (external id).
+    """Put a D2C sign-up on its Contact or Lead: the one already linked to the D2C user, else
+    one Salesforce had for that email before the person registered, else a new one.
 
-    Upsert by external id is what makes a repeated sign-up event one record, not two.
+    A new record is created through upsert by external id, so a retried create is still one
+    record; a found one is updated by Id. Two API calls either way.
     """
     sobject, user_id = payload["sobject"], payload["user_id"]
-    fields = {k: v for k, v in payload["fields"].items() if k != "D2C_User_Id__c"}
+    planned: dict[str, Any] = payload["fields"]
     salesforce = services().salesforce
+    existing = salesforce.find_signup_record(
+        sobject, user_id, planned.get("Email"), planned.get("AccountId")
+    )
+    if existing is not None and existing.get("D2C_User_Id__c") != user_id:
+        fields = {**adoption_fields(planned, existing), "D2C_User_Id__c": user_id}
+        salesforce.update(sobject, existing["Id"], fields)
+        return {"sobject": sobject, "id": existing["Id"], "adopted": True}
+    fields = {k: v for k, v in planned.items() if k != "D2C_User_Id__c"}
+    if existing is not None:
+        salesforce.update(sobject, existing["Id"], fields)
+        return {"sobject": sobject, "id": existing["Id"], "adopted": False}
     record_id = salesforce.upsert(sobject, "D2C_User_Id__c", user_id, fields)
     if record_id is None:  # API versions before 46.0 answer an update with 204, no body
         record_id = salesforce.find_id(sobject, "D2C_User_Id__c", user_id)
-    return {"sobject": sobject, "id": record_id}
+    return {"sobject": sobject, "id": record_id, "adopted": False}
 
 
 @bp.activity_trigger(input_name="payload")

@@ -351,6 +351,24 @@ def plan_lead(user: D2CUser, customer: Customer) -> SignupPlan:
     return plan
 
 
+def adoption_fields(planned: dict[str, Any], existing: dict[str, Any]) -> dict[str, Any]:
+    """What a sign-up writes to a record a person in Salesforce created before it.
+
+    The record gains the D2C user id and whatever it lacks; what someone typed in Salesforce
+    stays. One exception: an email opt-out from the storefront is the person's own newest
+    choice and is honoured, while an opt-out recorded in Salesforce is never turned back on.
+    """
+    fields = {
+        name: value
+        for name, value in planned.items()
+        if value not in (None, "") and existing.get(name) in (None, "")
+    }
+    if planned.get("HasOptedOutOfEmail") is True and existing.get("HasOptedOutOfEmail") is False:
+        fields["HasOptedOutOfEmail"] = True
+    fields.pop("AccountId", None)  # matched under this account; moving it is not ours to do
+    return fields
+
+
 # ---------------------------------------------------------------- updates (flow 2)
 
 MAPPED_FIELDS = (

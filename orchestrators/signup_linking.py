@@ -2,8 +2,9 @@
 
 registered: claim the customer's `signup_link` entity (duplicates stop here) -> match the
 email's domain against synced accounts in the profile store (free-mail never matches) ->
-upsert a Contact under the matched Account, or a Lead (or nothing: SYNC_UNMATCHED_SIGNUPS),
-keyed by the D2C user id so a repeat is the same record -> write the Salesforce ids back to
+put it on a Contact under the matched Account, or a Lead (or nothing: SYNC_UNMATCHED_SIGNUPS):
+the record already keyed by the D2C user id, else an unlinked one with the same email (the
+person was in Salesforce first), else a new one -> write the Salesforce ids back to
 the D2C customer -> linked.
 
 updated: a storefront edit of a linked customer -> its D2C-owned fields on the Contact/Lead.
@@ -134,6 +135,8 @@ def _link(run: _Run) -> Step:
     notes.append(
         f"{plan.sobject} {record_id}" + (f" of Account {account_id}" if account_id else "")
     )
+    if upserted.get("adopted"):
+        notes.append(f"the {plan.sobject} existed before the sign-up; matched by email")
     return {
         "outcome": "linked",
         "note": "; ".join([*notes, *plan.notes]),

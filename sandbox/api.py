@@ -365,6 +365,11 @@ class Sandbox:
         with self.org.transaction(self._person()) as txn:
             self.org.dml.undelete(txn, t, record_id)
 
+    def salesforce_convert_lead(self, record_id: str) -> None:
+        """Mark a Lead converted, as a person's Convert does to the Lead itself."""
+        with self.org.transaction(self._person()) as txn:
+            self.org.dml.convert_lead(txn, record_id)
+
     def salesforce_records(
         self, sobject: str, include_deleted: bool = False
     ) -> list[dict[str, Any]]:

@@ -87,16 +87,19 @@ def _route(sb: Sandbox, service: str, request: web.Request, body: Any) -> web.Re
     if path == "/__sandbox/salesforce/api-usage" and method == "POST":
         sb.salesforce_set_api_usage(int(body["used"]))
         return _ok()
-    m = re.fullmatch(r"/__sandbox/salesforce/records/(\w+)(?:/(\w+))?(/undelete)?", path)
+    m = re.fullmatch(r"/__sandbox/salesforce/records/(\w+)(?:/(\w+))?(/undelete|/convert)?", path)
     if m:
-        sobject, rid, undelete = m.groups()
+        sobject, rid, verb = m.groups()
         if rid is None and method == "GET":
             deleted = q.get("include_deleted", "false").lower() == "true"
             return _ok({"records": sb.salesforce_records(sobject, include_deleted=deleted)})
         if rid is None and method == "POST":
             return _ok({"id": sb.salesforce_create(sobject, body)}, 201)
-        if rid is not None and undelete and method == "POST":
+        if rid is not None and verb == "/undelete" and method == "POST":
             sb.salesforce_undelete(sobject, rid)
+            return _ok()
+        if sobject == "Lead" and rid is not None and verb == "/convert" and method == "POST":
+            sb.salesforce_convert_lead(rid)
             return _ok()
         if rid is not None and method == "GET":
             return _ok(sb.salesforce_record(sobject, rid))

@@ -48,6 +48,14 @@ CONTACT_FIELDS = (
     "HasOptedOutOfEmail, Primary_Contact__c, D2C_User_Id__c, CreatedDate"
 )
 
+SIGNUP_FIELDS = {
+    "Contact": "Id, AccountId, FirstName, LastName, Email, Phone, HasOptedOutOfEmail, "
+    "D2C_User_Id__c",
+    "Lead": "Id, FirstName, LastName, Company, Email, Phone, LeadSource, D2C_User_Id__c, "
+    "D2C_Customer_Id__c",
+}
+"""What a sign-up's Contact or Lead is read with: every field a sign-up may write."""
+
 
 class SalesforceClient:
     def __init__(
@@ -169,6 +177,36 @@ class SalesforceClient:
                     url, identifier_is_url=True, include_deleted=include_deleted
                 )
             )
+
+    def find_signup_record(
+        self, sobject: str, user_id: str, email: str | None, account_id: str | None = None
+    ) -> dict[str, Any] | None:
+        """The record a D2C sign-up belongs on, if Salesforce has one already (one API call).
+
+        That is the record carrying the D2C user id; failing that, the oldest one with the same
+        email and no D2C user yet: the person was in Salesforce before they registered. For a
+        Contact the email must be under `account_id`; a Lead must not be converted. The
+        returned record carries the person fields, so a caller can see what is already filled.
+        """
+        by_user = format_soql("D2C_User_Id__c = {}", user_id)
+        where = by_user
+        if email:
+            scope = (
+                format_soql("AccountId = {}", account_id)
+                if sobject == "Contact"
+                else "IsConverted = false"
+            )
+            by_email = format_soql("Email = {} AND D2C_User_Id__c = null", email)
+            where = f"{by_user} OR ({scope} AND {by_email})"
+        soql = (
+            f"SELECT {SIGNUP_FIELDS[sobject]} FROM {sobject} WHERE {where} "
+            "ORDER BY CreatedDate, Id LIMIT 10"
+        )
+        records = self.call(lambda sf: sf.query(soql)).get("records", [])
+        for record in records:
+            if record.get("D2C_User_Id__c") == user_id:
+                return record
+        return records[0] if records else None
 
     def accounts_modified_since(self, since: datetime, *, limit: int | None = None) -> str:
         """The reconciliation query: changed Accounts in modstamp order, escaped."""

@@ -102,6 +102,8 @@ class Dml:
     def update(self, txn: Txn, sobject: SObjectType, record_id: str, body: Any) -> str:
         self.writable(sobject)
         row = self.row(sobject, record_id)
+        if row.get("IsConverted"):
+            raise SfError(400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
         values = clean_input(sobject, body, creating=False, exists=self._exists)
         new = dict(row)
         for k, v in values.items():
@@ -224,6 +226,22 @@ class Dml:
                     and child["SystemModstamp"] == stamp
                 ):
                     self._restore(txn, self._type("Contact"), child, now)
+        return row["Id"]
+
+    def convert_lead(self, txn: Txn, record_id: str) -> str:
+        """What Convert does to the Lead itself: it becomes read-only history (`IsConverted`).
+
+        The Account, Contact and Opportunity a real conversion creates are not modelled.
+        """
+        lead = self._type("Lead")
+        row = self.row(lead, record_id)
+        if row.get("IsConverted"):
+            raise SfError(400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
+        new = {**row, "IsConverted": True, "Status": "Closed - Converted"}
+        new["LastModifiedDate"] = new["SystemModstamp"] = sf_datetime(self.clock.now_ms())
+        new["LastModifiedById"] = txn.actor.user_id
+        txn.put(lead.name, row["Id"], new)
+        txn.record(Change(lead.name, row["Id"], "UPDATE", new, ["IsConverted", "Status"]))
         return row["Id"]
 
     def _restore(self, txn: Txn, sobject: SObjectType, row: Record, now: str) -> None:

@@ -404,6 +404,9 @@ LEAD = _build(
             default="Open - Not Contacted",
         ),
         Field("LeadSource", "picklist", "Lead Source", 255, picklist=LEAD_SOURCES),
+        Field(
+            "IsConverted", "boolean", "Converted", createable=False, updateable=False, default=False
+        ),
         *_system(),
         Field(
             "D2C_User_Id__c",

@@ -142,3 +142,68 @@ def test_a_storefront_edit_of_a_linked_sign_up_updates_its_contact(stack_factory
     assert contact["Phone"] == "+49 89 777" and contact["HasOptedOutOfEmail"] is False
     spent = calls(stack)
     assert spent["salesforce"] - before["salesforce"] == 1 and spent["d2c"] == before["d2c"]
+
+
+def test_a_sign_up_adopts_the_contact_salesforce_already_had_for_that_email(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    domain = stack.profiles().get(account["Id"]).email_domain
+    email = f"jane.o'doe@{domain}"
+    existing = stack.sb.salesforce_create(
+        "Contact",
+        {"AccountId": account["Id"], "LastName": "O'Doe", "Email": email.upper(), "Title": "CFO"},
+    )
+
+    customer, user = _register(stack, email, company_name="Adopt Co", phone="+49 30 9")
+    settle(stack)
+
+    contacts = [
+        c for c in stack.sb.salesforce_records("Contact") if (c["Email"] or "").lower() == email
+    ]
+    assert [c["Id"] for c in contacts] == [existing]
+    (contact,) = contacts
+    assert contact["D2C_User_Id__c"] == user["id"]
+    assert contact["LastName"] == "O'Doe" and contact["Title"] == "CFO"  # Salesforce's stay
+    assert contact["FirstName"] == "Jane" and contact["Phone"] == "+49 30 9"  # gaps filled
+    assert stack.sb.d2c_customer(customer["id"])["salesforce"]["contact_id"] == existing
+    (run,) = instances(stack, f"signup-{customer['id']}-registered")
+    assert "existed before the sign-up" in run["output"]["note"]
+
+
+def test_a_contact_already_linked_to_another_d2c_user_is_not_taken_over(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    domain = stack.profiles().get(account["Id"]).email_domain
+    taken = stack.sb.salesforce_create(
+        "Contact",
+        {
+            "AccountId": account["Id"],
+            "LastName": "Doe",
+            "Email": f"jane@{domain}",
+            "D2C_User_Id__c": "usr_someone_else",
+        },
+    )
+
+    _, user = _register(stack, f"jane@{domain}", company_name="Twin Co")
+    settle(stack)
+
+    (contact,) = _by_user(stack, "Contact", user["id"])
+    assert contact["Id"] != taken
+    assert stack.sb.salesforce_record("Contact", taken)["D2C_User_Id__c"] == "usr_someone_else"
+
+
+def test_a_sign_up_adopts_an_open_lead_with_its_email_but_never_a_converted_one(stack_factory):
+    stack = _stack(stack_factory)
+    onboarded(stack)
+    fair = {"LastName": "Doe", "Company": "Trade Fair", "Email": "jane@gmail.com"}
+    converted = stack.sb.salesforce_create("Lead", {**fair, "Company": "Old Deal"})
+    stack.sb.salesforce_convert_lead(converted)
+    open_lead = stack.sb.salesforce_create("Lead", fair)
+
+    customer, user = _register(stack, "jane@gmail.com")
+    settle(stack)
+
+    (lead,) = _by_user(stack, "Lead", user["id"])
+    assert lead["Id"] == open_lead and lead["Company"] == "Trade Fair"
+    assert lead["D2C_Customer_Id__c"] == customer["id"]
+    assert stack.sb.salesforce_record("Lead", converted)["D2C_User_Id__c"] is None

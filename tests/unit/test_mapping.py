@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from crosswalk.mapping import (
+    adoption_fields,
     matchable_domain,
     plan_contact,
     plan_lead,
@@ -228,3 +229,33 @@ def test_signup_without_last_name_is_a_problem():
 )
 def test_matchable_domain(email, domain):
     assert matchable_domain(email) == domain
+
+
+def test_adopting_a_salesforce_contact_fills_its_gaps_and_keeps_what_people_typed():
+    planned = {
+        "FirstName": "Jane",
+        "LastName": "Doe",
+        "Email": "jane@acme.example",
+        "Phone": "+49 30 1",
+        "AccountId": "001000000000001AAA",
+        "HasOptedOutOfEmail": False,
+    }
+    existing = {
+        "FirstName": None,
+        "LastName": "Doe-Smith",
+        "Email": "JANE@ACME.EXAMPLE",
+        "Phone": "",
+        "AccountId": "001000000000001AAA",
+        "HasOptedOutOfEmail": True,
+    }
+
+    fields = adoption_fields(planned, existing)
+
+    assert fields == {"FirstName": "Jane", "Phone": "+49 30 1"}
+
+
+def test_adopting_honours_a_storefront_email_opt_out():
+    planned = {"LastName": "Doe", "HasOptedOutOfEmail": True}
+    existing = {"LastName": "Doe", "HasOptedOutOfEmail": False}
+
+    assert adoption_fields(planned, existing) == {"HasOptedOutOfEmail": True}
