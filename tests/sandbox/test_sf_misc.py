@@ -82,3 +82,18 @@ def test_control_helpers_validate_like_the_api(sb: sandbox.Sandbox) -> None:
         sb.d2c_edit(customer["id"], {"kind": "business"})
     assert problem.value.status == 400
     assert sb.d2c_edit(customer["id"], {"phone": "+1"})["version"] == 2
+
+
+def test_a_converted_lead_is_queryable_history_that_refuses_updates(
+    sb: sandbox.Sandbox, sf: Salesforce
+) -> None:
+    lead = sf.Lead.create({"LastName": "Doe", "Company": "Fair"})["id"]
+    assert sf.Lead.get(lead)["IsConverted"] is False
+
+    sb.salesforce_convert_lead(lead)
+
+    (row,) = sf.query("SELECT Id, Status FROM Lead WHERE IsConverted = true")["records"]
+    assert row["Id"] == lead and row["Status"] == "Closed - Converted"
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.Lead.update(lead, {"Phone": "+1 555"})
+    assert refused.value.content[0]["errorCode"] == "CANNOT_UPDATE_CONVERTED_LEAD"
