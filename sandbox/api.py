@@ -365,10 +365,14 @@ class Sandbox:
         with self.org.transaction(self._person()) as txn:
             self.org.dml.undelete(txn, t, record_id)
 
-    def salesforce_convert_lead(self, record_id: str) -> None:
-        """Mark a Lead converted, as a person's Convert does to the Lead itself."""
+    def salesforce_convert_lead(
+        self, record_id: str, account_id: str | None = None
+    ) -> dict[str, str]:
+        """Convert a Lead as a person does (into a Contact, under `account_id` or a new
+        Account); returns `accountId` and `contactId`."""
         with self.org.transaction(self._person()) as txn:
-            self.org.dml.convert_lead(txn, record_id)
+            lead = self.org.dml.convert_lead(txn, record_id, account_id)
+        return {"accountId": lead["ConvertedAccountId"], "contactId": lead["ConvertedContactId"]}
 
     def salesforce_records(
         self, sobject: str, include_deleted: bool = False

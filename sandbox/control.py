@@ -99,8 +99,7 @@ def _route(sb: Sandbox, service: str, request: web.Request, body: Any) -> web.Re
             sb.salesforce_undelete(sobject, rid)
             return _ok()
         if sobject == "Lead" and rid is not None and verb == "/convert" and method == "POST":
-            sb.salesforce_convert_lead(rid)
-            return _ok()
+            return _ok(sb.salesforce_convert_lead(rid, body.get("accountId")))
         if rid is not None and method == "GET":
             return _ok(sb.salesforce_record(sobject, rid))
         if rid is not None and method == "PATCH":

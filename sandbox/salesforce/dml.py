@@ -228,21 +228,35 @@ class Dml:
                     self._restore(txn, self._type("Contact"), child, now)
         return row["Id"]
 
-    def convert_lead(self, txn: Txn, record_id: str) -> str:
-        """What Convert does to the Lead itself: it becomes read-only history (`IsConverted`).
-
-        The Account, Contact and Opportunity a real conversion creates are not modelled.
+    def convert_lead(self, txn: Txn, record_id: str, account_id: str | None = None) -> Record:
+        """Convert a Lead as a person does: into a Contact under `account_id`, or under a new
+        Account named after the Lead's company. The Lead stays as read-only history pointing at
+        both (`ConvertedAccountId`, `ConvertedContactId`). Opportunities and admin-defined
+        Lead field mappings are not modelled: custom fields stay on the Lead.
         """
         lead = self._type("Lead")
         row = self.row(lead, record_id)
         if row.get("IsConverted"):
             raise SfError(400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
-        new = {**row, "IsConverted": True, "Status": "Closed - Converted"}
-        new["LastModifiedDate"] = new["SystemModstamp"] = sf_datetime(self.clock.now_ms())
+        if account_id is None:
+            account_id = self.create(txn, self._type("Account"), {"Name": row["Company"]})
+        person = {k: row.get(k) for k in ("FirstName", "LastName", "Email", "Phone")}
+        contact_id = self.create(txn, self._type("Contact"), {**person, "AccountId": account_id})
+        now = self.clock.now_ms()
+        new = {
+            **row,
+            "IsConverted": True,
+            "Status": "Closed - Converted",
+            "ConvertedDate": sf_datetime(now)[:10],
+            "ConvertedAccountId": to18(account_id),
+            "ConvertedContactId": contact_id,
+        }
+        new["LastModifiedDate"] = new["SystemModstamp"] = sf_datetime(now)
         new["LastModifiedById"] = txn.actor.user_id
+        changed = ["IsConverted", "Status", "ConvertedDate", "ConvertedAccountId"]
         txn.put(lead.name, row["Id"], new)
-        txn.record(Change(lead.name, row["Id"], "UPDATE", new, ["IsConverted", "Status"]))
-        return row["Id"]
+        txn.record(Change(lead.name, row["Id"], "UPDATE", new, [*changed, "ConvertedContactId"]))
+        return new
 
     def _restore(self, txn: Txn, sobject: SObjectType, row: Record, now: str) -> None:
         new = dict(row)

@@ -407,6 +407,27 @@ LEAD = _build(
         Field(
             "IsConverted", "boolean", "Converted", createable=False, updateable=False, default=False
         ),
+        Field("ConvertedDate", "date", "Converted Date", createable=False, updateable=False),
+        Field(
+            "ConvertedAccountId",
+            "reference",
+            "Converted Account ID",
+            18,
+            createable=False,
+            updateable=False,
+            reference_to="Account",
+            relationship_name="ConvertedAccount",
+        ),
+        Field(
+            "ConvertedContactId",
+            "reference",
+            "Converted Contact ID",
+            18,
+            createable=False,
+            updateable=False,
+            reference_to="Contact",
+            relationship_name="ConvertedContact",
+        ),
         *_system(),
         Field(
             "D2C_User_Id__c",

@@ -84,16 +84,38 @@ def test_control_helpers_validate_like_the_api(sb: sandbox.Sandbox) -> None:
     assert sb.d2c_edit(customer["id"], {"phone": "+1"})["version"] == 2
 
 
-def test_a_converted_lead_is_queryable_history_that_refuses_updates(
+def test_converting_a_lead_makes_a_contact_and_leaves_the_lead_as_read_only_history(
     sb: sandbox.Sandbox, sf: Salesforce
 ) -> None:
-    lead = sf.Lead.create({"LastName": "Doe", "Company": "Fair"})["id"]
+    lead = sf.Lead.create(
+        {"FirstName": "Jane", "LastName": "Doe", "Company": "Fair", "Email": "jane@fair.example"}
+    )["id"]
     assert sf.Lead.get(lead)["IsConverted"] is False
 
-    sb.salesforce_convert_lead(lead)
+    made = sb.salesforce_convert_lead(lead)
 
-    (row,) = sf.query("SELECT Id, Status FROM Lead WHERE IsConverted = true")["records"]
+    (row,) = sf.query(
+        "SELECT Id, Status, ConvertedContactId, ConvertedAccount.Name FROM Lead"
+        " WHERE IsConverted = true"
+    )["records"]
     assert row["Id"] == lead and row["Status"] == "Closed - Converted"
+    assert row["ConvertedContactId"] == made["contactId"]
+    assert row["ConvertedAccount"]["Name"] == "Fair"
+    contact = sf.Contact.get(made["contactId"])
+    assert contact["AccountId"] == made["accountId"] and contact["Email"] == "jane@fair.example"
     with pytest.raises(SalesforceMalformedRequest) as refused:
         sf.Lead.update(lead, {"Phone": "+1 555"})
     assert refused.value.content[0]["errorCode"] == "CANNOT_UPDATE_CONVERTED_LEAD"
+
+
+def test_a_lead_can_be_converted_into_an_existing_account(
+    sb: sandbox.Sandbox, sf: Salesforce
+) -> None:
+    account = sf.Account.create({"Name": "Existing"})["id"]
+    lead = sf.Lead.create({"LastName": "Doe", "Company": "Fair"})["id"]
+
+    made = sb.salesforce_convert_lead(lead, account_id=account)
+
+    assert made["accountId"] == account
+    assert sf.Contact.get(made["contactId"])["AccountId"] == account
+    assert sf.query("SELECT Id FROM Account WHERE Name = 'Fair'")["totalSize"] == 0
