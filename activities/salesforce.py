@@ -8,9 +8,11 @@ from simple_salesforce.format import format_soql
 
 from activities import bp
 from crosswalk.clients.salesforce import ACCOUNT_FIELDS
-from crosswalk.errors import NotFound
+from crosswalk.errors import NotFound, PermanentError
 from crosswalk.mapping import adoption_fields, write_back_records
 from crosswalk.services import services
+
+CONVERTED_LEAD = "CANNOT_UPDATE_CONVERTED_LEAD"
 
 
 @bp.activity_trigger(input_name="payload")
@@ -103,6 +105,20 @@ def sf_upsert_signup(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def sf_update_signup(payload: dict[str, Any]) -> dict[str, Any]:
-    """Write the D2C-owned fields of a sign-up's Contact or Lead (one API call)."""
-    services().salesforce.update(payload["sobject"], payload["id"], payload["fields"])
-    return {"updated": payload["id"], "fields": sorted(payload["fields"])}
+    """Write the D2C-owned fields of a sign-up's Contact or Lead (one API call).
+
+    A Lead that sales has converted refuses every update. Then the answer is where it went
+    (`converted`: `contact_id`, `account_id`; one more call) so the orchestrator can follow.
+    """
+    sobject, record_id = payload["sobject"], payload["id"]
+    salesforce = services().salesforce
+    try:
+        salesforce.update(sobject, record_id, payload["fields"])
+    except PermanentError as exc:
+        if sobject != "Lead" or exc.code != CONVERTED_LEAD:
+            raise
+        converted = salesforce.converted_lead(record_id)
+        if converted is None:
+            raise
+        return {"converted": converted}
+    return {"updated": record_id, "fields": sorted(payload["fields"])}

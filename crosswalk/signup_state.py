@@ -35,6 +35,8 @@ class SignupGrant(BaseModel):
     changed_fields: list[str] = Field(default_factory=list)
     sobject: str | None = None
     sf_id: str | None = None
+    user_id: str | None = None
+    email: str | None = None
 
 
 class SignupState(BaseModel):
@@ -120,6 +122,8 @@ class SignupState(BaseModel):
             changed_fields=changed_fields,
             sobject=self.sobject,
             sf_id=self.sf_id,
+            user_id=self.user_id,
+            email=self.email,
         )
 
     def finish(

@@ -8,6 +8,7 @@ person was in Salesforce first), else a new one -> write the Salesforce ids back
 the D2C customer -> linked.
 
 updated: a storefront edit of a linked customer -> its D2C-owned fields on the Contact/Lead.
+A Lead that sales converted refuses the write; the link then moves to the Contact it became.
 An edit that arrived while the link was being made runs right after, as a `continue_as_new`.
 """
 
@@ -28,6 +29,7 @@ from orchestrators import bp
 from orchestrators.steps import RetryPolicy, Step, StepFailed, call_with_retry, custom_status
 
 MAX_CONFLICTS = 3
+USER_ID = "D2C_User_Id__c"
 
 
 class _Run:
@@ -186,10 +188,43 @@ def _apply_edit(run: _Run, grant: SignupGrant) -> Step:
     if not fields:
         note = f"no field of the {grant.sobject} follows {', '.join(grant.changed_fields) or '-'}"
         return {"outcome": "no_change", "note": note}
-    yield from run.step(
+    updated = yield from run.step(
         "sf_update_signup", {"sobject": grant.sobject, "id": grant.sf_id, "fields": fields}
     )
+    if updated.get("converted"):
+        return (yield from _follow_conversion(run, grant, updated["converted"], d2c_owned))
     return {"outcome": "applied", "note": f"{grant.sobject} {grant.sf_id}: {', '.join(fields)}"}
+
+
+def _follow_conversion(
+    run: _Run, grant: SignupGrant, converted: dict[str, str], d2c_owned: set[str]
+) -> Step:
+    """Sales converted the sign-up's Lead: the person now lives on the Contact it became.
+
+    That Contact gets the D2C user id and this edit, the D2C customer learns the new ids, and
+    the link moves, so later edits go straight to the Contact.
+    """
+    contact_id, account_id = converted["contact_id"], converted["account_id"]
+    fields = signup_updates("Contact", run.customer, grant.changed_fields, d2c_owned)
+    yield from run.step(
+        "sf_update_signup",
+        {"sobject": "Contact", "id": contact_id, "fields": {**fields, USER_ID: grant.user_id}},
+    )
+    yield from _write_link(
+        run, {"account_id": account_id, "contact_id": contact_id, "lead_id": None}
+    )
+    note = f"Lead {grant.sf_id} was converted; now Contact {contact_id} of Account {account_id}"
+    return {
+        "outcome": "moved",
+        "note": note,
+        "link": {
+            "sobject": "Contact",
+            "sf_id": contact_id,
+            "account_id": account_id,
+            "user_id": grant.user_id,
+            "email": grant.email,
+        },
+    }
 
 
 def _conflict(detail: str) -> ActivityFailure:

@@ -208,6 +208,19 @@ class SalesforceClient:
                 return record
         return records[0] if records else None
 
+    def converted_lead(self, lead_id: str) -> dict[str, str] | None:
+        """Where a converted Lead went: `contact_id` and `account_id` (one API call)."""
+        soql = format_soql(
+            "SELECT ConvertedContactId, ConvertedAccountId FROM Lead WHERE Id = {}", lead_id
+        )
+        records = self.call(lambda sf: sf.query(soql)).get("records", [])
+        if not records or not records[0].get("ConvertedContactId"):
+            return None
+        return {
+            "contact_id": records[0]["ConvertedContactId"],
+            "account_id": records[0]["ConvertedAccountId"],
+        }
+
     def accounts_modified_since(self, since: datetime, *, limit: int | None = None) -> str:
         """The reconciliation query: changed Accounts in modstamp order, escaped."""
         soql = format_soql(

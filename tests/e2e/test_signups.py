@@ -207,3 +207,31 @@ def test_a_sign_up_adopts_an_open_lead_with_its_email_but_never_a_converted_one(
     assert lead["Id"] == open_lead and lead["Company"] == "Trade Fair"
     assert lead["D2C_Customer_Id__c"] == customer["id"]
     assert stack.sb.salesforce_record("Lead", converted)["D2C_User_Id__c"] is None
+
+
+def test_a_storefront_edit_follows_a_lead_that_sales_converted_to_its_contact(stack_factory):
+    stack = _stack(stack_factory)
+    onboarded(stack)
+    customer, user = _register(stack, "jane@gmail.com")
+    settle(stack)
+    (lead,) = _by_user(stack, "Lead", user["id"])
+    made = stack.sb.salesforce_convert_lead(lead["Id"])
+    settle(stack)
+
+    stack.sb.d2c_edit(customer["id"], {"phone": "+49 89 1"})
+    settle(stack)
+
+    contact = stack.sb.salesforce_record("Contact", made["contactId"])
+    assert contact["D2C_User_Id__c"] == user["id"] and contact["Phone"] == "+49 89 1"
+    link = stack.sb.d2c_customer(customer["id"])["salesforce"]
+    assert link == {"account_id": made["accountId"], "contact_id": contact["Id"], "lead_id": None}
+    state = entity(stack, "signup_link", customer["id"])
+    assert state["sobject"] == "Contact" and state["sf_id"] == contact["Id"]
+    assert state["status"] == "linked" and state["account_id"] == made["accountId"]
+
+    before = calls(stack)
+    stack.sb.d2c_edit(customer["id"], {"phone": "+49 89 2"})
+    settle(stack)
+
+    assert stack.sb.salesforce_record("Contact", contact["Id"])["Phone"] == "+49 89 2"
+    assert calls(stack)["salesforce"] - before["salesforce"] == 1
