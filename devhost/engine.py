@@ -26,6 +26,7 @@ from devhost.clock import Clock
 from devhost.entities import EntityDispatcher
 from devhost.history import Event, EventType, event, iso, parse_iso
 from devhost.index import FunctionIndex
+from devhost.keyed_runs import KeyedRuns
 from devhost.store import ACTIVE, TERMINAL, ActivityRow, Instance, Store
 from devhost.workers import WorkerError, WorkerPool
 
@@ -105,11 +106,11 @@ class Engine:
         self.index = index
         self.clock = clock
         self.stats = Stats()
-        self._slots = asyncio.Semaphore(max_episodes)
         self._activity_slots = asyncio.Semaphore(max_activities)
-        self._running: set[str] = set()
-        self._again: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._episodes = KeyedRuns(
+            self._run_episode, spawn=self._spawn, limit=max_episodes, what="episode"
+        )
         self._timers: list[tuple[float, str]] = []
         self._timer_wake = asyncio.Event()
         self._watchers: dict[str, list[asyncio.Future[None]]] = {}
@@ -142,6 +143,7 @@ class Engine:
 
     async def stop(self) -> None:
         self._stopping = True
+        self._episodes.stopping = True
         self.entities.stop()
         for task in list(self._tasks):
             task.cancel()
@@ -180,27 +182,7 @@ class Engine:
     # -- scheduling ---------------------------------------------------------------------
     def schedule(self, iid: str) -> None:
         """Run an episode for `iid` soon (once more if one is in progress)."""
-        if iid in self._running:
-            self._again.add(iid)
-            return
-        self._running.add(iid)
-        self._spawn(self._episode(iid))
-
-    async def _episode(self, iid: str) -> None:
-        try:
-            async with self._slots:
-                await self._run_episode(iid)
-        except WorkerError as exc:
-            log.warning("episode for %s interrupted (%s); retrying", iid, exc)
-            self._again.add(iid)
-            await asyncio.sleep(0.2)
-        except Exception:
-            log.exception("episode for %s failed inside devhost", iid)
-        finally:
-            self._running.discard(iid)
-            if iid in self._again and not self._stopping:
-                self._again.discard(iid)
-                self.schedule(iid)
+        self._episodes.request(iid)
 
     async def _timer_loop(self) -> None:
         while True:
@@ -229,7 +211,7 @@ class Engine:
     def _idle(self) -> bool:
         """Nothing running or queued: only timers can move things on (time skipping)."""
         return (
-            not self._running
+            not self._episodes.running
             and self._activities_in_flight == 0
             and not self.entities.running
             and not self._busy_triggers
@@ -316,7 +298,7 @@ class Engine:
         else:
             status = inst.status
         if held and not suspended:
-            self._again.add(iid)  # resumed in this batch: deliver what was held next
+            self._episodes.again(iid)  # resumed in this batch: deliver what was held next
         if not new and not rewind:
             with store.tx():
                 store.delete_messages(consumed)

@@ -11,7 +11,6 @@ twice.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -22,6 +21,7 @@ from typing import Any
 from devhost.clock import Clock
 from devhost.history import EventType, event
 from devhost.index import FunctionIndex
+from devhost.keyed_runs import KeyedRuns
 from devhost.store import EntityRow, Store
 from devhost.workers import WorkerError, WorkerPool
 
@@ -77,12 +77,8 @@ class EntityDispatcher:
         self.pool = pool
         self.index = index
         self.clock = clock
-        self._spawn = spawn
         self._deliver = deliver
-        self.running: set[str] = set()
-        self._again: set[str] = set()
-        self._slots = asyncio.Semaphore(64)
-        self._stopping = False
+        self._batches = KeyedRuns(self._drain, spawn=spawn, limit=64, what="entity batch")
         self.operations = 0
         self.batches = 0
 
@@ -90,32 +86,20 @@ class EntityDispatcher:
         for target in self.store.entity_targets():
             self.schedule(target)
 
+    @property
+    def running(self) -> set[str]:
+        return self._batches.running
+
     def stop(self) -> None:
-        self._stopping = True
+        self._batches.stopping = True
 
     def schedule(self, target: str) -> None:
-        if target in self.running:
-            self._again.add(target)
-            return
-        self.running.add(target)
-        self._spawn(self._loop(target))
+        """Run `target`'s queued operations soon (once more if a batch is in progress)."""
+        self._batches.request(target)
 
-    async def _loop(self, target: str) -> None:
-        try:
-            async with self._slots:
-                while await self._batch(target):
-                    pass
-        except WorkerError as exc:
-            log.warning("entity batch for %s interrupted (%s); retrying", target, exc)
-            self._again.add(target)
-            await asyncio.sleep(0.2)
-        except Exception:
-            log.exception("entity batch for %s failed inside devhost", target)
-        finally:
-            self.running.discard(target)
-            if target in self._again and not self._stopping:
-                self._again.discard(target)
-                self.schedule(target)
+    async def _drain(self, target: str) -> None:
+        while await self._batch(target):
+            pass
 
     # -- client side (HTTP API / RPC) ------------------------------------------------------
     def signal(self, name: str, key: str, operation: str, input_text: str | None) -> None:
