@@ -20,7 +20,7 @@ from devhost.http_triggers import HttpTriggers
 from devhost.index import FunctionIndex, resolve_expressions
 from devhost.settings import hub_name, worker_env
 from devhost.store import TERMINAL, Store
-from devhost.timer_triggers import TimerTriggers, check_schedules
+from devhost.timer_triggers import TimerTriggers, check_schedules, schedule_time_zone
 from devhost.workers import WorkerPool
 
 log = logging.getLogger("devhost")
@@ -61,7 +61,8 @@ class Host:
         self._pool = WorkerPool(str(self.app_dir), self.env, self.workers)
         try:
             index = FunctionIndex.build(resolve_expressions(await self._pool.start(), self.env))
-            check_schedules(index.timers)
+            time_zone = schedule_time_zone(self.env)
+            check_schedules(index.timers, time_zone)
         except BaseException:
             await self._pool.stop()
             raise
@@ -90,6 +91,7 @@ class Host:
             spawn=self.engine.spawn,
             busy=self.engine.busy,
             client_binding=api.client_binding,
+            time_zone=time_zone,
         )
         self.engine.trigger_due = timers.next_due
         self._add_admin_routes(app, api)

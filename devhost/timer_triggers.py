@@ -1,4 +1,8 @@
-"""Timer triggers: NCRONTAB (six fields, seconds first) and TimeSpan schedules, in UTC.
+"""Timer triggers: NCRONTAB (six fields, seconds first) and TimeSpan schedules.
+
+NCRONTAB runs in UTC unless the app setting `WEBSITE_TIME_ZONE` names an IANA zone, as on
+Azure's Linux plans (Windows zone names belong to Windows plans and stop start-up here);
+occurrences then follow that zone's daylight-saving changes. TimeSpans ignore the zone.
 
 Each function has one loop, so runs never overlap. The loop waits on the host's clock
 (virtual in tests: `advance()` fires what falls due). With `use_monitor` (the default for
@@ -16,9 +20,10 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
@@ -36,8 +41,9 @@ _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?$")
 class Schedule:
     """`next_after(t)`: the first occurrence strictly after t (epoch seconds)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, time_zone: tzinfo = UTC) -> None:
         self.text = text.strip()
+        self.time_zone = time_zone
         match = _TIMESPAN.match(self.text)
         self.interval: float | None = None
         if match:
@@ -57,7 +63,7 @@ class Schedule:
         if self.interval is not None:  # TimeSpan: every interval from the anchor (start)
             steps = int((t - anchor) // self.interval) + 1
             return anchor + steps * self.interval
-        start = datetime.fromtimestamp(t, UTC)
+        start = datetime.fromtimestamp(t, self.time_zone)
         it = croniter(self.text, start, second_at_beginning=self._seconds_first)
         return float(it.get_next(float))
 
@@ -69,12 +75,26 @@ class Schedule:
         return self.next_after(first) - first
 
 
-def check_schedules(functions: list[Function]) -> dict[str, Schedule]:
+def schedule_time_zone(settings: Mapping[str, str]) -> tzinfo:
+    """The zone NCRONTAB schedules run in: `WEBSITE_TIME_ZONE` (an IANA name), else UTC."""
+    name = (settings.get("WEBSITE_TIME_ZONE") or "").strip()
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UnsupportedBinding(
+            f"app setting WEBSITE_TIME_ZONE={name!r} is not an IANA time zone name; devhost "
+            "runs timers as Azure's Linux plans do (e.g. 'Europe/Berlin', 'America/New_York')"
+        ) from None
+
+
+def check_schedules(functions: list[Function], time_zone: tzinfo = UTC) -> dict[str, Schedule]:
     """Parse every schedule at start-up; a bad one stops start-up naming the function."""
     schedules = {}
     for fn in functions:
         try:
-            schedules[fn.name] = Schedule(str(fn.trigger.get("schedule", "")))
+            schedules[fn.name] = Schedule(str(fn.trigger.get("schedule", "")), time_zone)
         except ValueError as exc:
             raise UnsupportedBinding(f"function '{fn.name}': {exc}") from exc
     return schedules
@@ -93,6 +113,7 @@ class TimerTriggers:
         spawn: Callable[[Any], None],
         busy: Callable[[int], None],
         client_binding: Callable[[], dict[str, Any]] | None = None,
+        time_zone: tzinfo = UTC,
     ) -> None:
         self.client_binding = client_binding
         self.pool = pool
@@ -104,7 +125,7 @@ class TimerTriggers:
         self._due: dict[str, float] = {}
         self.schedules: dict[str, Schedule] = {}
         self.functions = functions
-        self.schedules = check_schedules(functions)
+        self.schedules = check_schedules(functions, time_zone)
         loop = asyncio.get_running_loop()
         clock.on_advance(lambda: loop.call_soon_threadsafe(self._wake_all))
 

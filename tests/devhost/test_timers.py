@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from devhost.clock import Clock
 from devhost.index import UnsupportedBinding
 from devhost.server import Host
 from devhost.testing import run
+from devhost.timer_triggers import Schedule, schedule_time_zone
 from tests.devhost.conftest import APPS
 
 APP = APPS / "triggers"
@@ -78,4 +80,40 @@ def test_missed_occurrence_fires_once_past_due_after_restart(tmp_path) -> None:
 def test_missing_setting_stops_startup_naming_it(tmp_path) -> None:
     host = Host(APP, port=0, data_dir=tmp_path, workers=1, env={"CONFORMANCE_STATE_DIR": "x"})
     with pytest.raises(UnsupportedBinding, match="'ticker'.*%TICK_SCHEDULE%"):
+        asyncio.run(host.start())
+
+
+def test_ncrontab_follows_website_time_zone_across_daylight_saving() -> None:
+    nine_daily = Schedule("0 0 9 * * *", schedule_time_zone({"WEBSITE_TIME_ZONE": "Europe/Berlin"}))
+
+    def next_utc(iso_utc: str) -> str:
+        after = datetime.fromisoformat(iso_utc).timestamp()
+        return datetime.fromtimestamp(nine_daily.next_after(after), UTC).isoformat()
+
+    assert next_utc("2026-03-27T12:00:00+00:00") == "2026-03-28T08:00:00+00:00"  # CET
+    assert next_utc("2026-03-28T12:00:00+00:00") == "2026-03-29T07:00:00+00:00"  # CEST
+
+
+def test_a_timer_runs_in_the_zone_the_app_setting_names(tmp_path) -> None:
+    env = {
+        "CONFORMANCE_STATE_DIR": str(tmp_path),
+        "TICK_SCHEDULE": "0 30 9 * * *",
+        "WEBSITE_TIME_ZONE": "Asia/Kolkata",  # UTC+05:30 all year
+    }
+    with run(APP, env=env) as host:
+        host.advance(timedelta(days=1))
+        (tick,) = wait_ticks(tmp_path, 1)
+
+    following = datetime.fromisoformat(tick["status"]["Next"].replace("Z", "+00:00"))
+    assert following.astimezone(UTC).time() == time_of_day(4, 0)  # 09:30 in Kolkata
+
+
+def test_a_windows_time_zone_name_stops_startup_naming_the_setting(tmp_path) -> None:
+    env = {
+        "CONFORMANCE_STATE_DIR": str(tmp_path),
+        "TICK_SCHEDULE": SIX_HOURS,
+        "WEBSITE_TIME_ZONE": "W. Europe Standard Time",
+    }
+    host = Host(APP, port=0, data_dir=tmp_path, workers=1, env=env)
+    with pytest.raises(UnsupportedBinding, match="WEBSITE_TIME_ZONE.*IANA"):
         asyncio.run(host.start())
