@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from crosswalk.clients.salesforce import SalesforceClient
     from crosswalk.lake.base import Lake
     from crosswalk.profiles.base import ProfileStore
+    from crosswalk.support.audit import AuditStore
 
 
 class Services:
@@ -53,6 +54,13 @@ class Services:
 
         with self._lock:
             return open_lake(self.settings.lake)
+
+    @cached_property
+    def audit(self) -> AuditStore:
+        from crosswalk.support.audit import open_audit_store
+
+        with self._lock:
+            return open_audit_store(self.settings)
 
 
 @lru_cache(maxsize=1)

@@ -274,6 +274,11 @@ class SupportAuthMode(StrEnum):
     DEV_TOKEN = "dev_token"
 
 
+class AuditKind(StrEnum):
+    SQLITE = "sqlite"
+    BLOB = "blob"
+
+
 class SupportSettings(_Group):
     """The support API and console: who may call it, what they may see, where actions are audited.
 
@@ -288,7 +293,11 @@ class SupportSettings(_Group):
     auth_mode: SupportAuthMode = SupportAuthMode.EASYAUTH
     dev_token_key: SecretStr | None = None
     pii_role: str = Field(default="Support.Approve", min_length=1, max_length=100)
+    audit_kind: AuditKind = AuditKind.SQLITE
     audit_sqlite_path: Path = Path(".crosswalk/audit.sqlite3")
+    audit_container: str = Field(
+        default="crosswalk-audit", pattern=r"^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$"
+    )
     approval_sla_hours: float = Field(default=24, gt=0)
     bulk_retry_max: int = Field(default=100, ge=1, le=1000)
 
@@ -361,9 +370,24 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 groups[name] = group.model_validate(_group_values(group, upper))
         except ValidationError as exc:
             problems.extend(_env_name(group, err["loc"], err["msg"]) for err in exc.errors())
+    problems.extend(_cross_group_problems(groups))
     if problems:
         raise SettingsError(problems)
     return Settings(**groups)
+
+
+def _cross_group_problems(groups: Mapping[str, _Group]) -> list[tuple[str, str]]:
+    """Settings that are valid alone but not together."""
+    support, lake = groups.get("support"), groups.get("lake")
+    if (
+        isinstance(support, SupportSettings)
+        and isinstance(lake, LakeSettings)
+        and support.audit_kind is AuditKind.BLOB
+        and not (lake.connection_string or lake.account_url)
+    ):
+        why = "blob keeps the audit log in the lake's storage account: set LAKE_CONNECTION_STRING"
+        return [("SUPPORT_AUDIT_KIND", f"{why} or LAKE_ACCOUNT_URL")]
+    return []
 
 
 @lru_cache(maxsize=1)

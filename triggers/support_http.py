@@ -5,15 +5,13 @@ without one), masking by role, query validation that names the field, and the au
 from __future__ import annotations
 
 import asyncio
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, TypeVar
 
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
 from crosswalk.services import services
-from crosswalk.support.audit import AuditEntry, AuditStore, SqliteAuditStore
+from crosswalk.support.audit import AuditEntry, AuditStore
 from crosswalk.support.auth import AuthError, Principal, authenticate, require
 from crosswalk.support.masking import mask
 from crosswalk.support.views import Sources
@@ -60,13 +58,8 @@ def body_model(model: type[M], data: Any) -> M:
         raise BadRequest(fields_of(exc)) from None
 
 
-@lru_cache(maxsize=4)
-def _audit_store(path: Path) -> SqliteAuditStore:
-    return SqliteAuditStore(path)
-
-
 def audit_store() -> AuditStore:
-    return _audit_store(services().settings.support.audit_sqlite_path)
+    return services().audit
 
 
 async def audit(

@@ -20,11 +20,5 @@ def open_lake(settings: LakeSettings) -> Lake:
     if settings.kind is LakeKind.BLOB:
         from crosswalk.lake.blob import BlobLake
 
-        if settings.connection_string is not None:
-            return BlobLake.from_connection_string(
-                settings.connection_string.get_secret_value(), settings.container
-            )
-        if settings.account_url is not None:
-            return BlobLake.from_account_url(str(settings.account_url), settings.container)
-        raise ConfigurationError("LAKE_CONNECTION_STRING: or LAKE_ACCOUNT_URL is required")
+        return BlobLake.from_settings(settings)
     raise ConfigurationError(f"LAKE_KIND: unsupported kind {settings.kind!r}")

@@ -33,6 +33,7 @@ from crosswalk.errors import (
     error_for_status,
 )
 from crosswalk.lake.base import SYSTEM, check_path, check_prefix, decode, encode
+from crosswalk.settings import LakeSettings
 
 _JSON = ContentSettings(content_type="application/json")
 _SECRETS = [
@@ -81,6 +82,68 @@ def lake_error(exc: AzureError, action: str, path: str) -> IntegrationError:
     return TransientError(detail, system=SYSTEM)
 
 
+def container_from_connection_string(
+    connection_string: str,
+    container: str,
+    *,
+    retry_total: int = 3,
+    connection_timeout: float = 10,
+    read_timeout: float = 30,
+) -> ContainerClient:
+    """A container client from a storage connection string (Azurite, or a Key Vault reference)."""
+    try:
+        return ContainerClient.from_connection_string(
+            connection_string,
+            container,
+            retry_total=retry_total,
+            connection_timeout=connection_timeout,
+            read_timeout=read_timeout,
+        )
+    except (ValueError, AzureError):
+        # The SDK's message may quote the string; ours must not.
+        raise ConfigurationError("LAKE_CONNECTION_STRING: malformed connection string") from None
+
+
+def container_from_account_url(
+    account_url: str,
+    container: str,
+    *,
+    credential: Any = None,
+    retry_total: int = 3,
+    connection_timeout: float = 10,
+    read_timeout: float = 30,
+) -> tuple[ContainerClient, Any]:
+    """A container client from `https://<account>.blob.core.windows.net` and Entra ID.
+
+    With no `credential`, `DefaultAzureCredential` (managed identity in Azure, the developer's
+    login locally) is built here and returned second, for the caller to close.
+    """
+    owned = None
+    if credential is None:
+        from azure.identity import DefaultAzureCredential
+
+        credential = owned = DefaultAzureCredential()
+    client = ContainerClient(
+        account_url,
+        container,
+        credential=credential,
+        retry_total=retry_total,
+        connection_timeout=connection_timeout,
+        read_timeout=read_timeout,
+    )
+    return client, owned
+
+
+def open_container(settings: LakeSettings, container: str) -> tuple[ContainerClient, Any]:
+    """A container on the lake's storage account, and the credential the caller must close."""
+    if settings.connection_string is not None:
+        secret = settings.connection_string.get_secret_value()
+        return container_from_connection_string(secret, container), None
+    if settings.account_url is not None:
+        return container_from_account_url(str(settings.account_url), container)
+    raise ConfigurationError("LAKE_CONNECTION_STRING: or LAKE_ACCOUNT_URL is required")
+
+
 class BlobLake:
     """`Lake` over one Blob container; the container is created on the first write if missing."""
 
@@ -90,60 +153,14 @@ class BlobLake:
 
     @classmethod
     def from_connection_string(
-        cls,
-        connection_string: str,
-        container: str,
-        *,
-        retry_total: int = 3,
-        connection_timeout: float = 10,
-        read_timeout: float = 30,
+        cls, connection_string: str, container: str, **options: Any
     ) -> BlobLake:
-        """A lake from a storage connection string (Azurite, or a Key Vault reference)."""
-        try:
-            client = ContainerClient.from_connection_string(
-                connection_string,
-                container,
-                retry_total=retry_total,
-                connection_timeout=connection_timeout,
-                read_timeout=read_timeout,
-            )
-        except (ValueError, AzureError):
-            # The SDK's message may quote the string; ours must not.
-            raise ConfigurationError(
-                "LAKE_CONNECTION_STRING: malformed connection string"
-            ) from None
-        return cls(client)
+        return cls(container_from_connection_string(connection_string, container, **options))
 
     @classmethod
-    def from_account_url(
-        cls,
-        account_url: str,
-        container: str,
-        *,
-        credential: Any = None,
-        retry_total: int = 3,
-        connection_timeout: float = 10,
-        read_timeout: float = 30,
-    ) -> BlobLake:
-        """A lake from `https://<account>.blob.core.windows.net` and Entra ID credentials.
-
-        With no `credential`, `DefaultAzureCredential` (managed identity in Azure, the
-        developer's login locally) is built here and closed with the lake.
-        """
-        owned = None
-        if credential is None:
-            from azure.identity import DefaultAzureCredential
-
-            credential = owned = DefaultAzureCredential()
-        client = ContainerClient(
-            account_url,
-            container,
-            credential=credential,
-            retry_total=retry_total,
-            connection_timeout=connection_timeout,
-            read_timeout=read_timeout,
-        )
-        return cls(client, credential=owned)
+    def from_settings(cls, settings: LakeSettings) -> BlobLake:
+        client, credential = open_container(settings, settings.container)
+        return cls(client, credential=credential)
 
     def put_json(self, path: str, document: Mapping[str, Any]) -> str:
         blob = self._container.get_blob_client(check_path(path))

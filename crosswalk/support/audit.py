@@ -1,7 +1,8 @@
 """The support audit log: every action, by whom, when and why, readable in the console.
 
-Behind a small interface so Azure can keep it next to the profiles: `SqliteAuditStore`
-locally; a Cosmos DB container (partition key `/day`) is the documented follow-up.
+Behind a small interface: `SqliteAuditStore` locally (`SUPPORT_AUDIT_KIND=sqlite`), append
+blobs in the lake's storage account in Azure (`blob`, crosswalk/support/audit_blob.py), where
+every instance of the app writes to the same log and a retention policy can make it WORM.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from crosswalk.settings import AuditKind, Settings
 from crosswalk.sqlite_wal import switch_to_wal
 
 
@@ -45,10 +47,16 @@ class AuditStore(Protocol):
         actor: str | None = None,
         action: str | None = None,
     ) -> list[AuditEntry]:
-        """Newest first; `before` is the id of the last entry of the previous page."""
+        """Newest first (by `at`, then arrival); `before` is the id of the last entry of the
+        previous page."""
         ...
 
     def close(self) -> None: ...
+
+
+def _sortable(at: datetime) -> str:
+    """UTC, fixed width: text order is time order."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class SqliteAuditStore:
@@ -64,7 +72,8 @@ class SqliteAuditStore:
                 " id TEXT UNIQUE NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL,"
                 " action TEXT NOT NULL, target TEXT NOT NULL, body TEXT NOT NULL)"
             )
-            conn.execute("CREATE INDEX IF NOT EXISTS audit_target ON audit (target, seq)")
+            conn.execute("CREATE INDEX IF NOT EXISTS audit_newest ON audit (at, seq)")
+            conn.execute("CREATE INDEX IF NOT EXISTS audit_target_at ON audit (target, at, seq)")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -80,7 +89,7 @@ class SqliteAuditStore:
                 "INSERT INTO audit (id, at, actor, action, target, body) VALUES (?,?,?,?,?,?)",
                 (
                     entry.id,
-                    entry.at.isoformat(),
+                    _sortable(entry.at),
                     entry.actor,
                     entry.action,
                     entry.target,
@@ -100,7 +109,8 @@ class SqliteAuditStore:
     ) -> list[AuditEntry]:
         where, params = [], []
         if before:
-            where.append("seq < COALESCE((SELECT seq FROM audit WHERE id = ?), -1)")
+            # after the cursor entry in (time, arrival) order; an unknown id matches nothing
+            where.append("(at, seq) < (SELECT at, seq FROM audit WHERE id = ?)")
             params.append(before)
         for column, value in (("target", target), ("actor", actor), ("action", action)):
             if value:
@@ -109,7 +119,7 @@ class SqliteAuditStore:
         sql = "SELECT body FROM audit"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY seq DESC LIMIT ?"
+        sql += " ORDER BY at DESC, seq DESC LIMIT ?"
         rows = self._conn().execute(sql, (*params, limit)).fetchall()
         return [AuditEntry.model_validate(json.loads(body)) for (body,) in rows]
 
@@ -118,3 +128,15 @@ class SqliteAuditStore:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def open_audit_store(settings: Settings) -> AuditStore:
+    """Build the configured audit store; call once and reuse it (it pools connections)."""
+    support = settings.support
+    if support.audit_kind is AuditKind.BLOB:
+        from crosswalk.lake.blob import open_container
+        from crosswalk.support.audit_blob import BlobAuditStore
+
+        client, credential = open_container(settings.lake, support.audit_container)
+        return BlobAuditStore(client, credential=credential)
+    return SqliteAuditStore(support.audit_sqlite_path)

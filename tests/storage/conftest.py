@@ -1,8 +1,9 @@
 """Fixtures for the storage contract suites: each store and lake implementation, real backends.
 
-SQLite and the folder lake always run. Blob runs against a real Azurite started once per
-session on a free port (missing Azurite is a failure: run `npm install`). Cosmos runs only
-when `COSMOS_EMULATOR_ENDPOINT` is set, and is skipped with that reason otherwise.
+SQLite, the folder lake and the SQLite audit log always run. Blob (lake and audit log) runs
+against a real Azurite started once per session on a free port (missing Azurite is a failure:
+run `npm install`). Cosmos runs only when `COSMOS_EMULATOR_ENDPOINT` is set, and is skipped
+with that reason otherwise.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from pathlib import Path
 import pytest
 
 from crosswalk.lake.base import Lake
+from crosswalk.lake.blob import container_from_connection_string
 from crosswalk.lake.folder import FolderLake
 from crosswalk.profiles.base import ProfileStore
 from crosswalk.profiles.sqlite import SqliteProfileStore
+from crosswalk.support.audit import AuditStore, SqliteAuditStore
+from crosswalk.support.audit_blob import MAX_BLOCKS, BlobAuditStore
 
 
 @pytest.fixture(params=["sqlite", pytest.param("cosmos", marks=pytest.mark.cosmos)])
@@ -68,5 +72,32 @@ def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Lake]:
         opened = BlobLake.from_connection_string(
             connection_string, f"lake-{uuid.uuid4().hex[:12]}", retry_total=0
         )
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("blob", marks=pytest.mark.azurite)])
+def audit_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditStore]:
+    """A fresh, empty support audit log of each implementation."""
+    yield from _audit_store(request, tmp_path, max_blocks=MAX_BLOCKS)
+
+
+@pytest.fixture
+def small_blob_audit_store(request: pytest.FixtureRequest) -> Iterator[AuditStore]:
+    """A Blob audit log whose append blobs hold 3 entries, so rolling over is quick to reach."""
+    yield from _audit_store(request, None, max_blocks=3)
+
+
+def _audit_store(
+    request: pytest.FixtureRequest, tmp_path: Path | None, *, max_blocks: int
+) -> Iterator[AuditStore]:
+    if tmp_path is not None and request.param == "sqlite":
+        opened: AuditStore = SqliteAuditStore(tmp_path / "audit.sqlite3")
+    else:
+        connection_string = request.getfixturevalue("azurite_connection_string")
+        container = container_from_connection_string(
+            connection_string, f"audit-{uuid.uuid4().hex[:12]}", retry_total=0
+        )
+        opened = BlobAuditStore(container, max_blocks=max_blocks)
     yield opened
     opened.close()

@@ -12,7 +12,6 @@ import pytest
 from crosswalk.models import UnifiedProfile
 from crosswalk.settings import SettingsError, load_settings
 from crosswalk.support import actions, auth, history, lookup, masking, timeline, views
-from crosswalk.support.audit import AuditEntry, SqliteAuditStore
 
 KEY = "k" * 40
 ACCOUNT = "001dL0000004C92QAE"
@@ -261,16 +260,3 @@ def test_older_than_and_states():
     assert views.matches_state(old, "stale", None, now)
     assert not views.matches_state(old, "failed", None, now)
     assert views.failure_reason({"step": "s", "system": "d2c", "status": 422}) == "s:d2c 422"
-
-
-def test_the_audit_store_is_append_only_newest_first_and_filters(tmp_path):
-    store = SqliteAuditStore(tmp_path / "audit.sqlite3")
-    for n in range(3):
-        store.append(AuditEntry(actor=f"a{n}", action="retry", target=f"t{n % 2}", outcome="done"))
-
-    newest = store.list(limit=2)
-    rest = store.list(limit=2, before=newest[-1].id)
-
-    assert [e.actor for e in newest] == ["a2", "a1"] and [e.actor for e in rest] == ["a0"]
-    assert [e.actor for e in store.list(target="t0")] == ["a2", "a0"]
-    store.close()

@@ -137,3 +137,24 @@ def test_empty_values_count_as_unset(minimal_env):
     settings = load_settings({**minimal_env, "SALESFORCE_INSTANCE_URL": ""})
 
     assert settings.salesforce.instance_url is None
+
+
+def test_a_blob_audit_log_needs_the_lake_storage_account(minimal_env):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**minimal_env, "SUPPORT_AUDIT_KIND": "blob"})
+
+    ((name, reason),) = caught.value.problems
+    assert name == "SUPPORT_AUDIT_KIND" and "LAKE_CONNECTION_STRING" in reason
+
+
+def test_a_blob_audit_log_shares_the_lake_account_even_with_a_folder_lake(minimal_env):
+    env = {
+        **minimal_env,
+        "SUPPORT_AUDIT_KIND": "blob",
+        "LAKE_ACCOUNT_URL": "https://acmelake.blob.core.windows.net",
+    }
+
+    settings = load_settings(env)
+
+    assert settings.support.audit_kind == "blob" and settings.lake.kind is LakeKind.FOLDER
+    assert settings.support.audit_container == "crosswalk-audit"
