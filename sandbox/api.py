@@ -26,7 +26,7 @@ from .salesforce.app import SalesforceApp
 from .salesforce.org import OrgConfig, SalesforceOrg
 from .salesforce.schema import OBJECTS
 from .salesforce.shape import rest_record
-from .salesforce.store import Actor
+from .salesforce.store import Actor, Change
 from .seed import seed_org
 from .server import ServerThread
 from .stats import Stats
@@ -364,6 +364,38 @@ class Sandbox:
         t = self.org.sobject(sobject)
         with self.org.transaction(self._person()) as txn:
             self.org.dml.undelete(txn, t, record_id)
+
+    def salesforce_edit_outside_transactions(
+        self, sobject: str, record_id: str, fields: dict[str, Any]
+    ) -> None:
+        """A change applied directly in the database (a data clean-up job): the record
+        changes, and subscribers get a `GAP_UPDATE` event without field values."""
+        t = self.org.sobject(sobject)
+        with self.org.transaction(self._person()) as txn:
+            self.org.dml.update(txn, t, record_id, fields)
+            for change in txn.changes:
+                change.change_type = f"GAP_{change.change_type}"
+
+    def salesforce_bulk_edit(
+        self,
+        sobject: str,
+        record_ids: list[str],
+        fields: dict[str, Any],
+        *,
+        overflow_after: int = 100_000,
+    ) -> None:
+        """One transaction that edits every record. As in Salesforce, the first
+        `overflow_after` changes get change events and the rest one `GAP_OVERFLOW` event per
+        object, with no record ids (Salesforce's threshold is 100,000; tests pass less)."""
+        t = self.org.sobject(sobject)
+        with self.org.transaction(self._person()) as txn:
+            for record_id in record_ids:
+                self.org.dml.update(txn, t, record_id, fields)
+            beyond = txn.changes[overflow_after:]
+            if beyond:
+                del txn.changes[overflow_after:]
+                for name in dict.fromkeys(change.sobject for change in beyond):
+                    txn.changes.append(Change(name, "", "GAP_OVERFLOW", {}))
 
     def salesforce_convert_lead(
         self, record_id: str, account_id: str | None = None

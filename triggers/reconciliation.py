@@ -113,17 +113,25 @@ async def _start(
 async def reconciliation_timer(
     timer: func.TimerRequest, client: df.DurableOrchestrationClient
 ) -> None:
-    instance_id = scheduled_instance_id(timer)
+    await start_unless_running(client, scheduled_instance_id(timer), "schedule")
+
+
+async def start_unless_running(
+    client: df.DurableOrchestrationClient, instance_id: str, trigger: str
+) -> bool:
+    """Start run `instance_id` unless it exists or another run holds the lease (that run, or
+    the next, sees the same changes); True when it started."""
     existing = await client.get_status(instance_id)
     if existing is not None and existing.runtime_status is not None:
         log.info("reconciliation %s was already started", instance_id)
-        return
+        return False
     active = await _active_run(client)
     if active is not None:
         log.warning("reconciliation %s skipped: run %s is still active", instance_id, active)
-        return
-    await _start(client, instance_id, "schedule")
-    log.info("reconciliation %s started by the schedule", instance_id)
+        return False
+    await _start(client, instance_id, trigger)
+    log.info("reconciliation %s started by the %s", instance_id, trigger)
+    return True
 
 
 @bp.route(route="reconciliations", methods=["POST"])

@@ -5,7 +5,9 @@ starts `account_onboarding` for each record id, with an instance id derived from
 and the change's LastModifiedDate, so duplicate deliveries collapse into one instance and the
 record_sync entity refuses older ones. Every other Account event goes to the update routing
 (triggers/account_changes.py: echoes of Crosswalk's own writes, updates of synced accounts,
-deletions). Everything else is acknowledged and ignored. A malformed event is logged and
+deletions, gap events). An Account overflow event (`GAP_OVERFLOW`: more than 100,000 changes in
+one transaction, no record ids) starts a catch-up reconciliation run. Everything else is
+acknowledged and ignored. A malformed event is logged and
 dead-lettered to the lake with the reason; it never fails the function (which would only make
 Event Grid deliver it again).
 """
@@ -18,7 +20,7 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crosswalk.clients.durable import start_once
 from crosswalk.models import SalesforceAccountId
@@ -27,17 +29,29 @@ from crosswalk.services import services
 from triggers import bp
 from triggers.account_changes import route_account_change
 from triggers.dead_letters import dead_letter
+from triggers.reconciliation import start_unless_running
 
 log = logging.getLogger("crosswalk.events")
+
+
+OVERFLOW = "GAP_OVERFLOW"
 
 
 class ChangeEventHeader(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     entityName: str
-    recordIds: list[str] = Field(min_length=1)
+    recordIds: list[str] = Field(default_factory=list)
     changeType: str
     changedFields: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _records_named(self) -> ChangeEventHeader:
+        # only an overflow event (more than 100,000 changes in one transaction) names none
+        if not self.recordIds and self.changeType != OVERFLOW:
+            raise ValueError("recordIds: at least one record id is required")
+        return self
+
     changeOrigin: str | None = None
     commitTimestamp: int
     commitUser: str | None = None
@@ -95,6 +109,9 @@ async def salesforce_change_events(
     except (ValidationError, ValueError, TypeError) as exc:
         await dead_letter(event, f"{type(exc).__name__}: {exc}", source="salesforce")
         return
+    if header.changeType == OVERFLOW:
+        await _catch_up(client, event.id, header)
+        return
     await route_account_change(
         client,
         svc.settings,
@@ -119,3 +136,17 @@ async def salesforce_change_events(
             log.info("event %s: %s already %s as %s", event.id, account_id, existing, instance_id)
             continue
         log.info("event %s started %s", event.id, instance_id)
+
+
+async def _catch_up(
+    client: df.DurableOrchestrationClient, event_id: str, header: ChangeEventHeader
+) -> None:
+    """An overflow event: the changes beyond 100,000 in one transaction came without record
+    ids. A reconciliation run now reads everything changed since its watermark; a run that is
+    already going will see them, or the next one."""
+    if header.entityName != "Account":
+        log.info("event %s: overflow on %s; nothing Crosswalk syncs", event_id, header.entityName)
+        return
+    key = header.transactionKey or str(header.commitTimestamp)
+    started = await start_unless_running(client, f"reconcile-overflow-{key}", "overflow")
+    log.warning("event %s: Account overflow; catch-up run started: %s", event_id, started)

@@ -1,6 +1,7 @@
 """Change Data Capture events (CometD JSON form) wrapped as CloudEvents 1.0.
 
-One event per changed Account/Contact row, built when its transaction commits. The body
+One event per changed Account/Contact row, built when its transaction commits; gap events
+(`GAP_*`) and overflow events (`GAP_OVERFLOW`, no record id) carry the header only. The body
 follows the CometD rules: unchanged and null fields omitted, compound fields nested with
 PascalCase keys, ISO ``...Z`` datetimes, never ``IsDeleted`` or ``SystemModstamp``.
 """
@@ -108,11 +109,11 @@ class ChangeEventBuilder:
                 changed: list[str] = []
             elif change.change_type == "UPDATE":
                 body, changed = _body(sobject, change.record, change.changed)
-            else:
+            else:  # DELETE, and gap and overflow events: the header only
                 body, changed = {}, []
             header = {
                 "entityName": change.sobject,
-                "recordIds": [change.record_id],
+                "recordIds": [change.record_id] if change.record_id else [],  # none: overflow
                 "changeType": change.change_type,
                 "changedFields": changed,
                 "changeOrigin": change_origin,

@@ -38,7 +38,7 @@ class Change:
 
     sobject: str
     record_id: str
-    change_type: str  # CREATE UPDATE DELETE UNDELETE
+    change_type: str  # CREATE UPDATE DELETE UNDELETE, GAP_<those>, GAP_OVERFLOW
     record: Record
     changed: list[str] = field(default_factory=list)
 

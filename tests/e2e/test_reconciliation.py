@@ -18,6 +18,7 @@ from tests.e2e.drift import (
     report,
     run_reconciliation,
 )
+from tests.e2e.sync import customer_of, onboarded, settle
 
 pytestmark = pytest.mark.slow
 
@@ -202,3 +203,17 @@ def test_a_missing_account_that_needs_approval_does_not_hold_the_run(stack_facto
     assert done["output"]["outcome"] == "synced"
     customer_id = done["output"]["d2c_customer_id"]
     assert sb.salesforce_record("Account", waiting)["D2C_Customer_Id__c"] == customer_id
+
+
+def test_an_overflow_event_starts_a_catch_up_run_that_repairs_what_had_no_event(stack_factory):
+    stack = stack_factory(seed=12)
+    accounts = onboarded(stack, 3)
+    ids = [a["Id"] for a in accounts]
+
+    stack.sb.salesforce_bulk_edit("Account", ids, {"Industry": "Energy"}, overflow_after=1)
+    settle(stack)
+
+    assert {customer_of(stack, a)["industry"] for a in ids} == {"Energy"}
+    (catch_up,) = [r for r in stack.host.get("/api/reconciliations").json()["reports"]]
+    assert catch_up["run_id"].startswith("reconcile-overflow-")
+    assert stack.host.wait_for(catch_up["run_id"], timeout=30)["runtimeStatus"] == "Completed"

@@ -18,6 +18,7 @@ from crosswalk.sync_state import ChangeRequest
 from crosswalk.updates import UpdateInput, sync_policy
 from tests.e2e.sync import (
     D2C_EVENTS,
+    SF_EVENTS,
     EventRecorder,
     calls,
     customer_of,
@@ -259,6 +260,55 @@ def test_an_account_deleted_in_salesforce_deactivates_d2c_and_marks_the_profile(
     customer = customer_of(stack, account["Id"])
     assert customer["status"] == "deactivated"
     assert stack.profiles().get(account["Id"]).status is ProfileStatus.DELETED_IN_SALESFORCE
+    assert entity(stack, "record_sync", account["Id"])["status"] == "deleted"
+
+
+def test_a_gap_event_rereads_the_account_and_applies_what_changed(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+
+    stack.sb.salesforce_edit_outside_transactions(
+        "Account", account["Id"], {"Name": "Cleaned Up GmbH", "Industry": "Energy"}
+    )
+    settle(stack)
+
+    customer = customer_of(stack, account["Id"])
+    assert customer["name"] == "Cleaned Up GmbH" and customer["industry"] == "Energy"
+    (update,) = _updates(stack, account["Id"])
+    assert update["output"]["outcome"] == "applied"
+
+
+def test_a_gap_delete_deactivates_the_d2c_organisation_like_a_delete(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    stack.sb.set_events_to(salesforce="")  # the DELETE event is lost...
+    stack.sb.salesforce_delete("Account", account["Id"])
+    stack.sb.set_events_to(salesforce=f"{stack.host.url}{SF_EVENTS}")
+
+    gap = {
+        "ChangeEventHeader": {
+            "entityName": "Account",
+            "recordIds": [account["Id"]],
+            "changeType": "GAP_DELETE",  # ...and Salesforce sends a gap event instead
+            "changedFields": [],
+            "commitTimestamp": 1_790_000_000_000,
+            "commitUser": "005000000000001AAA",
+        }
+    }
+    deliver(
+        stack,
+        {
+            "specversion": "1.0",
+            "id": "gap-delete-1",
+            "source": "/services/data/v59.0/sobjects/Account",
+            "type": "com.salesforce.cdc.AccountChangeEvent",
+            "datacontenttype": "application/json",
+            "data": {"schema": "gap", "payload": gap, "event": {"replayId": 9}},
+        },
+    )
+    settle(stack)
+
+    assert customer_of(stack, account["Id"])["status"] == "deactivated"
     assert entity(stack, "record_sync", account["Id"])["status"] == "deleted"
 
 

@@ -175,3 +175,36 @@ def test_bad_request_answers_are_not_retried(sb: sandbox.Sandbox, webhook: Webho
     assert sb.wait_events_drained(10)
     assert [p["Name"] for p in _payloads(webhook)] == ["Accepted"]
     assert sb.stats()["events"]["salesforce"]["rejected"] == 1
+
+
+def test_a_change_outside_transactions_sends_a_gap_event_without_values(
+    sb: sandbox.Sandbox, webhook: Webhook
+) -> None:
+    aid = sb.salesforce_create("Account", {"Name": "Acme"})
+    sb.set_events_to(salesforce=webhook.url)
+
+    sb.salesforce_edit_outside_transactions("Account", aid, {"Name": "Acme Cleaned"})
+
+    assert sb.wait_events_drained(10)
+    (payload,) = _payloads(webhook)
+    header = payload.pop("ChangeEventHeader")
+    assert header["changeType"] == "GAP_UPDATE" and header["recordIds"] == [aid]
+    assert header["changedFields"] == [] and payload == {}
+    assert sb.salesforce_record("Account", aid)["Name"] == "Acme Cleaned"
+
+
+def test_changes_beyond_the_overflow_threshold_send_one_overflow_event(
+    sb: sandbox.Sandbox, webhook: Webhook
+) -> None:
+    ids = [sb.salesforce_create("Account", {"Name": f"A{n}"}) for n in range(5)]
+    sb.set_events_to(salesforce=webhook.url)
+
+    sb.salesforce_bulk_edit("Account", ids, {"Industry": "Energy"}, overflow_after=3)
+
+    assert sb.wait_events_drained(10)
+    headers = [p["ChangeEventHeader"] for p in _payloads(webhook)]
+    assert [h["changeType"] for h in headers] == ["UPDATE"] * 3 + ["GAP_OVERFLOW"]
+    assert [h["recordIds"] for h in headers] == [[i] for i in ids[:3]] + [[]]
+    assert headers[-1]["entityName"] == "Account"
+    assert {h["transactionKey"] for h in headers} == {headers[0]["transactionKey"]}
+    assert all(sb.salesforce_record("Account", i)["Industry"] == "Energy" for i in ids)
