@@ -1,7 +1,7 @@
-"""Notifications to people: approval escalations.
+"""Notifications to people: approvals waiting, overdue or timed out, undos that keep failing.
 
-Logged as one structured line (Application Insights in Azure picks it up for alert rules);
-a chat or e-mail channel is a later issue.
+Each is one structured log line (Application Insights in Azure picks it up for alert rules)
+and, when `NOTIFY_WEBHOOK_URL` is set, a chat message with a link to the support console.
 """
 
 from __future__ import annotations
@@ -11,11 +11,23 @@ import logging
 from typing import Any
 
 from activities import bp
+from crosswalk.notifications import Notification
+from crosswalk.services import services
 
 log = logging.getLogger("crosswalk.notify")
 
 
 @bp.activity_trigger(input_name="payload")
-def notify_escalation(payload: dict[str, Any]) -> dict[str, Any]:
-    log.warning("approval escalation %s", json.dumps(payload, sort_keys=True))
-    return {"notified": True, "escalation": payload.get("escalation")}
+def notify_people(payload: dict[str, Any]) -> dict[str, Any]:
+    notification = Notification.from_payload(payload)
+    log.warning(
+        "%s %s",
+        notification.kind,
+        json.dumps(
+            {"account_id": notification.account_id, "instance_id": notification.instance_id},
+            sort_keys=True,
+        ),
+    )
+    chat = services().chat
+    chat.post(notification.chat_body(chat.console_url))
+    return {"kind": str(notification.kind), "sent": chat.configured}

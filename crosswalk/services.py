@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from crosswalk.settings import Settings, current_settings
 
 if TYPE_CHECKING:
+    from crosswalk.clients.chat import ChatWebhook
     from crosswalk.clients.d2c import D2CClient
     from crosswalk.clients.salesforce import SalesforceClient
     from crosswalk.lake.base import Lake
@@ -40,6 +41,13 @@ class Services:
 
         with self._lock:
             return D2CClient(self.settings.d2c)
+
+    @cached_property
+    def chat(self) -> ChatWebhook:
+        from crosswalk.clients.chat import ChatWebhook
+
+        with self._lock:
+            return ChatWebhook(self.settings.notify)
 
     @cached_property
     def profiles(self) -> ProfileStore:

@@ -310,6 +310,29 @@ class SupportSettings(_Group):
         return self
 
 
+class NotifySettings(_Group):
+    """Where Crosswalk tells people that something waits for them (approvals, undo failures).
+
+    `webhook_url` takes a chat incoming webhook (Teams, Slack, or anything that accepts a JSON
+    `{"text": ...}`); it carries its own secret, so it is treated as one. Without it the
+    notifications are only logged.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="NOTIFY_")
+    prefix: ClassVar[str] = "NOTIFY_"
+
+    webhook_url: SecretStr | None = None
+    console_url: AnyHttpUrl | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")  # the value itself stays out of errors
+        return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """All groups together; built by `load_settings`, then passed in, never re-read."""
@@ -324,6 +347,7 @@ class Settings:
     reconcile: ReconcileSettings
     ownership: FieldOwnershipSettings
     sync: SyncSettings
+    notify: NotifySettings
     support: SupportSettings
 
 
@@ -339,6 +363,7 @@ GROUPS: dict[str, type[_Group]] = {
     "ownership": FieldOwnershipSettings,
     "sync": SyncSettings,
     "support": SupportSettings,
+    "notify": NotifySettings,
 }
 
 

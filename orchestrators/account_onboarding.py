@@ -9,6 +9,7 @@ for good undoes the completed ones in reverse order; the record ends `compensate
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from crosswalk.models import (
     SalesforceAccount,
     UnifiedProfile,
 )
+from crosswalk.notifications import NotificationKind
 from crosswalk.onboarding import APPROVAL_EVENT, OnboardingInput
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
 from crosswalk.settings import ApprovalSettings, OnboardingSettings
@@ -42,6 +44,7 @@ class _Run:
         self.approval = ApprovalSettings.model_validate(request.policy.get("approval", {}))
         self.onboarding = OnboardingSettings.model_validate(request.policy.get("onboarding", {}))
         self.saga = Saga()
+        self.account_name: str | None = None  # known once the Account is read
 
     @property
     def now(self) -> str:
@@ -80,6 +83,7 @@ def _onboard(run: _Run) -> Step:
     else:
         raw = yield from run.step("sf_read_account", {"account_id": request.account_id})
     account = SalesforceAccount.model_validate(raw)
+    run.account_name = account.Name
 
     if not qualifies_for_onboarding(account, run.onboarding):
         note = f"Type {account.Type!r} is not one of {run.onboarding.account_types}"
@@ -210,6 +214,15 @@ def _await_approval(run: _Run, reasons: list[dict[str, Any]]) -> Step:
     )
     for escalation in range(run.approval.escalations + 1):
         deadline = context.current_utc_datetime + timedelta(hours=run.approval.timeout_hours)
+        yield from _notify(
+            run,
+            NotificationKind.APPROVAL_ESCALATED
+            if escalation
+            else NotificationKind.APPROVAL_REQUESTED,
+            reasons=reasons,
+            deadline=deadline.isoformat(),
+            escalation=escalation,
+        )
         context.set_custom_status(
             custom_status(
                 "awaiting_approval",
@@ -238,17 +251,24 @@ def _await_approval(run: _Run, reasons: list[dict[str, Any]]) -> Step:
                     approval=decision.model_dump(mode="json"),
                 )
             return decision
-        if escalation < run.approval.escalations:
-            yield from run.step(
-                "notify_escalation",
-                {
-                    "instance_id": context.instance_id,
-                    "account_id": run.request.account_id,
-                    "reasons": reasons,
-                    "escalation": escalation + 1,
-                },
-            )
+    yield from _notify(run, NotificationKind.APPROVAL_TIMED_OUT, reasons=reasons)
     return None
+
+
+def _notify(run: _Run, kind: NotificationKind, **fields: Any) -> Step:
+    """Tell people (chat, log); a notification that cannot be delivered never fails the run."""
+    payload = {
+        "kind": str(kind),
+        "account_id": run.request.account_id,
+        "instance_id": run.context.instance_id,
+        "account_name": run.account_name,
+        **fields,
+    }
+    try:
+        yield from call_with_retry(run.context, "notify_people", payload, run.retry)
+    except StepFailed as failed:
+        if not run.context.is_replaying:
+            logging.getLogger("crosswalk.notify").warning("%s not delivered: %s", kind, failed)
 
 
 def _event_data(data: Any) -> Any:
@@ -263,6 +283,7 @@ def _undo(run: _Run, error: dict[str, Any]) -> Step:
     ledger = run.saga.ledger()
     if run.saga.failed:
         final = SyncStatus.NEEDS_ATTENTION
+        yield from _notify(run, NotificationKind.NEEDS_ATTENTION, detail=error["detail"])
     elif run.saga.done:
         final = SyncStatus.COMPENSATED
     else:

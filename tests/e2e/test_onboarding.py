@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from scripts.localstack import onboardable_accounts
+from tests.e2e.sync import EventRecorder
 
 pytestmark = pytest.mark.slow
 
@@ -213,3 +215,50 @@ def test_the_snapshot_lands_in_blob_storage_when_the_lake_is_blob(
     snapshot = lake.get_json(status["output"]["snapshot"])
     assert snapshot["Id"] == account["Id"]
     assert not (stack.data / "lake").exists()
+
+
+def test_approvers_are_told_when_a_wait_starts_escalates_and_times_out(stack_factory):
+    with EventRecorder() as chat:
+        stack = stack_factory(
+            seed=30,
+            time_skipping=False,
+            NOTIFY_WEBHOOK_URL=chat.url,
+            NOTIFY_CONSOLE_URL="https://crosswalk.example/api/support/console",
+        )
+        account = _accounts(stack, approval=True)[0]
+        instance_id = stack.onboard(account["Id"])["id"]
+        _waiting_for_approval(stack, instance_id)
+
+        stack.host.advance(timedelta(hours=73))
+        _waiting_for_escalation(stack, instance_id, escalation=1)
+        stack.host.advance(timedelta(hours=73))
+        stack.host.wait_for(instance_id, timeout=30)
+
+    kinds = [m["crosswalk"]["kind"] for m in chat.received]
+    assert kinds == ["approval_requested", "approval_escalated", "approval_timed_out"]
+    first = chat.received[0]
+    assert first["crosswalk"]["accountId"] == account["Id"] and first["crosswalk"]["reasons"]
+    assert account["Name"] in first["text"] and instance_id in first["text"]
+    assert f"console#/record/{account['Id']}" in first["text"]
+
+
+def test_an_unreachable_chat_webhook_never_fails_the_onboarding(stack_factory):
+    stack = stack_factory(
+        seed=30,
+        time_skipping=False,
+        NOTIFY_WEBHOOK_URL="http://127.0.0.1:9/",  # nothing listens on the discard port
+        RETRY_MAX_ATTEMPTS="2",
+    )
+    account = _accounts(stack, approval=True)[0]
+    instance_id = stack.onboard(account["Id"])["id"]
+    deadline = time.monotonic() + 30
+    while "ApprovalDecision" not in json.dumps(stack.host.status(instance_id)["customStatus"]):
+        assert time.monotonic() < deadline, "the failed notification held up the approval wait"
+        time.sleep(0.05)  # the notification's retry waits on a real-time durable timer
+
+    stack.host.post(
+        f"/api/approvals/{instance_id}",
+        json={"decision": "approve", "approver": "kim@support", "reason": "known customer"},
+    )
+
+    assert stack.host.wait_for(instance_id, timeout=60)["output"]["outcome"] == "synced"

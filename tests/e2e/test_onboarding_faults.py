@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from scripts.localstack import onboardable_accounts
+from tests.e2e.sync import EventRecorder
 
 pytestmark = pytest.mark.slow
 DURABLE = "/runtime/webhooks/durabletask"
@@ -81,18 +82,22 @@ def test_salesforce_write_back_failure_undoes_d2c_and_the_profile(stack_factory)
     assert stack.profiles().get(account["Id"]).status == "failed"
 
 
-def test_a_compensation_that_keeps_failing_ends_in_needs_attention(stack_factory):
-    stack = stack_factory(seed=12)
-    account = _plain_accounts(stack)[0]
-    stack.sb.faults("d2c", path=r"/users$", method="POST", status=422)
-    stack.sb.faults("d2c", path=r"/deactivate$", method="POST", status=503)
+def test_a_compensation_that_keeps_failing_ends_in_needs_attention_and_says_so(stack_factory):
+    with EventRecorder() as chat:
+        stack = stack_factory(seed=12, NOTIFY_WEBHOOK_URL=chat.url)
+        account = _plain_accounts(stack)[0]
+        stack.sb.faults("d2c", path=r"/users$", method="POST", status=422)
+        stack.sb.faults("d2c", path=r"/deactivate$", method="POST", status=503)
 
-    output = _run(stack, account["Id"])["output"]
+        output = _run(stack, account["Id"])["output"]
 
     assert output["outcome"] == "needs_attention", output
     assert output["ledger"]["compensation_failed"][0]["step"] == "d2c_deactivate_customer"
     assert output["ledger"]["compensation_failed"][0]["attempts"] == 4
     assert _entity(stack, account["Id"])["status"] == "needs_attention"
+    (message,) = chat.received
+    assert message["crosswalk"]["kind"] == "needs_attention"
+    assert message["crosswalk"]["accountId"] == account["Id"]
 
 
 @pytest.mark.parametrize(

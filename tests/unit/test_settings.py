@@ -158,3 +158,11 @@ def test_a_blob_audit_log_shares_the_lake_account_even_with_a_folder_lake(minima
 
     assert settings.support.audit_kind == "blob" and settings.lake.kind is LakeKind.FOLDER
     assert settings.support.audit_container == "crosswalk-audit"
+
+
+def test_a_chat_webhook_that_is_not_a_url_is_refused_without_echoing_it(minimal_env):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**minimal_env, "NOTIFY_WEBHOOK_URL": "ftp://hooks/secret-token"})
+
+    assert caught.value.problems == [("NOTIFY_WEBHOOK_URL", "must be an http(s) URL")]
+    assert "secret-token" not in str(caught.value)
