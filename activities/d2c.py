@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from activities import bp
-from crosswalk.clients.d2c import CustomerExists
+from crosswalk.clients.d2c import CustomerExists, deactivated_by_crosswalk
 from crosswalk.errors import Conflict, NotFound, PreconditionFailed
 from crosswalk.models import CustomerCreate, UserInvite
 from crosswalk.services import services
@@ -15,29 +15,48 @@ from crosswalk.services import services
 def d2c_create_customer(payload: dict[str, Any]) -> dict[str, Any]:
     """Create the organisation; a replay of the same idempotency key returns the first result.
 
-    A 409 means an active customer already carries this Salesforce id (an earlier run made
-    it): that customer is adopted rather than duplicated. A deactivated one is not revived
-    behind anyone's back; that is a conflict for a person.
+    A 409 means a customer already carries this Salesforce id. An active one (an earlier run
+    made it) is adopted rather than duplicated. A deactivated one that Crosswalk itself
+    deactivated (a compensated or cancelled onboarding, now retried) is reactivated and
+    adopted. One that someone else deactivated is not revived behind their back: that is a
+    conflict for a person.
     """
     d2c = services().d2c
     customer = CustomerCreate.model_validate(payload["customer"])
     try:
         created = d2c.create_customer(customer, idempotency_key=payload["idempotency_key"])
-        adopted = False
+        return {"customer_id": created.id, "version": created.version, "adopted": False}
     except CustomerExists as exc:
         if not exc.existing_id:
             raise
-        created = d2c.get_customer(exc.existing_id)
-        if created.status != "active" or created.external_ref != customer.external_ref:
-            raise Conflict(
-                f"D2C customer {created.id} for {customer.external_ref} is {created.status}; "
-                "reactivate or remove it in D2C, then retry",
-                system="d2c",
-                status=409,
-                code="customer-deactivated",
-            ) from None
-        adopted = True
-    return {"customer_id": created.id, "version": created.version, "adopted": adopted}
+        existing = d2c.get_customer(exc.existing_id)
+    if existing.external_ref != customer.external_ref:
+        raise Conflict(
+            f"D2C customer {existing.id} does not carry {customer.external_ref}",
+            system="d2c",
+            status=409,
+            code="customer-mismatch",
+        )
+    reactivated = False
+    if deactivated_by_crosswalk(existing):
+        reason = f"onboarding retried: {payload.get('instance_id') or payload['idempotency_key']}"
+        existing = d2c.reactivate_customer(existing.id, reason=reason)
+        reactivated = True
+    if existing.status != "active":
+        raise Conflict(
+            f"D2C customer {existing.id} for {customer.external_ref} is {existing.status} "
+            f"({existing.deactivation_reason or 'no reason given'}), not by Crosswalk; "
+            "reactivate or remove it in D2C, then retry",
+            system="d2c",
+            status=409,
+            code="customer-deactivated",
+        )
+    return {
+        "customer_id": existing.id,
+        "version": existing.version,
+        "adopted": True,
+        "reactivated": reactivated,
+    }
 
 
 @bp.activity_trigger(input_name="payload")

@@ -195,6 +195,7 @@ def _onboard(run: _Run) -> Step:
         "d2c_customer_id": customer_id,
         "d2c_primary_user_id": user_id,
         "adopted_existing_customer": created["adopted"],
+        "reactivated_customer": created.get("reactivated", False),
         "snapshot": snapshot["path"],
         "approval": decision.model_dump(mode="json") if decision else None,
         "notes": plan.notes,

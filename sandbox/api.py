@@ -450,6 +450,16 @@ class Sandbox:
                 self.d2c.update_customer(customer_id, fields, "storefront", None, check_etag=False)
             )
 
+    # -- D2C staff in the platform's back office (origin "backoffice") --------------------
+    def d2c_create_customer(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A customer made by hand (validated as the API does); emits ``customer.created``."""
+        with self.d2c.lock:
+            return dict(self.d2c.create_customer(fields, "backoffice"))
+
+    def d2c_deactivate(self, customer_id: str, reason: str) -> dict[str, Any]:
+        with self.d2c.lock:
+            return dict(self.d2c.deactivate(customer_id, {"reason": reason}, "backoffice"))
+
     def d2c_customers(self) -> list[dict[str, Any]]:
         with self.d2c.lock:
             return [dict(c) for c in self.d2c.customers.values()]

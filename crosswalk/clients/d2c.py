@@ -27,6 +27,15 @@ SYSTEM = "d2c"
 LOOKUP_LIMIT = 2000
 
 
+DEACTIVATED_BY_CROSSWALK = "crosswalk: "
+"""How the reason of every deactivation Crosswalk makes begins: only those may it undo."""
+
+
+def deactivated_by_crosswalk(customer: Customer) -> bool:
+    reason = customer.deactivation_reason or ""
+    return customer.status == "deactivated" and reason.startswith(DEACTIVATED_BY_CROSSWALK)
+
+
 class CustomerExists(Conflict):
     """409 on create: a customer with this external_ref exists; `existing_id` names it."""
 
@@ -100,8 +109,14 @@ class D2CClient:
         return Customer.model_validate(response.json())
 
     def deactivate_customer(self, customer_id: str, *, reason: str) -> Customer:
+        """Deactivate, marking the reason as Crosswalk's (see `deactivated_by_crosswalk`)."""
+        body = {"reason": f"{DEACTIVATED_BY_CROSSWALK}{reason}"[:500]}
+        response = self._request("POST", f"/v1/customers/{customer_id}/deactivate", json=body)
+        return Customer.model_validate(response.json())
+
+    def reactivate_customer(self, customer_id: str, *, reason: str) -> Customer:
         response = self._request(
-            "POST", f"/v1/customers/{customer_id}/deactivate", json={"reason": reason[:500]}
+            "POST", f"/v1/customers/{customer_id}/reactivate", json={"reason": reason[:500]}
         )
         return Customer.model_validate(response.json())
 

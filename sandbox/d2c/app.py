@@ -30,6 +30,11 @@ _ROUTES: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = [
         ("POST",),
     ),
     (
+        re.compile(r"^/v1/customers/([^/]+)/reactivate/?$"),
+        "/v1/customers/{customerId}/reactivate",
+        ("POST",),
+    ),
+    (
         re.compile(r"^/v1/customers/([^/]+)/users/?$"),
         "/v1/customers/{customerId}/users",
         ("GET", "POST"),
@@ -236,6 +241,9 @@ class D2CApp:
                 return 200, c, _etag(c)
             if template == "/v1/customers/{customerId}/deactivate":
                 c = p.deactivate(params[0], self._json(body, required=False), client)
+                return 200, c, _etag(c)
+            if template == "/v1/customers/{customerId}/reactivate":
+                c = p.reactivate(params[0], self._json(body, required=False), client)
                 return 200, c, _etag(c)
             if template == "/v1/customers/{customerId}/users" and method == "GET":
                 return 200, p.list_users(params[0]), {}

@@ -333,6 +333,22 @@ class D2CPlatform:
         self._emit("customer.updated", new, origin, changed=changed)
         return new
 
+    def reactivate(self, cid: str, body: Any, origin: str) -> dict[str, Any]:
+        customer = self.customer(cid)
+        if body is not None:
+            self.check(
+                contract.request_schema("/v1/customers/{customerId}/reactivate", "post"), body
+            )
+        if customer["status"] == "active":
+            return customer
+        new = {**customer, "status": "active", "deactivation_reason": None}
+        new["version"] = customer["version"] + 1
+        new["updated_at"] = self._now()
+        self.customers[cid] = new
+        self._touch(new)
+        self._emit("customer.updated", new, origin, changed=["status", "deactivation_reason"])
+        return new
+
     def list_customers(self, params: dict[str, str]) -> dict[str, Any]:
         problems = []
         limit = 100

@@ -62,6 +62,40 @@ def test_permanent_invite_failure_undoes_the_organisation_and_leaves_salesforce_
     assert status["customStatus"]["stage"] == "compensated"
 
 
+def test_retrying_a_compensated_onboarding_brings_back_its_own_organisation(stack_factory):
+    stack = stack_factory(seed=12)
+    account = _plain_accounts(stack)[0]
+    stack.sb.faults("d2c", path=r"/users$", method="POST", status=422, fail_next=1)
+    assert _run(stack, account["Id"])["output"]["outcome"] == "compensated"
+    (undone,) = _customers_of(stack, account["Id"])
+    assert undone["deactivation_reason"].startswith("crosswalk: onboarding ")
+    stack.sb.salesforce_edit("Account", account["Id"], {"Phone": "+49 30 2"})  # a new attempt
+
+    output = _run(stack, account["Id"])["output"]
+
+    assert output["outcome"] == "synced", output
+    assert output["adopted_existing_customer"] and output["reactivated_customer"]
+    (customer,) = _customers_of(stack, account["Id"])
+    assert customer["id"] == undone["id"] == output["d2c_customer_id"]
+    assert customer["status"] == "active" and customer["deactivation_reason"] is None
+    assert _entity(stack, account["Id"])["status"] == "synced"
+
+
+def test_an_organisation_someone_else_deactivated_is_not_revived(stack_factory):
+    stack = stack_factory(seed=12)
+    account = _plain_accounts(stack)[0]
+    made = stack.sb.d2c_create_customer(
+        {"kind": "business", "name": account["Name"], "external_ref": account["Id"]}
+    )
+    stack.sb.d2c_deactivate(made["id"], reason="fraud review")  # D2C staff, by hand
+
+    output = _run(stack, account["Id"])["output"]
+
+    assert output["outcome"] == "failed", output
+    assert output["error"]["code"] == "customer-deactivated"
+    assert [c["status"] for c in _customers_of(stack, account["Id"])] == ["deactivated"]
+
+
 def test_salesforce_write_back_failure_undoes_d2c_and_the_profile(stack_factory):
     stack = stack_factory(seed=12)
     account = _plain_accounts(stack)[0]

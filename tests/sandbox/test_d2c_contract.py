@@ -359,3 +359,21 @@ def test_d2c_events(sb: sandbox.Sandbox, webhook: Webhook, api: D2C) -> None:
     assert events[2]["data"]["changed_fields"] == ["marketing_consent"]
     # creating through the API is not a registration: no event for it
     assert len({e["id"] for e in events}) == 3
+
+
+def test_reactivate_brings_a_customer_back_and_is_idempotent(api: D2C) -> None:
+    c = api.create().json()
+    path = f"/v1/customers/{c['id']}"
+    api("POST", path + "/deactivate", json={"reason": "crosswalk: compensated"})
+
+    back = api("POST", path + "/reactivate", json={"reason": "retried"})
+    again = api("POST", path + "/reactivate")
+
+    assert back.status_code == again.status_code == 200
+    assert back.json()["status"] == "active" and back.json()["deactivation_reason"] is None
+    assert back.json()["version"] == again.json()["version"] == 3
+    assert back.headers["ETag"] == '"3"'
+    _problem(api("POST", path + "/reactivate", json={"why": "x"}), 400)
+    _problem(api("POST", "/v1/customers/cus_missing00/reactivate"), 404)
+    changed = api("PATCH", path, json={"name": "Back"}, headers={"If-Match": '"3"'})
+    assert changed.status_code == 200
