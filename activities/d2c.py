@@ -73,11 +73,21 @@ def d2c_deactivate_customer(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def d2c_invite_user(payload: dict[str, Any]) -> dict[str, Any]:
+    """Invite the primary contact; when the organisation already has a user with that email
+    (an adopted or reactivated organisation keeps its users), that user is adopted."""
+    d2c = services().d2c
     invite = UserInvite.model_validate(payload["invite"])
-    user = services().d2c.invite_user(
-        payload["customer_id"], invite, idempotency_key=payload["idempotency_key"]
-    )
-    return {"user_id": user.id, "status": user.status}
+    customer_id = payload["customer_id"]
+    try:
+        user = d2c.invite_user(customer_id, invite, idempotency_key=payload["idempotency_key"])
+        return {"user_id": user.id, "status": user.status, "adopted": False}
+    except Conflict:
+        email = invite.email.lower()
+        users = d2c.list_users(customer_id)
+        same = [u for u in users if u.email.lower() == email and u.status != "removed"]
+        if not same:
+            raise  # the email belongs to another organisation's user: a person decides
+    return {"user_id": same[0].id, "status": same[0].status, "adopted": True}
 
 
 @bp.activity_trigger(input_name="payload")

@@ -61,3 +61,12 @@ def onboarding_input(
         account=account,
         defer_write_back=defer_write_back,
     ).model_dump(mode="json", exclude_defaults=True)
+
+
+def made_by_this_run(result: dict[str, Any]) -> bool:
+    """Did a step create (or bring back) what it returned, so that an undo takes it away?
+
+    An undo restores what was there before the run: an organisation or user it adopted as it
+    found it stays; one it created, or reactivated, goes.
+    """
+    return not result.get("adopted") or bool(result.get("reactivated"))

@@ -25,7 +25,7 @@ from crosswalk.models import (
     UnifiedProfile,
 )
 from crosswalk.notifications import NotificationKind
-from crosswalk.onboarding import APPROVAL_EVENT, OnboardingInput
+from crosswalk.onboarding import APPROVAL_EVENT, OnboardingInput, made_by_this_run
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
 from crosswalk.settings import ApprovalSettings, OnboardingSettings
 from crosswalk.sync_state import SyncStatus
@@ -137,10 +137,11 @@ def _onboard(run: _Run) -> Step:
         },
     )
     customer_id = created["customer_id"]
-    run.saga.register(
-        "d2c_deactivate_customer",
-        {"customer_id": customer_id, "reason": f"onboarding {context.instance_id} compensated"},
-    )
+    if made_by_this_run(created):
+        run.saga.register(
+            "d2c_deactivate_customer",
+            {"customer_id": customer_id, "reason": f"onboarding {context.instance_id} compensated"},
+        )
 
     invited = yield from run.step(
         "d2c_invite_user",
@@ -151,7 +152,8 @@ def _onboard(run: _Run) -> Step:
         },
     )
     user_id = invited["user_id"]
-    run.saga.register("d2c_remove_user", {"customer_id": customer_id, "user_id": user_id})
+    if made_by_this_run(invited):
+        run.saga.register("d2c_remove_user", {"customer_id": customer_id, "user_id": user_id})
 
     profile = UnifiedProfile(
         sf_account_id=account.Id,

@@ -456,6 +456,11 @@ class Sandbox:
         with self.d2c.lock:
             return dict(self.d2c.create_customer(fields, "backoffice"))
 
+    def d2c_add_user(self, customer_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """A user invited by hand (validated as the API does)."""
+        with self.d2c.lock:
+            return dict(self.d2c.invite_user(customer_id, fields, "backoffice"))
+
     def d2c_deactivate(self, customer_id: str, reason: str) -> dict[str, Any]:
         with self.d2c.lock:
             return dict(self.d2c.deactivate(customer_id, {"reason": reason}, "backoffice"))

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from crosswalk.onboarding import made_by_this_run
+
 COMPENSATION_OF = {
     "d2c_create_customer": "d2c_deactivate_customer",
     "d2c_invite_user": "d2c_remove_user",
@@ -146,6 +148,8 @@ def compensation_plan(
         if undo in already:
             continue
         result = run.result or {}
+        if not made_by_this_run(result):
+            continue  # adopted as found: the undo leaves it as it was
         if run.name == "d2c_create_customer":
             payload = {"customer_id": result.get("customer_id"), "reason": reason[:500]}
         elif run.name == "d2c_invite_user":

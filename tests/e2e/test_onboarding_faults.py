@@ -23,6 +23,10 @@ def _customers_of(stack, account_id: str) -> list[dict[str, Any]]:
     return [c for c in stack.sb.d2c_customers() if c["external_ref"] == account_id]
 
 
+def _contacts_of(stack, account_id: str) -> list[dict[str, Any]]:
+    return [c for c in stack.sb.salesforce_records("Contact") if c["AccountId"] == account_id]
+
+
 def _entity(stack, account_id: str) -> dict[str, Any]:
     return stack.host.get(f"{DURABLE}/entities/record_sync/{account_id}").json()
 
@@ -94,6 +98,25 @@ def test_an_organisation_someone_else_deactivated_is_not_revived(stack_factory):
     assert output["outcome"] == "failed", output
     assert output["error"]["code"] == "customer-deactivated"
     assert [c["status"] for c in _customers_of(stack, account["Id"])] == ["deactivated"]
+
+
+def test_an_undo_leaves_an_organisation_and_user_it_adopted_as_it_found_them(stack_factory):
+    stack = stack_factory(seed=12)
+    account = _plain_accounts(stack)[0]
+    contact = next(c for c in _contacts_of(stack, account["Id"]) if c["Primary_Contact__c"])
+    there = stack.sb.d2c_create_customer(  # made by hand in D2C before Crosswalk came
+        {"kind": "business", "name": account["Name"], "external_ref": account["Id"]}
+    )
+    stack.sb.d2c_add_user(there["id"], {"email": contact["Email"], "last_name": "Known"})
+    stack.sb.faults("salesforce", path=r"/composite/sobjects$", method="PATCH", status=400)
+
+    output = _run(stack, account["Id"])["output"]
+
+    assert output["outcome"] == "compensated", output
+    assert [c["step"] for c in output["ledger"]["compensated"]] == ["profile_remove"]
+    (customer,) = _customers_of(stack, account["Id"])
+    assert customer["status"] == "active"
+    assert [u["status"] for u in stack.sb.d2c_users(there["id"])] == ["invited"]
 
 
 def test_salesforce_write_back_failure_undoes_d2c_and_the_profile(stack_factory):

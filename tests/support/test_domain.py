@@ -111,7 +111,10 @@ def test_masking_walks_the_whole_tree_and_spares_staff_names():
     assert data["primary_email"].startswith("barbara")  # the original is untouched
 
 
-def _history() -> list[dict]:
+def _history(customer: dict | None = None, user: dict | None = None) -> list[dict]:
+    customer = customer or {"customer_id": "cus_12345678"}
+    user = user or {"user_id": "usr_12345678"}
+
     def at(n: int) -> str:
         return f"2026-01-01T00:00:{n:02d}.0000000Z"
 
@@ -124,9 +127,9 @@ def _history() -> list[dict]:
     return [
         {"EventType": "ExecutionStarted", "Timestamp": at(0), "Input": {"source": "event"}},
         *step("sf_read_account", 1, {}),
-        *step("d2c_create_customer", 3, {"customer_id": "cus_12345678"}),
+        *step("d2c_create_customer", 3, customer),
         *step("d2c_invite_user", 5, failed=True),
-        *step("d2c_invite_user", 7, {"user_id": "usr_12345678"}),
+        *step("d2c_invite_user", 7, user),
         *step("profile_upsert", 9, {}),
         {
             "EventType": "TaskScheduled",
@@ -149,6 +152,20 @@ def test_history_folds_retries_and_plans_the_undo_newest_first():
     ]
     assert plan[1]["payload"] == {"customer_id": "cus_12345678", "user_id": "usr_12345678"}
     assert in_flight == ["sf_write_back_d2c_ids"]
+
+
+def test_a_cancel_leaves_what_the_run_adopted_and_takes_back_what_it_reactivated():
+    adopted = _history(
+        {"customer_id": "cus_12345678", "adopted": True},
+        {"user_id": "usr_12345678", "adopted": True},
+    )
+    reactivated = _history({"customer_id": "cus_12345678", "adopted": True, "reactivated": True})
+
+    kept, _ = history.compensation_plan(adopted, ACCOUNT, "cancelled by kim")
+    revived, _ = history.compensation_plan(reactivated, ACCOUNT, "cancelled by kim")
+
+    assert [p["activity"] for p in kept] == ["profile_remove"]
+    assert [p["activity"] for p in revived][-1] == "d2c_deactivate_customer"
 
 
 def test_the_ledger_of_a_running_instance_and_of_a_finished_saga():
