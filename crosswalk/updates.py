@@ -138,15 +138,15 @@ def account_change(
 ) -> ChangeRequest | None:
     """The update an Account change event asks for, or None when no mapped field changed.
 
-    Gap events (Salesforce could not say what changed) re-read the Account; GAP_CREATE is
-    left to reconciliation, which onboards new qualifying accounts anyway.
+    A GAP_UPDATE (Salesforce could not say what changed) re-reads both sides; creates and
+    undeletes, gap or not, are onboarding's (triggers/salesforce_events.py).
 
     The new values of simple fields ride along (`values`), so a run can see that they already
     equal the agreed ones without reading the Account.
     """
     if change_type in ("DELETE", "GAP_DELETE"):
         return ChangeRequest(origin="salesforce", modstamp=modstamp, deleted=True)
-    if change_type in ("GAP_UPDATE", "GAP_UNDELETE"):
+    if change_type == "GAP_UPDATE":
         # A gap event says the record changed but not how: read both sides, compare all.
         return ChangeRequest(origin="salesforce", modstamp=modstamp, full=True)
     if change_type == "UPDATE" and touched_fields(changed_fields):

@@ -1,15 +1,19 @@
 """Salesforce change events (CloudEvents from the relay, via Event Grid) -> onboarding starts.
 
-Account CREATE, or an UPDATE that changes `Type`, whose Type is one of the onboarding types
-starts `account_onboarding` for each record id, with an instance id derived from the account
-and the change's LastModifiedDate, so duplicate deliveries collapse into one instance and the
-record_sync entity refuses older ones. Every other Account event goes to the update routing
-(triggers/account_changes.py: echoes of Crosswalk's own writes, updates of synced accounts,
-deletions, gap events). An Account overflow event (`GAP_OVERFLOW`: more than 100,000 changes in
-one transaction, no record ids) starts a catch-up reconciliation run. Everything else is
-acknowledged and ignored. A malformed event is logged and
-dead-lettered to the lake with the reason; it never fails the function (which would only make
-Event Grid deliver it again).
+Account CREATE or UNDELETE (a restore from the recycle bin), or an UPDATE that changes
+`Type`, whose Type is one of the onboarding types, starts `account_onboarding` for each record
+id. The instance id comes from the account and the change's LastModifiedDate, so duplicate
+deliveries collapse into one instance and the record_sync entity refuses older ones. A
+restored account Crosswalk had synced is onboarded again and gets back the organisation
+Crosswalk deactivated on the delete. GAP_CREATE and GAP_UNDELETE carry no fields: their
+onboarding reads the Account and checks the Type itself.
+
+Every other Account event goes to the update routing (triggers/account_changes.py: echoes
+of Crosswalk's own writes, updates of synced accounts, deletions, gap updates). An Account
+overflow event (`GAP_OVERFLOW`: more than 100,000 changes in one transaction, no record ids)
+starts a catch-up reconciliation run. Everything else is acknowledged and ignored. A
+malformed event is logged and dead-lettered to the lake with the reason; it never fails the
+function (which would only make Event Grid deliver it again).
 """
 
 from __future__ import annotations
@@ -86,8 +90,12 @@ def onboarding_candidates(event: ChangeEvent, account_types: list[str]) -> list[
     header = event.header
     if header.entityName != "Account":
         return []
-    moment = header.changeType == "CREATE" or (
-        header.changeType == "UPDATE" and "Type" in header.changedFields
+    change = header.changeType
+    if change in ("GAP_CREATE", "GAP_UNDELETE"):
+        # no field values: the onboarding reads the Account and checks its Type itself
+        return _AccountIds(ids=header.recordIds).ids
+    moment = change in ("CREATE", "UNDELETE") or (
+        change == "UPDATE" and "Type" in header.changedFields
     )
     if moment and event.payload.get("Type") in account_types:
         return _AccountIds(ids=header.recordIds).ids

@@ -263,6 +263,26 @@ def test_an_account_deleted_in_salesforce_deactivates_d2c_and_marks_the_profile(
     assert entity(stack, "record_sync", account["Id"])["status"] == "deleted"
 
 
+def test_an_account_restored_from_the_recycle_bin_gets_its_organisation_back(stack_factory):
+    stack = _stack(stack_factory)
+    (account,) = onboarded(stack)
+    before = customer_of(stack, account["Id"])
+    stack.sb.salesforce_delete("Account", account["Id"])
+    settle(stack)
+    assert customer_of(stack, account["Id"])["status"] == "deactivated"
+
+    stack.sb.salesforce_undelete("Account", account["Id"])
+    settle(stack)
+
+    customer = customer_of(stack, account["Id"])  # still exactly one
+    assert customer["id"] == before["id"] and customer["status"] == "active"
+    assert len(stack.sb.d2c_users(customer["id"])) == 1  # its user was adopted, not re-invited
+    assert entity(stack, "record_sync", account["Id"])["status"] == "synced"
+    assert stack.profiles().get(account["Id"]).status is ProfileStatus.ACTIVE
+    restored = stack.sb.salesforce_record("Account", account["Id"])
+    assert restored["D2C_Customer_Id__c"] == customer["id"]
+
+
 def test_a_gap_event_rereads_the_account_and_applies_what_changed(stack_factory):
     stack = _stack(stack_factory)
     (account,) = onboarded(stack)
