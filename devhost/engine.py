@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from devhost import replay
+from devhost import http_activity, replay
 from devhost.clock import Clock
 from devhost.entities import EntityDispatcher
 from devhost.history import Event, EventType, event, iso, parse_iso
@@ -118,6 +118,7 @@ class Engine:
         self._stopping = False
         self._time_skipping = time_skipping
         self._activities_in_flight = 0
+        self._http = http_activity.HttpActivity()  # call_http runs in the host, not a worker
         # The durable client binding JSON, for activities that take a `durable_client_input`
         # (e.g. to start an orchestration that must not be a child); set by the server.
         self.client_json: str | None = None
@@ -148,6 +149,7 @@ class Engine:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._http.close()
 
     def spawn(self, coro: Any) -> None:
         """Run a coroutine as one of the engine's tasks (cancelled on stop)."""
@@ -542,18 +544,15 @@ class Engine:
             self._start_child(inst, work, now, out)
         elif work.kind == "entity":
             self._send_entity(inst, work, now, out)
-        else:  # call_http: not served yet; fail the task instead of hanging
-            name = "BuiltIn::HttpActivity"
-            out.history.append(event(EventType.TaskScheduled, now, work.id, Name=name))
-            failed = event(
-                EventType.TaskFailed,
-                now,
-                TaskScheduledId=work.id,
-                Reason="call_http is not supported by devhost yet",
-                Details=None,
+        else:  # call_http: the host's own activity, queued and durable like any other
+            request = json.dumps(action.get("httpRequest"))
+            name = http_activity.NAME
+            out.history.append(
+                event(EventType.TaskScheduled, now, work.id, Name=name, Input=request)
             )
-            store.add_message(inst.id, failed, inst.execution_id)
-            out.wake.add(inst.id)
+            out.activities.append(
+                store.add_activity(inst.id, inst.execution_id, work.id, name, request)
+            )
 
     def _start_child(self, inst: Instance, work: replay.Work, now: float, out: _Outbox) -> None:
         action = work.action
@@ -638,9 +637,15 @@ class Engine:
             self.stats.dispatch_latency.append(time.perf_counter() - queued)
             started = time.perf_counter()
             try:
-                reply = await self.pool.call(
-                    "activity", name=row.name, input=row.input, client=self._client_for(row.name)
-                )
+                if row.name == http_activity.NAME:
+                    reply = await self._call_http(row.input)
+                else:
+                    reply = await self.pool.call(
+                        "activity",
+                        name=row.name,
+                        input=row.input,
+                        client=self._client_for(row.name),
+                    )
             except WorkerError:
                 await asyncio.sleep(0.2)
                 self._queue_activity(row)
@@ -670,6 +675,12 @@ class Engine:
         )
         if delivered:
             self.schedule(row.instance_id)
+
+    async def _call_http(self, request: str | None) -> dict[str, Any]:
+        try:
+            return {"ok": True, "result": await self._http.run(request)}
+        except http_activity.HttpActivityError as exc:
+            return {"ok": False, "error": str(exc)}
 
     # -- client operations (called by the HTTP layer) -----------------------------------
     def _new_instance(self, iid: str, name: str, input_text: str | None, now: float) -> Instance:

@@ -180,6 +180,24 @@ def deterministic(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def http_call(context: df.DurableOrchestrationContext):
+    """call_http with the input's method, uri, content, headers (and managed identity)."""
+    spec = context.get_input()
+    token = df.ManagedIdentityTokenSource(spec["identity"]) if spec.get("identity") else None
+    try:
+        response = yield context.call_http(
+            spec["method"],
+            spec["uri"],
+            content=spec.get("content"),
+            headers=spec.get("headers"),
+            token_source=token,
+        )
+    except Exception as exc:  # the task failed: the orchestrator sees why
+        return {"error": str(exc)}
+    return response
+
+
+@app.orchestration_trigger(context_name="context")
 def waits_forever(context: df.DurableOrchestrationContext):
     context.set_custom_status("waiting")
     value = yield context.wait_for_external_event("Go")
