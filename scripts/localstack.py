@@ -1,8 +1,13 @@
 """What `make run`, the end-to-end tests and the benchmarks share: the app's settings for a
-running sandbox, and which seeded accounts go which way through onboarding."""
+running sandbox, which seeded accounts go which way through onboarding, and a webhook sink
+(events for tests to deliver in their own order; chat messages for `make run` to print)."""
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +51,41 @@ def onboardable_accounts(sb: Any, *, needs_approval: bool | None = None) -> list
         if needs_approval is None or bool(approval_reasons(account, approval)) == needs_approval:
             found.append(record)
     return found
+
+
+class WebhookSink:
+    """A local HTTP endpoint that accepts JSON POSTs and keeps them (a batch is unpacked);
+    `on_message` sees each one as it arrives. Use as a context manager: it stops on exit."""
+
+    def __init__(self, on_message: Callable[[dict[str, Any]], None] | None = None) -> None:
+        received: list[dict[str, Any]] = []
+        self.received = received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                parsed = json.loads(body)
+                for message in parsed if isinstance(parsed, list) else [parsed]:
+                    received.append(message)
+                    if on_message is not None:
+                        on_message(message)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> WebhookSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

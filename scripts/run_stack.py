@@ -9,6 +9,7 @@ start over.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import signal
@@ -17,13 +18,14 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sandbox  # noqa: E402
 from crosswalk.support.auth import Role, make_dev_token  # noqa: E402
-from scripts.localstack import app_env, onboardable_accounts  # noqa: E402
+from scripts.localstack import WebhookSink, app_env, onboardable_accounts  # noqa: E402
 
 
 def _parse() -> argparse.Namespace:
@@ -55,6 +57,11 @@ def _demo_accounts(sb: sandbox.Sandbox) -> tuple[str | None, str | None]:
     return (plain[0]["Id"] if plain else None), (waiting[0]["Id"] if waiting else None)
 
 
+def _print_chat(message: dict[str, Any]) -> None:
+    text = str(message.get("text", "")).replace("**", "").replace("\n\n", "\n       ")
+    print(f"\nchat ▸ {text}\n", flush=True)
+
+
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -66,14 +73,17 @@ def main() -> int:
     app_url = f"http://127.0.0.1:{args.port}"
     events = f"{app_url}/runtime/webhooks/eventgrid?functionName=salesforce_change_events"
     d2c_events = f"{app_url}/runtime/webhooks/eventgrid?functionName=d2c_events"
-    with sandbox.run(
-        seed=args.seed,
-        data_dir=args.data / "sandbox",
-        salesforce_port=args.salesforce_port,
-        d2c_port=args.d2c_port,
-        salesforce_events_to=events,
-        d2c_events_to=d2c_events,
-    ) as sb:
+    with (
+        contextlib.ExitStack() as stack,
+        sandbox.run(
+            seed=args.seed,
+            data_dir=args.data / "sandbox",
+            salesforce_port=args.salesforce_port,
+            d2c_port=args.d2c_port,
+            salesforce_events_to=events,
+            d2c_events_to=d2c_events,
+        ) as sb,
+    ):
         # the support console signs in with a development token (App Service auth in Azure)
         support_key = os.environ.get("SUPPORT_DEV_TOKEN_KEY") or secrets.token_hex(32)
         support = {
@@ -81,7 +91,14 @@ def main() -> int:
             "SUPPORT_DEV_TOKEN_KEY": support_key,
             "SUPPORT_AUDIT_SQLITE_PATH": str(args.data / "audit.sqlite3"),
         }
-        env = {**support, **os.environ, **app_env(sb, args.data)}
+        # the chat channel: approvals and undo failures are printed here (a Teams or Slack
+        # incoming webhook in Azure, NOTIFY_WEBHOOK_URL)
+        chat = stack.enter_context(WebhookSink(on_message=_print_chat))
+        notify = {
+            "NOTIFY_WEBHOOK_URL": chat.url,
+            "NOTIFY_CONSOLE_URL": f"{app_url}/api/support/console",
+        }
+        env = {**support, **notify, **os.environ, **app_env(sb, args.data)}
         token = make_dev_token(support_key, "you@example.com", list(Role), ttl_seconds=7 * 86400)
         host = subprocess.Popen(
             [
@@ -121,7 +138,8 @@ Try:
      curl -s -X POST {sb.d2c_url}/__sandbox/faults -H 'Content-Type: application/json' \\
           -d '{{"path":"/users$","method":"POST","status":422}}'
      curl -s -X POST {app_url}/api/accounts/<another account id>/onboard
-  Follow any instance with the statusQueryGetUri the start returns.
+  Follow any instance with the statusQueryGetUri the start returns. Messages for people
+  (approval waiting, undo failing) appear here as "chat ▸".
 
 Ctrl-C stops everything.""",
                 flush=True,

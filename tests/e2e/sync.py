@@ -7,6 +7,9 @@ from typing import Any
 from crosswalk.models import SalesforceAccount
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
 from crosswalk.settings import ApprovalSettings, OnboardingSettings
+from scripts.localstack import WebhookSink as EventRecorder
+
+__all__ = ["EventRecorder"]  # a webhook that keeps events, for tests to deliver in their order
 
 DURABLE = "/runtime/webhooks/durabletask"
 D2C_EVENTS = "/runtime/webhooks/eventgrid?functionName=d2c_events"
@@ -96,44 +99,6 @@ def customer_of(stack: Any, account_id: str) -> dict[str, Any]:
 def calls(stack: Any) -> dict[str, int]:
     stats = stack.sb.stats()
     return {"salesforce": stats["salesforce"]["total"], "d2c": stats["d2c"]["total"]}
-
-
-class EventRecorder:
-    """A webhook that accepts and keeps events, so a test can deliver them in its own order."""
-
-    def __init__(self) -> None:
-        import http.server
-        import json
-        import threading
-
-        received: list[dict[str, Any]] = []
-        self.received = received
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                parsed = json.loads(body)
-                received.extend(parsed if isinstance(parsed, list) else [parsed])
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> EventRecorder:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def deliver(stack: Any, event: dict[str, Any], path: str = SF_EVENTS) -> None:
