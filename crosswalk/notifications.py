@@ -93,3 +93,16 @@ def _reason(reason: Any) -> str:
     if isinstance(reason, dict):
         return str(reason.get("message") or reason.get("code") or reason)
     return str(reason)
+
+
+def digest_body(items: list[dict[str, Any]], console_url: str | None) -> dict[str, Any]:
+    """The hourly support digest (crosswalk/support/health.py `attention`) as a chat message."""
+    base = console_url.rstrip("/") if console_url else None
+    lines = ["**Crosswalk: waiting for a person**"]
+    for item in items:
+        link = f" ({base}{item['page']})" if base else ""
+        lines.append(f"- {item['count']} {item['text']}{link}")
+    return {
+        "text": "\n".join(lines),
+        "crosswalk": {"kind": "support_digest", "attention": items},
+    }

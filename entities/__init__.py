@@ -1,7 +1,8 @@
-"""Entities remember: per-record sync state, the reconciliation watermark."""
+"""Entities remember: per-record sync state, sign-up links, the reconciliation watermark,
+what the support digest last said."""
 
 import azure.durable_functions as df
 
 bp = df.Blueprint()
 
-from entities import record_sync, signup_link, watermark  # noqa: E402, F401
+from entities import record_sync, signup_link, support_digest, watermark  # noqa: E402, F401

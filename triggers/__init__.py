@@ -13,4 +13,5 @@ from triggers import (  # noqa: E402, F401
     support,
     support_actions,
     support_console,
+    support_digest,
 )

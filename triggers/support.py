@@ -19,6 +19,7 @@ from crosswalk.support.auth import ANY_ROLE
 from crosswalk.support.schemas import AuditQuery, RecordsQuery, ReportsQuery
 from triggers import bp
 from triggers.responses import BadRequest, HttpError, translated
+from triggers.support_digest import health_now
 from triggers.support_gateway import DurableGateway, RejectedCursor
 from triggers.support_http import audit_store, authorize, query_model, sources, view
 
@@ -136,6 +137,18 @@ async def support_approvals(
             escalations=settings.approval.escalations,
         )
     return view(principal, {"items": items})
+
+
+@bp.route(route="support/health", methods=["GET"], auth_level=ANON)
+@bp.durable_client_input(client_name="client")
+@translated
+async def support_health(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """What waits for a person: records per state, overdue approvals, the last reconciliation,
+    and `attention`, worst first, each with a console page."""
+    principal = authorize(req, ANY_ROLE)
+    return view(principal, await health_now(client))
 
 
 @bp.route(route="support/reconciliations", methods=["GET"], auth_level=ANON)

@@ -194,6 +194,14 @@ def document(server_url: str = "/api/support") -> dict[str, Any]:
                 requestBody=_body(BulkRetryBody),
             )
         },
+        "/health": {
+            "get": _op(
+                "What waits for a person: records per state, overdue approvals, the last "
+                "reconciliation, and attention items worst first",
+                READ,
+                {**_ok("records, approvals, lastReconciliation, attention"), **read_errors},
+            )
+        },
         "/reconciliations": {
             "get": _op(
                 "Latest reconciliation reports",

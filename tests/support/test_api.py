@@ -23,6 +23,7 @@ READS = [
     "records?state=failed",
     "failures",
     "approvals",
+    "health",
     "reconciliations",
     "audit",
 ]
@@ -467,6 +468,20 @@ def test_audit_pages_and_filters(stack):
     assert all(e["outcome"] == "refused: not_found" for e in mine[:2])
     assert page["nextBefore"] and nxt["items"][0]["id"] != page["items"][0]["id"]
     assert stack.get("audit?limit=9999", READ).status == 400
+
+
+def test_health_counts_records_and_puts_what_needs_a_person_first(stack):
+    _failed(stack)
+    waiting = stack.onboard(next(stack.needing_approval)["Id"])
+    stack.waiting_for_approval(waiting)
+
+    health = stack.get("health", READ).json()
+
+    assert health["records"]["failed"] >= 1 and health["records"]["awaiting_approval"] >= 1
+    assert health["approvals"]["pending"] >= 1 and health["approvals"]["overdue"] == 0
+    failed = next(a for a in health["attention"] if a["kind"] == "failed")
+    assert failed["page"] == "#/list/failed" and failed["count"] == health["records"]["failed"]
+    assert len(health["fingerprint"]) == 16 and health["partial"] is False
 
 
 def test_openapi_document_and_console_are_served(stack):

@@ -268,6 +268,22 @@ async function pageAudit() {
 async function pageHome() {
   main.replaceChildren(h("h1", {}, "What happened to this account?"),
     h("p", { class: "muted" }, "Search by Salesforce Account Id, D2C customer id or email, or open a list above."));
+  const health = await api("health");
+  const waiting = health.attention.length
+    ? h("ul", { "data-testid": "attention" }, health.attention.map((item) =>
+        h("li", {}, h("a", { href: item.page }, `${item.count} ${item.text}`))))
+    : h("p", { class: "muted", "data-testid": "attention" }, "Nothing waits for a person.");
+  const counts = Object.entries(health.records).sort(([a], [b]) => a.localeCompare(b));
+  main.append(
+    h("div", { class: "card" }, h("h2", {}, "Waiting for a person"), waiting),
+    h("div", { class: "card" }, h("h2", {}, "Records"),
+      table([
+        { title: "State", cell: ([state]) => state },
+        { title: "Records", cell: ([, n]) => String(n) },
+      ], counts, "No record yet."),
+      h("p", { class: "muted" },
+        `Approvals pending ${health.approvals.pending}, overdue ${health.approvals.overdue}.` +
+        (health.partial ? " Counts cover the first 200,000 records." : ""))));
 }
 
 // ------------------------------------------------------------------ routing

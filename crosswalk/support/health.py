@@ -1,0 +1,124 @@
+"""Is anything waiting for a person? One summary for the console's front page, the health
+endpoint and the hourly digest to the support chat.
+
+It counts the record_sync states (with `stale`: onboarding or awaiting approval unchanged
+for longer than RECONCILE_STUCK_AFTER_HOURS), overdue approvals, and how the newest
+reconciliation run ended; `attention` says in words what needs someone, worst first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from crosswalk.models import ReconciliationReport
+from crosswalk.support.views import Sources, matches_state, pending_approvals
+from crosswalk.sync_state import SyncStatus
+
+PAGE = 500
+MAX_PAGES = 400  # 200,000 records; beyond that the counts say they are partial
+
+
+def count_states(states: Iterable[dict[str, Any]], stale_before: datetime) -> dict[str, int]:
+    """Records per status, plus `stale`; statuses with no record are left out."""
+    counts: dict[str, int] = {}
+    for state in states:
+        status = str(state.get("status") or SyncStatus.NEW)
+        counts[status] = counts.get(status, 0) + 1
+        if matches_state(state, "stale", None, stale_before):
+            counts["stale"] = counts.get("stale", 0) + 1
+    return counts
+
+
+def attention(
+    counts: dict[str, int],
+    overdue_approvals: int,
+    last_run: ReconciliationReport | None,
+) -> list[dict[str, Any]]:
+    """What needs a person, worst first: each with a count, words, and a console page."""
+    items: list[dict[str, Any]] = []
+
+    def add(kind: str, count: int, words: str, page: str) -> None:
+        if count:
+            items.append({"kind": kind, "count": count, "text": words, "page": page})
+
+    add(
+        "needs_attention",
+        counts.get(SyncStatus.NEEDS_ATTENTION, 0),
+        "records need attention: an undo kept failing",
+        "#/list/needs_attention",
+    )
+    add("approvals_overdue", overdue_approvals, "approvals are past their SLA", "#/approvals")
+    add(
+        "stale",
+        counts.get("stale", 0),
+        "onboardings have not moved for too long",
+        "#/list/stale",
+    )
+    add("failed", counts.get(SyncStatus.FAILED, 0), "onboardings failed", "#/list/failed")
+    if last_run is not None and (last_run.status == "failed" or last_run.failed):
+        add(
+            "reconciliation",
+            max(last_run.failed, 1),
+            f"repairs failed in reconciliation {last_run.run_id}",
+            "#/reconciliations",
+        )
+    return items
+
+
+def fingerprint(items: list[dict[str, Any]]) -> str:
+    """Equal when the same things need attention in the same numbers: the digest is sent
+    again only when this changes, so an unchanged backlog does not ring every hour."""
+    text = json.dumps([(i["kind"], i["count"]) for i in items])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+async def summary(
+    src: Sources,
+    *,
+    stale_before: datetime,
+    sla_hours: float,
+    timeout_hours: float,
+    escalations: int,
+) -> dict[str, Any]:
+    """Everything above, read from the task hub and the profile store."""
+    states: list[dict[str, Any]] = []
+    cursor: str | None = None
+    partial = False
+    for page_number in range(MAX_PAGES):
+        page, cursor = await src.durable.entities(PAGE, cursor)
+        states.extend(e["state"] for e in page if isinstance(e.get("state"), dict))
+        if cursor is None:
+            break
+        partial = page_number == MAX_PAGES - 1
+    approvals = await pending_approvals(
+        src, sla_hours=sla_hours, timeout_hours=timeout_hours, escalations=escalations
+    )
+    reports = await asyncio.to_thread(src.profiles.list_reports, 1)
+    last_run = reports[0] if reports else None
+    counts = count_states(states, stale_before)
+    overdue = sum(1 for a in approvals if a["overdue"])
+    items = attention(counts, overdue, last_run)
+    return {
+        "at": src.now().isoformat(),
+        "records": counts,
+        "partial": partial,
+        "approvals": {"pending": len(approvals), "overdue": overdue},
+        "lastReconciliation": (
+            {
+                "runId": last_run.run_id,
+                "status": last_run.status,
+                "startedAt": last_run.started_at.isoformat(),
+                "repaired": last_run.repaired,
+                "failed": last_run.failed,
+            }
+            if last_run
+            else None
+        ),
+        "attention": items,
+        "fingerprint": fingerprint(items),
+    }

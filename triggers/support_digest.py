@@ -1,0 +1,64 @@
+"""The hourly support digest: when something waits for a person (crosswalk/support/health.py),
+the support chat hears it once, with links into the console, and again only when it changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from crosswalk.errors import IntegrationError
+from crosswalk.notifications import digest_body
+from crosswalk.services import services
+from crosswalk.support.health import summary
+from triggers import bp
+from triggers.support_gateway import DurableGateway
+from triggers.support_http import sources
+
+log = logging.getLogger("crosswalk.notify")
+SCHEDULE = "0 7 * * * *"  # hourly, seven minutes past: clear of on-the-hour schedules
+DIGEST = df.EntityId("support_digest", "chat")
+
+
+async def health_now(client: df.DurableOrchestrationClient) -> dict:
+    """The health summary with this deployment's thresholds."""
+    settings = services().settings
+    stale_hours = settings.reconcile.stuck_after_hours
+    async with DurableGateway(client) as gateway:
+        return await summary(
+            sources(gateway),
+            stale_before=datetime.now(UTC) - timedelta(hours=stale_hours),
+            sla_hours=settings.support.approval_sla_hours,
+            timeout_hours=settings.approval.timeout_hours,
+            escalations=settings.approval.escalations,
+        )
+
+
+@bp.timer_trigger(schedule=SCHEDULE, arg_name="timer")
+@bp.durable_client_input(client_name="client")
+async def support_digest_timer(
+    timer: func.TimerRequest, client: df.DurableOrchestrationClient
+) -> None:
+    health = await health_now(client)
+    last = await client.read_entity_state(DIGEST)
+    state = last.entity_state if last.entity_exists else None
+    if isinstance(state, str):
+        state = json.loads(state)
+    if (state or {}).get("fingerprint") == health["fingerprint"]:
+        return  # nothing new since the last digest
+    if health["attention"]:
+        chat = services().chat
+        log.warning("support digest %s", json.dumps(health["attention"], sort_keys=True))
+        try:
+            await asyncio.to_thread(chat.post, digest_body(health["attention"], chat.console_url))
+        except IntegrationError as exc:  # not remembered as sent: the next hour tries again
+            log.error("support digest not delivered: %s", exc)
+            return
+    await client.signal_entity(
+        DIGEST, "sent", {"fingerprint": health["fingerprint"], "at": health["at"]}
+    )
