@@ -63,6 +63,11 @@ def onboarding_input(
     ).model_dump(mode="json", exclude_defaults=True)
 
 
+SALESFORCE_CALLS_PER_ONBOARDING = 3
+"""At most what one onboarding spends of the org's daily API allowance: the starter's read,
+the onboarding's read and the write-back (bench/onboarding.py measures 3.00 per account)."""
+
+
 def made_by_this_run(result: dict[str, Any]) -> bool:
     """Did a step create (or bring back) what it returned, so that an undo takes it away?
 

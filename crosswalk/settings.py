@@ -300,6 +300,7 @@ class SupportSettings(_Group):
     )
     approval_sla_hours: float = Field(default=24, gt=0)
     bulk_retry_max: int = Field(default=100, ge=1, le=1000)
+    salesforce_reserve_percent: float = Field(default=20, ge=0, le=100)
 
     @model_validator(mode="after")
     def _dev_token_needs_key(self) -> SupportSettings:

@@ -337,6 +337,11 @@ class Sandbox:
         """Every issued access token answers 401 INVALID_SESSION_ID from now on."""
         self.org.tokens.expire_all()
 
+    def salesforce_api_usage(self) -> dict[str, int]:
+        """Today's API calls so far, and the org's daily allowance."""
+        used, limit = self.org.usage()
+        return {"used": used, "max": limit}
+
     def salesforce_set_api_usage(self, used: int) -> None:
         """Set today's API usage (e.g. to the limit, to test REQUEST_LIMIT_EXCEEDED)."""
         self.org.set_api_usage(used)

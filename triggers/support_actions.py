@@ -12,7 +12,11 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from crosswalk.models import ApprovalDecisionInput
-from crosswalk.onboarding import OnboardingInput, onboarding_input
+from crosswalk.onboarding import (
+    SALESFORCE_CALLS_PER_ONBOARDING,
+    OnboardingInput,
+    onboarding_input,
+)
 from crosswalk.services import services
 from crosswalk.support import actions, views
 from crosswalk.support.auth import Principal, Role
@@ -46,6 +50,22 @@ async def _audited(
         raise
     await audit(principal, action, target, reason=reason, outcome="done", result=result, **details)
     return result
+
+
+async def _salesforce_spend(retries: int) -> dict[str, Any]:
+    """What `retries` onboardings would cost of today's Salesforce API allowance, and how
+    many fit while SUPPORT_SALESFORCE_RESERVE_PERCENT of it stays for everything else."""
+    svc = services()
+    budget = await asyncio.to_thread(svc.salesforce.api_budget)
+    reserve = svc.settings.support.salesforce_reserve_percent
+    spendable = budget.spendable(reserve)
+    return {
+        **budget.as_dict(),
+        "reservePercent": reserve,
+        "spendable": spendable,
+        "callsNeeded": retries * SALESFORCE_CALLS_PER_ONBOARDING,
+        "retriesAllowed": spendable // SALESFORCE_CALLS_PER_ONBOARDING,
+    }
 
 
 def _target(instance_id: str) -> str:
@@ -212,6 +232,7 @@ async def support_bulk_retry(
         candidates = await views.failed_records(
             sources(gateway), reason=body.failureReason, limit=limit
         )
+        spend = await _salesforce_spend(len(candidates))
         if body.dryRun:
             await audit(
                 principal,
@@ -228,7 +249,26 @@ async def support_bulk_retry(
                     "failureReason": body.failureReason,
                     "count": len(candidates),
                     "items": candidates,
+                    "salesforce": spend,
                 },
+            )
+        if len(candidates) > spend["retriesAllowed"]:
+            await audit(
+                principal,
+                "bulk_retry",
+                f"bulk:{body.failureReason}",
+                reason=body.reason,
+                outcome="refused: salesforce_budget",
+                count=len(candidates),
+                salesforce=spend,
+            )
+            raise HttpError(
+                409,
+                "salesforce_budget",
+                f"{len(candidates)} retries need up to {spend['callsNeeded']} Salesforce API "
+                f"calls; {spend['spendable']} may be spent today keeping "
+                f"{spend['reservePercent']:g}% of the org's allowance in reserve. "
+                f"Retry at most {spend['retriesAllowed']} (limit), or later.",
             )
         started, refused = [], []
         for record in candidates:

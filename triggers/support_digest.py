@@ -27,8 +27,14 @@ DIGEST = df.EntityId("support_digest", "chat")
 
 async def health_now(client: df.DurableOrchestrationClient) -> dict:
     """The health summary with this deployment's thresholds."""
-    settings = services().settings
+    svc = services()
+    settings = svc.settings
     stale_hours = settings.reconcile.stuck_after_hours
+    try:
+        budget = await asyncio.to_thread(svc.salesforce.api_budget)
+    except IntegrationError as exc:  # the rest of the picture is still worth having
+        log.warning("health: Salesforce limits unavailable: %s", exc)
+        budget = None
     async with DurableGateway(client) as gateway:
         return await summary(
             sources(gateway),
@@ -36,6 +42,8 @@ async def health_now(client: df.DurableOrchestrationClient) -> dict:
             sla_hours=settings.support.approval_sla_hours,
             timeout_hours=settings.approval.timeout_hours,
             escalations=settings.approval.escalations,
+            budget=budget,
+            reserve_percent=settings.support.salesforce_reserve_percent,
         )
 
 

@@ -11,9 +11,11 @@ SOQL is only ever built with `format_soql`, which quotes and escapes every value
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -55,6 +57,22 @@ SIGNUP_FIELDS = {
     "D2C_Customer_Id__c",
 }
 """What a sign-up's Contact or Lead is read with: every field a sign-up may write."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiBudget:
+    """The org's daily API allowance, as Salesforce's `/limits` reports it."""
+
+    max: int
+    remaining: int
+
+    def spendable(self, reserve_percent: float) -> int:
+        """Calls that may still be spent while `reserve_percent` of the day's allowance stays
+        for everything else that uses the org (other integrations, people, Crosswalk's flows)."""
+        return max(0, self.remaining - math.ceil(self.max * reserve_percent / 100))
+
+    def as_dict(self) -> dict[str, int]:
+        return {"max": self.max, "remaining": self.remaining}
 
 
 class SalesforceClient:
@@ -153,6 +171,11 @@ class SalesforceClient:
         result = self.call(lambda sf: sf.query(soql))
         records = result.get("records", [])
         return SalesforceAccount.model_validate(records[0]) if records else None
+
+    def api_budget(self) -> ApiBudget:
+        """Today's API allowance (one API call)."""
+        daily = self.call(lambda sf: sf.limits()).get("DailyApiRequests") or {}
+        return ApiBudget(max=int(daily.get("Max", 0)), remaining=int(daily.get("Remaining", 0)))
 
     def account_modstamp(self, account_id: str) -> datetime | None:
         """The Account's SystemModstamp, or None when it does not exist (one API call)."""

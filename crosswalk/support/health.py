@@ -2,8 +2,9 @@
 endpoint and the hourly digest to the support chat.
 
 It counts the record_sync states (with `stale`: onboarding or awaiting approval unchanged
-for longer than RECONCILE_STUCK_AFTER_HOURS), overdue approvals, and how the newest
-reconciliation run ended; `attention` says in words what needs someone, worst first.
+for longer than RECONCILE_STUCK_AFTER_HOURS), overdue approvals, how the newest
+reconciliation run ended, and how much of the org's daily Salesforce API allowance is left.
+`attention` says in words what needs someone, worst first.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from crosswalk.clients.salesforce import ApiBudget
 from crosswalk.models import ReconciliationReport
 from crosswalk.support.views import Sources, matches_state, pending_approvals
 from crosswalk.sync_state import SyncStatus
@@ -38,6 +40,8 @@ def attention(
     counts: dict[str, int],
     overdue_approvals: int,
     last_run: ReconciliationReport | None,
+    budget: ApiBudget | None = None,
+    reserve_percent: float = 0,
 ) -> list[dict[str, Any]]:
     """What needs a person, worst first: each with a count, words, and a console page."""
     items: list[dict[str, Any]] = []
@@ -67,6 +71,14 @@ def attention(
             f"repairs failed in reconciliation {last_run.run_id}",
             "#/reconciliations",
         )
+    if budget is not None and budget.max and budget.spendable(reserve_percent) == 0:
+        add(
+            "salesforce_budget",
+            budget.remaining,
+            f"Salesforce API calls left today of {budget.max}: below the "
+            f"{reserve_percent:g}% reserve, bulk retries are held back",
+            "#/",
+        )
     return items
 
 
@@ -84,8 +96,11 @@ async def summary(
     sla_hours: float,
     timeout_hours: float,
     escalations: int,
+    budget: ApiBudget | None = None,
+    reserve_percent: float = 0,
 ) -> dict[str, Any]:
-    """Everything above, read from the task hub and the profile store."""
+    """Everything above, read from the task hub and the profile store; `budget` is today's
+    Salesforce API allowance when it could be read."""
     states: list[dict[str, Any]] = []
     cursor: str | None = None
     partial = False
@@ -102,7 +117,7 @@ async def summary(
     last_run = reports[0] if reports else None
     counts = count_states(states, stale_before)
     overdue = sum(1 for a in approvals if a["overdue"])
-    items = attention(counts, overdue, last_run)
+    items = attention(counts, overdue, last_run, budget, reserve_percent)
     return {
         "at": src.now().isoformat(),
         "records": counts,
@@ -118,6 +133,9 @@ async def summary(
             }
             if last_run
             else None
+        ),
+        "salesforceApi": (
+            {**budget.as_dict(), "reservePercent": reserve_percent} if budget else None
         ),
         "attention": items,
         "fingerprint": fingerprint(items),

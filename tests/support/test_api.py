@@ -406,6 +406,25 @@ def test_bulk_retry_counts_first_then_retries_every_record_of_the_reason(stack):
     assert stack.post("retries", {**body, "dryRun": False}, OPERATE).json()["count"] == 0
 
 
+def test_bulk_retry_never_spends_the_reserved_share_of_the_salesforce_api_allowance(stack):
+    _failed(stack, status=409)
+    _failed(stack, status=409)
+    body = {"failureReason": "d2c_create_customer:d2c 409", "reason": "D2C fixed"}
+    allowance = stack.sb.salesforce_api_usage()["max"]
+    stack.sb.salesforce_set_api_usage(allowance - int(allowance * 0.2) - 1)  # 1 call to spare
+
+    dry = stack.post("retries", body, OPERATE).json()
+    refused = stack.post("retries", {**body, "dryRun": False}, OPERATE)
+    stack.sb.salesforce_set_api_usage(0)
+
+    assert dry["count"] == 2 and dry["salesforce"]["callsNeeded"] == 6
+    assert dry["salesforce"]["reservePercent"] == 20 and dry["salesforce"]["retriesAllowed"] == 0
+    assert refused.status == 409 and refused.json()["error"]["code"] == "salesforce_budget"
+    assert "Retry at most 0" in refused.json()["error"]["message"]
+    (entry,) = _audit(stack, action="bulk_retry", limit="1")
+    assert entry["outcome"] == "refused: salesforce_budget"
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

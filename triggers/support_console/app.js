@@ -226,7 +226,14 @@ async function bulkRetryView() {
   const run = (dryRun) => {
     const b = h("button", { class: dryRun ? "secondary" : "", onclick: () => act(b,
       () => api("retries", { method: "POST", body: { failureReason: select.value, reason: reason.value, dryRun } }),
-      (r) => { result.textContent = dryRun ? `${r.count} record(s) would be retried` : `${r.started.length} retried, ${r.refused.length} refused`; return result.textContent; }) },
+      (r) => {
+        const sf = r.salesforce;
+        result.textContent = dryRun
+          ? `${r.count} record(s) would be retried, using up to ${sf.callsNeeded} Salesforce API calls ` +
+            `(${sf.remaining} of ${sf.max} left today; at most ${sf.retriesAllowed} retries keep ${sf.reservePercent}% in reserve)`
+          : `${r.started.length} retried, ${r.refused.length} refused`;
+        return result.textContent;
+      }) },
       dryRun ? "Count (dry run)" : "Retry all");
     return b;
   };
@@ -282,7 +289,10 @@ async function pageHome() {
         { title: "Records", cell: ([, n]) => String(n) },
       ], counts, "No record yet."),
       h("p", { class: "muted" },
-        `Approvals pending ${health.approvals.pending}, overdue ${health.approvals.overdue}.` +
+        `Approvals pending ${health.approvals.pending}, overdue ${health.approvals.overdue}. ` +
+        (health.salesforceApi
+          ? `Salesforce API: ${health.salesforceApi.remaining} of ${health.salesforceApi.max} calls left today.`
+          : "Salesforce API allowance unavailable.") +
         (health.partial ? " Counts cover the first 200,000 records." : ""))));
 }
 
