@@ -53,22 +53,22 @@ def attention(
     add(
         "needs_attention",
         counts.get(SyncStatus.NEEDS_ATTENTION, 0),
-        "records need attention: an undo kept failing",
+        "record(s) need attention: an undo kept failing",
         "#/list/needs_attention",
     )
-    add("approvals_overdue", overdue_approvals, "approvals are past their SLA", "#/approvals")
+    add("approvals_overdue", overdue_approvals, "approval(s) past their SLA", "#/approvals")
     add(
         "stale",
         counts.get("stale", 0),
-        "onboardings have not moved for too long",
+        "onboarding(s) not moved for too long",
         "#/list/stale",
     )
-    add("failed", counts.get(SyncStatus.FAILED, 0), "onboardings failed", "#/list/failed")
+    add("failed", counts.get(SyncStatus.FAILED, 0), "failed onboarding(s)", "#/list/failed")
     if last_run is not None and (last_run.status == "failed" or last_run.failed):
         add(
             "reconciliation",
             max(last_run.failed, 1),
-            f"repairs failed in reconciliation {last_run.run_id}",
+            f"failed repair(s) in reconciliation {last_run.run_id}",
             "#/reconciliations",
         )
     if budget is not None and budget.max and budget.spendable(reserve_percent) == 0:

@@ -118,6 +118,22 @@ def test_retry_a_failed_onboarding_from_its_record_page(page, stack):
     _shot(page, "audit")
 
 
+def test_the_front_page_says_what_waits_for_a_person_and_links_to_it(page, stack):
+    account = next(stack.plain)
+    stack.sb.faults("d2c", path=r"/v1/customers$", method="POST", status=422, fail_next=1)
+    assert stack.finished(stack.onboard(account["Id"]))["output"]["outcome"] == "failed"
+
+    page.goto(f"{stack.host.url}/api/support/console#/")
+    page.reload()
+    failed = page.locator("[data-testid=attention] a", has_text="failed onboarding(s)")
+    failed.wait_for()
+    _shot(page, "home")
+    failed.click()
+
+    page.wait_for_selector(f"tr:has-text('{account['Id']}')")
+    assert page.url.endswith("#/list/failed")
+
+
 def test_a_reader_sees_personal_data_masked(browser, stack):
     account = next(stack.plain)
     stack.finished(stack.onboard(account["Id"]))

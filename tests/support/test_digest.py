@@ -62,10 +62,10 @@ def test_the_digest_is_sent_when_something_waits_and_again_only_when_it_changes(
     changed = _digests(chat, 2)
 
     assert first["crosswalk"]["attention"] == [
-        {"kind": "failed", "count": 1, "text": "onboardings failed", "page": "#/list/failed"}
+        {"kind": "failed", "count": 1, "text": "failed onboarding(s)", "page": "#/list/failed"}
     ]
     assert (
-        "- 1 onboardings failed (https://cw.example/api/support/console#/list/failed)"
+        "- 1 failed onboarding(s) (https://cw.example/api/support/console#/list/failed)"
         in (first["text"])
     )
     assert len(unchanged) == 1

@@ -50,7 +50,7 @@ def test_the_digest_links_each_line_into_the_console():
 
     assert body["text"].splitlines() == [
         "**Crosswalk: waiting for a person**",
-        "- 1 approvals are past their SLA (https://cw.example/api/support/console#/approvals)",
-        "- 3 onboardings failed (https://cw.example/api/support/console#/list/failed)",
+        "- 1 approval(s) past their SLA (https://cw.example/api/support/console#/approvals)",
+        "- 3 failed onboarding(s) (https://cw.example/api/support/console#/list/failed)",
     ]
     assert body["crosswalk"]["kind"] == "support_digest"
