@@ -182,6 +182,16 @@ class EntityDispatcher:
             f", {failed} failed" if failed else "",
             ms,
         )
+        for (_, message), result in zip(rows, results, strict=True):
+            if result.get("isError") and (message.get("signal") or not message.get("parent")):
+                # a failed signal has no caller to tell: say it here, or nobody ever learns
+                log.warning(
+                    "%s (%s) signal %r failed: %s",
+                    fn.name if fn else name,
+                    target,
+                    message.get("op"),
+                    str(result.get("result"))[:300],
+                )
         self._deliver(wake)
         return True
 
