@@ -69,6 +69,10 @@ ALLOWED: dict[SyncStatus, frozenset[SyncStatus]] = {
     SyncStatus.SYNCED: frozenset({SyncStatus.DELETED}),
     SyncStatus.DELETED: frozenset({SyncStatus.ONBOARDING}),
     **{ended: frozenset({SyncStatus.ONBOARDING}) for ended in _ENDED},
+    # support finishing an undo that was left half done (`finish_undo`)
+    SyncStatus.NEEDS_ATTENTION: frozenset(
+        {SyncStatus.ONBOARDING, SyncStatus.COMPENSATED, SyncStatus.NEEDS_ATTENTION}
+    ),
 }
 
 
@@ -270,6 +274,29 @@ class SyncState(BaseModel):
         if to not in ACTIVE:
             self.last_instance_id = instance_id
             self.current_instance_id = None
+
+    def finish_undo(
+        self,
+        instance_id: str,
+        to: SyncStatus,
+        at: datetime,
+        *,
+        note: str,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        """Support finished the undo that `instance_id` left half done (`needs_attention`):
+        the record becomes `compensated`, or stays `needs_attention` with the new error."""
+        if (
+            self.status is not SyncStatus.NEEDS_ATTENTION
+            or self.current_instance_id is not None
+            or self.last_instance_id != instance_id
+        ):
+            raise IllegalTransition(
+                f"the record is {self.status} after {self.last_instance_id or 'no instance'}; "
+                f"there is no unfinished undo of {instance_id}"
+            )
+        self._move(to, at, instance_id, note=note)
+        self.last_error = error if to is SyncStatus.NEEDS_ATTENTION else self.last_error
 
     def mark_synced(
         self,

@@ -39,6 +39,15 @@ def _apply(state: SyncState, operation: str, payload: dict[str, Any]) -> Any:
             approval=payload.get("approval"),
         )
         return state.dump()
+    if operation == "finish_undo":
+        state.finish_undo(
+            payload["instance_id"],
+            SyncStatus(payload["status"]),
+            at,
+            note=payload.get("note") or "undo finished",
+            error=payload.get("error"),
+        )
+        return state.dump()
     if operation == "synced":
         state.mark_synced(
             payload["instance_id"],

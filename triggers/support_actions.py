@@ -171,6 +171,76 @@ async def support_cancel_instance(
     return view(principal, result, 202)
 
 
+@bp.route(route="support/instances/{instanceId}/undo", methods=["POST"], auth_level=ANON)
+@bp.durable_client_input(client_name="client")
+@translated
+async def support_finish_undo(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """Finish the undo an onboarding left half done (it ended `needs_attention`): the
+    compensations that never succeeded run again (`support_cancel`, finishing)."""
+    principal = authorize(req, {Role.OPERATE})
+    body = body_model(CancelBody, read_json(req))
+    instance_id = req.route_params.get("instanceId", "")
+    async with DurableGateway(client) as gateway:
+        result = await _audited(
+            principal,
+            "finish_undo",
+            _target(instance_id),
+            body.reason,
+            _finish_undo(client, gateway, principal, instance_id, body.reason),
+            instance_id=instance_id,
+        )
+    return view(principal, result, 202)
+
+
+async def _finish_undo(
+    client: df.DurableOrchestrationClient,
+    gateway: DurableGateway,
+    principal: Principal,
+    instance_id: str,
+    reason: str,
+) -> dict[str, Any]:
+    status = await gateway.instance(instance_id, history=True)
+    if status is None:
+        raise HttpError(404, "not_found", f"no instance {instance_id}")
+    actions.undo_finishable(status)
+    account_id = account_of_instance(instance_id)
+    if account_id is None:
+        raise actions.Refused("not_an_onboarding", "only onboardings have an undo to finish")
+    record = await gateway.entity(account_id) or {}
+    if record.get("status") != "needs_attention" or record.get("last_instance_id") != instance_id:
+        raise actions.Refused(
+            "record_moved_on",
+            f"the record is {record.get('status')} after {record.get('last_instance_id')}",
+        )
+    note = f"undo finished by {principal.name}: {reason}"[:500]
+    plan, _ = compensation_plan(status.get("historyEvents") or [], account_id, note)
+    if not plan:
+        raise actions.Refused("nothing_to_undo", "every undo step has succeeded already")
+    earlier = await gateway.instances(f"support-undo-{instance_id}")
+    undo_id = actions.next_undo_id(instance_id, [s["instanceId"] for s in earlier])
+    await client.start_new(
+        "support_cancel",
+        instance_id=undo_id,
+        client_input={
+            "instance_id": instance_id,
+            "account_id": account_id,
+            "plan": plan,
+            "in_flight": [],
+            "actor": principal.name,
+            "reason": reason,
+            "retry": services().settings.retry.model_dump(mode="json"),
+            "finishing": True,
+        },
+    )
+    return {
+        "instanceId": instance_id,
+        "undoInstanceId": undo_id,
+        "compensations": [step["activity"] for step in plan],
+    }
+
+
 async def _cancel(
     client: df.DurableOrchestrationClient,
     gateway: DurableGateway,

@@ -80,3 +80,30 @@ def cancellable(status: dict[str, Any]) -> None:
 
 def cancel_instance_id(instance_id: str) -> str:
     return f"support-cancel-{instance_id}"
+
+
+def undo_finishable(status: dict[str, Any]) -> None:
+    """Only an onboarding that ended `needs_attention` (an undo step kept failing) has an
+    undo left to finish."""
+    if status.get("name") != ONBOARDING:
+        raise Refused("not_an_onboarding", "only onboardings have an undo to finish")
+    output = decoded(status.get("output"))
+    outcome = output.get("outcome") if isinstance(output, dict) else None
+    if status.get("runtimeStatus") != "Completed" or outcome != SyncStatus.NEEDS_ATTENTION:
+        raise Refused(
+            "nothing_to_undo",
+            f"the instance is {status.get('runtimeStatus')} ({outcome or 'no outcome'}); "
+            "only one that ended needs_attention has an undo to finish",
+        )
+
+
+def next_undo_id(instance_id: str, existing: list[str]) -> str:
+    """`support-undo-<instance>[-<N>]`: a new id for each attempt, so each keeps its history."""
+    base = f"support-undo-{instance_id}"
+    taken = set(existing)
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"

@@ -186,6 +186,15 @@ def document(server_url: str = "/api/support") -> dict[str, Any]:
                 requestBody=_body(CancelBody),
             )
         },
+        "/instances/{instanceId}/undo": {
+            "post": _op(
+                "Finish the undo of an onboarding that ended needs_attention",
+                "Support.Operate",
+                {**_ok("undo started", 202), **_errors(400, 401, 403, 404, 409)},
+                parameters=[INSTANCE],
+                requestBody=_body(CancelBody),
+            )
+        },
         "/retries": {
             "post": _op(
                 "Bulk retry by failure reason; dryRun (default) only counts",

@@ -21,6 +21,7 @@ from crosswalk.sync_state import SyncStatus
 
 ONBOARD_PREFIX = "onboard-"
 CANCEL_PREFIX = "support-cancel-"
+UNDO_PREFIX = "support-undo-"
 APPROVAL_EVENT = "ApprovalDecision"
 ENDED_FAILED = {SyncStatus.FAILED, SyncStatus.COMPENSATED, SyncStatus.NEEDS_ATTENTION}
 LIST_STATES = ("failed", "needs_attention", "awaiting_approval", "stale")
@@ -55,25 +56,27 @@ async def _thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
-def record_instances_prefixes(account_id: str) -> tuple[str, str]:
-    return f"{ONBOARD_PREFIX}{account_id}-", f"{CANCEL_PREFIX}{ONBOARD_PREFIX}{account_id}-"
+def record_instances_prefixes(account_id: str) -> tuple[str, str, str]:
+    onboard = f"{ONBOARD_PREFIX}{account_id}-"
+    return onboard, f"{CANCEL_PREFIX}{onboard}", f"{UNDO_PREFIX}{onboard}"
 
 
 async def record_view(src: Sources, account_id: str) -> dict[str, Any] | None:
     """Everything about one record; None when Crosswalk has never seen it."""
-    onboard, cancel = record_instances_prefixes(account_id)
-    entity, listed, cancels, profile, reports, audit = await asyncio.gather(
+    onboard, cancel, undo = record_instances_prefixes(account_id)
+    entity, listed, cancels, undos, profile, reports, audit = await asyncio.gather(
         src.durable.entity(account_id),
         src.durable.instances(onboard),
         src.durable.instances(cancel),
+        src.durable.instances(undo),
         _thread(src.profiles.get, account_id),
         _thread(src.profiles.list_reports, 10),
         _thread(src.audit.list, target=account_id, limit=100),
     )
-    if entity is None and not listed and not cancels and profile is None:
+    if entity is None and not listed and not cancels and not undos and profile is None:
         return None
     statuses = sorted(
-        [*listed, *cancels],
+        [*listed, *cancels, *undos],
         key=lambda s: (s.get("createdTime") or "", s.get("instanceId") or ""),
         reverse=True,
     )

@@ -31,6 +31,7 @@ ACTIONS = [
     ("approvals/onboard-001dL0000004C92QAE-20240130T114106850Z", APPROVE),
     ("instances/onboard-001dL0000004C92QAE-20240130T114106850Z/retry", OPERATE),
     ("instances/onboard-001dL0000004C92QAE-20240130T114106850Z/cancel", OPERATE),
+    ("instances/onboard-001dL0000004C92QAE-20240130T114106850Z/undo", OPERATE),
     ("retries", OPERATE),
 ]
 
@@ -384,6 +385,41 @@ def test_cancel_mid_saga_undoes_the_d2c_organisation(stack):
     customers = [c for c in stack.sb.d2c_customers() if c["external_ref"] == account["Id"]]
     assert [c["status"] for c in customers] == ["deactivated"]
     assert stack.entity(account["Id"])["status"] == "needs_attention"
+
+
+def test_finishing_a_half_done_undo_deactivates_the_organisation_and_settles_the_record(stack):
+    account = next(stack.plain)
+    stack.sb.faults("d2c", path=r"/users$", method="POST", status=422, fail_next=1)
+    stack.sb.faults("d2c", path=r"/deactivate$", method="POST", status=503, fail_next=2)
+    instance_id = stack.onboard(account["Id"])
+    assert stack.finished(instance_id)["output"]["outcome"] == "needs_attention"
+
+    response = stack.post(f"instances/{instance_id}/undo", {"reason": "D2C is back"}, OPERATE)
+    body = response.json()
+    undo = stack.finished(body["undoInstanceId"])
+
+    assert response.status == 202, response.text
+    assert body["compensations"] == ["d2c_deactivate_customer"]
+    assert undo["output"]["outcome"] == "compensated" and undo["output"]["entity_updated"]
+    customers = [c for c in stack.sb.d2c_customers() if c["external_ref"] == account["Id"]]
+    assert [c["status"] for c in customers] == ["deactivated"]
+    assert "undo finished by kim@support.example" in customers[0]["deactivation_reason"]
+    assert stack.entity(account["Id"])["status"] == "compensated"
+    again = stack.post(f"instances/{instance_id}/undo", {"reason": "again"}, OPERATE)
+    assert again.status == 409 and again.json()["error"]["code"] == "record_moved_on"
+    names = {i["name"] for i in stack.get(f"records/{account['Id']}", READ).json()["instances"]}
+    assert names == {"account_onboarding", "support_cancel"}
+    outcomes = [e["outcome"] for e in _audit(stack, action="finish_undo", target=account["Id"])]
+    assert outcomes == ["refused: record_moved_on", "done"]
+
+
+def test_only_an_onboarding_that_ended_needs_attention_has_an_undo_to_finish(stack):
+    account = _synced(stack)
+    (instance,) = stack.get(f"records/{account['Id']}", READ).json()["instances"]
+
+    refused = stack.post(f"instances/{instance['instanceId']}/undo", {"reason": "x"}, OPERATE)
+
+    assert refused.status == 409 and refused.json()["error"]["code"] == "nothing_to_undo"
 
 
 def test_bulk_retry_counts_first_then_retries_every_record_of_the_reason(stack):

@@ -157,3 +157,22 @@ def test_release_by_another_instance_is_refused():
 
     with pytest.raises(IllegalTransition):
         state.release("i-2", T0, note="x")
+
+
+def test_support_can_finish_the_undo_of_the_instance_that_left_it_half_done():
+    state = SyncState()
+    state.claim("i1", MOD1, T0)
+    state.advance("i1", SyncStatus.NEEDS_ATTENTION, T0, error={"step": "d2c_deactivate_customer"})
+
+    with pytest.raises(IllegalTransition):
+        state.finish_undo("someone-else", SyncStatus.COMPENSATED, T0, note="no")
+    state.finish_undo("i1", SyncStatus.NEEDS_ATTENTION, T0, note="still", error={"step": "x"})
+    state.finish_undo("i1", SyncStatus.COMPENSATED, T0, note="undo finished by kim")
+
+    assert state.status is SyncStatus.COMPENSATED
+    assert [t.to_status for t in state.transitions][-2:] == [
+        SyncStatus.NEEDS_ATTENTION,
+        SyncStatus.COMPENSATED,
+    ]
+    with pytest.raises(IllegalTransition):  # nothing half done any more
+        state.finish_undo("i1", SyncStatus.COMPENSATED, T0, note="again")

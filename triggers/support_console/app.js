@@ -168,6 +168,12 @@ function actionsView(instance, key) {
       (r) => { setTimeout(() => pageRecord(key), 800); return `cancelled; undoing ${r.compensations.join(", ") || "nothing"}`; }) }, "Cancel and compensate");
     buttons.push(b);
   }
+  if (instance.name === "account_onboarding" && instance.output && instance.output.outcome === "needs_attention") {
+    const b = h("button", { class: "danger", "data-testid": "finish-undo", onclick: () => act(b,
+      () => api(`instances/${encodeURIComponent(instance.instanceId)}/undo`, { method: "POST", body: { reason: reason.value } }),
+      (r) => { setTimeout(() => pageRecord(key), 800); return `undo started: ${r.compensations.join(", ")}`; }) }, "Finish the undo");
+    buttons.push(b);
+  }
   if (!running && !synced) {
     const b = h("button", { "data-testid": "retry", onclick: () => act(b,
       () => api(`instances/${encodeURIComponent(instance.instanceId)}/retry`, { method: "POST", body: { reason: reason.value } }),
