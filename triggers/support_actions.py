@@ -5,7 +5,8 @@ its role, a reason, and leaves an audit entry whether it was carried out or refu
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import azure.durable_functions as df
@@ -30,6 +31,7 @@ from triggers.support_gateway import DurableGateway
 from triggers.support_http import audit, authorize, body_model, sources, view
 
 ANON = func.AuthLevel.ANONYMOUS
+B = TypeVar("B", RetryBody, CancelBody)
 
 
 async def _audited(
@@ -68,6 +70,30 @@ async def _salesforce_spend(retries: int) -> dict[str, Any]:
     }
 
 
+async def _act_on_instance(
+    req: func.HttpRequest,
+    client: df.DurableOrchestrationClient,
+    action: str,
+    body_type: type[B],
+    work: Callable[[DurableGateway, Principal, str, B], Awaitable[dict[str, Any]]],
+) -> func.HttpResponse:
+    """What every action on an instance shares: the Operate role before anything is read, a
+    body with a reason, and an audit entry whether it was done or refused."""
+    principal = authorize(req, {Role.OPERATE})
+    body = body_model(body_type, read_json(req))
+    instance_id = req.route_params.get("instanceId", "")
+    async with DurableGateway(client) as gateway:
+        result = await _audited(
+            principal,
+            action,
+            _target(instance_id),
+            body.reason,
+            work(gateway, principal, instance_id, body),
+            instance_id=instance_id,
+        )
+    return view(principal, result, 202)
+
+
 def _target(instance_id: str) -> str:
     return account_of_instance(instance_id) or instance_id
 
@@ -103,19 +129,13 @@ async def support_retry(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Rewind a Failed instance, or restart a finished one as `<id>-r<N>`."""
-    principal = authorize(req, {Role.OPERATE})
-    body = body_model(RetryBody, read_json(req))
-    instance_id = req.route_params.get("instanceId", "")
-    async with DurableGateway(client) as gateway:
-        result = await _audited(
-            principal,
-            "retry",
-            _target(instance_id),
-            body.reason,
-            _retry(client, gateway, principal, instance_id, body.mode, body.reason),
-            instance_id=instance_id,
-        )
-    return view(principal, result, 202)
+    return await _act_on_instance(
+        req,
+        client,
+        "retry",
+        RetryBody,
+        lambda gateway, who, iid, body: _retry(client, gateway, who, iid, body.mode, body.reason),
+    )
 
 
 async def _retry(
@@ -156,19 +176,13 @@ async def support_cancel_instance(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Terminate a running onboarding, then undo what it had done (`support_cancel`)."""
-    principal = authorize(req, {Role.OPERATE})
-    body = body_model(CancelBody, read_json(req))
-    instance_id = req.route_params.get("instanceId", "")
-    async with DurableGateway(client) as gateway:
-        result = await _audited(
-            principal,
-            "cancel",
-            _target(instance_id),
-            body.reason,
-            _cancel(client, gateway, principal, instance_id, body.reason),
-            instance_id=instance_id,
-        )
-    return view(principal, result, 202)
+    return await _act_on_instance(
+        req,
+        client,
+        "cancel",
+        CancelBody,
+        lambda gateway, who, iid, body: _cancel(client, gateway, who, iid, body.reason),
+    )
 
 
 @bp.route(route="support/instances/{instanceId}/undo", methods=["POST"], auth_level=ANON)
@@ -179,19 +193,13 @@ async def support_finish_undo(
 ) -> func.HttpResponse:
     """Finish the undo an onboarding left half done (it ended `needs_attention`): the
     compensations that never succeeded run again (`support_cancel`, finishing)."""
-    principal = authorize(req, {Role.OPERATE})
-    body = body_model(CancelBody, read_json(req))
-    instance_id = req.route_params.get("instanceId", "")
-    async with DurableGateway(client) as gateway:
-        result = await _audited(
-            principal,
-            "finish_undo",
-            _target(instance_id),
-            body.reason,
-            _finish_undo(client, gateway, principal, instance_id, body.reason),
-            instance_id=instance_id,
-        )
-    return view(principal, result, 202)
+    return await _act_on_instance(
+        req,
+        client,
+        "finish_undo",
+        CancelBody,
+        lambda gateway, who, iid, body: _finish_undo(client, gateway, who, iid, body.reason),
+    )
 
 
 async def _finish_undo(
