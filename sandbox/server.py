@@ -101,6 +101,13 @@ class ServerThread:
                 if handler.transport is not None:
                     handler.transport.abort()
             await self._runner.cleanup()
+        # A request cut off mid-way (a fault's latency still sleeping) no longer belongs to
+        # any connection the runner knows: finish it here, not as a warning at loop.close().
+        current = asyncio.current_task()
+        orphans = [task for task in asyncio.all_tasks() if task is not current]
+        for task in orphans:
+            task.cancel()
+        await asyncio.gather(*orphans, return_exceptions=True)
 
     def call_soon(self, fn: Callable[[], None]) -> None:
         if self._loop is not None:
