@@ -17,9 +17,10 @@ def d2c_create_customer(payload: dict[str, Any]) -> dict[str, Any]:
 
     A 409 means a customer already carries this Salesforce id. An active one (an earlier run
     made it) is adopted rather than duplicated. A deactivated one that Crosswalk itself
-    deactivated (a compensated or cancelled onboarding, now retried) is reactivated and
-    adopted. One that someone else deactivated is not revived behind their back: that is a
-    conflict for a person.
+    deactivated (a compensated or cancelled onboarding, now retried) is adopted with
+    `reactivate`: the orchestrator registers its undo, then reactivates it in a step of its
+    own, so a crash in between can never leave it active with no undo. One that someone else
+    deactivated is not revived behind their back: that is a conflict for a person.
     """
     d2c = services().d2c
     customer = CustomerCreate.model_validate(payload["customer"])
@@ -37,11 +38,14 @@ def d2c_create_customer(payload: dict[str, Any]) -> dict[str, Any]:
             status=409,
             code="customer-mismatch",
         )
-    reactivated = False
     if deactivated_by_crosswalk(existing):
-        reason = f"onboarding retried: {payload.get('instance_id') or payload['idempotency_key']}"
-        existing = d2c.reactivate_customer(existing.id, reason=reason)
-        reactivated = True
+        # brought back by its own step, after the orchestrator has registered the undo
+        return {
+            "customer_id": existing.id,
+            "version": existing.version,
+            "adopted": True,
+            "reactivate": True,
+        }
     if existing.status != "active":
         raise Conflict(
             f"D2C customer {existing.id} for {customer.external_ref} is {existing.status} "
@@ -51,12 +55,14 @@ def d2c_create_customer(payload: dict[str, Any]) -> dict[str, Any]:
             status=409,
             code="customer-deactivated",
         )
-    return {
-        "customer_id": existing.id,
-        "version": existing.version,
-        "adopted": True,
-        "reactivated": reactivated,
-    }
+    return {"customer_id": existing.id, "version": existing.version, "adopted": True}
+
+
+@bp.activity_trigger(input_name="payload")
+def d2c_reactivate_customer(payload: dict[str, Any]) -> dict[str, Any]:
+    """Bring back an organisation Crosswalk deactivated (reactivating twice is fine)."""
+    customer = services().d2c.reactivate_customer(payload["customer_id"], reason=payload["reason"])
+    return {"customer_id": customer.id, "version": customer.version, "status": customer.status}
 
 
 @bp.activity_trigger(input_name="payload")

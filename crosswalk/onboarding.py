@@ -74,4 +74,4 @@ def made_by_this_run(result: dict[str, Any]) -> bool:
     An undo restores what was there before the run: an organisation or user it adopted as it
     found it stays; one it created, or reactivated, goes.
     """
-    return not result.get("adopted") or bool(result.get("reactivated"))
+    return not result.get("adopted") or bool(result.get("reactivate"))

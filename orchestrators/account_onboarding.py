@@ -142,6 +142,12 @@ def _onboard(run: _Run) -> Step:
             "d2c_deactivate_customer",
             {"customer_id": customer_id, "reason": f"onboarding {context.instance_id} compensated"},
         )
+    if created.get("reactivate"):  # Crosswalk's own deactivated organisation: bring it back
+        reactivated = yield from run.step(
+            "d2c_reactivate_customer",
+            {"customer_id": customer_id, "reason": f"onboarding {context.instance_id}"},
+        )
+        created = {**created, "version": reactivated["version"]}
 
     invited = yield from run.step(
         "d2c_invite_user",
@@ -197,7 +203,7 @@ def _onboard(run: _Run) -> Step:
         "d2c_customer_id": customer_id,
         "d2c_primary_user_id": user_id,
         "adopted_existing_customer": created["adopted"],
-        "reactivated_customer": created.get("reactivated", False),
+        "reactivated_customer": bool(created.get("reactivate")),
         "snapshot": snapshot["path"],
         "approval": decision.model_dump(mode="json") if decision else None,
         "notes": plan.notes,

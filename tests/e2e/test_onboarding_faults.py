@@ -85,6 +85,22 @@ def test_retrying_a_compensated_onboarding_brings_back_its_own_organisation(stac
     assert _entity(stack, account["Id"])["status"] == "synced"
 
 
+def test_a_reactivation_that_fails_is_undone_like_any_other_step(stack_factory):
+    stack = stack_factory(seed=12)
+    account = _plain_accounts(stack)[0]
+    stack.sb.faults("d2c", path=r"/users$", method="POST", status=422, fail_next=1)
+    _run(stack, account["Id"])
+    stack.sb.faults("d2c", path=r"/reactivate$", method="POST", status=400)
+    stack.sb.salesforce_edit("Account", account["Id"], {"Phone": "+49 30 4"})
+
+    output = _run(stack, account["Id"])["output"]
+
+    assert output["outcome"] == "compensated", output
+    assert output["error"]["step"] == "d2c_reactivate_customer"
+    assert output["ledger"]["compensated"] == [{"step": "d2c_deactivate_customer"}]
+    assert [c["status"] for c in _customers_of(stack, account["Id"])] == ["deactivated"]
+
+
 def test_an_organisation_someone_else_deactivated_is_not_revived(stack_factory):
     stack = stack_factory(seed=12)
     account = _plain_accounts(stack)[0]

@@ -159,7 +159,7 @@ def test_a_cancel_leaves_what_the_run_adopted_and_takes_back_what_it_reactivated
         {"customer_id": "cus_12345678", "adopted": True},
         {"user_id": "usr_12345678", "adopted": True},
     )
-    reactivated = _history({"customer_id": "cus_12345678", "adopted": True, "reactivated": True})
+    reactivated = _history({"customer_id": "cus_12345678", "adopted": True, "reactivate": True})
 
     kept, _ = history.compensation_plan(adopted, ACCOUNT, "cancelled by kim")
     revived, _ = history.compensation_plan(reactivated, ACCOUNT, "cancelled by kim")
