@@ -134,6 +134,24 @@ def test_the_front_page_says_what_waits_for_a_person_and_links_to_it(page, stack
     assert page.url.endswith("#/list/failed")
 
 
+def test_finish_a_half_done_undo_from_the_record_page(page, stack):
+    account = next(stack.plain)
+    stack.sb.faults("d2c", path=r"/users$", method="POST", status=422, fail_next=1)
+    stack.sb.faults("d2c", path=r"/deactivate$", method="POST", status=503, fail_next=2)
+    instance_id = stack.onboard(account["Id"])
+    assert stack.finished(instance_id)["output"]["outcome"] == "needs_attention"
+
+    page.goto(f"{stack.host.url}/api/support/console#/record/{account['Id']}")
+    page.wait_for_selector("[data-testid=sync-status]:has-text('needs_attention')")
+    page.fill("#action-reason", "D2C is back up")
+    page.click("[data-testid=finish-undo]")
+    page.wait_for_selector("[data-testid=flash]:has-text('undo started: d2c_deactivate_customer')")
+
+    assert stack.finished(f"support-undo-{instance_id}")["output"]["outcome"] == "compensated"
+    page.reload()
+    page.wait_for_selector("[data-testid=sync-status]:has-text('compensated')")
+
+
 def test_a_reader_sees_personal_data_masked(browser, stack):
     account = next(stack.plain)
     stack.finished(stack.onboard(account["Id"]))
