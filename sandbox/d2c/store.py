@@ -307,47 +307,49 @@ class D2CPlatform:
         changed = [k for k in _CUSTOMER_FIELDS if new.get(k) != customer.get(k)]
         if not changed:
             return customer
-        new["version"] = customer["version"] + 1
+        return self._save_change(customer, new, origin, changed)
+
+    def _save_change(
+        self, old: dict[str, Any], new: dict[str, Any], origin: str, changed: list[str]
+    ) -> dict[str, Any]:
+        """A customer's next version: numbered, stored, announced as `customer.updated`."""
+        new["version"] = old["version"] + 1
         new["updated_at"] = self._now()
-        self.customers[cid] = new
+        self.customers[old["id"]] = new
         self._touch(new)
         self._emit("customer.updated", new, origin, changed=changed)
         return new
 
     def deactivate(self, cid: str, body: Any, origin: str) -> dict[str, Any]:
-        customer = self.customer(cid)
-        if body is not None:
-            self.check(
-                contract.request_schema("/v1/customers/{customerId}/deactivate", "post"), body
-            )
-        if customer["status"] == "deactivated":
-            return customer
-        new = dict(customer)
-        new["status"] = "deactivated"
-        new["deactivation_reason"] = (body or {}).get("reason")
-        new["version"] = customer["version"] + 1
-        new["updated_at"] = self._now()
-        self.customers[cid] = new
-        self._touch(new)
-        changed = ["status"] + (["deactivation_reason"] if new["deactivation_reason"] else [])
-        self._emit("customer.updated", new, origin, changed=changed)
-        return new
+        reason = (body or {}).get("reason") if isinstance(body, dict) else None
+        changed = ["status"] + (["deactivation_reason"] if reason else [])
+        return self._set_status(cid, body, origin, "deactivate", "deactivated", reason, changed)
 
     def reactivate(self, cid: str, body: Any, origin: str) -> dict[str, Any]:
+        changed = ["status", "deactivation_reason"]
+        return self._set_status(cid, body, origin, "reactivate", "active", None, changed)
+
+    def _set_status(
+        self,
+        cid: str,
+        body: Any,
+        origin: str,
+        action: str,
+        status: str,
+        reason: str | None,
+        changed: list[str],
+    ) -> dict[str, Any]:
+        """`POST /v1/customers/{id}/<action>`: idempotent, a customer already there is returned
+        as it is."""
         customer = self.customer(cid)
         if body is not None:
             self.check(
-                contract.request_schema("/v1/customers/{customerId}/reactivate", "post"), body
+                contract.request_schema(f"/v1/customers/{{customerId}}/{action}", "post"), body
             )
-        if customer["status"] == "active":
+        if customer["status"] == status:
             return customer
-        new = {**customer, "status": "active", "deactivation_reason": None}
-        new["version"] = customer["version"] + 1
-        new["updated_at"] = self._now()
-        self.customers[cid] = new
-        self._touch(new)
-        self._emit("customer.updated", new, origin, changed=["status", "deactivation_reason"])
-        return new
+        new = {**customer, "status": status, "deactivation_reason": reason}
+        return self._save_change(customer, new, origin, changed)
 
     def list_customers(self, params: dict[str, str]) -> dict[str, Any]:
         problems = []
