@@ -306,20 +306,18 @@ async def support_bulk_retry(
     body = body_model(BulkRetryBody, read_json(req))
     cap = services().settings.support.bulk_retry_max
     limit = min(body.limit or cap, cap)
+
+    async def audit_bulk(action: str, outcome: str, **details: Any) -> None:
+        target = f"bulk:{body.failureReason}"
+        await audit(principal, action, target, reason=body.reason, outcome=outcome, **details)
+
     async with DurableGateway(client) as gateway:
         candidates = await views.failed_records(
             sources(gateway), reason=body.failureReason, limit=limit
         )
         spend = await _salesforce_spend(len(candidates))
         if body.dryRun:
-            await audit(
-                principal,
-                "bulk_retry_dry_run",
-                f"bulk:{body.failureReason}",
-                reason=body.reason,
-                outcome="done",
-                count=len(candidates),
-            )
+            await audit_bulk("bulk_retry_dry_run", "done", count=len(candidates))
             return view(
                 principal,
                 {
@@ -331,14 +329,8 @@ async def support_bulk_retry(
                 },
             )
         if len(candidates) > spend["retriesAllowed"]:
-            await audit(
-                principal,
-                "bulk_retry",
-                f"bulk:{body.failureReason}",
-                reason=body.reason,
-                outcome="refused: salesforce_budget",
-                count=len(candidates),
-                salesforce=spend,
+            await audit_bulk(
+                "bulk_retry", "refused: salesforce_budget", count=len(candidates), salesforce=spend
             )
             raise HttpError(
                 409,
@@ -366,15 +358,7 @@ async def support_bulk_retry(
                 refused.append(
                     {"instanceId": instance_id, "code": exc.code, "message": exc.message}
                 )
-    await audit(
-        principal,
-        "bulk_retry",
-        f"bulk:{body.failureReason}",
-        reason=body.reason,
-        outcome="done",
-        started=len(started),
-        refused=len(refused),
-    )
+    await audit_bulk("bulk_retry", "done", started=len(started), refused=len(refused))
     return view(
         principal,
         {
