@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from . import persist as persist_mod
 from .clock import Clock
@@ -33,6 +33,19 @@ from .stats import Stats
 from .tls import load_key_material
 
 Service = Literal["salesforce", "d2c", "both"]
+T = TypeVar("T")
+
+
+def _of_service(service: str, salesforce: T, d2c: T) -> list[T]:
+    """The Salesforce part, the D2C part, or both ("both" or "all")."""
+    if service in ("both", "all"):
+        return [salesforce, d2c]
+    if service == "salesforce":
+        return [salesforce]
+    if service == "d2c":
+        return [d2c]
+    raise ValueError(f"unknown service {service!r}")
+
 
 DEFAULT_DAILY_API_LIMIT = 100_000
 SALESFORCE_CLIENT_ID = "crosswalk-dev-client"
@@ -241,13 +254,7 @@ class Sandbox:
         }
 
     def _outboxes(self, service: str) -> list[Outbox]:
-        if service in ("both", "all"):
-            return [self._sf_outbox, self._d2c_outbox]
-        if service == "salesforce":
-            return [self._sf_outbox]
-        if service == "d2c":
-            return [self._d2c_outbox]
-        raise ValueError(f"unknown service {service!r}")
+        return _of_service(service, self._sf_outbox, self._d2c_outbox)
 
     def events_delivered(self, service: str = "all") -> list[dict[str, Any]]:
         """CloudEvents the webhook accepted (2xx), in delivery order, duplicates included."""
@@ -281,13 +288,7 @@ class Sandbox:
             o.configure(duplicate=duplicate, reorder=reorder)
 
     def _faults_of(self, service: str) -> list[Faults]:
-        if service in ("both", "all"):
-            return [self._sf_faults, self._d2c_faults]
-        if service == "salesforce":
-            return [self._sf_faults]
-        if service == "d2c":
-            return [self._d2c_faults]
-        raise ValueError(f"unknown service {service!r}")
+        return _of_service(service, self._sf_faults, self._d2c_faults)
 
     def faults(
         self,
