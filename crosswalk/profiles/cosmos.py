@@ -213,18 +213,21 @@ class CosmosProfileStore:
         )
         return list(items)
 
-    # ---------------------------------------------------------------- profiles
-
-    @_mapped("read profile")
-    def get(self, sf_account_id: str) -> UnifiedProfile | None:
-        key = account_key(sf_account_id)
+    def _read(self, key: str) -> dict[str, Any] | None:
+        """The document whose id and partition key are `key` (a point read), or None."""
         try:
-            document = self._container().read_item(item=key, partition_key=key)
+            return self._container().read_item(item=key, partition_key=key)
         except CosmosHttpResponseError as exc:
             if exc.status_code == 404:
                 return None
             raise
-        return from_document(document)
+
+    # ---------------------------------------------------------------- profiles
+
+    @_mapped("read profile")
+    def get(self, sf_account_id: str) -> UnifiedProfile | None:
+        document = self._read(account_key(sf_account_id))
+        return None if document is None else from_document(document)
 
     @_mapped("write profile")
     def upsert(self, profile: UnifiedProfile, *, if_match: str | None = None) -> UnifiedProfile:
@@ -322,14 +325,8 @@ class CosmosProfileStore:
 
     @_mapped("read report")
     def get_report(self, run_id: str) -> ReconciliationReport | None:
-        key = REPORT_PREFIX + run_key(run_id)
-        try:
-            document = self._container().read_item(item=key, partition_key=key)
-        except CosmosHttpResponseError as exc:
-            if exc.status_code == 404:
-                return None
-            raise
-        return ReconciliationReport.model_validate(document["report"])
+        document = self._read(REPORT_PREFIX + run_key(run_id))
+        return None if document is None else ReconciliationReport.model_validate(document["report"])
 
     @_mapped("list reports")
     def list_reports(self, limit: int = 20) -> list[ReconciliationReport]:
