@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..clock import Clock, sf_datetime
-from .errors import SfError, entity_deleted, not_found
+from .errors import SfError, converted_lead, entity_deleted, not_found
 from .ids import IdFactory, to18
 from .schema import SObjectType
 from .store import Change, Record, Store, Txn
@@ -103,7 +103,7 @@ class Dml:
         self.writable(sobject)
         row = self.row(sobject, record_id)
         if row.get("IsConverted"):
-            raise SfError(400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
+            raise converted_lead()
         values = clean_input(sobject, body, creating=False, exists=self._exists)
         new = dict(row)
         for k, v in values.items():
@@ -237,7 +237,7 @@ class Dml:
         lead = self._type("Lead")
         row = self.row(lead, record_id)
         if row.get("IsConverted"):
-            raise SfError(400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
+            raise converted_lead()
         if account_id is None:
             account_id = self.create(txn, self._type("Account"), {"Name": row["Company"]})
         person = {k: row.get(k) for k in ("FirstName", "LastName", "Email", "Phone")}

@@ -49,5 +49,10 @@ def entity_deleted() -> SfError:
     return SfError(404, "ENTITY_IS_DELETED", "entity is deleted", [])
 
 
+def converted_lead() -> SfError:
+    """A converted Lead is read-only history: every write to it is refused."""
+    return SfError(400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
+
+
 def json_error(message: str) -> SfError:
     return SfError(400, "JSON_PARSER_ERROR", message)
