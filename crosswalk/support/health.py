@@ -103,13 +103,12 @@ async def summary(
     Salesforce API allowance when it could be read."""
     states: list[dict[str, Any]] = []
     cursor: str | None = None
-    partial = False
-    for page_number in range(MAX_PAGES):
+    for _ in range(MAX_PAGES):
         page, cursor = await src.durable.entities(PAGE, cursor)
         states.extend(e["state"] for e in page if isinstance(e.get("state"), dict))
         if cursor is None:
             break
-        partial = page_number == MAX_PAGES - 1
+    partial = cursor is not None  # stopped at MAX_PAGES with records left
     approvals = await pending_approvals(
         src, sla_hours=sla_hours, timeout_hours=timeout_hours, escalations=escalations
     )
