@@ -7,9 +7,6 @@ from typing import Any
 from crosswalk.models import SalesforceAccount
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
 from crosswalk.settings import ApprovalSettings, OnboardingSettings
-from scripts.localstack import WebhookSink as EventRecorder
-
-__all__ = ["EventRecorder"]  # a webhook that keeps events, for tests to deliver in their order
 
 DURABLE = "/runtime/webhooks/durabletask"
 D2C_EVENTS = "/runtime/webhooks/eventgrid?functionName=d2c_events"

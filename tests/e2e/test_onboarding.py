@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from scripts.localstack import onboardable_accounts
-from tests.e2e.sync import EventRecorder
+from scripts.localstack import WebhookSink, onboardable_accounts
 
 pytestmark = pytest.mark.slow
 
@@ -218,7 +217,7 @@ def test_the_snapshot_lands_in_blob_storage_when_the_lake_is_blob(
 
 
 def test_approvers_are_told_when_a_wait_starts_escalates_and_times_out(stack_factory):
-    with EventRecorder() as chat:
+    with WebhookSink() as chat:
         stack = stack_factory(
             seed=30,
             time_skipping=False,

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from scripts.localstack import onboardable_accounts
-from tests.e2e.sync import EventRecorder
+from scripts.localstack import WebhookSink, onboardable_accounts
 
 pytestmark = pytest.mark.slow
 DURABLE = "/runtime/webhooks/durabletask"
@@ -156,7 +155,7 @@ def test_salesforce_write_back_failure_undoes_d2c_and_the_profile(stack_factory)
 
 
 def test_a_compensation_that_keeps_failing_ends_in_needs_attention_and_says_so(stack_factory):
-    with EventRecorder() as chat:
+    with WebhookSink() as chat:
         stack = stack_factory(seed=12, NOTIFY_WEBHOOK_URL=chat.url)
         account = _plain_accounts(stack)[0]
         stack.sb.faults("d2c", path=r"/users$", method="POST", status=422)

@@ -16,10 +16,10 @@ from crosswalk.rules import approval_reasons
 from crosswalk.settings import ApprovalSettings, load_settings
 from crosswalk.sync_state import ChangeRequest
 from crosswalk.updates import UpdateInput, sync_policy
+from scripts.localstack import WebhookSink
 from tests.e2e.sync import (
     D2C_EVENTS,
     SF_EVENTS,
-    EventRecorder,
     calls,
     customer_of,
     deliver,
@@ -134,7 +134,7 @@ def test_a_storefront_edit_of_a_salesforce_owned_field_is_ignored_and_restored(s
 def test_the_newer_change_applied_first_makes_the_older_one_change_nothing(stack_factory):
     stack = _stack(stack_factory)
     (account,) = onboarded(stack)
-    with EventRecorder() as recorder:
+    with WebhookSink() as recorder:
         stack.sb.set_events_to(salesforce=recorder.url)
         stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Older Name AG"})
         stack.sb.advance_clock(1)  # a later commit, not one in the same millisecond
