@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crosswalk.models import SalesforceAccount
-from crosswalk.rules import approval_reasons, qualifies_for_onboarding
-from crosswalk.settings import ApprovalSettings, OnboardingSettings
+from scripts.localstack import onboardable_accounts
 
 DURABLE = "/runtime/webhooks/durabletask"
 D2C_EVENTS = "/runtime/webhooks/eventgrid?functionName=d2c_events"
@@ -20,17 +18,8 @@ def wire_d2c_events(stack: Any) -> Any:
 
 
 def plain_accounts(stack: Any) -> list[dict[str, Any]]:
-    """Seeded accounts that qualify and need no approval, in seed order."""
-    approval = ApprovalSettings.model_validate({})
-    onboarding = OnboardingSettings.model_validate({})
-    out = []
-    for record in stack.sb.salesforce_records("Account"):
-        account = SalesforceAccount.model_validate(record)
-        if qualifies_for_onboarding(account, onboarding) and not approval_reasons(
-            account, approval
-        ):
-            out.append(record)
-    return out
+    """Seeded accounts that qualify, need no approval and are not synced yet, in seed order."""
+    return onboardable_accounts(stack.sb, needs_approval=False)
 
 
 def onboarded(stack: Any, count: int = 1) -> list[dict[str, Any]]:
