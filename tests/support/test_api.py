@@ -342,6 +342,17 @@ def test_retry_and_cancel_bad_input(stack):
     assert not_json.status == 400 and not_json.json()["error"]["fields"][0]["field"] == "body"
 
 
+def test_finish_undo_bad_input_is_a_400_naming_the_field_and_an_unknown_instance_404(stack):
+    unknown = stack.post("instances/onboard-nope/undo", {"reason": "x"}, OPERATE)
+    no_reason = stack.post("instances/onboard-nope/undo", {}, OPERATE)
+    extra = stack.post("instances/onboard-nope/undo", {"reason": "x", "force": True}, OPERATE)
+
+    assert unknown.status == 404
+    assert no_reason.status == 400
+    assert [f["field"] for f in no_reason.json()["error"]["fields"]] == ["reason"]
+    assert extra.status == 400 and extra.json()["error"]["fields"][0]["field"] == "force"
+
+
 def test_cancel_of_a_waiting_onboarding_terminates_it_and_frees_the_record(stack):
     account = next(stack.needing_approval)
     instance_id = stack.onboard(account["Id"])
