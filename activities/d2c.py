@@ -12,7 +12,7 @@ from crosswalk.services import services
 
 
 @bp.activity_trigger(input_name="payload")
-def d2c_create_customer(payload: dict[str, Any]) -> dict[str, Any]:
+def d2c_create_customer(payload: dict) -> dict[str, Any]:
     """Create the organisation; a replay of the same idempotency key returns the first result.
 
     A 409 means a customer already carries this Salesforce id. An active one (an earlier run
@@ -59,14 +59,14 @@ def d2c_create_customer(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def d2c_reactivate_customer(payload: dict[str, Any]) -> dict[str, Any]:
+def d2c_reactivate_customer(payload: dict) -> dict[str, Any]:
     """Bring back an organisation Crosswalk deactivated (reactivating twice is fine)."""
     customer = services().d2c.reactivate_customer(payload["customer_id"], reason=payload["reason"])
     return {"customer_id": customer.id, "version": customer.version, "status": customer.status}
 
 
 @bp.activity_trigger(input_name="payload")
-def d2c_deactivate_customer(payload: dict[str, Any]) -> dict[str, Any]:
+def d2c_deactivate_customer(payload: dict) -> dict[str, Any]:
     """Compensation of the create: the organisation is deactivated (deactivating twice is fine)."""
     try:
         customer = services().d2c.deactivate_customer(
@@ -78,7 +78,7 @@ def d2c_deactivate_customer(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def d2c_invite_user(payload: dict[str, Any]) -> dict[str, Any]:
+def d2c_invite_user(payload: dict) -> dict[str, Any]:
     """Invite the primary contact; when the organisation already has a user with that email
     (an adopted or reactivated organisation keeps its users), that user is adopted."""
     d2c = services().d2c
@@ -97,7 +97,7 @@ def d2c_invite_user(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def d2c_remove_user(payload: dict[str, Any]) -> dict[str, Any]:
+def d2c_remove_user(payload: dict) -> dict[str, Any]:
     """Compensation of the invite; removing a removed (or vanished) user is a no-op."""
     try:
         services().d2c.remove_user(payload["customer_id"], payload["user_id"])
@@ -107,12 +107,12 @@ def d2c_remove_user(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def d2c_get_customer(payload: dict[str, Any]) -> dict[str, Any]:
+def d2c_get_customer(payload: dict) -> dict[str, Any]:
     return services().d2c.get_customer(payload["customer_id"]).model_dump(mode="json")
 
 
 @bp.activity_trigger(input_name="payload")
-def d2c_update_customer(payload: dict[str, Any]) -> dict[str, Any]:
+def d2c_update_customer(payload: dict) -> dict[str, Any]:
     """PATCH with If-Match on the version the change is based on.
 
     On 412 the customer is read again and returned as `conflict`: the orchestrator decides

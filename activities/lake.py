@@ -15,7 +15,7 @@ from crosswalk.services import services
 
 
 @bp.activity_trigger(input_name="payload")
-def lake_put_account_snapshot(payload: dict[str, Any]) -> dict[str, Any]:
+def lake_put_account_snapshot(payload: dict) -> dict[str, Any]:
     account = payload["account"]
     path = account_snapshot_path(account["Id"], datetime.fromisoformat(account["SystemModstamp"]))
     uri = services().lake.put_json(path, account)
@@ -23,7 +23,7 @@ def lake_put_account_snapshot(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def lake_put_dead_letter(payload: dict[str, Any]) -> dict[str, Any]:
+def lake_put_dead_letter(payload: dict) -> dict[str, Any]:
     """A malformed event, kept with the reason so it can be inspected and replayed."""
     path = f"deadletter/{payload['source']}/{payload['day']}/{payload['id']}.json"
     services().lake.put_json(path, payload)

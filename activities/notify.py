@@ -18,7 +18,7 @@ log = logging.getLogger("crosswalk.notify")
 
 
 @bp.activity_trigger(input_name="payload")
-def notify_people(payload: dict[str, Any]) -> dict[str, Any]:
+def notify_people(payload: dict) -> dict[str, Any]:
     notification = Notification.from_payload(payload)
     log.warning(
         "%s %s",

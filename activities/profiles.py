@@ -12,7 +12,7 @@ from crosswalk.services import services
 
 
 @bp.activity_trigger(input_name="payload")
-def profile_upsert(payload: dict[str, Any]) -> dict[str, Any]:
+def profile_upsert(payload: dict) -> dict[str, Any]:
     """Write the profile; the stored version's etag guards against a concurrent writer."""
     store = services().profiles
     profile = UnifiedProfile.model_validate(payload["profile"])
@@ -22,14 +22,14 @@ def profile_upsert(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def profile_remove(payload: dict[str, Any]) -> dict[str, Any]:
+def profile_remove(payload: dict) -> dict[str, Any]:
     """Compensation of the upsert: the profile this run wrote is removed."""
     removed = services().profiles.delete(payload["sf_account_id"])
     return {"sf_account_id": payload["sf_account_id"], "removed": removed}
 
 
 @bp.activity_trigger(input_name="payload")
-def profile_record_failure(payload: dict[str, Any]) -> dict[str, Any]:
+def profile_record_failure(payload: dict) -> dict[str, Any]:
     """Support staff find failed onboardings in the profile store too, with the reason.
 
     An existing active profile (from an earlier successful onboarding) is never downgraded.
@@ -50,7 +50,7 @@ def profile_record_failure(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def profile_apply_update(payload: dict[str, Any]) -> dict[str, Any]:
+def profile_apply_update(payload: dict) -> dict[str, Any]:
     """Carry an applied update into the profile; a concurrent writer makes it re-read.
 
     `changes` holds profile fields (`name`, `email_domain`, `country`, `last_modstamp`,
@@ -76,7 +76,7 @@ def profile_apply_update(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def profile_match_domain(payload: dict[str, Any]) -> dict[str, Any]:
+def profile_match_domain(payload: dict) -> dict[str, Any]:
     """Synced (active, linked to D2C) accounts whose company email domain is `domain`."""
     profiles = services().profiles.find_by_email_domain(payload["domain"])
     matches = [

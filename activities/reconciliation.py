@@ -70,7 +70,7 @@ def _fetch(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def reconcile_scan_page(payload: dict[str, Any]) -> dict[str, Any]:
+def reconcile_scan_page(payload: dict) -> dict[str, Any]:
     """Read one page and assess every record on it; return counts and the drifted ones."""
     svc = services()
     onboarding = OnboardingSettings.model_validate(payload.get("onboarding") or {})
@@ -102,7 +102,7 @@ def reconcile_scan_page(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def reconcile_repair_stale(payload: dict[str, Any]) -> dict[str, Any]:
+def reconcile_repair_stale(payload: dict) -> dict[str, Any]:
     """Make D2C and the profile match Salesforce (the minimal path while no update flow exists).
 
     The patch carries only Salesforce-owned fields, so on a 412 (someone changed the customer
@@ -126,7 +126,7 @@ def reconcile_repair_stale(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def reconcile_retire_orphan(payload: dict[str, Any]) -> dict[str, Any]:
+def reconcile_retire_orphan(payload: dict) -> dict[str, Any]:
     """A D2C customer whose account is gone or no longer qualifies is deactivated, not deleted."""
     svc = services()
     d2c_calls = 0
@@ -149,7 +149,7 @@ def _write_profile(raw: dict[str, Any]) -> None:
 
 
 @bp.activity_trigger(input_name="payload")
-def reconcile_write_salesforce(payload: dict[str, Any]) -> dict[str, Any]:
+def reconcile_write_salesforce(payload: dict) -> dict[str, Any]:
     """sObject Collections updates, 200 records a call, each record succeeding on its own.
 
     Returns the ids written and, per refused record, Salesforce's reason; only a failure of a
@@ -188,7 +188,7 @@ def reconcile_write_salesforce(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def reconcile_report_begin(payload: dict[str, Any]) -> dict[str, Any]:
+def reconcile_report_begin(payload: dict) -> dict[str, Any]:
     store = services().profiles
     if store.get_report(payload["run_id"]) is None:
         store.put_report(ReconciliationReport.model_validate(payload))
@@ -196,7 +196,7 @@ def reconcile_report_begin(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def reconcile_report_page(payload: dict[str, Any]) -> dict[str, Any]:
+def reconcile_report_page(payload: dict) -> dict[str, Any]:
     """Add one page to the stored report; a page already recorded (a repeated activity) is not
     counted twice."""
     store = services().profiles
@@ -226,7 +226,7 @@ def reconcile_report_page(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def reconcile_report_finish(payload: dict[str, Any]) -> dict[str, Any]:
+def reconcile_report_finish(payload: dict) -> dict[str, Any]:
     """Close the report, and land a copy in the lake next to the raw snapshots."""
     svc = services()
     report = svc.profiles.get_report(payload["run_id"])

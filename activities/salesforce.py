@@ -16,7 +16,7 @@ CONVERTED_LEAD = "CANNOT_UPDATE_CONVERTED_LEAD"
 
 
 @bp.activity_trigger(input_name="payload")
-def sf_read_account(payload: dict[str, Any]) -> dict[str, Any]:
+def sf_read_account(payload: dict) -> dict[str, Any]:
     """The Account with its Contacts, as the REST API returned it (one API call)."""
     account_id = payload["account_id"]
     account = services().salesforce.get_account_with_contacts(account_id)
@@ -31,7 +31,7 @@ def sf_read_account(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def sf_write_back_d2c_ids(payload: dict[str, Any]) -> dict[str, Any]:
+def sf_write_back_d2c_ids(payload: dict) -> dict[str, Any]:
     """Account and primary Contact get the D2C ids, in one sObject Collections call."""
     records = write_back_records(payload)
     results = services().salesforce.update_records(records, all_or_none=True)
@@ -39,7 +39,7 @@ def sf_write_back_d2c_ids(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def sf_clear_d2c_ids(payload: dict[str, Any]) -> dict[str, Any]:
+def sf_clear_d2c_ids(payload: dict) -> dict[str, Any]:
     """Compensation of the write-back: the Account and Contact lose the D2C ids again."""
     records: list[dict[str, Any]] = [
         {
@@ -59,7 +59,7 @@ def sf_clear_d2c_ids(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def sf_read_account_fields(payload: dict[str, Any]) -> dict[str, Any]:
+def sf_read_account_fields(payload: dict) -> dict[str, Any]:
     """The Account without its Contacts (one API call); `account` is None once it is deleted."""
     soql = format_soql(
         f"SELECT {ACCOUNT_FIELDS} FROM Account WHERE Id = {{}}", payload["account_id"]
@@ -69,14 +69,14 @@ def sf_read_account_fields(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def sf_update_account(payload: dict[str, Any]) -> dict[str, Any]:
+def sf_update_account(payload: dict) -> dict[str, Any]:
     """Write the D2C-owned fields to the Account (one API call)."""
     services().salesforce.update("Account", payload["account_id"], payload["fields"])
     return {"updated": payload["account_id"], "fields": sorted(payload["fields"])}
 
 
 @bp.activity_trigger(input_name="payload")
-def sf_upsert_signup(payload: dict[str, Any]) -> dict[str, Any]:
+def sf_upsert_signup(payload: dict) -> dict[str, Any]:
     """Put a D2C sign-up on its Contact or Lead: the one already linked to the D2C user, else
     one Salesforce had for that email before the person registered, else a new one.
 
@@ -104,7 +104,7 @@ def sf_upsert_signup(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-def sf_update_signup(payload: dict[str, Any]) -> dict[str, Any]:
+def sf_update_signup(payload: dict) -> dict[str, Any]:
     """Write the D2C-owned fields of a sign-up's Contact or Lead (one API call).
 
     A Lead that sales has converted refuses every update. Then the answer is where it went

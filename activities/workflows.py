@@ -7,8 +7,6 @@ to this activity, which talks to the task hub through the Durable client like an
 
 from __future__ import annotations
 
-from typing import Any
-
 import azure.durable_functions as df
 
 from activities import bp
@@ -17,7 +15,7 @@ from crosswalk.clients.durable import start_once
 
 @bp.activity_trigger(input_name="payload")
 @bp.durable_client_input(client_name="client")
-async def start_detached(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict:
+async def start_detached(payload: dict, client: df.DurableOrchestrationClient) -> dict:
     """Start `payload.orchestrator` as `payload.instance_id` unless that instance exists."""
     existing = await start_once(
         client, payload["orchestrator"], payload["instance_id"], payload["input"]
