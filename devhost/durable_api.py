@@ -13,31 +13,14 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from devhost.engine import BadRequest, Conflict, Engine, Gone, NotFound
+from devhost import client_history, paging
+from devhost.engine import BadRequest, Conflict, Engine, Gone, NotFound, NotRewindable
 from devhost.entities import EntityNotFound, client_input, scheduler_id
 from devhost.history import iso_short, parse_iso
+from devhost.options import HostOptions
 from devhost.store import Instance
 
 PREFIX = "/runtime/webhooks/durabletask"
-_SHOW_HISTORY_DROP = {12, 13}
-_EVENT_NAMES = {
-    0: "ExecutionStarted",
-    1: "ExecutionCompleted",
-    3: "ExecutionTerminated",
-    4: "TaskScheduled",
-    5: "TaskCompleted",
-    6: "TaskFailed",
-    7: "SubOrchestrationInstanceCreated",
-    8: "SubOrchestrationInstanceCompleted",
-    9: "SubOrchestrationInstanceFailed",
-    10: "TimerCreated",
-    11: "TimerFired",
-    14: "EventSent",
-    15: "EventRaised",
-    17: "GenericEvent",
-    19: "ExecutionSuspended",
-    20: "ExecutionResumed",
-}
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -77,7 +60,15 @@ def _loads(text: str | None) -> Any:
 class DurableApi:
     """Route table and handlers; `management_urls` feeds the client binding JSON."""
 
-    def __init__(self, engine: Engine, hub: str, base_url: str, code: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        hub: str,
+        base_url: str,
+        code: str | None = None,
+        options: HostOptions | None = None,
+    ) -> None:
+        self.options = options or HostOptions()
         self.engine = engine
         self.hub = hub
         self.base_url = base_url
@@ -85,7 +76,7 @@ class DurableApi:
 
     # -- payloads ---------------------------------------------------------------------
     def _query(self, extra: str = "") -> str:
-        qs = f"{extra}taskHub={self.hub}&connection=Storage"
+        qs = f"{extra}taskHub={self.hub}&connection=AzureWebJobsStorage"
         return qs + (f"&code={self.code}" if self.code else "")
 
     def management_urls(self, iid: str, base: str | None = None) -> dict[str, str]:
@@ -142,38 +133,13 @@ class DurableApi:
             "createdTime": iso_short(inst.created),
             "lastUpdatedTime": iso_short(inst.updated),
         }
-        if show_history:
-            payload["historyEvents"] = self._history(inst.id, show_history_output)
+        if show_history and inst.status != "Pending":  # Pending: no history, as on Azure
+            payload["historyEvents"] = client_history.convert(
+                self.engine.store.history(inst.id),
+                show_input=show_input,
+                show_output=show_history_output,
+            )
         return payload
-
-    def _history(self, iid: str, with_output: bool) -> list[dict[str, Any]]:
-        events = []
-        scheduled: dict[int, dict[str, Any]] = {}
-        for ev in self.engine.store.history(iid):
-            kind = ev.get("EventType")
-            if kind in _SHOW_HISTORY_DROP or not isinstance(kind, int):
-                continue
-            item: dict[str, Any] = {"EventType": _EVENT_NAMES.get(kind, str(kind))}
-            item["Timestamp"] = ev.get("Timestamp")
-            if kind in (4, 7, 10):
-                scheduled[ev.get("EventId", -1)] = ev
-            if "Name" in ev and kind not in (14,):
-                item["FunctionName" if kind in (0, 4, 7) else "Name"] = ev["Name"]
-            ref = ev.get("TaskScheduledId", ev.get("TimerId"))
-            if ref is not None and ref in scheduled:
-                item["ScheduledTime"] = scheduled[ref].get("Timestamp")
-                if "Name" in scheduled[ref]:
-                    item["FunctionName"] = scheduled[ref]["Name"]
-            for key in ("Reason", "Details", "FireAt", "InstanceId", "OrchestrationStatus"):
-                if key in ev:
-                    item[key] = ev[key]
-            if with_output:
-                if "Result" in ev:
-                    item["Result"] = _loads(ev["Result"])
-                if "Input" in ev and kind in (0, 15):
-                    item["Input"] = _loads(ev["Input"])
-            events.append(item)
-        return events
 
     def check_status(self, request: web.Request, iid: str) -> web.Response:
         origin = f"{request.scheme}://{request.host}"
@@ -275,17 +241,22 @@ class DurableApi:
     async def list_instances(self, request: web.Request) -> web.Response:
         try:
             filters = self._filters(request)
-            top = int(request.query.get("top", "100"))
-            token = request.headers.get("x-ms-continuation-token")
-            offset = int(token) if token and token != "null" else 0
         except ValueError as exc:
             return _error(400, "Invalid query.", exc)
-        rows = self.engine.store.query_instances(**filters, offset=offset, limit=top + 1)
-        more = len(rows) > top
-        show_input = _flag(request, "showInput")
-        body = [self.status_payload(i, show_input=show_input) for i in rows[:top]]
-        headers = {"x-ms-continuation-token": str(offset + top) if more else "null"}
-        return _json(body, 200, headers)
+        store = self.engine.store
+        try:
+            found = paging.page(
+                lambda start, limit: store.query_instances(**filters, start=start, limit=limit),
+                lambda inst: inst.id,
+                top=paging.top_of(request.query.get("top")),
+                token=request.headers.get("x-ms-continuation-token"),
+                short=self.options.short_pages,
+            )
+        except paging.BadToken as exc:
+            return _error(500, "Something went wrong while processing your request", exc)
+        show_input = _flag(request, "showInput", True)  # OrchestrationStatusQueryCondition
+        body = [self.status_payload(i, show_input=show_input) for i in found.rows]
+        return _json(body, 200, {"x-ms-continuation-token": found.token})
 
     async def purge_one(self, request: web.Request) -> web.Response:
         iid = request.match_info["iid"]
@@ -329,6 +300,14 @@ class DurableApi:
                 return web.Response(status=404)
             except Gone:
                 return web.Response(status=410)
+            except NotRewindable as exc:
+                body = {
+                    "Message": "Something went wrong while processing your request",
+                    "ExceptionMessage": str(exc),
+                    "ExceptionType": exc.exception_type,
+                    "StackTrace": None,
+                }
+                return _json(body, 500)
             return web.Response(status=202)
 
         return handler
@@ -382,17 +361,21 @@ class DurableApi:
         return web.Response(status=202)
 
     async def list_entities(self, request: web.Request) -> web.Response:
-        try:
-            top = int(request.query.get("top", "100"))
-            token = request.headers.get("x-ms-continuation-token")
-            offset = int(token) if token and token != "null" else 0
-        except ValueError as exc:
-            return _error(400, "Invalid query.", exc)
         name = request.match_info.get("name")
-        rows = self.engine.store.query_entities(name, offset=offset, limit=top + 1)
+        store = self.engine.store
+        try:
+            found = paging.page(
+                lambda start, limit: store.query_entities(name, start=start, limit=limit),
+                lambda row: row.id,
+                top=paging.top_of(request.query.get("top")),
+                token=request.headers.get("x-ms-continuation-token"),
+                short=self.options.short_pages,
+            )
+        except paging.BadToken as exc:
+            return _error(500, "Something went wrong while processing your request", exc)
         fetch_state = _flag(request, "fetchState")
         body = []
-        for row in rows[:top]:
+        for row in found.rows:
             item: dict[str, Any] = {
                 "entityId": {"name": row.name, "key": row.key},
                 "lastOperationTime": iso_short(row.last_op),
@@ -400,5 +383,4 @@ class DurableApi:
             if fetch_state:
                 item["state"] = _loads(row.state)
             body.append(item)
-        more = len(rows) > top
-        return _json(body, 200, {"x-ms-continuation-token": str(offset + top) if more else "null"})
+        return _json(body, 200, {"x-ms-continuation-token": found.token})

@@ -27,6 +27,8 @@ from devhost.entities import EntityDispatcher
 from devhost.history import Event, EventType, event, iso, parse_iso
 from devhost.index import FunctionIndex
 from devhost.keyed_runs import KeyedRuns
+from devhost.limits import PayloadTooLarge, check_custom_status, check_message
+from devhost.options import HostOptions
 from devhost.store import ACTIVE, TERMINAL, ActivityRow, Instance, Store
 from devhost.workers import WorkerError, WorkerPool
 
@@ -50,6 +52,14 @@ class Conflict(RuntimeError):
 
 class BadRequest(ValueError):
     """Unknown function, bad instance id (HTTP 400)."""
+
+
+class NotRewindable(RuntimeError):
+    """Rewind of a running instance, or on a backend without rewind (HTTP 500 on Azure)."""
+
+    def __init__(self, message: str, exception_type: str) -> None:
+        super().__init__(message)
+        self.exception_type = exception_type
 
 
 @dataclass
@@ -100,7 +110,9 @@ class Engine:
         max_episodes: int = 64,
         max_activities: int = 64,
         time_skipping: bool = False,
+        options: HostOptions | None = None,
     ) -> None:
+        self.options = options or HostOptions()
         self.store = store
         self.pool = pool
         self.index = index
@@ -126,7 +138,13 @@ class Engine:
         self.trigger_due: Callable[[], float | None] = lambda: None  # next timer trigger
         clock.on_advance(lambda: self._loop.call_soon_threadsafe(self._timer_wake.set))
         self.entities = EntityDispatcher(
-            store, pool, index, clock, spawn=self._spawn, deliver=self._deliver
+            store,
+            pool,
+            index,
+            clock,
+            spawn=self._spawn,
+            deliver=self._deliver,
+            reorder_client_signals=self.options.reorder_client_signals,
         )
 
     # -- lifecycle --------------------------------------------------------------------
@@ -382,9 +400,13 @@ class Engine:
             state = json.loads(reply["state"])
         else:
             state = reply.get("state") if isinstance(reply.get("state"), dict) else None
+        error = None
         if state and state.get("customStatus") is not None:
-            inst.custom_status = json.dumps(state["customStatus"])
-        error = (state or {}).get("error") or (None if reply["ok"] else reply.get("error"))
+            try:  # the shim sets it first; too large fails the episode before any action
+                inst.custom_status = check_custom_status(state["customStatus"])
+            except PayloadTooLarge as exc:
+                error = str(exc)
+        error = error or (state or {}).get("error") or (None if reply["ok"] else reply.get("error"))
         inst.updated = now
         if error:
             message = f"Orchestrator function '{inst.name}' failed: {error}"
@@ -393,6 +415,13 @@ class Engine:
         assert state is not None
         actions = state.get("actions") or [[]]
         sim = replay.simulate(actions, history + new_events)
+        try:
+            for work in sim.new_work:
+                check_message(work.action.get("input"), self.options.max_message_bytes)
+        except PayloadTooLarge as exc:
+            message = f"Orchestrator function '{inst.name}' failed: {exc}"
+            self._complete(inst, "Failed", json.dumps(message), now, out, failure=message)
+            return "Failed"
         for work in sim.new_work:
             self._schedule_work(inst, work, now, out)
         if not state.get("isDone"):
@@ -754,10 +783,19 @@ class Engine:
         self._post(iid, event(EventType.EventRaised, self.clock.now(), Name=name, Input=body_text))
 
     def terminate(self, iid: str, reason: str | None) -> None:
+        """Accepted now, delivered after `DEVHOST_TERMINATE_DELAY_SECONDS` (default at once)."""
         inst = self._require(iid)
         if inst.status in TERMINAL:
             raise Gone(f"instance '{iid}' is {inst.status}")
-        self._post(iid, event(EventType.ExecutionTerminated, self.clock.now(), Input=reason))
+        now = self.clock.now()
+        terminated = event(EventType.ExecutionTerminated, now, Input=reason)
+        delay = self.options.terminate_delay
+        if delay <= 0:
+            self._post(iid, terminated)
+            return
+        with self.store.tx():
+            self.store.add_message(iid, terminated, visible_at=now + delay)
+        self._add_timer(now + delay, iid)
 
     def suspend(self, iid: str, reason: str | None) -> None:
         inst = self._require(iid)
@@ -772,9 +810,20 @@ class Engine:
         self._post(iid, event(EventType.ExecutionResumed, self.clock.now(), Reason=reason))
 
     def rewind(self, iid: str, reason: str | None) -> None:
+        """As HttpApiHandler + DurableClient: 410 when finished otherwise, 500 when running."""
         inst = self._require(iid)
-        if inst.status != "Failed":
+        if inst.status in ("Completed", "Terminated", "Canceled"):
             raise Gone(f"instance '{iid}' is {inst.status}; only failed instances rewind")
+        if inst.status != "Failed":
+            raise NotRewindable(
+                "The rewind operation is only supported on failed orchestration instances.",
+                "System.InvalidOperationException",
+            )
+        if not self.options.rewind_supported:
+            raise NotRewindable(
+                "The method RewindAsync is not supported by the devhost storage provider.",
+                "System.NotImplementedException",
+            )
         with self.store.tx():  # Running at once, so a status read right after sees it
             self.store.add_message(iid, {"EventType": REWIND, "Reason": reason})
             inst.status, inst.output = "Running", None

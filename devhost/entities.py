@@ -72,12 +72,14 @@ class EntityDispatcher:
         *,
         spawn: Callable[[Any], None],
         deliver: Callable[[set[str]], None],
+        reorder_client_signals: bool = False,
     ) -> None:
         self.store = store
         self.pool = pool
         self.index = index
         self.clock = clock
         self._deliver = deliver
+        self.reorder_client_signals = reorder_client_signals
         self._batches = KeyedRuns(self._drain, spawn=spawn, limit=64, what="entity batch")
         self.operations = 0
         self.batches = 0
@@ -120,6 +122,8 @@ class EntityDispatcher:
         rows = store.entity_messages(target, MAX_BATCH)
         if not rows:
             return False
+        if self.reorder_client_signals:
+            rows = client_signals_reversed(rows)
         name, key = split_id(target)
         current = store.entity(target)
         fn = self.index.entities.get(name)
@@ -194,6 +198,22 @@ class EntityDispatcher:
                 )
         self._deliver(wake)
         return True
+
+
+def client_signals_reversed(
+    rows: list[tuple[int, dict[str, Any]]],
+) -> list[tuple[int, dict[str, Any]]]:
+    """The batch with the signals that came from clients in reverse order, the rest in place.
+
+    On Azure only what one orchestration sends is ordered (its message sorter); signals from
+    clients (HTTP API, SDK client) may reach the entity in any order. Reversing them is the
+    most out of order they can be.
+    """
+    slots = [i for i, (_, message) in enumerate(rows) if not message.get("parent")]
+    out = list(rows)
+    for slot, row in zip(slots, reversed([rows[i] for i in slots]), strict=True):
+        out[slot] = row
+    return out
 
 
 def _request_id() -> str:

@@ -18,6 +18,7 @@ from devhost.engine import Engine
 from devhost.event_grid import EventGridTriggers
 from devhost.http_triggers import HttpTriggers
 from devhost.index import FunctionIndex, resolve_expressions
+from devhost.options import HostOptions
 from devhost.settings import hub_name, worker_env
 from devhost.store import TERMINAL, Store
 from devhost.timer_triggers import TimerTriggers, check_schedules, schedule_time_zone
@@ -58,6 +59,7 @@ class Host:
         self._store: Store | None = None
 
     async def start(self) -> None:
+        options = HostOptions.from_env(self.env)  # a bad setting stops start-up, naming it
         self._pool = WorkerPool(str(self.app_dir), self.env, self.workers)
         try:
             index = FunctionIndex.build(resolve_expressions(await self._pool.start(), self.env))
@@ -68,7 +70,12 @@ class Host:
             raise
         self._store = Store(self.data_dir / "taskhub.sqlite3")
         self.engine = Engine(
-            self._store, self._pool, index, self.clock, time_skipping=self.time_skipping
+            self._store,
+            self._pool,
+            index,
+            self.clock,
+            time_skipping=self.time_skipping,
+            options=options,
         )
         keys = self._keys() if self.enforce_keys else None
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -76,7 +83,9 @@ class Host:
         sock.bind((self.bind, self.port))  # bound first: the URL goes into the client binding
         self.url = f"http://{self.bind}:{sock.getsockname()[1]}"
         app = web.Application(client_max_size=64 * 2**20)
-        api = DurableApi(self.engine, hub_name(self.app_dir), self.url, (keys or {}).get("master"))
+        api = DurableApi(
+            self.engine, hub_name(self.app_dir), self.url, (keys or {}).get("master"), options
+        )
         api.add_routes(app)
         self.engine.client_json = json.dumps(api.client_binding())
         HttpTriggers(index.http, self._pool, api.client_binding, keys).add_routes(app)

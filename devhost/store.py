@@ -165,9 +165,10 @@ class Store:
         created_to: float | None = None,
         statuses: list[str] | None = None,
         prefix: str | None = None,
-        offset: int = 0,
+        start: str | None = None,
         limit: int | None = None,
     ) -> list[Instance]:
+        """Matching instances ordered by id (Azure Table storage's order), from id `start` on."""
         sql, args = "SELECT * FROM instances WHERE 1=1", []
         if created_from is not None:
             sql += " AND created >= ?"
@@ -181,8 +182,11 @@ class Store:
         if prefix:
             sql += " AND substr(id, 1, ?) = ?"
             args.extend([len(prefix), prefix])
-        sql += " ORDER BY created, id LIMIT ? OFFSET ?"
-        args.extend([-1 if limit is None else limit, offset])
+        if start is not None:
+            sql += " AND id >= ?"
+            args.append(start)
+        sql += " ORDER BY id LIMIT ?"
+        args.append(-1 if limit is None else limit)
         return [Instance(*r) for r in self.db.execute(sql, args)]
 
     def delete_instance(self, instance_id: str) -> None:
@@ -316,14 +320,18 @@ class Store:
         self.db.execute("DELETE FROM entities WHERE id=?", (entity_id,))
 
     def query_entities(
-        self, name: str | None, offset: int = 0, limit: int | None = None
+        self, name: str | None, start: str | None = None, limit: int | None = None
     ) -> list[EntityRow]:
-        sql, args = "SELECT * FROM entities", []
+        """Entities (of one function) ordered by scheduler id, from id `start` on."""
+        sql, args = "SELECT * FROM entities WHERE 1=1", []
         if name:
-            sql += " WHERE name=?"
+            sql += " AND name=?"
             args.append(name.lower())
-        sql += " ORDER BY id LIMIT ? OFFSET ?"
-        args.extend([-1 if limit is None else limit, offset])
+        if start is not None:
+            sql += " AND id >= ?"
+            args.append(start)
+        sql += " ORDER BY id LIMIT ?"
+        args.append(-1 if limit is None else limit)
         return [EntityRow(*r) for r in self.db.execute(sql, args)]
 
     # -- timer triggers -----------------------------------------------------------------

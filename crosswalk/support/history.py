@@ -48,7 +48,14 @@ def decoded(value: Any) -> Any:
 
 
 def step_runs(history: list[dict[str, Any]]) -> list[StepRun]:
-    """Pair TaskScheduled with TaskCompleted/TaskFailed (by name and scheduled time)."""
+    """Activity calls in the order they ended, from `historyEvents` as the extension shows them.
+
+    The Durable extension folds a finished task's `TaskScheduled` into its `TaskCompleted` /
+    `TaskFailed` (`FunctionName`, `ScheduledTime`) and removes it, so a completion is a whole
+    run and a `TaskScheduled` that is left is a step still in flight. A completion that only
+    closes an earlier `TaskScheduled` of the same name and time (a host that keeps both) is
+    paired with it instead of counted twice.
+    """
     runs: list[StepRun] = []
     open_runs: list[StepRun] = []
     for event in history:
@@ -59,17 +66,15 @@ def step_runs(history: list[dict[str, Any]]) -> list[StepRun]:
             runs.append(run)
             open_runs.append(run)
         elif kind in ("TaskCompleted", "TaskFailed"):
+            scheduled_at = event.get("ScheduledTime")
             match = next(
-                (
-                    r
-                    for r in open_runs
-                    if r.name == name and r.scheduled_at == event.get("ScheduledTime")
-                ),
-                None,
-            ) or next((r for r in open_runs if r.name == name), None)
+                (r for r in open_runs if r.name == name and r.scheduled_at == scheduled_at), None
+            )
             if match is None:
-                continue
-            open_runs.remove(match)
+                match = StepRun(name=name, scheduled_at=scheduled_at)
+                runs.append(match)
+            else:
+                open_runs.remove(match)
             match.ended_at = event.get("Timestamp")
             if kind == "TaskCompleted":
                 match.outcome, match.result = "completed", decoded(event.get("Result"))

@@ -111,7 +111,12 @@ def test_masking_walks_the_whole_tree_and_spares_staff_names():
     assert data["primary_email"].startswith("barbara")  # the original is untouched
 
 
-def _history(customer: dict | None = None, user: dict | None = None) -> list[dict]:
+def _history(
+    customer: dict | None = None, user: dict | None = None, keep_scheduled: bool = False
+) -> list[dict]:
+    """An onboarding's `historyEvents` in the shape the Durable extension answers with: each
+    finished task's TaskScheduled folded into its completion; the one still in flight left as
+    TaskScheduled (`Name`, no `FunctionName`). `keep_scheduled`: a host that keeps both."""
     customer = customer or {"customer_id": "cus_12345678"}
     user = user or {"user_id": "usr_12345678"}
 
@@ -122,7 +127,8 @@ def _history(customer: dict | None = None, user: dict | None = None) -> list[dic
         done = {"EventType": "TaskFailed" if failed else "TaskCompleted", "FunctionName": name}
         done |= {"Timestamp": at(n + 1), "ScheduledTime": at(n)}
         done |= {"Reason": "boom"} if failed else {"Result": result}
-        return [{"EventType": "TaskScheduled", "FunctionName": name, "Timestamp": at(n)}, done]
+        scheduled = {"EventType": "TaskScheduled", "Name": name, "Timestamp": at(n)}
+        return [scheduled, done] if keep_scheduled else [done]
 
     return [
         {"EventType": "ExecutionStarted", "Timestamp": at(0), "Input": {"source": "event"}},
@@ -131,11 +137,7 @@ def _history(customer: dict | None = None, user: dict | None = None) -> list[dic
         *step("d2c_invite_user", 5, failed=True),
         *step("d2c_invite_user", 7, user),
         *step("profile_upsert", 9, {}),
-        {
-            "EventType": "TaskScheduled",
-            "FunctionName": "sf_write_back_d2c_ids",
-            "Timestamp": at(11),
-        },
+        {"EventType": "TaskScheduled", "Name": "sf_write_back_d2c_ids", "Timestamp": at(11)},
     ]
 
 
@@ -152,6 +154,21 @@ def test_history_folds_retries_and_plans_the_undo_newest_first():
     ]
     assert plan[1]["payload"] == {"customer_id": "cus_12345678", "user_id": "usr_12345678"}
     assert in_flight == ["sf_write_back_d2c_ids"]
+
+
+def test_a_history_that_keeps_each_taskscheduled_reads_the_same():
+    folded = history.step_runs(_history())
+    paired = history.step_runs(_history(keep_scheduled=True))
+
+    assert paired == folded
+    assert [r.name for r in folded] == [
+        "sf_read_account",
+        "d2c_create_customer",
+        "d2c_invite_user",
+        "profile_upsert",
+        "sf_write_back_d2c_ids",
+    ]
+    assert folded[-1].outcome == "in_flight" and folded[1].scheduled_at.endswith(":03.0000000Z")
 
 
 def test_a_cancel_leaves_what_the_run_adopted_and_takes_back_what_it_reactivated():
