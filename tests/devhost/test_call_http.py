@@ -106,7 +106,10 @@ def test_a_202_with_location_is_polled_until_done_inside_one_task(app_host, remo
     assert json.loads(status["output"]["content"]) == {"done": True}
     assert [s["path"] for s in remote.seen] == ["/job"] + ["/job/status"] * 3
     history = app_host.status(iid, show_history=True)["historyEvents"]
-    assert [e["EventType"] for e in history].count("TaskScheduled") == 1
+    tasks = [e for e in history if e["EventType"] in ("TaskScheduled", "TaskCompleted")]
+    assert [(e["EventType"], e["FunctionName"]) for e in tasks] == [
+        ("TaskCompleted", "BuiltIn::HttpActivity")
+    ]
 
 
 def test_an_unreachable_service_fails_the_task(app_host) -> None:

@@ -36,7 +36,7 @@ def held(flag: str) -> str:
 
 @app.orchestration_trigger(context_name="context")
 def child(context: df.DurableOrchestrationContext):
-    return (yield context.call_activity("greet", context.get_input()))
+    return (yield context.call_activity("greet", context.get_input()["name"]))
 
 
 @app.orchestration_trigger(context_name="context")
@@ -45,14 +45,14 @@ def tour(context: df.DurableOrchestrationContext):
     spec = context.get_input()
     first = yield context.call_activity("greet", "Ada")
     try:
-        yield context.call_activity("refuse", "Bob")
-    except Exception:
-        pass
-    nested = yield context.call_sub_orchestrator("child", "Cy")
+        refused = yield context.call_activity("refuse", "Bob")
+    except Exception as exc:  # the failure is part of the tour
+        refused = str(exc)[:0]
+    nested = yield context.call_sub_orchestrator("child", {"name": "Cy"})
     yield context.create_timer(context.current_utc_datetime + timedelta(seconds=1))
     go = yield context.wait_for_external_event("Go")
     last = yield context.call_activity("held", spec["flag"])
-    return [first, nested, go, last]
+    return [first, nested, go, last, refused]
 
 
 @app.orchestration_trigger(context_name="context")
@@ -60,7 +60,7 @@ def status_of_size(context: df.DurableOrchestrationContext):
     """Sets a custom status of `chars` characters (after a first, small one)."""
     context.set_custom_status({"stage": "small"})
     yield context.call_activity("greet", "x")
-    context.set_custom_status({"stage": "big", "pad": "x" * context.get_input()})
+    context.set_custom_status({"stage": "big", "pad": "x" * context.get_input()["chars"]})
     yield context.call_activity("greet", "y")
     return "done"
 
