@@ -12,6 +12,7 @@ from urllib.parse import quote
 import azure.durable_functions as df
 import azure.functions as func
 
+from crosswalk.clients.durable import start_once
 from crosswalk.models import ApprovalDecisionInput
 from crosswalk.onboarding import (
     SALESFORCE_CALLS_PER_ONBOARDING,
@@ -263,25 +264,18 @@ async def _cancel(
     account_id = account_of_instance(instance_id)
     if account_id is None:
         raise actions.Refused("not_an_onboarding", "only onboardings can be cancelled")
+    cancel_id = actions.cancel_instance_id(instance_id)
     note = f"cancelled by {principal.name}: {reason}"[:500]
     await client.terminate(instance_id, note)
-    for _ in range(150):  # termination is a message to the instance; wait for it to land
-        status = await gateway.instance(instance_id, history=True)
-        if status is not None and status.get("runtimeStatus") == "Terminated":
-            break
-        await asyncio.sleep(0.1)
-    else:
-        raise HttpError(503, "terminating", "termination has not landed yet; cancel again")
-    plan, in_flight = compensation_plan(status.get("historyEvents") or [], account_id, note)
-    cancel_id = actions.cancel_instance_id(instance_id)
-    await client.start_new(
+    # The terminate may land much later (Azure Storage); support_cancel waits for it and
+    # then undoes once. A second cancel before it lands finds the same undo and starts none.
+    earlier = await start_once(
+        client,
         "support_cancel",
-        instance_id=cancel_id,
-        client_input={
+        cancel_id,
+        {
             "instance_id": instance_id,
             "account_id": account_id,
-            "plan": plan,
-            "in_flight": in_flight,
             "actor": principal.name,
             "reason": reason,
             "retry": services().settings.retry.model_dump(mode="json"),
@@ -290,8 +284,8 @@ async def _cancel(
     return {
         "instanceId": instance_id,
         "cancelInstanceId": cancel_id,
-        "compensations": [step["activity"] for step in plan],
-        "inFlight": in_flight,
+        "alreadyRequested": earlier is not None,
+        "undo": "runs once the termination has landed; see the cancel instance",
     }
 
 

@@ -363,7 +363,8 @@ def test_cancel_of_a_waiting_onboarding_terminates_it_and_frees_the_record(stack
     undo = stack.finished(body["cancelInstanceId"])
 
     assert response.status == 202, response.text
-    assert body["compensations"] == [] and body["inFlight"] == []
+    assert undo["output"]["ledger"]["compensated"] == []
+    assert undo["output"]["ledger"]["in_flight"] == []
     assert stack.host.status(instance_id)["runtimeStatus"] == "Terminated"
     assert undo["output"]["outcome"] == "failed" and undo["output"]["entity_updated"] is True
     entity = stack.entity(account["Id"])
@@ -389,8 +390,7 @@ def test_cancel_mid_saga_undoes_the_d2c_organisation(stack):
     undo = stack.finished(body["cancelInstanceId"])
 
     assert response.status == 202, response.text
-    assert body["compensations"] == ["d2c_deactivate_customer"]
-    assert body["inFlight"] == ["d2c_invite_user"]
+    assert undo["output"]["ledger"]["in_flight"] == ["d2c_invite_user"]
     assert undo["output"]["ledger"]["compensated"] == [{"step": "d2c_deactivate_customer"}]
     assert undo["output"]["outcome"] == "needs_attention"  # the invite was still in flight
     customers = [c for c in stack.sb.d2c_customers() if c["external_ref"] == account["Id"]]

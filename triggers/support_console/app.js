@@ -165,7 +165,7 @@ function actionsView(instance, key) {
   if (running) {
     const b = h("button", { class: "danger", "data-testid": "cancel", onclick: () => act(b,
       () => api(`instances/${encodeURIComponent(instance.instanceId)}/cancel`, { method: "POST", body: { reason: reason.value } }),
-      (r) => { setTimeout(() => pageRecord(key), 800); return `cancelled; undoing ${r.compensations.join(", ") || "nothing"}`; }) }, "Cancel and compensate");
+      (r) => { setTimeout(() => pageRecord(key), 800); return r.alreadyRequested ? "already being cancelled" : "cancelling; the undo runs once the termination has landed"; }) }, "Cancel and compensate");
     buttons.push(b);
   }
   if (instance.name === "account_onboarding" && instance.output && instance.output.outcome === "needs_attention") {
