@@ -15,6 +15,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from crosswalk.bounded import within
 from crosswalk.errors import ActivityFailure
 
 Step = Generator[Any, Any, Any]
@@ -101,12 +102,15 @@ def custom_status(
     error: dict[str, Any] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """The custom-status shape support staff read: `{stage, step, waiting_for, reasons, error}`."""
-    return {
-        "stage": stage,
-        "step": step,
-        "waiting_for": waiting_for,
-        "reasons": reasons or [],
-        "error": error,
-        **extra,
-    }
+    """The custom-status shape support staff read: `{stage, step, waiting_for, reasons, error}`,
+    cut down to fit the extension's 16 KB limit (crosswalk.bounded)."""
+    return within(
+        {
+            "stage": stage,
+            "step": step,
+            "waiting_for": waiting_for,
+            "reasons": reasons or [],
+            "error": error,
+            **extra,
+        }
+    )

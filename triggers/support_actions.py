@@ -151,9 +151,17 @@ async def _retry(
     if status is None:
         raise HttpError(404, "not_found", f"no instance {instance_id}")
     chosen = actions.retry_mode(status, mode)
+    rewind_failed = None
     if chosen == "rewind":
-        await client.rewind(instance_id, quote(f"retried by {principal.name}: {reason}"[:300]))
-        return {"mode": "rewind", "instanceId": instance_id}
+        try:
+            await client.rewind(instance_id, quote(f"retried by {principal.name}: {reason}"[:300]))
+            return {"mode": "rewind", "instanceId": instance_id}
+        except Exception as exc:  # the SDK raises a bare Exception for every refusal
+            # Azure answers 500 for a rewind its storage provider lacks (rewind is a preview
+            # feature) or when the instance is no longer Failed; a restart still helps
+            rewind_failed = actions.rewind_refusal(exc)
+            if mode == "rewind":
+                raise rewind_failed from None
     account_id = account_of_instance(instance_id)
     if account_id is None:
         raise actions.Refused("not_an_onboarding", "only onboardings can be retried")
@@ -162,12 +170,18 @@ async def _retry(
     siblings = await gateway.instances(actions.base_instance_id(instance_id))
     new_id = actions.next_retry_id(instance_id, [s["instanceId"] for s in siblings])
     settings = services().settings
-    await client.start_new(
+    taken = await start_once(
+        client,
         "account_onboarding",
-        instance_id=new_id,
-        client_input=onboarding_input(settings, account_id, original.modstamp, "support"),
+        new_id,
+        onboarding_input(settings, account_id, original.modstamp, "support"),
     )
-    return {"mode": "restart", "instanceId": new_id, "retryOf": instance_id}
+    if taken is not None:  # another retry took the id between the listing and now
+        raise actions.Refused("retry_in_progress", f"{new_id} already exists ({taken})")
+    result = {"mode": "restart", "instanceId": new_id, "retryOf": instance_id}
+    if rewind_failed is not None:
+        result["rewindRefused"] = rewind_failed.message
+    return result
 
 
 @bp.route(route="support/instances/{instanceId}/cancel", methods=["POST"], auth_level=ANON)
@@ -229,10 +243,11 @@ async def _finish_undo(
         raise actions.Refused("nothing_to_undo", "every undo step has succeeded already")
     earlier = await gateway.instances(f"support-undo-{instance_id}")
     undo_id = actions.next_undo_id(instance_id, [s["instanceId"] for s in earlier])
-    await client.start_new(
+    taken = await start_once(
+        client,
         "support_cancel",
-        instance_id=undo_id,
-        client_input={
+        undo_id,
+        {
             "instance_id": instance_id,
             "account_id": account_id,
             "plan": plan,
@@ -243,6 +258,8 @@ async def _finish_undo(
             "finishing": True,
         },
     )
+    if taken is not None:  # another finish took the id between the listing and now
+        raise actions.Refused("undo_in_progress", f"{undo_id} already exists ({taken})")
     return {
         "instanceId": instance_id,
         "undoInstanceId": undo_id,

@@ -16,6 +16,12 @@ import azure.durable_functions as df
 from crosswalk.errors import TransientError
 
 ENTITY = "record_sync"
+MAX_PAGES = 1000  # pages of one instance listing before it counts as an outage
+
+
+def _next_token(headers: dict[str, str]) -> str | None:
+    token = headers.get("x-ms-continuation-token")
+    return token if token and token != "null" else None
 
 
 class RejectedCursor(ValueError):
@@ -72,18 +78,29 @@ class DurableGateway:
         if status == 400 and cursor:
             raise RejectedCursor("the task hub does not know this cursor")
         self._check(status, "list entities")
-        token = response_headers.get("x-ms-continuation-token")
-        return list(body or []), (token if token and token != "null" else None)
+        return list(body or []), _next_token(response_headers)
 
     async def instances(
         self, prefix: str, statuses: list[str] | None = None, top: int = 100
     ) -> list[dict[str, Any]]:
+        """Every instance with the prefix (and status): pages of `top`, tokens followed to the
+        end, because Azure Table storage may answer a short or empty page with a token."""
         query = {"instanceIdPrefix": prefix, "top": str(top)}
         if statuses:
             query["runtimeStatus"] = ",".join(statuses)
-        status, body, _ = await self._get("instances/", query)
-        self._check(status, "list instances")
-        return list(body or [])
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        for _ in range(MAX_PAGES):
+            headers = {"x-ms-continuation-token": token} if token else {}
+            status, body, response_headers = await self._get("instances/", query, headers)
+            self._check(status, "list instances")
+            found.extend(body or [])
+            token = _next_token(response_headers)
+            if token is None:
+                return found
+        raise TransientError(
+            f"listing instances {prefix}* took more than {MAX_PAGES} pages", system="durable"
+        )
 
     async def instance(self, instance_id: str, history: bool = False) -> dict[str, Any] | None:
         query = {"showInput": "true"}

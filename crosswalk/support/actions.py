@@ -40,6 +40,14 @@ def retry_mode(status: dict[str, Any], requested: str) -> str:
     return requested
 
 
+def rewind_refusal(error: Exception) -> Refused:
+    """The task hub refused a rewind: Azure answers 500 when its storage provider has no
+    rewind (a preview feature; the extension's Azure Storage provider has it) or the instance
+    is no longer Failed, 410 when it finished otherwise, 404 when it is gone."""
+    detail = str(error).replace("\n", " ")[:300]
+    return Refused("rewind_unavailable", f"the task hub would not rewind it: {detail}")
+
+
 def check_record_free(entity: dict[str, Any] | None) -> None:
     """A restart needs the record unclaimed and not already synced."""
     if not entity:

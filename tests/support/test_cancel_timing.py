@@ -37,8 +37,10 @@ def test_a_cancel_whose_termination_lands_40_s_late_still_undoes_exactly_once(la
     instance_id = stack.onboard(account["Id"])
     stack.eventually(
         instance_id,
-        lambda s: (s.get("customStatus") or {}).get("step") == "d2c_invite_user"
-        and s.get("runtimeStatus") == "Running",
+        lambda s: (
+            (s.get("customStatus") or {}).get("step") == "d2c_invite_user"
+            and s.get("runtimeStatus") == "Running"
+        ),
     )
 
     first = stack.post(f"instances/{instance_id}/cancel", {"reason": "wrong account"}, OPERATE)
