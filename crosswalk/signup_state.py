@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from crosswalk.sync_state import MAX_CHANGES, ChangeNote
+from crosswalk.sync_state import ChangeNote, add_note
 
 LEASE = timedelta(minutes=30)
 
@@ -62,8 +62,7 @@ class SignupState(BaseModel):
         return self.model_dump(mode="json")
 
     def note(self, note: ChangeNote) -> None:
-        self.changes.append(note)
-        del self.changes[:-MAX_CHANGES]
+        add_note(self.changes, note)
 
     def claim(
         self,

@@ -162,6 +162,19 @@ class ChangeNote(BaseModel):
     version: int | None = None
 
 
+def add_note(changes: list[ChangeNote], note: ChangeNote) -> None:
+    """Put `note` into the log in time order and keep the newest MAX_CHANGES.
+
+    Notes often come as signals from clients (triggers), and on Azure signals from clients
+    reach the entity in no promised order: the log is ordered by `at`, not by arrival.
+    """
+    at = len(changes)
+    while at > 0 and changes[at - 1].at > note.at:
+        at -= 1
+    changes.insert(at, note)
+    del changes[:-MAX_CHANGES]
+
+
 class UpdateLease(BaseModel):
     instance_id: str
     since: AwareDatetime
@@ -344,8 +357,7 @@ class SyncState(BaseModel):
 
     def note_change(self, note: ChangeNote) -> None:
         """Add a line to the update log (an echo of our own change, an ignored event, ...)."""
-        self.changes.append(note)
-        del self.changes[:-MAX_CHANGES]
+        add_note(self.changes, note)
 
     def update_begin(self, instance_id: str, request: ChangeRequest, at: datetime) -> UpdateGrant:
         """Ask to apply `request`; one instance at a time, and only what is not stale.

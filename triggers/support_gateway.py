@@ -75,10 +75,18 @@ class DurableGateway:
         status, body, response_headers = await self._get(
             f"entities/{ENTITY}", {"fetchState": "true", "top": str(top)}, headers
         )
-        if status == 400 and cursor:
-            raise RejectedCursor("the task hub does not know this cursor")
+        if status >= 400 and cursor and await self._cursor_was_the_problem(status):
+            raise RejectedCursor("the task hub could not read this cursor")
         self._check(status, "list entities")
         return list(body or []), _next_token(response_headers)
+
+    async def _cursor_was_the_problem(self, status: int) -> bool:
+        """A token Azure cannot read is a 500 (HttpApiHandler's catch-all), like an outage;
+        if the same listing without the token works, the token was the problem."""
+        if status < 500:
+            return True
+        probe, _, _ = await self._get(f"entities/{ENTITY}", {"top": "1"})
+        return probe < 400
 
     async def instances(
         self, prefix: str, statuses: list[str] | None = None, top: int = 100

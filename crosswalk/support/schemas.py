@@ -45,7 +45,9 @@ class RecordsQuery(BaseModel):
     state: Literal["failed", "needs_attention", "awaiting_approval", "stale"]
     older_than: str | None = Field(default=None, alias="olderThan", max_length=40)
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, pattern=r"^[!-~]{1,200}$")
+    # the task hub's own continuation token, passed through: opaque, and on Azure Storage
+    # base64 JSON several times as long as the key it points at
+    cursor: str | None = Field(default=None, pattern=r"^[!-~]{1,4096}$")
 
 
 class ReportsQuery(BaseModel):

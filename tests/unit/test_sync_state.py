@@ -176,3 +176,20 @@ def test_support_can_finish_the_undo_of_the_instance_that_left_it_half_done():
     ]
     with pytest.raises(IllegalTransition):  # nothing half done any more
         state.finish_undo("i1", SyncStatus.COMPENSATED, T0, note="again")
+
+
+def test_the_update_log_is_the_same_whatever_order_client_signals_arrive_in():
+    """On Azure, signals from clients (the echo notes of the change triggers) are not ordered."""
+    from crosswalk.sync_state import MAX_CHANGES, ChangeNote
+
+    notes = [
+        ChangeNote(at=T0 + timedelta(seconds=n), origin="salesforce", outcome="echo", note=str(n))
+        for n in range(MAX_CHANGES + 5)
+    ]
+    in_order, reversed_ = SyncState(), SyncState()
+    for note in notes:
+        in_order.note_change(note)
+    for note in reversed(notes):
+        reversed_.note_change(note)
+
+    assert reversed_.changes == in_order.changes == notes[-MAX_CHANGES:]
