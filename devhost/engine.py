@@ -684,6 +684,11 @@ class Engine:
         self.stats.activity_seconds += ms / 1000
         now = self.clock.now()
         if reply["ok"]:
+            try:  # the result travels back as a message too
+                check_message(reply["result"], self.options.max_message_bytes)
+            except PayloadTooLarge as exc:
+                reply = {"ok": False, "error": f"PayloadTooLarge: {exc}"}
+        if reply["ok"]:
             result = event(
                 EventType.TaskCompleted, now, TaskScheduledId=row.task_id, Result=reply["result"]
             )

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 APP = "azure_api"
+ENV = {"DEVHOST_MAX_MESSAGE_BYTES": "65536"}  # a backend that refuses large messages
 API = "/runtime/webhooks/durabletask"
 
 
@@ -189,3 +190,23 @@ def test_custom_status_is_limited_to_16_kb_of_utf16(app_host, chars, status):
             "JSON-serialized payload must not exceed 16 KB. The current payload size is 17 KB."
         )
         assert final["customStatus"] == {"stage": "small"}  # the big one never landed
+
+
+# ------------------------------------------------------------------ message size
+
+
+def test_an_activity_input_over_the_message_maximum_fails_the_orchestration(app_host):
+    fits = app_host.wait_for(app_host.start("sends", {"size": 60_000}))
+    too_big = app_host.wait_for(app_host.start("sends", {"size": 70_000}))
+
+    assert fits["runtimeStatus"] == "Completed"
+    assert too_big["runtimeStatus"] == "Failed"
+    assert "at most 65,536 bytes per message" in too_big["output"]
+
+
+def test_an_activity_result_over_the_message_maximum_fails_the_task(app_host):
+    fits = app_host.wait_for(app_host.start("receives", {"size": 60_000}))
+    too_big = app_host.wait_for(app_host.start("receives", {"size": 70_000}))
+
+    assert fits["output"] == 60_000
+    assert "Activity function 'produce' failed: PayloadTooLarge" in too_big["output"]

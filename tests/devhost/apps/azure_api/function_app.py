@@ -77,3 +77,23 @@ def journal(context: df.DurableEntityContext):
     if context.operation_name == "add":
         seen.append(context.get_input())
     context.set_state(seen)
+
+
+@app.activity_trigger(input_name="size")
+def produce(size: int) -> str:
+    return "x" * size
+
+
+@app.orchestration_trigger(context_name="context")
+def sends(context: df.DurableOrchestrationContext):
+    """An activity input of `size` characters."""
+    return (yield context.call_activity("greet", "x" * context.get_input()["size"]))[:20]
+
+
+@app.orchestration_trigger(context_name="context")
+def receives(context: df.DurableOrchestrationContext):
+    """An activity result of `size` characters; a refused one is caught."""
+    try:
+        return len((yield context.call_activity("produce", context.get_input()["size"])))
+    except Exception as exc:
+        return str(exc)
