@@ -283,7 +283,10 @@ async def _cancel(
         raise actions.Refused("not_an_onboarding", "only onboardings can be cancelled")
     cancel_id = actions.cancel_instance_id(instance_id)
     note = f"cancelled by {principal.name}: {reason}"[:500]
-    await client.terminate(instance_id, note)
+    try:
+        await client.terminate(instance_id, note)
+    except Exception as exc:  # 410: it finished between the read above and now
+        raise actions.Refused("not_running", f"the task hub refused to terminate: {exc}") from None
     # The terminate may land much later (Azure Storage); support_cancel waits for it and
     # then undoes once. A second cancel before it lands finds the same undo and starts none.
     earlier = await start_once(
