@@ -325,6 +325,9 @@ class UnifiedProfile(BaseModel):
     etag: str | None = Field(
         default=None, description="store-assigned version, for optimistic concurrency"
     )
+    changed_at: AwareDatetime | None = Field(
+        default=None, description="store-assigned time of the last write (the change feed's)"
+    )
 
 
 class DriftClass(StrEnum):

@@ -121,6 +121,7 @@ class ProfileStoreSettings(_Group):
     cosmos_key: SecretStr | None = None
     cosmos_database: str = "crosswalk"
     cosmos_container: str = "profiles"
+    cosmos_feed_settle_seconds: float = Field(default=5.0, ge=0, le=300)
 
     @model_validator(mode="after")
     def _cosmos_needs_endpoint(self) -> ProfileStoreSettings:

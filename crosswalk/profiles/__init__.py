@@ -36,5 +36,6 @@ def open_profile_store(
             settings.cosmos_database,
             settings.cosmos_container,
             create_if_missing=create_if_missing,
+            feed_settle_seconds=settings.cosmos_feed_settle_seconds,
         )
     raise ConfigurationError(f"PROFILE_STORE_KIND: unsupported kind {settings.kind!r}")

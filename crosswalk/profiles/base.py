@@ -9,15 +9,33 @@ store because support staff read them next to the profiles.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 from crosswalk.errors import InvalidData
 from crosswalk.models import ProfileStatus, ReconciliationReport, UnifiedProfile
 from crosswalk.salesforce_ids import KEY_PREFIXES, to_18
 
 SYSTEM = "profiles"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    """One page of the change feed: profiles in the order they were last written.
+
+    `cursor` is where the next page starts; it is there even when the page is empty, so a
+    follower can keep polling from the end of the feed. `more` says the feed has more now.
+    """
+
+    profiles: list[UnifiedProfile]
+    cursor: str
+    more: bool
 
 
 @runtime_checkable
@@ -60,6 +78,17 @@ class ProfileStore(Protocol):
         self, status: ProfileStatus | str, *, limit: int = 100, after: str | None = None
     ) -> list[UnifiedProfile]:
         """One page ordered by Account id; pass the last id of a page as `after` for the next."""
+        ...
+
+    def changes(
+        self, *, since: datetime | None = None, cursor: str | None = None, limit: int = 100
+    ) -> ChangePage:
+        """Profiles written at or after `since`, in write order, after `cursor`.
+
+        A version of a profile is listed once; a profile written again after it was listed
+        comes again later in the feed with its new version. Deleted profiles leave the feed.
+        A cursor from another store or a tampered one is InvalidData (field `cursor`).
+        """
         ...
 
     def put_report(self, report: ReconciliationReport) -> None:
@@ -140,3 +169,28 @@ def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
 def unique_keys(sf_account_ids: Sequence[str]) -> list[str]:
     """Normalised, de-duplicated ids in first-seen order."""
     return list(dict.fromkeys(account_key(item) for item in sf_account_ids))
+
+
+def encode_cursor(position: dict[str, Any]) -> str:
+    """An opaque, URL-safe feed cursor (what is inside is each store's own business)."""
+    raw = json.dumps(position, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, expected: dict[str, type]) -> dict[str, Any]:
+    """The position in a cursor (its keys and their types as `expected`), or InvalidData
+    naming `cursor` when it is not one this feed issued."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        data = None
+    if not (
+        isinstance(data, dict)
+        and set(data) == set(expected)
+        and all(
+            isinstance(data[k], kind) and not isinstance(data[k], bool)
+            for k, kind in expected.items()
+        )
+    ):
+        raise InvalidData("not a cursor this feed issued", system=SYSTEM, field="cursor")
+    return data

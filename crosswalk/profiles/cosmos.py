@@ -8,6 +8,12 @@ Layout (one container, partition key path `/sf_account_id`):
   started_at, report}`: its own logical partition, never mistaken for an Account (Account ids
   contain no colon), and no second container to provision, secure and pay for.
 
+The change feed orders profiles by `feed_key` (the store's write time with microseconds, then
+the id: one sort key, so no composite index is needed). Write times come from the writers'
+clocks and a slower writer can commit a smaller key after a reader has passed it, so the feed
+serves only writes older than `feed_settle_seconds`: a change shows up that much later, and
+none is skipped as long as no write takes longer than that to commit.
+
 Writes with `if_match` use `replace_item` with `MatchConditions.IfNotModified`, so Cosmos
 itself refuses a stale write (412). The client is built on first use, not in the constructor,
 because `CosmosClient()` already talks to the account.
@@ -18,7 +24,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from azure.core import MatchConditions
@@ -43,9 +49,12 @@ from crosswalk.errors import (
 from crosswalk.models import ProfileStatus, ReconciliationReport, UnifiedProfile, utc_iso
 from crosswalk.profiles.base import (
     SYSTEM,
+    ChangePage,
     account_key,
     check_limit,
     chunks,
+    decode_cursor,
+    encode_cursor,
     fold,
     run_key,
     status_value,
@@ -105,10 +114,11 @@ def _mapped(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return decorate
 
 
-def to_document(profile: UnifiedProfile) -> dict[str, Any]:
+def to_document(profile: UnifiedProfile, changed_at: datetime) -> dict[str, Any]:
     """The Cosmos document for a profile (its etag is Cosmos' `_etag`, never stored twice)."""
     key = account_key(profile.sf_account_id)
-    body = profile.model_dump(mode="json", exclude={"etag"})
+    body = profile.model_dump(mode="json", exclude={"etag", "changed_at"})
+    stamp = feed_stamp(changed_at)
     body.update(
         id=key,
         sf_account_id=key,
@@ -116,8 +126,15 @@ def to_document(profile: UnifiedProfile) -> dict[str, Any]:
         status=ProfileStatus(profile.status).value,
         email_domain_lc=fold(profile.email_domain),
         primary_email_lc=fold(profile.primary_email),
+        changed_at=stamp,
+        feed_key=f"{stamp}|{key}",
     )
     return body
+
+
+def feed_stamp(moment: datetime) -> str:
+    """UTC with microseconds always, so the text sorts as the time does."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def from_document(document: dict[str, Any]) -> UnifiedProfile:
@@ -155,6 +172,7 @@ class CosmosProfileStore:
         container: str,
         *,
         create_if_missing: bool = False,
+        feed_settle_seconds: float = 5.0,
         **client_options: Any,
     ) -> None:
         self._endpoint = endpoint
@@ -162,6 +180,7 @@ class CosmosProfileStore:
         self._database = database
         self._container_name = container
         self._create = create_if_missing
+        self._settle = timedelta(seconds=feed_settle_seconds)
         self._options = client_options
         self._lock = threading.Lock()
         self._client: CosmosClient | None = None
@@ -231,7 +250,8 @@ class CosmosProfileStore:
 
     @_mapped("write profile")
     def upsert(self, profile: UnifiedProfile, *, if_match: str | None = None) -> UnifiedProfile:
-        document = to_document(profile)
+        changed = datetime.now(UTC)
+        document = to_document(profile, changed)
         key = document["id"]
         container = self._container()
         if if_match is None:
@@ -250,7 +270,9 @@ class CosmosProfileStore:
                         f"profile {key} changed since it was read", system=SYSTEM, status=412
                     ) from exc
                 raise
-        return profile.model_copy(update={"sf_account_id": key, "etag": stored["_etag"]})
+        return profile.model_copy(
+            update={"sf_account_id": key, "etag": stored["_etag"], "changed_at": changed}
+        )
 
     @_mapped("delete profile")
     def delete(self, sf_account_id: str, *, if_match: str | None = None) -> bool:
@@ -315,6 +337,28 @@ class CosmosProfileStore:
             top=check_limit(limit),
             status=status_value(status),
             after=after or "",
+        )
+
+    @_mapped("read changes")
+    def changes(
+        self, *, since: datetime | None = None, cursor: str | None = None, limit: int = 100
+    ) -> ChangePage:
+        after = str(decode_cursor(cursor, {"key": str})["key"]) if cursor else ""
+        settled = feed_stamp(datetime.now(UTC) - self._settle)
+        where = "c.feed_key > @after AND c.changed_at <= @settled"
+        params: dict[str, Any] = {"after": after, "settled": settled}
+        if since is not None:
+            where += " AND c.changed_at >= @since"
+            params["since"] = feed_stamp(since)
+        rows = self._query(
+            f"SELECT TOP @top * FROM c WHERE {_PROFILE} AND {where} ORDER BY c.feed_key",
+            top=check_limit(limit) + 1,
+            **params,
+        )
+        page = rows[:limit]
+        last = page[-1]["feed_key"] if page else after
+        return ChangePage(
+            [from_document(row) for row in page], encode_cursor({"key": last}), len(rows) > limit
         )
 
     # ---------------------------------------------------------------- reports

@@ -15,7 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -23,9 +23,12 @@ from crosswalk.errors import PermanentError, PreconditionFailed, TransientError
 from crosswalk.models import ProfileStatus, ReconciliationReport, UnifiedProfile, utc_iso
 from crosswalk.profiles.base import (
     SYSTEM,
+    ChangePage,
     account_key,
     check_limit,
     chunks,
+    decode_cursor,
+    encode_cursor,
     fold,
     run_key,
     status_value,
@@ -57,9 +60,20 @@ CREATE TABLE IF NOT EXISTS reports (
     body       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reports_newest ON reports (started_at DESC, run_id DESC);
+CREATE TABLE IF NOT EXISTS feed_counter (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    last INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO feed_counter (id, last) VALUES (1, 0);
 """
 
-_COLUMNS = "sf_account_id, etag, body"
+# The change feed: every write takes the next number from `feed_counter` inside its write
+# transaction, so write order and feed order are the same and a reader between two commits
+# can never be overtaken by a smaller number (no skipped change). Added to older files too.
+_FEED_COLUMNS = {"feed_seq": "INTEGER", "changed_at": "TEXT"}
+_FEED_INDEX = "CREATE INDEX IF NOT EXISTS profiles_feed ON profiles (feed_seq)"
+
+_COLUMNS = "sf_account_id, etag, body, changed_at"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -81,8 +95,11 @@ def _mapped(method: Callable[P, R]) -> Callable[P, R]:
 
 
 def _row_profile(row: sqlite3.Row | tuple[Any, ...]) -> UnifiedProfile:
-    _, etag, body = row
-    return UnifiedProfile.model_validate_json(body).model_copy(update={"etag": etag})
+    _, etag, body, changed_at = row[:4]
+    changed = datetime.fromisoformat(changed_at) if changed_at else None
+    return UnifiedProfile.model_validate_json(body).model_copy(
+        update={"etag": etag, "changed_at": changed}
+    )
 
 
 class SqliteProfileStore:
@@ -127,6 +144,7 @@ class SqliteProfileStore:
                     try:
                         for statement in filter(str.strip, _SCHEMA.split(";")):
                             conn.execute(statement)
+                        _add_feed_columns(conn)
                     except BaseException:
                         conn.execute("ROLLBACK")
                         raise
@@ -172,7 +190,7 @@ class SqliteProfileStore:
     def upsert(self, profile: UnifiedProfile, *, if_match: str | None = None) -> UnifiedProfile:
         key = account_key(profile.sf_account_id)
         etag = uuid.uuid4().hex
-        body = profile.model_dump_json(exclude={"etag"})
+        body = profile.model_dump_json(exclude={"etag", "changed_at"})
         values = (
             key,
             etag,
@@ -191,16 +209,24 @@ class SqliteProfileStore:
                     raise PreconditionFailed(
                         f"profile {key} changed since it was read", system=SYSTEM, status=412
                     )
+            (seq,) = conn.execute(
+                "UPDATE feed_counter SET last = last + 1 WHERE id = 1 RETURNING last"
+            ).fetchone()
+            changed = datetime.now(UTC)
             conn.execute(
                 "INSERT INTO profiles (sf_account_id, etag, status, d2c_customer_id,"
-                " email_domain, primary_email, body) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " email_domain, primary_email, body, feed_seq, changed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (sf_account_id) DO UPDATE SET etag = excluded.etag,"
                 " status = excluded.status, d2c_customer_id = excluded.d2c_customer_id,"
                 " email_domain = excluded.email_domain, primary_email = excluded.primary_email,"
-                " body = excluded.body",
-                values,
+                " body = excluded.body, feed_seq = excluded.feed_seq,"
+                " changed_at = excluded.changed_at",
+                (*values, seq, _stamp(changed)),
             )
-        return profile.model_copy(update={"sf_account_id": key, "etag": etag})
+        return profile.model_copy(
+            update={"sf_account_id": key, "etag": etag, "changed_at": changed}
+        )
 
     @_mapped
     def delete(self, sf_account_id: str, *, if_match: str | None = None) -> bool:
@@ -262,6 +288,30 @@ class SqliteProfileStore:
             limit=check_limit(limit),
         )
 
+    @_mapped
+    def changes(
+        self, *, since: datetime | None = None, cursor: str | None = None, limit: int = 100
+    ) -> ChangePage:
+        after = int(decode_cursor(cursor, {"seq": int})["seq"]) if cursor else 0
+        where, params = "feed_seq > ?", [after]
+        if since is not None:
+            where += " AND changed_at >= ?"
+            params.append(_stamp(since))
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT {_COLUMNS}, feed_seq FROM profiles WHERE {where}"
+                " ORDER BY feed_seq LIMIT ?",
+                (*params, check_limit(limit) + 1),
+            )
+            .fetchall()
+        )
+        page = rows[:limit]
+        last = page[-1][4] if page else after
+        return ChangePage(
+            [_row_profile(row) for row in page], encode_cursor({"seq": last}), len(rows) > limit
+        )
+
     # ---------------------------------------------------------------- reports
 
     @_mapped
@@ -291,3 +341,27 @@ class SqliteProfileStore:
             (check_limit(limit),),
         )
         return [ReconciliationReport.model_validate_json(body) for (body,) in rows]
+
+
+def _add_feed_columns(conn: sqlite3.Connection) -> None:
+    """Give a file made before the change feed its columns (existing rows start the feed)."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(profiles)")}
+    for name, kind in _FEED_COLUMNS.items():
+        if name not in present:
+            conn.execute(f"ALTER TABLE profiles ADD COLUMN {name} {kind}")
+    if "feed_seq" not in present:
+        conn.execute(
+            "UPDATE profiles SET feed_seq = ranked.n, changed_at = ? FROM (SELECT sf_account_id,"
+            " ROW_NUMBER() OVER (ORDER BY sf_account_id) AS n FROM profiles) AS ranked"
+            " WHERE ranked.sf_account_id = profiles.sf_account_id",
+            (_stamp(datetime.now(UTC)),),
+        )
+        conn.execute(
+            "UPDATE feed_counter SET last = (SELECT COALESCE(MAX(feed_seq), 0) FROM profiles)"
+        )
+    conn.execute(_FEED_INDEX)
+
+
+def _stamp(moment: datetime) -> str:
+    """UTC with microseconds always, so the text sorts as the time does."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")

@@ -51,7 +51,13 @@ def _cosmos_store() -> Iterator[ProfileStore]:
     verify = os.environ.get("COSMOS_EMULATOR_VERIFY_TLS", "0") == "1"  # emulator: self-signed
     database, container = "crosswalk-tests", f"profiles-{uuid.uuid4().hex[:12]}"
     opened = CosmosProfileStore(
-        endpoint, key, database, container, create_if_missing=True, connection_verify=verify
+        endpoint,
+        key,
+        database,
+        container,
+        create_if_missing=True,
+        feed_settle_seconds=0,  # one client, one clock: the contract reads its own writes
+        connection_verify=verify,
     )
     yield opened
     opened.close()

@@ -35,6 +35,7 @@ from tests.azurite import free_port
 
 from .factories import account_id, profile, report
 
+NOW = datetime(2024, 5, 2, 9, 30, tzinfo=UTC)
 FAKE_KEY = "c2VjcmV0LWNvc21vcy1rZXktdmFsdWUtZm9yLXRlc3Rz"  # base64, as real keys are
 
 
@@ -48,23 +49,29 @@ def _http(status: int, headers: dict[str, str] | None = None) -> CosmosHttpRespo
 
 
 def test_a_profile_document_is_keyed_and_partitioned_by_the_18_character_account_id() -> None:
-    document = to_document(profile(1, email_domain="Acme.Example", primary_email="A@Acme.Example"))
+    document = to_document(
+        profile(1, email_domain="Acme.Example", primary_email="A@Acme.Example"), NOW
+    )
 
     assert document["id"] == document["sf_account_id"] == account_id(1)
     assert document["type"] == "profile"
     assert document["email_domain_lc"] == "acme.example"
     assert document["primary_email_lc"] == "a@acme.example"
     assert "etag" not in document
+    assert document["changed_at"] == "2024-05-02T09:30:00.000000+00:00"
+    assert document["feed_key"] == f"2024-05-02T09:30:00.000000+00:00|{account_id(1)}"
 
 
 def test_a_profile_read_back_carries_the_cosmos_etag() -> None:
     written = profile(1, last_modstamp=datetime(2024, 5, 2, 8, tzinfo=UTC))
-    document = {**to_document(written), "_etag": '"0a00-1"', "_ts": 1714636800, "_rid": "x"}
+    document = {**to_document(written, NOW), "_etag": '"0a00-1"', "_ts": 1714636800, "_rid": "x"}
 
     read = from_document(document)
 
     assert read.etag == '"0a00-1"'
-    assert read.model_dump(exclude={"etag"}) == written.model_dump(exclude={"etag"})
+    assert read.changed_at == NOW
+    store_assigned = {"etag", "changed_at"}
+    assert read.model_dump(exclude=store_assigned) == written.model_dump(exclude=store_assigned)
 
 
 def test_a_report_lives_in_its_own_partition_that_no_account_id_can_take() -> None:

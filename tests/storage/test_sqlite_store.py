@@ -107,3 +107,31 @@ def test_open_profile_store_builds_the_sqlite_store_from_settings(tmp_path: Path
     assert isinstance(store, SqliteProfileStore)
     assert store.upsert(profile(1)).etag
     store.close()
+
+
+def test_a_file_from_before_the_change_feed_gains_it_with_every_profile_listed(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as old:  # the schema as it was before the feed columns
+        old.execute(
+            "CREATE TABLE profiles (sf_account_id TEXT PRIMARY KEY, etag TEXT NOT NULL,"
+            " status TEXT NOT NULL, d2c_customer_id TEXT, email_domain TEXT,"
+            " primary_email TEXT, body TEXT NOT NULL) WITHOUT ROWID"
+        )
+        for n in (3, 1, 2):
+            old.execute(
+                "INSERT INTO profiles VALUES (?, ?, 'active', NULL, NULL, NULL, ?)",
+                (account_id(n), f"e{n}", profile(n).model_dump_json()),
+            )
+    store = SqliteProfileStore(path)
+
+    before = store.changes(limit=10)
+    store.upsert(profile(1, name="after the upgrade"))
+    after = store.changes(cursor=before.cursor)
+
+    assert [p.sf_account_id for p in before.profiles] == [account_id(n) for n in (1, 2, 3)]
+    assert [p.name for p in after.profiles] == ["after the upgrade"]
+    store.close()
