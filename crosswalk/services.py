@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from crosswalk.clients.d2c import D2CClient
     from crosswalk.clients.salesforce import SalesforceClient
     from crosswalk.lake.base import Lake
+    from crosswalk.profile_api.auth import TokenVerifier
     from crosswalk.profiles.base import ProfileStore
     from crosswalk.support.audit import AuditStore
 
@@ -62,6 +63,14 @@ class Services:
 
         with self._lock:
             return open_lake(self.settings.lake)
+
+    @cached_property
+    def profile_tokens(self) -> TokenVerifier:
+        """Entra ID's signing keys for the profile API, cached across invocations."""
+        from crosswalk.profile_api.auth import TokenVerifier
+
+        with self._lock:
+            return TokenVerifier(self.settings.profile_api)
 
     @cached_property
     def audit(self) -> AuditStore:

@@ -335,6 +335,39 @@ class NotifySettings(_Group):
         return value
 
 
+class ProfileApiSettings(_Group):
+    """The profile API for the storefront's backend: Entra ID bearer tokens, checked here.
+
+    The API is off (503, naming these settings) until `tenant_id` and `audience` are set.
+    `issuer` and `jwks_url` default to Entra's v2.0 endpoints under `authority`; set them only
+    for another authority (the sandbox's Entra stand-in sets `authority`).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PROFILE_API_")
+    prefix: ClassVar[str] = "PROFILE_API_"
+
+    tenant_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]{1,100}$")
+    audience: str | None = Field(default=None, min_length=1, max_length=300)
+    authority: AnyHttpUrl = AnyHttpUrl("https://login.microsoftonline.com")
+    issuer: str | None = Field(default=None, min_length=1, max_length=300)
+    jwks_url: AnyHttpUrl | None = None
+    required_role: str = Field(default="Profiles.Read", min_length=1, max_length=100)
+    clock_skew_seconds: int = Field(default=60, ge=0, le=300)
+    jwks_refresh_cooldown_seconds: float = Field(default=30, ge=0, le=3600)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.tenant_id and self.audience)
+
+    def expected_issuer(self) -> str:
+        return self.issuer or f"{str(self.authority).rstrip('/')}/{self.tenant_id}/v2.0"
+
+    def keys_url(self) -> str:
+        if self.jwks_url is not None:
+            return str(self.jwks_url)
+        return f"{str(self.authority).rstrip('/')}/{self.tenant_id}/discovery/v2.0/keys"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """All groups together; built by `load_settings`, then passed in, never re-read."""
@@ -351,6 +384,7 @@ class Settings:
     sync: SyncSettings
     notify: NotifySettings
     support: SupportSettings
+    profile_api: ProfileApiSettings
 
 
 GROUPS: dict[str, type[_Group]] = {
@@ -366,6 +400,7 @@ GROUPS: dict[str, type[_Group]] = {
     "sync": SyncSettings,
     "support": SupportSettings,
     "notify": NotifySettings,
+    "profile_api": ProfileApiSettings,
 }
 
 

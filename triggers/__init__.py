@@ -8,6 +8,7 @@ from triggers import (  # noqa: E402, F401
     approvals,
     d2c_events,
     onboarding,
+    profiles_api,
     reconciliation,
     salesforce_events,
     support,

@@ -10,6 +10,8 @@ import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import azure.functions as func
@@ -63,6 +65,31 @@ def error_response(
     )
 
 
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    fields: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> func.HttpResponse:
+    """RFC 9457 problem details (the profile API's error shape); `code` is machine-readable."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if fields:
+        body["errors"] = fields
+    return func.HttpResponse(
+        json.dumps(body),
+        status_code=status,
+        mimetype="application/problem+json",
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
+
+
 def fields_of(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
     return [
         {
@@ -75,58 +102,86 @@ def fields_of(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
     ]
 
 
-def _bad_request(exc: BadRequest) -> func.HttpResponse:
-    return error_response(400, "invalid_request", str(exc), exc.fields)
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """What an error means at the HTTP edge, before it is written in one API's shape."""
+
+    status: int
+    code: str
+    message: str
+    fields: list[dict[str, str]] | None = None
 
 
-def _validation(exc: ValidationError) -> func.HttpResponse:
-    return error_response(400, "invalid_request", "the request body is invalid", fields_of(exc))
+def _bad_request(exc: BadRequest) -> ErrorInfo:
+    return ErrorInfo(400, "invalid_request", str(exc), exc.fields)
 
 
-def _http_error(exc: HttpError) -> func.HttpResponse:
-    return error_response(exc.status, exc.code, exc.message)
+def _validation(exc: ValidationError) -> ErrorInfo:
+    return ErrorInfo(400, "invalid_request", "the request body is invalid", fields_of(exc))
 
 
-def _upstream(exc: IntegrationError) -> func.HttpResponse:
+def _http_error(exc: HttpError) -> ErrorInfo:
+    return ErrorInfo(exc.status, exc.code, exc.message)
+
+
+def _upstream(exc: IntegrationError) -> ErrorInfo:
     status = {NotFound: 404, Conflict: 409, InvalidData: 422}.get(type(exc), 502)
     if isinstance(exc, TransientError):
         status = 503
     if isinstance(exc, AuthenticationFailed):
         status = 502
-    return error_response(status, f"{exc.system}_{exc.kind}", exc.detail)
+    return ErrorInfo(status, f"{exc.system}_{exc.kind}", exc.detail)
 
 
-def _configuration(exc: ConfigurationError) -> func.HttpResponse:
+def _configuration(exc: ConfigurationError) -> ErrorInfo:
     log.error("configuration error: %s", exc)
-    return error_response(500, "configuration", str(exc))
+    return ErrorInfo(500, "configuration", str(exc))
 
 
-HANDLERS: dict[type[BaseException], Callable[[Any], func.HttpResponse]] = {
+HANDLERS: dict[type[BaseException], Callable[[Any], ErrorInfo]] = {
     BadRequest: _bad_request,
     ValidationError: _validation,
     HttpError: _http_error,
     IntegrationError: _upstream,
     ConfigurationError: _configuration,
 }
+UNEXPECTED = ErrorInfo(500, "internal", "unexpected error; see the host log")
+
+Renderer = Callable[[ErrorInfo], func.HttpResponse]
 
 
-def translated(
-    handler: Callable[..., Awaitable[func.HttpResponse]],
-) -> Callable[..., Awaitable[func.HttpResponse]]:
-    """Wrap an async HTTP function so known errors become their JSON responses."""
+def _as_error_json(info: ErrorInfo) -> func.HttpResponse:
+    return error_response(info.status, info.code, info.message, info.fields)
 
-    @functools.wraps(handler)
-    async def wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
-        try:
-            return await handler(*args, **kwargs)
-        except Exception as exc:
-            for cls in type(exc).__mro__:
-                if cls in HANDLERS:
-                    return HANDLERS[cls](exc)
-            log.exception("unhandled error in %s", handler.__name__)
-            return error_response(500, "internal", "unexpected error; see the host log")
 
-    return wrapper
+def translated_with(
+    render: Renderer,
+) -> Callable[
+    [Callable[..., Awaitable[func.HttpResponse]]], Callable[..., Awaitable[func.HttpResponse]]
+]:
+    """Wrap an async HTTP function so known errors become responses written by `render`."""
+
+    def decorate(
+        handler: Callable[..., Awaitable[func.HttpResponse]],
+    ) -> Callable[..., Awaitable[func.HttpResponse]]:
+        @functools.wraps(handler)
+        async def wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
+            try:
+                return await handler(*args, **kwargs)
+            except Exception as exc:
+                for cls in type(exc).__mro__:
+                    if cls in HANDLERS:
+                        return render(HANDLERS[cls](exc))
+                log.exception("unhandled error in %s", handler.__name__)
+                return render(UNEXPECTED)
+
+        return wrapper
+
+    return decorate
+
+
+translated = translated_with(_as_error_json)
+"""The support and workflow APIs' shape: `{"error": {"code", "message", "fields"}}`."""
 
 
 def read_json(req: func.HttpRequest, *, required: bool = True) -> Any:

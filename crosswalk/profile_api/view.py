@@ -1,0 +1,69 @@
+"""The storefront's view of a unified profile: the company, both systems' ids, the primary
+contact and the sync state; nothing Salesforce-internal beyond the ids (no approval notes,
+no failure details: those are for support staff)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from crosswalk.models import ProfileStatus, UnifiedProfile, utc_iso
+
+
+class PrimaryContact(BaseModel):
+    email: str | None = None
+    d2c_user_id: str | None = None
+
+
+class ProfileView(BaseModel):
+    """One customer as the D2C side sees it (snake_case, as the D2C API writes)."""
+
+    salesforce_account_id: str = Field(description="18-character Salesforce Account Id")
+    d2c_customer_id: str | None = Field(description="the D2C customer (organisation), if any")
+    company_name: str
+    country: str | None = Field(description="ISO 3166-1 alpha-2")
+    email_domain: str | None
+    primary_contact: PrimaryContact
+    sync_status: ProfileStatus = Field(description="where the record stands in Crosswalk")
+    last_synced_at: str | None = Field(description="when Crosswalk last synced it (RFC 3339)")
+    updated_at: str | None = Field(description="when this profile last changed (RFC 3339)")
+
+
+def profile_view(profile: UnifiedProfile) -> ProfileView:
+    return ProfileView(
+        salesforce_account_id=profile.sf_account_id,
+        d2c_customer_id=profile.d2c_customer_id,
+        company_name=profile.name,
+        country=profile.country,
+        email_domain=profile.email_domain,
+        primary_contact=PrimaryContact(
+            email=profile.primary_email, d2c_user_id=profile.d2c_primary_user_id
+        ),
+        sync_status=ProfileStatus(profile.status),
+        last_synced_at=_iso(profile.updated_at),
+        updated_at=_iso(profile.changed_at),
+    )
+
+
+def view_etag(view: dict[str, Any]) -> str:
+    """A strong ETag of what the caller sees: it changes exactly when the view does."""
+    canonical = json.dumps(view, sort_keys=True, separators=(",", ":")).encode()
+    return '"' + hashlib.sha256(canonical).hexdigest()[:32] + '"'
+
+
+def matches_if_none_match(header: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison: `*`, or any listed tag equal to `etag` ignoring `W/`."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    bare = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == bare for tag in header.split(","))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return utc_iso(moment) if moment is not None else None
