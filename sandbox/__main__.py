@@ -20,6 +20,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--salesforce-port", type=int, default=8443)
     p.add_argument("--d2c-port", type=int, default=8082)
+    p.add_argument("--entra-port", type=int, default=8083, help="the Entra ID stand-in")
     p.add_argument("--seed", type=int, default=0, help="create N Accounts with 1-4 Contacts each")
     p.add_argument("--events-to", help="webhook URL for both services' CloudEvents")
     p.add_argument("--salesforce-events-to", help="webhook URL for Salesforce change events")
@@ -39,6 +40,7 @@ def banner(sb: Sandbox) -> str:
         "Crosswalk sandbox is running (Ctrl-C stops it).",
         f"  Salesforce  {info['salesforce_url']}  (login URL and instance URL, HTTPS)",
         f"  D2C         {info['d2c_url']}",
+        f"  Entra ID    {info['entra_url']}  (profile API tokens)",
         f"  CA bundle   {info['ca_bundle']}",
         f"  control     {info['salesforce_url']}/__sandbox/..., {info['d2c_url']}/__sandbox/...",
         "",
@@ -54,6 +56,9 @@ def banner(sb: Sandbox) -> str:
         f"D2C_BASE_URL={info['d2c_url']}",
         f"D2C_TOKEN={info['d2c_token']}",
         f"D2C_STOREFRONT_TOKEN={info['d2c_storefront_token']}",
+        f"PROFILE_API_AUTHORITY={info['entra_url']}",
+        f"PROFILE_API_TENANT_ID={info['entra_tenant_id']}",
+        f"PROFILE_API_AUDIENCE={info['profile_api_audience']}",
     ]
     return "\n".join(lines)
 
@@ -73,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         salesforce_port=args.salesforce_port,
         d2c_port=args.d2c_port,
+        entra_port=args.entra_port,
         persist=True,
     )
     try:

@@ -20,6 +20,8 @@ from .clock import Clock
 from .control import make_control_handler
 from .d2c.app import D2CApp
 from .d2c.store import D2CPlatform
+from .entra.app import EntraApp
+from .entra.directory import STOREFRONT_CLIENT_ID, STOREFRONT_CLIENT_SECRET, Directory
 from .faults import Faults
 from .outbox import Outbox
 from .salesforce.app import SalesforceApp
@@ -72,6 +74,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         salesforce_port: int = 0,
         d2c_port: int = 0,
+        entra_port: int = 0,
         duplicate_events: float = 0.0,
         reorder_events: bool = False,
         token_ttl: float = 7200.0,
@@ -150,8 +153,13 @@ class Sandbox:
             ssl_context=keys.server_ssl,
         )
         self._d2c_server = ServerThread(d2c_app.handle, name="d2c", host=host, port=d2c_port)
+        self.entra = Directory()
+        self._entra_server = ServerThread(
+            EntraApp(self.entra).handle, name="entra", host=host, port=entra_port
+        )
         self.salesforce_url = ""
         self.d2c_url = ""
+        self.entra_url = ""
         self._started = False
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -163,8 +171,16 @@ class Sandbox:
         except BaseException:
             self._sf_server.stop()
             raise
+        try:
+            entra_port = self._entra_server.start()
+        except BaseException:
+            self._sf_server.stop()
+            self._d2c_server.stop()
+            raise
         self.salesforce_url = f"https://{self.host}:{sf_port}"
         self.d2c_url = f"http://{self.host}:{d2c_port}"
+        self.entra_url = f"http://{self.host}:{entra_port}"
+        self.entra.authority = self.entra_url
         self.org.instance_url = self.salesforce_url
         self._started = True
         return self
@@ -186,6 +202,7 @@ class Sandbox:
         """Stop servers and outboxes; save (``persist``) or remove a temporary data folder."""
         self._sf_server.stop()
         self._d2c_server.stop()
+        self._entra_server.stop()
         if self._persist:
             self.save()
         self._sf_outbox.close()
@@ -501,6 +518,13 @@ class Sandbox:
             "d2c_token": self.d2c_token,
             "d2c_storefront_token": self.d2c_storefront_token,
             "objects": sorted(OBJECTS),
+            "entra_url": self.entra_url,
+            "entra_tenant_id": self.entra.tenant_id,
+            "entra_token_url": self.entra.token_url,
+            "profile_api_audience": self.entra.api_app_id,
+            "profile_api_scope": f"{self.entra.api_identifier_uri}/.default",
+            "storefront_client_id": STOREFRONT_CLIENT_ID,
+            "storefront_client_secret": STOREFRONT_CLIENT_SECRET,
         }
 
 

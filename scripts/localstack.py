@@ -29,6 +29,10 @@ def app_env(sb: Any, data: Path, **overrides: str) -> dict[str, str]:
         "D2C_TOKEN": sb.d2c_token,
         "PROFILE_STORE_SQLITE_PATH": str(data / "profiles.sqlite3"),
         "LAKE_FOLDER": str(data / "lake"),
+        # the profile API trusts the sandbox's Entra ID stand-in
+        "PROFILE_API_AUTHORITY": sb.entra_url,
+        "PROFILE_API_TENANT_ID": sb.entra.tenant_id,
+        "PROFILE_API_AUDIENCE": sb.entra.api_app_id,
         # the timer binding reads %RECONCILE_SCHEDULE% from the app settings, as in Azure
         "RECONCILE_SCHEDULE": "0 0 2 * * *",
     }

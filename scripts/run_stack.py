@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import sandbox  # noqa: E402
 from crosswalk.support.auth import Role, make_dev_token  # noqa: E402
+from sandbox.entra.directory import STOREFRONT_CLIENT_ID, STOREFRONT_CLIENT_SECRET  # noqa: E402
 from scripts.localstack import WebhookSink, app_env, onboardable_accounts  # noqa: E402
 
 
@@ -123,6 +124,7 @@ Crosswalk is running.
   durable HTTP API     {app_url}/runtime/webhooks/durabletask/instances
   Salesforce sandbox   {sb.salesforce_url}  (CA bundle {sb.ca_bundle})
   D2C sandbox          {sb.d2c_url}
+  Entra ID sandbox     {sb.entra_url}  (tokens for the profile API)
   state                {args.data}  (delete it to start over)
   support console      {app_url}/api/support/console  (paste this token when asked:)
                        {token}
@@ -138,6 +140,13 @@ Try:
      curl -s -X POST {sb.d2c_url}/__sandbox/faults -H 'Content-Type: application/json' \\
           -d '{{"path":"/users$","method":"POST","status":422}}'
      curl -s -X POST {app_url}/api/accounts/<another account id>/onboard
+  4. read profiles as the storefront's backend does (OAuth 2.0 client credentials):
+     TOKEN=$(curl -s {sb.entra.token_url} -d grant_type=client_credentials \
+          -d client_id={STOREFRONT_CLIENT_ID} -d client_secret={STOREFRONT_CLIENT_SECRET} \
+          -d scope={sb.entra.api_identifier_uri}/.default | python3 -c \
+          'import json,sys; print(json.load(sys.stdin)["access_token"])')
+     curl -s {app_url}/api/profiles -H "Authorization: Bearer $TOKEN"
+     curl -s {app_url}/api/profiles/{plain} -H "Authorization: Bearer $TOKEN"
   Follow any instance with the statusQueryGetUri the start returns. Messages for people
   (approval waiting, undo failing) appear here as "chat ▸".
 
