@@ -145,3 +145,12 @@ def document(server_url: str = "/api") -> dict[str, Any]:
             },
         },
     }
+
+
+if __name__ == "__main__":  # python -m crosswalk.profile_api.openapi: refresh the copy in docs/
+    import json
+    from pathlib import Path
+
+    target = Path(__file__).resolve().parents[2] / "docs" / "profile-api.openapi.json"
+    target.write_text(json.dumps(document(), indent=2) + "\n")
+    print(f"wrote {target}")

@@ -166,3 +166,17 @@ def test_a_chat_webhook_that_is_not_a_url_is_refused_without_echoing_it(minimal_
 
     assert caught.value.problems == [("NOTIFY_WEBHOOK_URL", "must be an http(s) URL")]
     assert "secret-token" not in str(caught.value)
+
+
+def test_the_profile_api_defaults_to_entra_ids_v2_endpoints_for_the_tenant() -> None:
+    from crosswalk.settings import ProfileApiSettings
+
+    tenant = "7d0b3c3e-5b1a-4c1e-9a51-3c0f5e2d9a10"
+    settings = ProfileApiSettings.model_validate({"tenant_id": tenant, "audience": "api-id"})
+
+    assert settings.enabled
+    assert settings.expected_issuer() == f"https://login.microsoftonline.com/{tenant}/v2.0"
+    assert settings.keys_url() == (
+        f"https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys"
+    )
+    assert not ProfileApiSettings.model_validate({"tenant_id": tenant}).enabled
