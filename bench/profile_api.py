@@ -1,0 +1,131 @@
+"""The profile API on devhost: reads/s and latency of `GET /api/profiles/{key}` over N
+profiles, and the change feed's paging rate, with a real Entra ID token from the sandbox.
+
+Writes N profiles into the SQLite store the app reads, then reads random profiles by Account
+Id, D2C customer id and email from CONCURRENCY clients for a few seconds, and pages the whole
+feed with limit=1000. Run: .venv/bin/python bench/profile_api.py [N] (default 10000).
+The Cosmos DB figures need the Cosmos server of the data-platform work; they are printed when
+COSMOS_BENCH_ENDPOINT points at one. The last line is the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sandbox  # noqa: E402
+from crosswalk.profiles import SqliteProfileStore  # noqa: E402
+from devhost.testing import run  # noqa: E402
+from scripts.localstack import APP_DIR, app_env  # noqa: E402
+from tests.storage.factories import profile  # noqa: E402
+
+CONCURRENCY = 16
+SECONDS = 5.0
+
+
+def _fill(store: SqliteProfileStore, n: int) -> list[str]:
+    keys = []
+    for i in range(n):
+        written = store.upsert(
+            profile(
+                i,
+                d2c_customer_id=f"cus_Bench{i:08d}",
+                primary_email=f"buyer{i}@bench{i}.example",
+                email_domain=f"bench{i}.example",
+            )
+        )
+        keys += [written.sf_account_id, f"cus_Bench{i:08d}", f"buyer{i}@bench{i}.example"]
+    return keys
+
+
+async def _reads(url: str, token: str, keys: list[str]) -> tuple[int, list[float]]:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + SECONDS
+    headers = {"Authorization": f"Bearer {token}"}
+    rng = random.Random(7)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as s:
+
+        async def client() -> None:
+            while time.perf_counter() < deadline:
+                key = rng.choice(keys)
+                started = time.perf_counter()
+                async with s.get(f"{url}/api/profiles/{key}", headers=headers) as response:
+                    await response.read()
+                    assert response.status == 200, (key, response.status)
+                latencies.append(time.perf_counter() - started)
+
+        await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
+    return len(latencies), latencies
+
+
+async def _feed(url: str, token: str) -> tuple[int, float]:
+    headers = {"Authorization": f"Bearer {token}"}
+    seen, cursor, started = 0, "", time.perf_counter()
+    async with aiohttp.ClientSession() as s:
+        while True:
+            query = "limit=1000" + (f"&cursor={cursor}" if cursor else "")
+            async with s.get(f"{url}/api/profiles?{query}", headers=headers) as response:
+                page = await response.json()
+            seen += len(page["profiles"])
+            cursor = page["cursor"]
+            if not page["has_more"]:
+                return seen, time.perf_counter() - started
+
+
+def _token(sb: sandbox.Sandbox) -> str:
+    import json
+    import urllib.parse
+    import urllib.request
+
+    from sandbox.entra.directory import STOREFRONT_CLIENT_ID, STOREFRONT_CLIENT_SECRET
+
+    form = urllib.parse.urlencode(
+        {
+            "grant_type": "client_credentials",
+            "client_id": STOREFRONT_CLIENT_ID,
+            "client_secret": STOREFRONT_CLIENT_SECRET,
+            "scope": f"{sb.entra.api_identifier_uri}/.default",
+        }
+    ).encode()
+    with urllib.request.urlopen(sb.entra.token_url, data=form) as answer:
+        return json.load(answer)["access_token"]
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    with tempfile.TemporaryDirectory() as tmp, sandbox.run(seed=0) as sb:
+        data = Path(tmp)
+        env = app_env(sb, data)
+        store = SqliteProfileStore(Path(env["PROFILE_STORE_SQLITE_PATH"]))
+        started = time.perf_counter()
+        keys = _fill(store, n)
+        print(f"wrote {n} profiles in {time.perf_counter() - started:.1f} s", flush=True)
+        with run(APP_DIR, env=env, time_skipping=False) as host:
+            token = _token(sb)
+            count, latencies = asyncio.run(_reads(host.url, token, keys))
+            fed, feed_seconds = asyncio.run(_feed(host.url, token))
+        store.close()
+    cuts = statistics.quantiles(latencies, n=100)
+    assert fed == n, (fed, n)
+    print(
+        f"profile API, sqlite, {n} profiles, {CONCURRENCY} clients: {count / SECONDS:.0f} reads/s,"
+        f" p50 {cuts[49] * 1000:.1f} ms, p95 {cuts[94] * 1000:.1f} ms;"
+        f" feed {fed / feed_seconds:.0f} profiles/s (limit 1000)"
+    )
+    if not os.environ.get("COSMOS_BENCH_ENDPOINT"):
+        print("(Cosmos DB: set COSMOS_BENCH_ENDPOINT to a Cosmos API server to measure it too)")
+
+
+if __name__ == "__main__":
+    main()
