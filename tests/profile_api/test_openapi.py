@@ -17,6 +17,7 @@ from schemathesis.checks import not_a_server_error
 
 from crosswalk.profile_api.openapi import document
 from scripts.localstack import APP_DIR
+from tests.app_functions import app_functions
 
 from .conftest import ProfileStack
 
@@ -36,10 +37,8 @@ def test_the_committed_copy_for_api_management_is_current() -> None:
 
 
 def test_the_document_covers_every_profile_route_of_the_app() -> None:
-    import function_app
-
     routes = set()
-    for function in function_app.app.get_functions():
+    for function in app_functions():
         route = getattr(function.get_trigger(), "route", None) or ""
         if route == "profiles" or route.startswith("profiles/"):
             routes.update((str(m).lower(), "/" + route) for m in function.get_trigger().methods)

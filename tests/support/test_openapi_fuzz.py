@@ -17,6 +17,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from crosswalk.support.openapi import document
+from tests.app_functions import app_functions
 from tests.support.stack import APPROVE, OPERATE, READ, SupportStack
 
 pytestmark = pytest.mark.slow
@@ -37,10 +38,8 @@ def test_the_served_document_is_the_built_one_and_covers_every_route(stack):
 
 def _api_routes_of_the_app() -> list[tuple[str, str]]:
     """Every support JSON route function_app registers (the console's pages aside)."""
-    import function_app
-
     routes = []
-    for function in function_app.app.get_functions():
+    for function in app_functions():
         trigger = function.get_trigger()
         route = getattr(trigger, "route", None) or ""
         if not route.startswith("support/") or route.startswith(
