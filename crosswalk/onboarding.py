@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from crosswalk.models import SalesforceAccountId, compact_utc
 from crosswalk.settings import Settings
 
 APPROVAL_EVENT = "ApprovalDecision"
+TRACEPARENT = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 
 
 class OnboardingInput(BaseModel):
@@ -29,6 +30,8 @@ class OnboardingInput(BaseModel):
     """The Account with its Contacts as the starter already read it (skips the read)."""
     defer_write_back: bool = False
     """The starter writes the D2C ids back to Salesforce itself, batched with others."""
+    traceparent: str | None = Field(default=None, pattern=TRACEPARENT)
+    """The starter's W3C trace context: every step's span joins the trace it began."""
 
 
 def onboarding_instance_id(account_id: str, modstamp: datetime) -> str:
@@ -52,6 +55,7 @@ def onboarding_input(
     *,
     account: dict[str, Any] | None = None,
     defer_write_back: bool = False,
+    traceparent: str | None = None,
 ) -> dict[str, Any]:
     return OnboardingInput(
         account_id=account_id,
@@ -60,6 +64,7 @@ def onboarding_input(
         policy=onboarding_policy(settings),
         account=account,
         defer_write_back=defer_write_back,
+        traceparent=traceparent,
     ).model_dump(mode="json", exclude_defaults=True)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
     AnyHttpUrl,
@@ -53,6 +53,9 @@ class _Group(BaseSettings):
         extra="ignore", case_sensitive=False, frozen=True, env_ignore_empty=True
     )
     prefix: ClassVar[str] = ""
+
+
+G = TypeVar("G", bound=_Group)
 
 
 class SalesforceAuthMode(StrEnum):
@@ -368,6 +371,28 @@ class ProfileApiSettings(_Group):
         return f"{str(self.authority).rstrip('/')}/{self.tenant_id}/discovery/v2.0/keys"
 
 
+class TelemetrySettings(_Group):
+    """Where traces, metrics and logs go: Application Insights, an OTLP endpoint, both or none.
+
+    The names are the ones Azure and OpenTelemetry define, so the Functions host (host.json
+    `telemetryMode: OpenTelemetry`) and the app read the same app settings. Neither set means
+    no telemetry at all: nothing is installed and nothing is paid.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="")
+    prefix: ClassVar[str] = ""
+
+    applicationinsights_connection_string: SecretStr | None = None
+    otel_exporter_otlp_endpoint: AnyHttpUrl | None = None
+    otel_service_name: str = Field(default="crosswalk", min_length=1, max_length=100)
+    otel_metric_export_interval: int = Field(default=60_000, ge=100, le=3_600_000)
+    """Milliseconds between metric exports (the OpenTelemetry SDK's own variable)."""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.applicationinsights_connection_string or self.otel_exporter_otlp_endpoint)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """All groups together; built by `load_settings`, then passed in, never re-read."""
@@ -385,6 +410,7 @@ class Settings:
     notify: NotifySettings
     support: SupportSettings
     profile_api: ProfileApiSettings
+    telemetry: TelemetrySettings
 
 
 GROUPS: dict[str, type[_Group]] = {
@@ -401,6 +427,7 @@ GROUPS: dict[str, type[_Group]] = {
     "support": SupportSettings,
     "notify": NotifySettings,
     "profile_api": ProfileApiSettings,
+    "telemetry": TelemetrySettings,
 }
 
 
@@ -450,6 +477,19 @@ def _cross_group_problems(groups: Mapping[str, _Group]) -> list[tuple[str, str]]
         why = "blob keeps the audit log in the lake's storage account: set LAKE_CONNECTION_STRING"
         return [("SUPPORT_AUDIT_KIND", f"{why} or LAKE_ACCOUNT_URL")]
     return []
+
+
+def load_group(group: type[G], environ: Mapping[str, str] | None = None) -> G:
+    """Read one group alone (what must work before the rest is configured, e.g. telemetry)."""
+    try:
+        if environ is None:
+            return group()
+        upper = {key.upper(): value for key, value in environ.items()}
+        return group.model_validate(_group_values(group, upper))
+    except ValidationError as exc:
+        raise SettingsError(
+            [_env_name(group, err["loc"], err["msg"]) for err in exc.errors()]
+        ) from None
 
 
 @lru_cache(maxsize=1)

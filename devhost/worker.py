@@ -13,6 +13,7 @@ import importlib
 import inspect
 import json
 import os
+import re
 import sys
 import traceback
 import uuid
@@ -22,16 +23,37 @@ from typing import Any
 from devhost import wire
 
 _OUT_OF_PROC_MARKER = "$OutOfProcData$:"
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+class _TraceContext:
+    """`func.TraceContext`: the invocation's W3C trace context, as the host hands it over."""
+
+    def __init__(self, trace_parent: str, trace_state: str) -> None:
+        self.trace_parent = trace_parent
+        self.trace_state = trace_state
+        self.attributes: dict[str, str] = {}
+
+
+def _http_trace_context(headers: dict[str, str]) -> _TraceContext:
+    """Like the Functions host: continue the caller's `traceparent`, or begin a new trace."""
+    lower = {key.lower(): value for key, value in headers.items()}
+    parent = lower.get("traceparent", "").strip()
+    if not _TRACEPARENT.fullmatch(parent) or parent.split("-")[1] == "0" * 32:
+        parent = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
+    return _TraceContext(parent, lower.get("tracestate", ""))
 
 
 class _Context:
-    """The subset of `func.Context` functions read: ids, name, directory."""
+    """The subset of `func.Context` functions read: ids, name, directory, trace context."""
 
-    def __init__(self, function_name: str, app_dir: str) -> None:
+    def __init__(
+        self, function_name: str, app_dir: str, trace_context: _TraceContext | None = None
+    ) -> None:
         self.invocation_id = str(uuid.uuid4())
         self.function_name = function_name
         self.function_directory = app_dir
-        self.trace_context = None
+        self.trace_context = trace_context
         self.retry_context = None
         self.thread_local_storage = None
 
@@ -188,16 +210,18 @@ class Worker:
             elif b.type == "durableClient":
                 kwargs[b.name] = req["client"]
         try:
-            result = await self._call(fn, kwargs)
+            result = await self._call(fn, kwargs, _http_trace_context(req["headers"]))
         except Exception as exc:
             traceback.print_exc()
             return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         return {"ok": True, "response": _http_response(result)}
 
-    async def _call(self, fn: Any, kwargs: dict[str, Any]) -> Any:
+    async def _call(
+        self, fn: Any, kwargs: dict[str, Any], trace_context: _TraceContext | None = None
+    ) -> Any:
         user = fn.get_user_function()
         if "context" in inspect.signature(user).parameters and "context" not in kwargs:
-            kwargs["context"] = _Context(fn.get_function_name(), self.app_dir)
+            kwargs["context"] = _Context(fn.get_function_name(), self.app_dir, trace_context)
         if inspect.iscoroutinefunction(user):
             return await user(**kwargs)
         loop = asyncio.get_running_loop()

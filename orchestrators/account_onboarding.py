@@ -29,8 +29,17 @@ from crosswalk.onboarding import APPROVAL_EVENT, OnboardingInput, made_by_this_r
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
 from crosswalk.settings import ApprovalSettings, OnboardingSettings
 from crosswalk.sync_state import SyncStatus
+from crosswalk.telemetry import metric
 from orchestrators import bp
-from orchestrators.steps import RetryPolicy, Saga, Step, StepFailed, call_with_retry, custom_status
+from orchestrators.steps import (
+    RetryPolicy,
+    Saga,
+    Step,
+    StepFailed,
+    call_with_retry,
+    count,
+    custom_status,
+)
 
 
 class _Run:
@@ -45,6 +54,11 @@ class _Run:
         self.onboarding = OnboardingSettings.model_validate(request.policy.get("onboarding", {}))
         self.saga = Saga()
         self.account_name: str | None = None  # known once the Account is read
+        # what each step's span and logs are about (the D2C id joins once it exists)
+        self.subject: dict[str, Any] = {
+            "sf_account_id": request.account_id,
+            "traceparent": request.traceparent,
+        }
 
     @property
     def now(self) -> str:
@@ -56,7 +70,11 @@ class _Run:
 
     def step(self, activity: str, payload: dict[str, Any]) -> Step:
         self.context.set_custom_status(custom_status("onboarding", step=activity))
-        return (yield from call_with_retry(self.context, activity, payload, self.retry))
+        return (
+            yield from call_with_retry(
+                self.context, activity, payload, self.retry, subject=self.subject
+            )
+        )
 
     def key(self, step: str) -> str:
         return f"{self.context.instance_id}:{step}"
@@ -66,9 +84,15 @@ class _Run:
 def account_onboarding(context: df.DurableOrchestrationContext) -> Step:
     request = OnboardingInput.model_validate(context.get_input())
     run = _Run(context, request)
-    claim = yield from run.entity_op("claim", modstamp=request.modstamp.isoformat())
+    result = yield from _claimed(run)
+    count(context, metric.onboarding_finished, result["outcome"])
+    return result
+
+
+def _claimed(run: _Run) -> Step:
+    claim = yield from run.entity_op("claim", modstamp=run.request.modstamp.isoformat())
     if not claim["granted"]:
-        context.set_custom_status(custom_status("skipped", reasons=[claim["reason"]]))
+        run.context.set_custom_status(custom_status("skipped", reasons=[claim["reason"]]))
         return {"outcome": "skipped", "reason": claim["reason"]}
     try:
         return (yield from _onboard(run))
@@ -137,6 +161,7 @@ def _onboard(run: _Run) -> Step:
         },
     )
     customer_id = created["customer_id"]
+    run.subject["d2c_customer_id"] = customer_id
     if made_by_this_run(created):
         run.saga.register(
             "d2c_deactivate_customer",
@@ -218,6 +243,7 @@ def _await_approval(run: _Run, reasons: list[dict[str, Any]]) -> Step:
     event is recorded and ignored: the wait goes on until a valid one or the deadline.
     """
     context = run.context
+    began = context.current_utc_datetime
     yield from run.entity_op(
         "advance", status=SyncStatus.AWAITING_APPROVAL, note="; ".join(r["code"] for r in reasons)
     )
@@ -252,6 +278,8 @@ def _await_approval(run: _Run, reasons: list[dict[str, Any]]) -> Step:
             except (ValidationError, ValueError):
                 continue
             timer.cancel()
+            waited = (context.current_utc_datetime - began).total_seconds()
+            count(context, metric.approval_waited, waited, str(decision.decision))
             if decision.decision is ApprovalVerdict.APPROVE:
                 yield from run.entity_op(
                     "advance",
@@ -260,6 +288,8 @@ def _await_approval(run: _Run, reasons: list[dict[str, Any]]) -> Step:
                     approval=decision.model_dump(mode="json"),
                 )
             return decision
+    waited = (context.current_utc_datetime - began).total_seconds()
+    count(context, metric.approval_waited, waited, "timeout")
     yield from _notify(run, NotificationKind.APPROVAL_TIMED_OUT, reasons=reasons)
     return None
 
@@ -274,7 +304,9 @@ def _notify(run: _Run, kind: NotificationKind, **fields: Any) -> Step:
         **fields,
     }
     try:
-        yield from call_with_retry(run.context, "notify_people", payload, run.retry)
+        yield from call_with_retry(
+            run.context, "notify_people", payload, run.retry, subject=run.subject
+        )
     except StepFailed as failed:
         if not run.context.is_replaying:
             logging.getLogger("crosswalk.notify").warning("%s not delivered: %s", kind, failed)
@@ -288,7 +320,7 @@ def _event_data(data: Any) -> Any:
 def _undo(run: _Run, error: dict[str, Any]) -> Step:
     context = run.context
     context.set_custom_status(custom_status("compensating", step=error["step"], error=error))
-    yield from run.saga.compensate(context, run.retry)
+    yield from run.saga.compensate(context, run.retry, subject=run.subject)
     ledger = run.saga.ledger()
     if run.saga.failed:
         final = SyncStatus.NEEDS_ATTENTION

@@ -26,9 +26,17 @@ from crosswalk.models import ProfileStatus, SalesforceAccount
 from crosswalk.ownership import SyncPlan, owned_by, plan_sync
 from crosswalk.settings import FieldOwnershipSettings, OnboardingSettings, SyncSettings, System
 from crosswalk.sync_state import ChangeRequest, UpdateGrant
+from crosswalk.telemetry import metric
 from crosswalk.updates import UpdateInput
 from orchestrators import bp
-from orchestrators.steps import RetryPolicy, Step, StepFailed, call_with_retry, custom_status
+from orchestrators.steps import (
+    RetryPolicy,
+    Step,
+    StepFailed,
+    call_with_retry,
+    count,
+    custom_status,
+)
 
 log = logging.getLogger("crosswalk.updates")
 
@@ -70,7 +78,10 @@ class _Run:
 
     def step(self, activity: str, payload: dict[str, Any]) -> Step:
         self.context.set_custom_status(custom_status("updating", step=activity))
-        return (yield from call_with_retry(self.context, activity, payload, self.retry))
+        subject = {"sf_account_id": self.update.account_id}
+        return (
+            yield from call_with_retry(self.context, activity, payload, self.retry, subject=subject)
+        )
 
     def log(self, message: str, *args: Any) -> None:
         if not self.context.is_replaying:
@@ -105,6 +116,13 @@ class _Result:
 
 @bp.orchestration_trigger(context_name="context")
 def account_update(context: df.DurableOrchestrationContext) -> Step:
+    result = yield from _account_update(context)
+    if result.get("outcome") != "waiting":  # a wait continues as new: not an end yet
+        count(context, metric.update_finished, str(result.get("outcome")))
+    return result
+
+
+def _account_update(context: df.DurableOrchestrationContext) -> Step:
     update = UpdateInput.model_validate(context.get_input())
     run = _Run(context, update)
     grant = yield from run.begin()

@@ -39,9 +39,17 @@ from crosswalk.reconciliation import (
 from crosswalk.rules import approval_reasons
 from crosswalk.settings import ApprovalSettings
 from crosswalk.sync_state import ChangeRequest
+from crosswalk.telemetry import metric
 from crosswalk.updates import UpdateInput, update_instance_id
 from orchestrators import bp
-from orchestrators.steps import RetryPolicy, Step, StepFailed, call_with_retry, custom_status
+from orchestrators.steps import (
+    RetryPolicy,
+    Step,
+    StepFailed,
+    call_with_retry,
+    count,
+    custom_status,
+)
 
 WRITE_CHUNK = 200
 CHUNK = 25  # drifted records per `reconcile_repairs` sub-orchestration
@@ -282,6 +290,8 @@ def _repair(page: _Page, found: list[Assessment]) -> Step:
         fields = dict(assessment.salesforce_fields)
         if outcome is not None:
             repaired_by, error, records = _judge(assessment, outcome)
+            verdict = "failed" if error else "repaired"
+            count(page.context, metric.repair_finished, str(assessment.drift), verdict)
             writes.extend(
                 {"record": r, "account": assessment.sf_account_id, "drift": assessment.drift}
                 for r in records

@@ -24,9 +24,17 @@ from crosswalk.models import Customer, D2CUser
 from crosswalk.ownership import owned_by
 from crosswalk.settings import FieldOwnershipSettings, SyncSettings, System, UnmatchedSignups
 from crosswalk.signup_state import SignupGrant
+from crosswalk.telemetry import metric
 from crosswalk.updates import SignupInput
 from orchestrators import bp
-from orchestrators.steps import RetryPolicy, Step, StepFailed, call_with_retry, custom_status
+from orchestrators.steps import (
+    RetryPolicy,
+    Step,
+    StepFailed,
+    call_with_retry,
+    count,
+    custom_status,
+)
 
 MAX_CONFLICTS = 3
 USER_ID = "D2C_User_Id__c"
@@ -52,11 +60,20 @@ class _Run:
 
     def step(self, activity: str, payload: dict[str, Any]) -> Step:
         self.context.set_custom_status(custom_status("linking", step=activity))
-        return (yield from call_with_retry(self.context, activity, payload, self.retry))
+        subject = {"d2c_customer_id": self.customer.id}
+        return (
+            yield from call_with_retry(self.context, activity, payload, self.retry, subject=subject)
+        )
 
 
 @bp.orchestration_trigger(context_name="context")
 def d2c_signup_linking(context: df.DurableOrchestrationContext) -> Step:
+    result = yield from _signup_linking(context)
+    count(context, metric.signup_finished, str(result.get("outcome")))
+    return result
+
+
+def _signup_linking(context: df.DurableOrchestrationContext) -> Step:
     signup = SignupInput.model_validate(context.get_input())
     run = _Run(context, signup)
     claimed = yield from run.entity_op(

@@ -8,15 +8,17 @@ attempts, which the virtual clock of devhost also drives.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
+from azure.durable_functions.models.history import HistoryEventType
 
 from crosswalk.bounded import within
 from crosswalk.errors import ActivityFailure
+from crosswalk.telemetry import TRACE_KEY, metric
 
 Step = Generator[Any, Any, Any]
 
@@ -46,16 +48,69 @@ class StepFailed(Exception):
         return {"step": self.step, "attempts": self.attempts, **self.failure.as_dict()}
 
 
+def workflow_name(context: df.DurableOrchestrationContext) -> str | None:
+    """The orchestrator's own name, as its history's ExecutionStarted event records it."""
+    for event in context.histories:
+        if event.event_type == HistoryEventType.EXECUTION_STARTED:
+            return event.Name
+    return None
+
+
+def traced(
+    context: df.DurableOrchestrationContext,
+    activity: str,
+    payload: Any,
+    subject: Mapping[str, Any] | None,
+    *,
+    attempt: int = 1,
+    compensation: bool = False,
+) -> Any:
+    """The activity's input with its workflow's correlation under `_trace` (telemetry).
+
+    Built from the context and the orchestrator's input only, so it is the same on every
+    replay; the activity's span takes it off before the activity sees its input.
+    """
+    if not isinstance(payload, dict):
+        return payload
+    info = {
+        "instance_id": context.instance_id,
+        "workflow": workflow_name(context),
+        "attempt": attempt,
+        **({"compensation": True} if compensation else {}),
+        **{k: v for k, v in (subject or {}).items() if v is not None},
+    }
+    return {**payload, TRACE_KEY: info}
+
+
+def count(context: df.DurableOrchestrationContext, record: Callable[..., None], *args: Any) -> None:
+    """Record a metric from an orchestrator once: never while it replays what already ran."""
+    if not context.is_replaying:
+        record(*args)
+
+
 def call_with_retry(
-    context: df.DurableOrchestrationContext, activity: str, payload: Any, policy: RetryPolicy
+    context: df.DurableOrchestrationContext,
+    activity: str,
+    payload: Any,
+    policy: RetryPolicy,
+    *,
+    subject: Mapping[str, Any] | None = None,
+    compensation: bool = False,
 ) -> Step:
-    """Call an activity; retry transient failures with back-off, never permanent ones."""
+    """Call an activity; retry transient failures with back-off, never permanent ones.
+
+    `subject` names what the workflow is about (`sf_account_id`, `d2c_customer_id`,
+    `traceparent`) for the activity's span and logs.
+    """
     delay = policy.first_interval_seconds
     attempt = 0
     while True:
         attempt += 1
+        sent = traced(
+            context, activity, payload, subject, attempt=attempt, compensation=compensation
+        )
         try:
-            return (yield context.call_activity(activity, payload))
+            return (yield context.call_activity(activity, sent))
         except Exception as exc:  # the SDK raises a plain Exception carrying the failure text
             failure = ActivityFailure.parse(exc)
             if not failure.retryable or attempt >= policy.max_attempts:
@@ -75,15 +130,25 @@ class Saga:
     def register(self, activity: str, payload: dict[str, Any]) -> None:
         self.pending.append((activity, payload))
 
-    def compensate(self, context: df.DurableOrchestrationContext, policy: RetryPolicy) -> Step:
+    def compensate(
+        self,
+        context: df.DurableOrchestrationContext,
+        policy: RetryPolicy,
+        *,
+        subject: Mapping[str, Any] | None = None,
+    ) -> Step:
         """Undo in reverse order; a compensation that still fails is kept, not hidden."""
         while self.pending:
             activity, payload = self.pending.pop()
             try:
-                yield from call_with_retry(context, activity, payload, policy)
+                yield from call_with_retry(
+                    context, activity, payload, policy, subject=subject, compensation=True
+                )
                 self.done.append({"step": activity})
+                count(context, metric.compensation_finished, activity, "done")
             except StepFailed as exc:
                 self.failed.append(exc.as_dict())
+                count(context, metric.compensation_finished, activity, "failed")
 
     def ledger(self) -> dict[str, Any]:
         return {

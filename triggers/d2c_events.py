@@ -28,6 +28,7 @@ from crosswalk.ownership import SYNCED_FIELDS
 from crosswalk.services import services
 from crosswalk.settings import Settings
 from crosswalk.sync_state import ChangeRequest
+from crosswalk.telemetry import metric
 from crosswalk.updates import (
     D2C_CLIENT,
     ECHO_NOTE,
@@ -56,6 +57,7 @@ class _Account(BaseModel):
 async def d2c_events(event: func.CloudEvent, client: df.DurableOrchestrationClient) -> None:
     settings = services().settings
     kind = getattr(event, "type", None) or getattr(event, "event_type", None)
+    metric.event_received("d2c", str(kind))
     try:
         if kind not in TYPES:
             log.info("event %s ignored: type %s", event.id, kind)

@@ -14,6 +14,7 @@ from typing import Any
 import azure.functions as func
 
 from crosswalk.services import services
+from crosswalk.telemetry import metric
 
 log = logging.getLogger("crosswalk.events")
 
@@ -40,6 +41,7 @@ async def dead_letter(
     }
     path = f"deadletter/{source}/{record['day']}/{safe_id}.json"
     log.warning("%s event %s dead-lettered: %s", source, event.id, reason[:300])
+    metric.dead_lettered(source)
     await asyncio.to_thread(services().lake.put_json, path, record)
     return path
 

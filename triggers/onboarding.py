@@ -12,6 +12,7 @@ from crosswalk.clients.durable import start_once
 from crosswalk.models import SalesforceAccountId
 from crosswalk.onboarding import onboarding_input, onboarding_instance_id
 from crosswalk.services import services
+from crosswalk.telemetry import current_traceparent, trigger_span
 from triggers import bp
 from triggers.responses import (
     BadRequest,
@@ -39,10 +40,20 @@ def _account_id(req: func.HttpRequest) -> str:
 @bp.durable_client_input(client_name="client")
 @translated
 async def start_onboarding(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, context: func.Context
 ) -> func.HttpResponse:
-    """202 with the status URLs; a repeated start for the same modstamp answers 200, not twice."""
+    """202 with the status URLs; a repeated start for the same modstamp answers 200, not twice.
+
+    Its span continues the caller's `traceparent`, and the onboarding's steps join that trace.
+    """
     account_id = _account_id(req)
+    with trigger_span("start account_onboarding", context, sf_account_id=account_id):
+        return await _start(req, client, account_id)
+
+
+async def _start(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, account_id: str
+) -> func.HttpResponse:
     if read_json(req, required=False) not in (None, {}):
         raise BadRequest([{"field": "body", "message": "this endpoint takes no body"}])
     svc = services()
@@ -54,7 +65,9 @@ async def start_onboarding(
         client,
         "account_onboarding",
         instance_id,
-        onboarding_input(svc.settings, account_id, modstamp, "http"),
+        onboarding_input(
+            svc.settings, account_id, modstamp, "http", traceparent=current_traceparent()
+        ),
     )
     if existing is not None:
         body = client.get_client_response_links(req, instance_id)

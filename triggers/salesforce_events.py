@@ -30,6 +30,7 @@ from crosswalk.clients.durable import start_once
 from crosswalk.models import SalesforceAccountId
 from crosswalk.onboarding import onboarding_input, onboarding_instance_id
 from crosswalk.services import services
+from crosswalk.telemetry import metric
 from triggers import bp
 from triggers.account_changes import route_account_change
 from triggers.dead_letters import dead_letter
@@ -117,6 +118,7 @@ async def salesforce_change_events(
     except (ValidationError, ValueError, TypeError) as exc:
         await dead_letter(event, f"{type(exc).__name__}: {exc}", source="salesforce")
         return
+    metric.event_received("salesforce", f"{header.entityName} {header.changeType}")
     if header.changeType == OVERFLOW:
         await _catch_up(client, event.id, header)
         return

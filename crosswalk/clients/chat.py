@@ -23,7 +23,7 @@ class ChatWebhook:
     ) -> None:
         self._url = settings.webhook_url.get_secret_value() if settings.webhook_url else None
         self._timeout = settings.timeout_seconds
-        self._session = session or make_session()
+        self._session = session or make_session(system=SYSTEM)
         self.console_url = str(settings.console_url) if settings.console_url else None
 
     @property

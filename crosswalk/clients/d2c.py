@@ -48,7 +48,7 @@ class D2CClient:
     def __init__(self, settings: D2CSettings, *, session: requests.Session | None = None) -> None:
         self._base = str(settings.base_url).rstrip("/")
         self._timeout = settings.timeout_seconds
-        self._session = session or make_session()
+        self._session = session or make_session(system=SYSTEM)
         self._session.headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
         self._session.headers["Accept"] = "application/json"
 

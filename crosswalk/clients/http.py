@@ -1,11 +1,22 @@
-"""The one way Crosswalk builds a `requests.Session` for an outside system."""
+"""The one way Crosswalk builds a `requests.Session` for an outside system.
+
+Each session knows which system it talks to, so every call it makes is measured the same
+way: duration and failures by system and status (crosswalk.external.*), the client span
+marked with the system, and Salesforce's `Sforce-Limit-Info` read into the allowance gauge.
+"""
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 from typing import Any
 
 import requests
+
+from crosswalk.telemetry import active, calling, metric
+
+_API_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
 class _Session(requests.Session):
@@ -15,15 +26,38 @@ class _Session(requests.Session):
     which would silently drop a configured CA bundle; passing it per request keeps it.
     """
 
+    system: str | None = None
+
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs.setdefault("verify", self.verify)
-        return super().request(method, url, *args, **kwargs)
+        if self.system is None or not active():
+            return super().request(method, url, *args, **kwargs)
+        started = time.perf_counter()
+        with calling(self.system):
+            try:
+                response = super().request(method, url, *args, **kwargs)
+            except requests.RequestException as exc:
+                elapsed = (time.perf_counter() - started) * 1000
+                metric.external_call(self.system, type(exc).__name__, elapsed, failed=True)
+                raise
+        elapsed = (time.perf_counter() - started) * 1000
+        status = response.status_code
+        metric.external_call(self.system, status, elapsed, failed=status >= 400)
+        usage = _API_USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
+        if usage:
+            used, limit = int(usage[1]), int(usage[2])
+            metric.salesforce_allowance(max(limit - used, 0), limit)
+        return response
 
 
 def make_session(
-    *, ca_bundle: Path | None = None, headers: dict[str, str] | None = None
+    *,
+    system: str | None = None,
+    ca_bundle: Path | None = None,
+    headers: dict[str, str] | None = None,
 ) -> requests.Session:
     session = _Session()
+    session.system = system
     if ca_bundle is not None:
         session.verify = str(ca_bundle)
     if headers:

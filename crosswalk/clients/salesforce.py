@@ -83,6 +83,7 @@ class SalesforceClient:
         # `Sforce-Call-Options` shows up as `changeOrigin` (`...;client=crosswalk`) in the change
         # events our own writes cause, which is how their echoes are recognised.
         self._session = session or make_session(
+            system=SYSTEM,
             ca_bundle=settings.ca_bundle,
             headers={"Sforce-Call-Options": f"client={settings.client_name}"},
         )

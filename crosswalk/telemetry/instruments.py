@@ -1,0 +1,135 @@
+"""The metrics Crosswalk reports, all named under `crosswalk.`; no-ops until telemetry is on.
+
+Each function is called where the fact happens exactly once: in an activity, an entity or a
+trigger, or in an orchestrator only when it is not replaying (orchestrators/steps.py
+`count`), so an onboarding counts once however often its orchestrator replays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opentelemetry.metrics import Counter, Histogram, MeterProvider, _Gauge
+
+
+@dataclass(frozen=True, slots=True)
+class Instruments:
+    onboardings: Counter
+    compensations: Counter
+    approval_wait: Histogram
+    updates: Counter
+    signups: Counter
+    repairs: Counter
+    external_duration: Histogram
+    external_errors: Counter
+    salesforce_remaining: _Gauge
+    events: Counter
+    dead_letters: Counter
+
+    @classmethod
+    def build(cls, provider: MeterProvider) -> Instruments:
+        meter = provider.get_meter("crosswalk")
+        return cls(
+            onboardings=meter.create_counter(
+                "crosswalk.onboardings", unit="{onboarding}", description="finished, by outcome"
+            ),
+            compensations=meter.create_counter(
+                "crosswalk.compensations", unit="{step}", description="undo steps, by step"
+            ),
+            approval_wait=meter.create_histogram(
+                "crosswalk.approval.wait", unit="s", description="approval waits, by decision"
+            ),
+            updates=meter.create_counter(
+                "crosswalk.updates", unit="{update}", description="account updates, by outcome"
+            ),
+            signups=meter.create_counter(
+                "crosswalk.signups", unit="{signup}", description="sign-up links, by outcome"
+            ),
+            repairs=meter.create_counter(
+                "crosswalk.reconciliation.repairs",
+                unit="{repair}",
+                description="repairs reconciliation started, by finding and outcome",
+            ),
+            external_duration=meter.create_histogram(
+                "crosswalk.external.duration",
+                unit="ms",
+                description="calls to outside systems, by system and status",
+            ),
+            external_errors=meter.create_counter(
+                "crosswalk.external.errors",
+                unit="{call}",
+                description="failed calls to outside systems, by system and status",
+            ),
+            salesforce_remaining=meter.create_gauge(
+                "crosswalk.salesforce.api_remaining",
+                unit="{call}",
+                description="the org's daily API allowance left (Sforce-Limit-Info)",
+            ),
+            events=meter.create_counter(
+                "crosswalk.events.received", unit="{event}", description="by source and kind"
+            ),
+            dead_letters=meter.create_counter(
+                "crosswalk.dead_letters", unit="{event}", description="events kept, by source"
+            ),
+        )
+
+
+_instruments: Instruments | None = None
+
+
+def use(instruments: Instruments | None) -> None:
+    global _instruments
+    _instruments = instruments
+
+
+def onboarding_finished(outcome: str) -> None:
+    if _instruments:
+        _instruments.onboardings.add(1, {"outcome": outcome})
+
+
+def compensation_finished(step: str, outcome: str) -> None:
+    if _instruments:
+        _instruments.compensations.add(1, {"step": step, "outcome": outcome})
+
+
+def approval_waited(seconds: float, decision: str) -> None:
+    if _instruments:
+        _instruments.approval_wait.record(seconds, {"decision": decision})
+
+
+def update_finished(outcome: str) -> None:
+    if _instruments:
+        _instruments.updates.add(1, {"outcome": outcome})
+
+
+def signup_finished(outcome: str) -> None:
+    if _instruments:
+        _instruments.signups.add(1, {"outcome": outcome})
+
+
+def repair_finished(finding: str, outcome: str) -> None:
+    if _instruments:
+        _instruments.repairs.add(1, {"finding": finding, "outcome": outcome})
+
+
+def external_call(system: str, status: int | str, milliseconds: float, *, failed: bool) -> None:
+    if _instruments:
+        attributes = {"system": system, "status": str(status)}
+        _instruments.external_duration.record(milliseconds, attributes)
+        if failed:
+            _instruments.external_errors.add(1, attributes)
+
+
+def salesforce_allowance(remaining: int, maximum: int) -> None:
+    if _instruments:
+        _instruments.salesforce_remaining.set(remaining, {"max": maximum})
+
+
+def event_received(source: str, kind: str) -> None:
+    if _instruments:
+        _instruments.events.add(1, {"source": source, "kind": kind})
+
+
+def dead_lettered(source: str) -> None:
+    if _instruments:
+        _instruments.dead_letters.add(1, {"source": source})

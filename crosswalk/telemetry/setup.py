@@ -1,0 +1,151 @@
+"""Turn telemetry on once, at app start, from the telemetry settings; or leave it all off.
+
+- `APPLICATIONINSIGHTS_CONNECTION_STRING`: the Azure Monitor OpenTelemetry distro
+  (traces, metrics and logs to Application Insights);
+- `OTEL_EXPORTER_OTLP_ENDPOINT`: OTLP over HTTP/protobuf to that collector;
+- both: both, through the same providers; neither: nothing is installed at all.
+
+Client spans come from the requests instrumentation (Salesforce, D2C, the chat webhook, and
+the Azure SDK's Blob and Cosmos calls, which go through requests) and the aiohttp client
+instrumentation (the Durable client's calls to the host). The chat webhook's URL is a secret,
+so its client spans keep only scheme and host.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor
+
+from crosswalk.settings import TelemetrySettings
+from crosswalk.telemetry import correlation, instruments, tracing
+
+_lock = threading.Lock()
+_configured = False
+_REDACTED_SYSTEMS = frozenset({"chat"})
+_URL_ATTRIBUTES = ("url.full", "http.url")
+
+
+def configure(settings: TelemetrySettings) -> bool:
+    """Install exporters and instrumentations once; True when telemetry is on."""
+    global _configured
+    with _lock:
+        if _configured or not settings.enabled:
+            return _configured
+        resource = Resource.create({"service.name": settings.otel_service_name})
+        processors: list[SpanProcessor] = [correlation.CorrelationSpanProcessor()]
+        readers: list[Any] = []
+        log_processors: list[Any] = []
+        if settings.otel_exporter_otlp_endpoint is not None:
+            _otlp(settings, processors, readers, log_processors)
+        if settings.applicationinsights_connection_string is not None:
+            _azure_monitor(settings, resource, processors, readers, log_processors)
+        else:
+            _sdk_providers(resource, processors, readers, log_processors)
+        _instrument_clients()
+        install(trace.get_tracer_provider(), metrics.get_meter_provider())
+        _configured = True
+        return True
+
+
+def install(tracer_provider: trace.TracerProvider, meter_provider: metrics.MeterProvider) -> None:
+    """Point Crosswalk's spans and instruments at these providers (tests pass in-memory ones)."""
+    tracing.use(tracing.tracer_of(tracer_provider))
+    instruments.use(instruments.Instruments.build(meter_provider))
+    correlation.install_log_correlation()
+
+
+def _otlp(
+    settings: TelemetrySettings,
+    processors: list[SpanProcessor],
+    readers: list[Any],
+    log_processors: list[Any],
+) -> None:
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    base = str(settings.otel_exporter_otlp_endpoint).rstrip("/")
+    processors.append(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces")))
+    readers.append(
+        PeriodicExportingMetricReader(
+            OTLPMetricExporter(endpoint=f"{base}/v1/metrics"),
+            export_interval_millis=settings.otel_metric_export_interval,
+        )
+    )
+    log_processors.append(BatchLogRecordProcessor(OTLPLogExporter(endpoint=f"{base}/v1/logs")))
+
+
+def _azure_monitor(
+    settings: TelemetrySettings,
+    resource: Resource,
+    processors: list[SpanProcessor],
+    readers: list[Any],
+    log_processors: list[Any],
+) -> None:
+    from azure.monitor.opentelemetry import configure_azure_monitor
+
+    assert settings.applicationinsights_connection_string is not None
+    configure_azure_monitor(
+        connection_string=settings.applicationinsights_connection_string.get_secret_value(),
+        resource=resource,
+        span_processors=processors,
+        metric_readers=readers,
+        log_record_processors=log_processors,
+        # requests is instrumented below with the secret-URL hook; urllib3 under it would
+        # make a second client span per call (and see the chat webhook's full URL).
+        instrumentation_options={
+            "requests": {"enabled": False},
+            "urllib3": {"enabled": False},
+            "urllib": {"enabled": False},
+        },
+    )
+
+
+def _sdk_providers(
+    resource: Resource,
+    processors: list[SpanProcessor],
+    readers: list[Any],
+    log_processors: list[Any],
+) -> None:
+    from azure.core.settings import settings as azure_core
+    from opentelemetry._logs import set_logger_provider
+    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer_provider = TracerProvider(resource=resource)
+    for processor in processors:
+        tracer_provider.add_span_processor(processor)
+    trace.set_tracer_provider(tracer_provider)
+    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
+    logger_provider = LoggerProvider(resource=resource)
+    for log_processor in log_processors:
+        logger_provider.add_log_record_processor(log_processor)
+    set_logger_provider(logger_provider)
+    logging.getLogger().addHandler(LoggingHandler(logger_provider=logger_provider))
+    azure_core.tracing_implementation = "opentelemetry"  # Blob and Cosmos SDK spans
+
+
+def _redact_secret_urls(span: Any, request: Any) -> None:
+    """requests hook: a client span to a system whose URL is a secret keeps scheme and host."""
+    if correlation.current_system() in _REDACTED_SYSTEMS and span.is_recording():
+        parts = urlsplit(str(getattr(request, "url", "")))
+        for key in _URL_ATTRIBUTES:
+            span.set_attribute(key, f"{parts.scheme}://{parts.hostname}/[redacted]")
+
+
+def _instrument_clients() -> None:
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+    RequestsInstrumentor().instrument(request_hook=_redact_secret_urls)
+    AioHttpClientInstrumentor().instrument()
