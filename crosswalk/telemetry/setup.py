@@ -47,7 +47,7 @@ def configure(settings: TelemetrySettings) -> bool:
             _azure_monitor(settings, resource, processors, readers, log_processors)
         else:
             _sdk_providers(resource, processors, readers, log_processors)
-        _instrument_clients()
+        instrument_clients()
         install(trace.get_tracer_provider(), metrics.get_meter_provider())
         _configured = True
         return True
@@ -143,9 +143,20 @@ def _redact_secret_urls(span: Any, request: Any) -> None:
             span.set_attribute(key, f"{parts.scheme}://{parts.hostname}/[redacted]")
 
 
-def _instrument_clients() -> None:
+def instrument_clients(tracer_provider: trace.TracerProvider | None = None) -> None:
+    """Client spans for requests and aiohttp (the global tracer provider unless one is given)."""
     from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
-    RequestsInstrumentor().instrument(request_hook=_redact_secret_urls)
-    AioHttpClientInstrumentor().instrument()
+    RequestsInstrumentor().instrument(
+        request_hook=_redact_secret_urls, tracer_provider=tracer_provider
+    )
+    AioHttpClientInstrumentor().instrument(tracer_provider=tracer_provider)
+
+
+def uninstrument_clients() -> None:
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+    RequestsInstrumentor().uninstrument()
+    AioHttpClientInstrumentor().uninstrument()
