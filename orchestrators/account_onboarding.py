@@ -280,6 +280,18 @@ def _await_approval(run: _Run, reasons: list[dict[str, Any]]) -> Step:
             timer.cancel()
             waited = (context.current_utc_datetime - began).total_seconds()
             count(context, metric.approval_waited, waited, str(decision.decision))
+            if not context.is_replaying:
+                logging.getLogger("crosswalk.approvals").info(
+                    "approval_decided %s by %s after %.0f s",
+                    decision.decision,
+                    decision.approver,
+                    waited,
+                    extra={
+                        "crosswalk.instance_id": context.instance_id,
+                        "crosswalk.sf_account_id": run.request.account_id,
+                        "crosswalk.workflow": "account_onboarding",
+                    },
+                )
             if decision.decision is ApprovalVerdict.APPROVE:
                 yield from run.entity_op(
                     "advance",

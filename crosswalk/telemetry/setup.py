@@ -49,6 +49,9 @@ def configure(settings: TelemetrySettings) -> bool:
             _sdk_providers(resource, processors, readers, log_processors)
         instrument_clients()
         install(trace.get_tracer_provider(), metrics.get_meter_provider())
+        app_logs = logging.getLogger("crosswalk")
+        if app_logs.level == logging.NOTSET:  # the app's own INFO lines are operational facts
+            app_logs.setLevel(logging.INFO)
         _configured = True
         return True
 
@@ -119,14 +122,20 @@ def _sdk_providers(
     from azure.core.settings import settings as azure_core
     from opentelemetry._logs import set_logger_provider
     from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
-    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
     from opentelemetry.sdk.trace import TracerProvider
 
     tracer_provider = TracerProvider(resource=resource)
     for processor in processors:
         tracer_provider.add_span_processor(processor)
     trace.set_tracer_provider(tracer_provider)
-    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
+    metrics.set_meter_provider(
+        MeterProvider(
+            resource=resource,
+            metric_readers=readers,
+            exemplar_filter=AlwaysOffExemplarFilter(),  # exemplars cost per measurement
+        )
+    )
     logger_provider = LoggerProvider(resource=resource)
     for log_processor in log_processors:
         logger_provider.add_log_record_processor(log_processor)
@@ -147,11 +156,16 @@ def instrument_clients(tracer_provider: trace.TracerProvider | None = None) -> N
     """Client spans for requests and aiohttp (the global tracer provider unless one is given)."""
     from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
+    from opentelemetry.metrics import NoOpMeterProvider
 
+    # Their own duration histograms would repeat crosswalk.external.duration: spans only.
+    no_metrics = NoOpMeterProvider()
     RequestsInstrumentor().instrument(
-        request_hook=_redact_secret_urls, tracer_provider=tracer_provider
+        request_hook=_redact_secret_urls, tracer_provider=tracer_provider, meter_provider=no_metrics
     )
-    AioHttpClientInstrumentor().instrument(tracer_provider=tracer_provider)
+    AioHttpClientInstrumentor().instrument(
+        tracer_provider=tracer_provider, meter_provider=no_metrics
+    )
 
 
 def uninstrument_clients() -> None:

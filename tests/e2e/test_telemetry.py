@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from scripts.localstack import onboardable_accounts
-from tests.telemetry.otlp import Received, Span, eventually, receiver
+from scripts.otlp_sink import Received, Span, eventually, receiver
 
 pytestmark = pytest.mark.slow
 
@@ -107,6 +107,13 @@ def test_an_approved_onboarding_with_two_transient_failures_counts_once_and_trac
             return done or None
 
         eventually(steps_done)
+
+        def decision_logged() -> bool:
+            """the approval decision's log line has arrived"""
+            with received.lock:
+                return any("approval_decided" in str(log.body) for log in received.logs)
+
+        eventually(decision_logged)
         with received.lock:
             spans = list(received.spans)
 
@@ -154,7 +161,11 @@ def test_an_approved_onboarding_with_two_transient_failures_counts_once_and_trac
     used = after["salesforce"]["api_usage"]
     assert [p.value for p in remaining.values()] == [used["max"] - used["used"]]
 
-    # the approval notification's log line carries the same correlation
+    # log lines carry the same correlation: the notification (from its activity) and the
+    # decision (from the orchestrator, once, not on every replay)
+    (decided,) = [log for log in received.logs if "approval_decided" in str(log.body)]
+    assert decided.attributes["crosswalk.instance_id"] == instance_id
+    assert decided.attributes["crosswalk.sf_account_id"] == account_id
     (notified,) = [log for log in received.logs if "approval_requested" in str(log.body)]
     assert notified.attributes["crosswalk.sf_account_id"] == account_id
     assert notified.attributes["crosswalk.instance_id"] == instance_id

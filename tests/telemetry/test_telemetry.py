@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -170,3 +171,26 @@ def test_every_log_record_made_during_an_activity_carries_its_correlation(teleme
     assert getattr(inside, "crosswalk.instance_id") == TRACE["instance_id"]
     assert getattr(inside, "crosswalk.step") == "notify_people"
     assert not hasattr(outside, "crosswalk.sf_account_id")
+
+
+@pytest.mark.azurite
+def test_blob_calls_from_an_activity_are_client_spans_with_the_account_id(
+    telemetry, azurite_connection_string
+):
+    from crosswalk.lake.blob import BlobLake
+
+    lake = BlobLake.from_connection_string(
+        azurite_connection_string, f"lake-{uuid.uuid4().hex[:12]}", retry_total=0
+    )
+
+    def lake_put_account_snapshot(payload: dict) -> dict:
+        return {"path": lake.put_json("raw/salesforce/account/x.json", {"Id": ACCOUNT})}
+
+    try:
+        traced_activity(lake_put_account_snapshot, "payload")(payload={"account_id": ACCOUNT})
+    finally:
+        lake.close()
+
+    clients = [s for s in telemetry.spans() if s.kind is SpanKind.CLIENT]
+    assert clients  # the container's creation and the upload, through azure-core's requests
+    assert {s.attributes["crosswalk.sf_account_id"] for s in clients} == {ACCOUNT}

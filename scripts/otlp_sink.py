@@ -1,4 +1,6 @@
-"""A local OTLP/HTTP receiver for tests: what the app exports, decoded with opentelemetry-proto.
+"""A local OTLP/HTTP receiver: what the app exports, decoded with opentelemetry-proto.
+
+Tests and bench/onboarding.py point `OTEL_EXPORTER_OTLP_ENDPOINT` at it.
 
 It accepts `POST /v1/traces`, `/v1/metrics` and `/v1/logs` (protobuf, gzip or not), decodes
 each request into plain records and keeps them; tests read `spans`, `points` and `logs`.
@@ -191,14 +193,22 @@ def eventually(check: Callable[[], T | None], *, timeout: float = 20.0) -> T:
         time.sleep(0.05)
 
 
+def _ignore(body: bytes) -> None:
+    return None
+
+
 @contextmanager
-def receiver() -> Iterator[tuple[str, Received]]:
-    """An OTLP/HTTP receiver on a free port: yields (endpoint, what arrived)."""
+def receiver(*, decode: bool = True) -> Iterator[tuple[str, Received]]:
+    """An OTLP/HTTP receiver on a free port: yields (endpoint, what arrived).
+
+    `decode=False` only counts requests (a benchmark's collector should not compete with the
+    host it measures for the same interpreter).
+    """
     received = Received()
     routes = {
-        "/v1/traces": received.add_traces,
-        "/v1/metrics": received.add_metrics,
-        "/v1/logs": received.add_logs,
+        "/v1/traces": received.add_traces if decode else _ignore,
+        "/v1/metrics": received.add_metrics if decode else _ignore,
+        "/v1/logs": received.add_logs if decode else _ignore,
     }
 
     class Handler(BaseHTTPRequestHandler):
