@@ -20,7 +20,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from devhost import wire
+from devhost import load_checks, wire
 
 _OUT_OF_PROC_MARKER = "$OutOfProcData$:"
 _TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
@@ -64,11 +64,13 @@ class Worker:
     def __init__(self, app_dir: str) -> None:
         self.app_dir = app_dir
         self.functions: dict[str, Any] = {}
+        self.checked: dict[str, load_checks.Checked] = {}
         self.pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="fn")
 
     # -- indexing ---------------------------------------------------------------------
     def load(self) -> list[dict[str, Any]]:
-        """Import function_app.py and describe every function with its raw bindings."""
+        """Import function_app.py, refuse what the Python worker refuses (load_checks), and
+        describe every function with its raw bindings."""
         sys.path.insert(0, self.app_dir)
         os.chdir(self.app_dir)
         module = importlib.import_module("function_app")
@@ -77,13 +79,14 @@ class Worker:
         registers = [v for v in vars(module).values() if isinstance(v, func.FunctionRegister)]
         if not registers:
             raise RuntimeError("function_app.py defines no FunctionApp/DFApp instance")
+        functions = [fn for register in registers for fn in register.get_functions()]
+        self.checked = load_checks.check_all(functions)
         described = []
-        for register in registers:
-            for fn in register.get_functions():
-                name = fn.get_function_name()
-                self.functions[name.lower()] = fn
-                bindings = [json.loads(b) for b in fn.get_raw_bindings()]
-                described.append({"name": name, "bindings": bindings})
+        for fn in functions:
+            name = fn.get_function_name()
+            self.functions[name.lower()] = fn
+            bindings = [json.loads(b) for b in fn.get_raw_bindings()]
+            described.append({"name": name, "bindings": bindings})
         return described
 
     def _function(self, name: str) -> Any:
@@ -223,11 +226,19 @@ class Worker:
         if "context" in inspect.signature(user).parameters and "context" not in kwargs:
             kwargs["context"] = _Context(fn.get_function_name(), self.app_dir, trace_context)
         if inspect.iscoroutinefunction(user):
-            return await user(**kwargs)
+            return self._returned(fn, await user(**kwargs))
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(self.pool, lambda: user(**kwargs))
         if inspect.isawaitable(result):
             result = await result
+        return self._returned(fn, result)
+
+    def _returned(self, fn: Any, result: Any) -> Any:
+        """The worker fails an invocation whose function returns a value it has no binding for."""
+        name = fn.get_function_name()
+        checked = self.checked.get(name.lower())
+        if result is not None and checked is not None and not checked.has_return:
+            raise RuntimeError(load_checks.no_return_binding(name))
         return result
 
 

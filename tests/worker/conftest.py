@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from devhost.testing import devhost_factory  # noqa: F401  (re-exported fixture)
 from tests.worker.real_worker import ensure_venv, find_python313
 
 
