@@ -53,6 +53,8 @@ def parse_events(body: bytes, content_type: str) -> list[dict[str, Any]]:
         cloud = "specversion" in ev or content_type.startswith("application/cloudevents")
         required = _CLOUD_REQUIRED if cloud else _GRID_REQUIRED
         missing = [k for k in required if not isinstance(ev.get(k), str) or not ev[k]]
+        if not cloud and ev.get("subject") == "":
+            missing.remove("subject")  # Event Grid sends "" (its validation event does)
         if cloud and ev.get("specversion") != "1.0":
             missing.append("specversion (must be '1.0')")
         if missing:

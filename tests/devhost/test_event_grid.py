@@ -101,6 +101,18 @@ def test_subscription_validation_handshake(app_host) -> None:
     assert recorded(app_host, {event["id"]}) == []  # the function is not invoked
 
 
+def test_subscription_validation_with_an_empty_subject_as_event_grid_sends_it(app_host) -> None:
+    code = uid()
+    event = grid_event(
+        uid(),
+        {"validationCode": code, "validationUrl": "https://example/validate"},
+        eventType="Microsoft.EventGrid.SubscriptionValidationEvent",
+        subject="",
+    )
+    resp = post(app_host, "on_event", [event], **{"aeg-event-type": "SubscriptionValidation"})
+    assert resp.status == 200 and resp.json() == {"validationResponse": code}
+
+
 def test_cloud_events_abuse_protection_handshake(app_host) -> None:
     resp = app_host.request(
         "OPTIONS", HOOK + "on_event", headers={"WebHook-Request-Origin": "eventgrid.azure.net"}
