@@ -19,7 +19,7 @@ from devhost.event_grid import EventGridTriggers
 from devhost.http_triggers import HttpTriggers
 from devhost.index import FunctionIndex, resolve_expressions
 from devhost.options import HostOptions
-from devhost.settings import hub_name, worker_env
+from devhost.settings import host_config, hub_name, worker_env
 from devhost.store import TERMINAL, Store
 from devhost.timer_triggers import TimerTriggers, check_schedules, schedule_time_zone
 from devhost.workers import WorkerPool
@@ -59,6 +59,7 @@ class Host:
         self._store: Store | None = None
 
     async def start(self) -> None:
+        host_config(self.app_dir)  # a host.json that does not parse stops start-up, as in Azure
         options = HostOptions.from_env(self.env)  # a bad setting stops start-up, naming it
         self._pool = WorkerPool(str(self.app_dir), self.env, self.workers)
         try:

@@ -45,3 +45,32 @@ def hub_name(app_dir: Path) -> str:
         return "TestHubName"
     durable = (host.get("extensions") or {}).get("durableTask") or {}
     return str(durable.get("hubName") or "TestHubName")
+
+
+class HostConfigError(RuntimeError):
+    """host.json exists but does not parse; the Functions host does not start either."""
+
+
+def host_config(app_dir: Path) -> dict[str, Any]:
+    """host.json: {} when absent (the host's defaults); a file that does not parse stops
+    start-up naming the file and the position, as the host does ("Unable to parse host
+    configuration file '...'.").
+
+    Read as strict JSON. The host itself skips comments, but azure-functions-durable reads
+    host.json with `json.loads` when the app imports it, so a durable app with comments there
+    fails to load on Azure too.
+    """
+    path = app_dir / "host.json"
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return {}  # the host runs with its defaults
+    try:
+        parsed = json.loads(text)
+    except ValueError as exc:
+        raise HostConfigError(f"Unable to parse host configuration file '{path}'. {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise HostConfigError(
+            f"Unable to parse host configuration file '{path}'. The root must be a JSON object"
+        )
+    return parsed

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import subprocess
+import sys
 
 import pytest
 
 from devhost.index import UnsupportedBinding
 from devhost.server import Host
+from devhost.settings import HostConfigError, host_config
 from devhost.testing import spawn
 from tests.devhost.conftest import APPS
 
@@ -33,3 +37,26 @@ def test_cli_enforce_keys(tmp_path) -> None:
         assert host.get("/api/secret?code=fn-key").text == "secret"
         assert host.get("/api/secret", headers={"x-functions-key": "master-key"}).status == 200
         assert host.get("/api/items/1").status == 200  # anonymous
+
+
+def _app_with_host_json(tmp_path, host_json: str):
+    app = tmp_path / "app"
+    app.mkdir()
+    shutil.copy(APPS / "later_triggers" / "function_app.py", app / "function_app.py")
+    (app / "host.json").write_text(host_json)
+    return app
+
+
+def test_a_host_json_that_does_not_parse_stops_startup_naming_file_and_position(tmp_path) -> None:
+    app = _app_with_host_json(tmp_path, '{\n  "version": "2.0"\n}\n}\n')
+    cmd = [sys.executable, "-m", "devhost", str(app), "--port", "0", "--data", str(tmp_path)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert f"Unable to parse host configuration file '{app / 'host.json'}'" in run.stderr
+    assert "line 4 column 1" in run.stderr
+
+
+def test_comments_in_host_json_stop_startup_as_the_durable_sdk_stops_on_azure(tmp_path) -> None:
+    app = _app_with_host_json(tmp_path, '{\n  // a comment\n  "version": "2.0"\n}\n')
+    with pytest.raises(HostConfigError, match=r"host\.json'\. Expecting property name.*line 2"):
+        host_config(app)
