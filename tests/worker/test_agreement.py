@@ -41,7 +41,7 @@ def test_devhost_refuses_a_mis_annotated_app_at_start_naming_each_function(tmp_p
         "cannot load the builtin_generic function: "
         "binding payload has invalid non-type annotation dict[str, typing.Any]"
     )
-    assert "8 of 12 functions refused" in run.stderr
+    assert "11 of 16 functions refused" in run.stderr
     assert "devhost listening" not in run.stdout
 
 
@@ -54,11 +54,11 @@ def test_devhost_and_the_real_worker_refuse_the_same_functions_in_the_same_words
     run = start_devhost(app, tmp_path)
 
     assert run.returncode != 0, "devhost started an app the real worker refuses"
-    assert len(worker["functions"]) == 12
+    assert len(worker["functions"]) == 16
     assert worker["refused"], "the app is meant to hold functions the worker refuses"
     assert devhost_refusals(run.stderr) == worker["refused"]
     accepted = set(worker["functions"]) - set(worker["refused"])
-    assert accepted == {"bare_dict", "any_payload", "typing_dict", "text"}
+    assert accepted == {"bare_dict", "any_payload", "typing_dict", "text", "queue_via_out"}
 
 
 @pytest.mark.timeout(900)

@@ -30,6 +30,13 @@ def text(req: func.HttpRequest) -> str:
     return "ok"
 
 
+@app.route(route="queue-out")
+@app.queue_output(arg_name="message", queue_name="work", connection="QUEUE")
+def queue_via_out(req: func.HttpRequest, message: func.Out[str]) -> str:
+    message.set("work")
+    return "queued"
+
+
 # -- refused ------------------------------------------------------------------------------
 @app.activity_trigger(input_name="payload")
 def builtin_generic(payload: dict[str, Any]) -> dict:
@@ -69,3 +76,19 @@ def binding_without_parameter() -> None:
 @app.route(route="bytes")
 def http_returns_bytes(req: func.HttpRequest) -> bytes:
     return b"no"
+
+
+@app.route(route="queue")
+@app.queue_output(arg_name="message", queue_name="work", connection="QUEUE")
+def out_binding_without_out(req: func.HttpRequest, message: str) -> str:
+    return "queued"
+
+
+@app.route(route="out-in")
+def out_annotation_on_input(req: func.Out[func.HttpRequest]) -> str:
+    return "no"
+
+
+@app.route(route="out-return")
+def returns_out(req: func.HttpRequest) -> func.Out[str]:
+    return None
