@@ -11,6 +11,8 @@ from scripts.package_app import build
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE_FOLDERS = ("activities", "orchestrators", "entities", "triggers", "crosswalk")
+# A new top-level file or folder is a decision: ship it (here) or leave it out (.funcignore).
+SHIPPED_TOP_LEVEL = {"function_app.py", "host.json", "requirements.txt", *ROLE_FOLDERS}
 # what a developer's checkout holds besides the tracked files: none of it may ship
 LOCAL_ONLY = (
     ".venv/lib/python3.11/site-packages/azure/functions/__init__.py",
@@ -19,11 +21,14 @@ LOCAL_ONLY = (
     ".devhost/taskhub.sqlite3",
     ".sandbox/state.json",
     ".pytest_cache/v/cache/nodeids",
+    ".hypothesis/examples/0a/1b",
+    ".vscode/settings.json",
     "activities/__pycache__/d2c.cpython-311.pyc",
     "local.settings.json",
 )
 EXCLUDED_FOLDERS = tuple(
-    f"{d}/" for d in (".git", ".ci", "tests", "bench", "sandbox", "devhost", "docs", "scripts")
+    f"{d}/"
+    for d in (".git", ".ci", "tests", "bench", "sandbox", "devhost", "docs", "scripts", "infra")
 )
 
 
@@ -51,6 +56,7 @@ def test_the_package_holds_the_app_and_none_of_the_working_tree(tmp_path) -> Non
     for folder in ROLE_FOLDERS:
         assert f"{folder}/__init__.py" in names
     assert "triggers/support_console/index.html" in names  # static files the app serves
+    assert {n.split("/")[0] for n in names} == SHIPPED_TOP_LEVEL
     assert [n for n in names if n in LOCAL_ONLY] == []
     assert [n for n in names if n.startswith(EXCLUDED_FOLDERS)] == []
     for not_needed in ("requirements-dev.txt", "Makefile", "pyproject.toml", ".funcignore"):
