@@ -3,8 +3,10 @@
 `azure-functions-runtime` is the Python worker's library for Python 3.13+; its loader and
 registry run the same load-time checks as the worker Azure runs for 3.11/3.12. The environment
 holds it, `azure-functions` 2.x and the app's own requirements.txt (minus its azure-functions
-1.x pin), lives in `.crosswalk/worker-py313/` (git-ignored) and is rebuilt only when those
-requirements change. `scripts/worker_index.py` runs inside it.
+1.x pin), at the versions the app's own environment resolved (its installed packages are the
+constraints: the same code on both sides, and no fresh dependency resolution that pip may
+not finish), lives in `.crosswalk/worker-py313/` (git-ignored) and is rebuilt only when those
+requirements or versions change. `scripts/worker_index.py` runs inside it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import glob
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -68,9 +71,21 @@ def _is_azure_functions(requirement: str) -> bool:
     return name.strip().lower().replace("_", "-") == "azure-functions"
 
 
+def constraints() -> list[str]:
+    """`name==version` of every package of the running (app) environment but azure-functions,
+    which the worker environment takes at 2.x."""
+    pinned = set()
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
+        if name and not _is_azure_functions(name):
+            pinned.add(f"{name}=={dist.version}")
+    return sorted(pinned)
+
+
 def ensure_venv(python313: str) -> Path:
     """The environment's interpreter, building the environment first if it is missing/stale."""
-    wanted = hashlib.sha256(json.dumps([python313, requirements()]).encode()).hexdigest()
+    pins = constraints()
+    wanted = hashlib.sha256(json.dumps([python313, requirements(), pins]).encode()).hexdigest()
     VENV.parent.mkdir(parents=True, exist_ok=True)
     with open(VENV.parent / "worker-py313.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -80,11 +95,10 @@ def ensure_venv(python313: str) -> Path:
         building = VENV.with_name(VENV.name + ".building")
         shutil.rmtree(building, ignore_errors=True)
         subprocess.run([python313, "-m", "venv", str(building)], check=True)
+        (building / "constraints.txt").write_text("\n".join(pins) + "\n")
         quiet = ["--quiet", "--disable-pip-version-check"]
-        subprocess.run(
-            [str(building / "bin" / "python"), "-m", "pip", "install", *quiet, *requirements()],
-            check=True,
-        )
+        pip = [str(building / "bin" / "python"), "-m", "pip", "install", *quiet]
+        subprocess.run([*pip, "-c", str(building / "constraints.txt"), *requirements()], check=True)
         (building / STAMP).write_text(wanted)
         shutil.rmtree(VENV, ignore_errors=True)
         building.rename(VENV)  # `bin/python -m ...` works from the new place
