@@ -133,6 +133,9 @@ class DurableApi:
             "createdTime": iso_short(inst.created),
             "lastUpdatedTime": iso_short(inst.updated),
         }
+        note = self.engine.store.waiting_note(inst.id)
+        if note:  # devhost only: why it waits where Azure would wait (replay.py)
+            payload["devhostWaiting"] = note
         if show_history and inst.status != "Pending":  # Pending: no history, as on Azure
             payload["historyEvents"] = client_history.convert(
                 self.engine.store.history(inst.id),

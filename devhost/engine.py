@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from devhost import http_activity, replay
+from devhost import failures, http_activity, replay
 from devhost.clock import Clock
 from devhost.entities import EntityDispatcher
 from devhost.history import Event, EventType, event, iso, parse_iso
@@ -72,6 +72,7 @@ class _Outbox:
     timers: list[tuple[float, str]] = field(default_factory=list)
     entities: set[str] = field(default_factory=set)
     new_execution: bool = False
+    dropped: list[str] = field(default_factory=list)  # sub-orchestration starts Azure drops
 
 
 @dataclass
@@ -406,36 +407,80 @@ class Engine:
                 inst.custom_status = check_custom_status(state["customStatus"])
             except PayloadTooLarge as exc:
                 error = str(exc)
-        error = error or (state or {}).get("error") or (None if reply["ok"] else reply.get("error"))
         inst.updated = now
-        if error:
+        if error:  # custom status refused: the shim throws before carrying out any action
             message = f"Orchestrator function '{inst.name}' failed: {error}"
-            self._complete(inst, "Failed", json.dumps(message), now, out, failure=message)
+            self._complete(
+                inst, "Failed", json.dumps(message), now, out, failure=message, error=error
+            )
             return "Failed"
-        assert state is not None
-        actions = state.get("actions") or [[]]
-        sim = replay.simulate(actions, history + new_events)
+        error = (state or {}).get("error") or (None if reply["ok"] else reply.get("error"))
+        actions = (state or {}).get("actions") or [[]]
+        flat = replay.top_level(actions)
+        can = next((a for a in flat if a.get("actionType") == replay.CONTINUE_AS_NEW), None)
+        sdk_done = bool(error) or bool((state or {}).get("isDone"))
+        sim = replay.simulate(
+            actions, history + new_events, self._replay_context(inst), sdk_done=sdk_done
+        )
+        if sim.nondeterminism is not None:  # DTFx fails at once and schedules nothing
+            message = f"Non-Deterministic workflow detected: {sim.nondeterminism}"
+            self._complete(
+                inst, "Failed", json.dumps(message), now, out, failure=message, error=message
+            )
+            return "Failed (non-deterministic)"
         try:
             for work in sim.new_work:
                 check_message(work.action.get("input"), self.options.max_message_bytes)
         except PayloadTooLarge as exc:
             message = f"Orchestrator function '{inst.name}' failed: {exc}"
-            self._complete(inst, "Failed", json.dumps(message), now, out, failure=message)
+            self._complete(
+                inst, "Failed", json.dumps(message), now, out, failure=message, error=str(exc)
+            )
             return "Failed"
+        # The reply's actions are carried out first, even when it carries an error (§2.5).
         for work in sim.new_work:
             self._schedule_work(inst, work, now, out)
-        if not state.get("isDone"):
-            inst.status = status if status != "Pending" else "Running"
-            self.store.put_instance(inst)
-            return "Running"
-        flat = replay.top_level(actions)
-        can = next((a for a in flat if a.get("actionType") == replay.CONTINUE_AS_NEW), None)
-        if can is not None:
-            self._continue_as_new(inst, can.get("input"), sim.unconsumed_events, now, out)
-            return "ContinuedAsNew"
-        output = json.dumps(state.get("output"))
-        self._complete(inst, "Completed", output, now, out)
-        return "Completed"
+        if sim.failure is not None and not error:
+            error = sim.failure  # the host threw while carrying out an action
+        if (error or state is None or state.get("isDone")) and sim.finished:
+            self._set_waiting(inst, None)
+            if error or state is None:
+                message = f"Orchestrator function '{inst.name}' failed: {error}"
+                self._complete(
+                    inst, "Failed", json.dumps(message), now, out, failure=message, error=error
+                )
+                return "Failed"
+            if can is not None:
+                self._continue_as_new(inst, can.get("input"), sim.carry_over, now, out)
+                return "ContinuedAsNew"
+            self._complete(inst, "Completed", json.dumps(state.get("output")), now, out)
+            return "Completed"
+        inst.status = status if status != "Pending" else "Running"
+        self.store.put_instance(inst)
+        note = sim.waiting
+        if out.dropped:  # started (and dropped) in this very episode: not in the walk yet
+            note = f"waiting for ever {replay.AS_AZURE}; never started: " + "; ".join(out.dropped)
+        self._set_waiting(inst, note)
+        return "Running" if note is None else "Running, waiting as Azure would"
+
+    def _replay_context(self, inst: Instance) -> replay.Context:
+        kinds = {
+            "activity": self.index.activities,
+            "orchestrator": self.index.orchestrators,
+            "entity": self.index.entities,
+        }
+        return replay.Context(
+            instance_id=inst.id,
+            parent_id=inst.parent_id,
+            exists=lambda kind, name: name.lower() in kinds[kind],
+        )
+
+    def _set_waiting(self, inst: Instance, note: str | None) -> None:
+        """Say (status `devhostWaiting`, log) why the instance waits where Azure would."""
+        if note != self.store.waiting_note(inst.id):
+            self.store.set_waiting_note(inst.id, note)
+            if note:
+                log.warning("%s (%s) %s", inst.name, inst.id, note)
 
     # -- outcomes -------------------------------------------------------------------------
     def _complete(
@@ -446,8 +491,10 @@ class Engine:
         now: float,
         out: _Outbox,
         failure: str | None = None,
+        error: str | None = None,
     ) -> None:
         inst.status, inst.output, inst.updated = status, output, now
+        self.store.set_waiting_note(inst.id, None)
         self.store.put_instance(inst)
         completed: Event = event(
             EventType.ExecutionCompleted, now, OrchestrationStatus=status, Result=output
@@ -456,7 +503,7 @@ class Engine:
             completed["FailureDetails"] = {"ErrorMessage": failure}
         out.history.append(completed)
         out.history.append(event(EventType.OrchestratorCompleted, now))
-        self._notify_parent(inst, status, output, failure, now, out)
+        self._notify_parent(inst, status, output, failure, now, out, error)
 
     def _notify_parent(
         self,
@@ -466,6 +513,7 @@ class Engine:
         failure: str | None,
         now: float,
         out: _Outbox,
+        error: str | None = None,
     ) -> None:
         if inst.parent_id is None or inst.parent_task_id is None:
             return
@@ -483,7 +531,7 @@ class Engine:
                 now,
                 TaskScheduledId=inst.parent_task_id,
                 Reason=reason,
-                Details=None,
+                Details=failures.orchestrator_details(error) if error is not None else None,
             )
         self.store.add_message(inst.parent_id, msg, inst.parent_execution)
         out.wake.add(inst.parent_id)
@@ -497,6 +545,7 @@ class Engine:
             self.store.delete_activities_of(inst.id)
             inst.status, inst.output, inst.updated = status, output, now
             self.store.put_instance(inst)
+            self.store.set_waiting_note(inst.id, None)
             self.store.append_history(
                 inst.id,
                 [
@@ -518,7 +567,9 @@ class Engine:
         now: float,
         out: _Outbox,
     ) -> None:
-        """Fresh execution, same id; events the old one never consumed are carried over."""
+        """Fresh execution, same id. `carry`: the events raised after the continue-as-new
+        point of the final episode (DTFx carries those over); events buffered before it are
+        dropped, as the extension calls ContinueAsNew without preserving them (§2.7)."""
         out.history.append(event(EventType.OrchestratorCompleted, now))
         inst.execution_id = uuid.uuid4().hex
         inst.input = input_text
@@ -562,6 +613,8 @@ class Engine:
         elif work.kind in ("timer", "retry_timer"):
             if work.kind == "timer":
                 fire_at = parse_iso(str(action["fireAt"]))
+            elif work.final:  # DTFx 2.17.1: "Dummy timer for back-compat", due at once
+                fire_at = now
             else:
                 fire_at = now + _retry_delay(action.get("retryOptions") or {}, work.attempt)
             out.history.append(event(EventType.TimerCreated, now, work.id, FireAt=iso(fire_at)))
@@ -601,15 +654,16 @@ class Engine:
         )
         existing = self.store.instance(child_id)
         if existing is not None and existing.status in ACTIVE:
-            failed = event(
-                EventType.SubOrchestrationInstanceFailed,
-                now,
-                TaskScheduledId=work.id,
-                Reason=f"An orchestration with instance ID '{child_id}' already exists.",
-                Details=None,
+            # Azure drops an ExecutionStarted for a running instance: nothing ever answers
+            # the parent's task. Say so, since nothing else will.
+            # The reason rides on the history event (the SDK ignores unknown keys), so every
+            # later walk can say why this task never completes.
+            dropped = (
+                f"an instance with id '{child_id}' was already {existing.status} when it was "
+                "started, and Azure drops such a start"
             )
-            self.store.add_message(inst.id, failed, inst.execution_id)
-            out.wake.add(inst.id)
+            out.history[-1]["DevhostDropped"] = dropped
+            out.dropped.append(f"sub-orchestration '{name}': {dropped}")
             return
         child = self._new_instance(child_id, name, action.get("input"), now)
         child.parent_id, child.parent_execution = inst.id, inst.execution_id
@@ -698,7 +752,7 @@ class Engine:
                 now,
                 TaskScheduledId=row.task_id,
                 Reason=f"Activity function '{row.name}' failed: {reply['error']}",
-                Details=reply.get("details"),
+                Details=failures.activity_details(reply["error"], reply.get("details")),
             )
         with self.store.tx():
             delivered = self.store.delete_activity(row.id)

@@ -49,6 +49,9 @@ CREATE INDEX IF NOT EXISTS entity_inbox_target ON entity_inbox(target, id);
 CREATE TABLE IF NOT EXISTS entities (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, key TEXT NOT NULL, state TEXT,
     last_op REAL NOT NULL);
+-- Why an instance waits where Azure would wait and the SDK thinks it moved on (replay.py);
+-- shown in the status payload as devhostWaiting. A row only while there is something to say.
+CREATE TABLE IF NOT EXISTS waiting_notes (id TEXT PRIMARY KEY, note TEXT NOT NULL);
 -- Timer-trigger schedule monitor (use_monitor): last and next occurrence per function.
 CREATE TABLE IF NOT EXISTS timer_status (
     function TEXT PRIMARY KEY, last REAL, next REAL NOT NULL, last_updated REAL NOT NULL);
@@ -195,10 +198,23 @@ class Store:
             ("history", "instance_id"),
             ("inbox", "instance_id"),
             ("activities", "instance_id"),
+            ("waiting_notes", "id"),
         ):
             self.db.execute(f"DELETE FROM {table} WHERE {col}=?", (instance_id,))
         self._history.pop(instance_id, None)
         self._episodes.pop(instance_id, None)
+
+    def waiting_note(self, instance_id: str) -> str | None:
+        row = self.db.execute("SELECT note FROM waiting_notes WHERE id=?", (instance_id,))
+        found = row.fetchone()
+        return found[0] if found else None
+
+    def set_waiting_note(self, instance_id: str, note: str | None) -> None:
+        if note:
+            sql = "INSERT OR REPLACE INTO waiting_notes VALUES (?,?)"
+            self.db.execute(sql, (instance_id, note))
+        else:
+            self.db.execute("DELETE FROM waiting_notes WHERE id=?", (instance_id,))
 
     # -- history ----------------------------------------------------------------------
     def history(self, instance_id: str) -> list[Event]:
