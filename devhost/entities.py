@@ -22,8 +22,9 @@ from devhost.clock import Clock
 from devhost.history import EventType, event
 from devhost.index import FunctionIndex
 from devhost.keyed_runs import KeyedRuns
+from devhost.replay import AS_AZURE
 from devhost.store import EntityRow, Store
-from devhost.workers import WorkerError, WorkerPool
+from devhost.workers import WorkerPool
 
 log = logging.getLogger("devhost")
 
@@ -83,6 +84,7 @@ class EntityDispatcher:
         self._batches = KeyedRuns(self._drain, spawn=spawn, limit=64, what="entity batch")
         self.operations = 0
         self.batches = 0
+        self.failed_batches = 0
 
     def start(self) -> None:
         for target in self.store.entity_targets():
@@ -150,7 +152,20 @@ class EntityDispatcher:
                 "entity", name=fn.name, context=json.dumps(context, separators=(",", ":"))
             )
             if not reply.get("ok"):
-                raise WorkerError(f"entity function failed: {reply.get('error')}")
+                # TaskEntityShim: a batch whose results or state cannot be serialised throws,
+                # and the whole batch is aborted; nothing is answered, so callers wait. The
+                # messages stay queued; the next message to this entity tries them again.
+                log.warning(
+                    "%s (%s) batch of %d operation(s) failed as a whole: %s; its callers wait "
+                    "%s until a later batch succeeds",
+                    fn.name,
+                    target,
+                    len(rows),
+                    str(reply.get("error"))[:300],
+                    AS_AZURE,
+                )
+                self.failed_batches += 1
+                return False
             outcome = json.loads(reply["state"])
             results = outcome["results"]
             exists, state = bool(outcome.get("entityExists")), outcome.get("entityState")

@@ -117,33 +117,18 @@ class Worker:
         """One operation batch through the SDK's entity handle (durable-protocol.md §3).
 
         The whole batch goes through the SDK as the real host sends it, so results, state
-        and quirks are the SDK's own. Only if the SDK fails the batch as a whole (e.g. a
-        result that is not JSON-serialisable) are the operations re-run one by one, so one
-        bad operation fails alone and the others keep their effect.
+        and quirks are the SDK's own. If the SDK fails the batch as a whole (e.g. a result
+        that is not JSON-serialisable), the batch fails as a whole, as in `TaskEntityShim`.
         """
         handle = self._function(req["name"]).get_user_function()
         loop = asyncio.get_running_loop()
-        context = req["context"]
         try:
-            return {"ok": True, "state": await loop.run_in_executor(self.pool, handle, context)}
-        except Exception:
-            traceback.print_exc()
-        parsed = json.loads(context)
-        exists, state = parsed["exists"], parsed["state"]
-        results = []
-        for op in parsed["batch"]:
-            one = json.dumps({**parsed, "exists": exists, "state": state, "batch": [op]})
-            try:
-                reply = json.loads(await loop.run_in_executor(self.pool, handle, one))
-                exists, state = reply["entityExists"], reply["entityState"]
-                results.append(reply["results"][0])
-            except Exception as exc:
-                text = json.dumps(f"{type(exc).__name__}: {exc}")
-                results.append({"isError": True, "duration": 0, "startTime": 0, "result": text})
-        state_text = json.dumps(
-            {"entityExists": exists, "entityState": state, "results": results, "signals": []}
-        )
-        return {"ok": True, "state": state_text}
+            return {
+                "ok": True,
+                "state": await loop.run_in_executor(self.pool, handle, req["context"]),
+            }
+        except Exception as exc:
+            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
 
     async def activity(self, req: dict[str, Any]) -> dict[str, Any]:
         from azure.functions import meta
