@@ -7,7 +7,10 @@ ids, profiles), then 5% of the qualifying accounts drift: 40% missing in D2C, 40
 
 Prints per size: wall time, records/s, Salesforce API calls used (sandbox counters, token
 requests included) beside the physical floor ceil(N/2000) query calls + ceil(writes/200)
-collection calls, and D2C calls per record. Goal: within 10% of the floor.
+collection calls, and D2C calls per record. Goal: within 10% of the floor. Also the repair
+concurrency the host really achieved (from the repair chunks' histories: each repair's
+scheduled -> finished interval), beside RECONCILE_FANOUT: the peak and the time-weighted mean
+of repairs in flight while any was.
 Run: .venv/bin/python bench/reconciliation.py [N ...] (default 10000 50000).
 """
 
@@ -24,11 +27,48 @@ sys.path.insert(0, str(ROOT))
 
 import sandbox  # noqa: E402
 from crosswalk.profiles import SqliteProfileStore  # noqa: E402
+from devhost.history import parse_iso  # noqa: E402
 from devhost.testing import run  # noqa: E402
 from scripts.localstack import app_env  # noqa: E402
 from tests.e2e.drift import in_sync, read_org  # noqa: E402
 
 DRIFT = 0.05
+FANOUT = 50  # RECONCILE_FANOUT for the run (the setting's default)
+_DONE = {
+    "TaskCompleted",
+    "TaskFailed",
+    "SubOrchestrationInstanceCompleted",
+    "SubOrchestrationInstanceFailed",
+}
+
+
+def concurrency(host, run_id: str) -> tuple[int, float]:
+    """(peak, time-weighted mean) repairs in flight, read from the chunks' histories.
+
+    A repair is an activity or sub-orchestration a `reconcile_repairs` chunk scheduled; the
+    host's history conversion puts its ScheduledTime on the completion event.
+    """
+    api = "/runtime/webhooks/durabletask/instances"
+    chunks = host.get(f"{api}?instanceIdPrefix={run_id}:p&top=1000").json()
+    edges: list[tuple[float, int]] = []
+    for chunk in chunks:
+        status = host.get(f"{api}/{chunk['instanceId']}?showHistory=true").json()
+        for ev in status.get("historyEvents") or []:
+            if ev["EventType"] in _DONE and ev.get("ScheduledTime"):
+                edges.append((parse_iso(ev["ScheduledTime"]), 1))
+                edges.append((parse_iso(ev["Timestamp"]), -1))
+    edges.sort()
+    peak = level = 0
+    busy = area = 0.0
+    last = edges[0][0] if edges else 0.0
+    for at, step in edges:
+        if level:
+            busy += at - last
+            area += level * (at - last)
+        level += step
+        peak = max(peak, level)
+        last = at
+    return peak, (area / busy if busy else 0.0)
 
 
 def _sf_calls(stats: dict) -> dict[str, int]:
@@ -62,7 +102,7 @@ def bench(n: int) -> dict[str, float]:
                 sb.salesforce_delete("Account", account_id)
             else:
                 sb.salesforce_edit("Account", account_id, {"Type": "Prospect"})
-        env = app_env(sb, data, RECONCILE_SCHEDULE="0 0 0 29 2 *")
+        env = app_env(sb, data, RECONCILE_SCHEDULE="0 0 0 29 2 *", RECONCILE_FANOUT=str(FANOUT))
         with run(ROOT, env=env) as host:
             before_sf, before_d2c = _sf_calls(sb.stats()), int(sb.stats()["d2c"]["total"])
             started = time.perf_counter()
@@ -73,6 +113,7 @@ def bench(n: int) -> dict[str, float]:
             assert status["runtimeStatus"] == "Completed", status
             report = host.get(f"/api/reconciliations/{run_id}").json()
             after = sb.stats()
+            peak, mean = concurrency(host, run_id)
     sf = {k: v - before_sf[k] for k, v in _sf_calls(after).items()}
     d2c = int(after["d2c"]["total"]) - before_d2c
     writes = report["salesforce_writes"]
@@ -94,6 +135,8 @@ def bench(n: int) -> dict[str, float]:
         "floor": floor_query + floor_writes,
         "d2c_per_record": d2c / n,
         "d2c_total": d2c,
+        "peak": peak,
+        "mean": mean,
     }
 
 
@@ -113,6 +156,10 @@ def main() -> None:
             f"{r['records_written']} records) | {over:+.0f}% vs floor"
         )
         print(f"  D2C calls {r['d2c_total']} = {r['d2c_per_record']:.4f} per record")
+        print(
+            f"  repairs in flight: peak {r['peak']}, mean {r['mean']:.1f} while busy "
+            f"(RECONCILE_FANOUT={FANOUT})"
+        )
     print(
         "reconciliation: "
         + "; ".join(f"N={n:,} see above" for n in sizes)

@@ -267,17 +267,20 @@ def _await_approval(run: _Run, reasons: list[dict[str, Any]]) -> Step:
                 escalation=escalation,
             )
         )
-        timer = context.create_timer(deadline)
         while True:
+            # A fresh timer for every wait: the SDK leaves an already-scheduled timer out of a
+            # new task_any, and the host would then wait for the event alone, past the
+            # deadline. The losing timer is cancelled, so it holds nothing open.
+            timer = context.create_timer(deadline)
             event = context.wait_for_external_event(APPROVAL_EVENT)
             winner = yield context.task_any([event, timer])
             if winner is timer:
                 break
+            timer.cancel()
             try:
                 decision = ApprovalDecision.model_validate(_event_data(winner.result))
             except (ValidationError, ValueError):
                 continue
-            timer.cancel()
             waited = (context.current_utc_datetime - began).total_seconds()
             count(context, metric.approval_waited, waited, str(decision.decision))
             if not context.is_replaying:

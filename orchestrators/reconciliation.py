@@ -17,6 +17,7 @@ report; the watermark stays before it, so the next run reads it again.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -199,7 +200,7 @@ def _in_chunks(page: _Page, drifted: list[dict[str, Any]], counts: dict[str, int
                     "fanout": max(1, page.fanout // side_by_side),
                     "drifted": chunk,
                 },
-                f"{run.run_id}:p{run.page + 1}:c{wave + n}",
+                child_id(context, f"{run.run_id}:p{run.page + 1}:c{wave + n}"),
             )
             for n, chunk in enumerate(chunks[wave : wave + side_by_side])
         ]
@@ -320,18 +321,21 @@ def _starter(page: _Page, assessment: Assessment) -> Callable[[], Any] | None:
             defer_write_back=True,
         )
         instance_id = onboarding_instance_id(assessment.sf_account_id, assessment.modstamp)
-        if _needs_approval(run, assessment.account):
-            # A person may take days: start it detached (it writes its own ids back) so the
-            # run, and the lease that keeps other runs out, does not wait for the decision.
-            detached = request.model_copy(update={"defer_write_back": False})
-            payload = {
-                "orchestrator": "account_onboarding",
-                "instance_id": instance_id,
-                "input": detached.model_dump(mode="json", exclude_defaults=True),
-            }
-            return lambda: context.call_activity("start_detached", payload)
-        body = request.model_dump(mode="json", exclude_defaults=True)
-        return lambda: context.call_sub_orchestrator("account_onboarding", body, instance_id)
+        if not _needs_approval(run, assessment.account):
+            body = request.model_dump(mode="json", exclude_defaults=True)
+            child = child_id(context, instance_id)  # never the webhook's id: see child_id
+            return lambda: context.call_sub_orchestrator("account_onboarding", body, child)
+        # A person may take days: start it detached (it writes its own ids back) so the run,
+        # and the lease that keeps other runs out, does not wait for the decision. The
+        # client start (start_once) refuses an id that exists: a collision is an answer here,
+        # never a hang.
+        detached = request.model_copy(update={"defer_write_back": False})
+        payload = {
+            "orchestrator": "account_onboarding",
+            "instance_id": instance_id,
+            "input": detached.model_dump(mode="json", exclude_defaults=True),
+        }
+        return lambda: context.call_activity("start_detached", payload)
     if assessment.drift is DriftClass.STALE_IN_D2C and (
         assessment.customer_patch or assessment.profile
     ):
@@ -345,11 +349,26 @@ def _starter(page: _Page, assessment: Assessment) -> Callable[[], Any] | None:
             account=assessment.account,
         )
         body = update.model_dump(mode="json", exclude_none=True)
-        instance_id = update_instance_id(assessment.sf_account_id, change, tag=run.run_id)
+        instance_id = child_id(
+            context, update_instance_id(assessment.sf_account_id, change, tag=run.run_id)
+        )
         return lambda: context.call_sub_orchestrator("account_update", body, instance_id)
     if assessment.drift is DriftClass.D2C_ORPHAN:
         return _activity(page, "reconcile_retire_orphan", assessment)
     return None
+
+
+def child_id(context: df.DurableOrchestrationContext, base: str) -> str:
+    """The id of a sub-orchestration this run starts: `base` plus a part nobody else uses.
+
+    Azure silently drops the start of a sub-orchestration whose id is already running (the
+    run would wait for ever, holding the lease) and replaces a finished one (losing its
+    history). The webhook and support retries use the bare onboarding id, and an earlier run
+    (terminated or restarted) may still have children with this run's ids; a part from
+    `new_uuid()` (the same on every replay, different in every execution) keeps them apart.
+    The duplicate of a running onboarding is then told apart by the record's entity claim.
+    """
+    return f"{base}-x{context.new_uuid().replace('-', '')[:16]}"
 
 
 def _needs_approval(run: RunInput, account: dict[str, Any]) -> bool:
@@ -395,34 +414,53 @@ def _judge(
 
 
 def _fan_out(page: _Page, jobs: list[tuple[int, Callable[[], Any]]]) -> Step:
-    """Run jobs with at most `fanout` in flight; transient failures get another round after a
-    durable back-off, up to the retry policy's attempts. Returns {key: ("ok"|"error", ...)}."""
+    """Run jobs in waves of at most `fanout`; transient failures get another round after a
+    durable back-off, up to the retry policy's attempts. Returns {key: ("ok"|"error", ...)}.
+
+    Waves, not a sliding window: the host carries out the orchestrator's actions one at a
+    time, and a `task_any` that re-yields running tasks beside one new task reaches it as a
+    wait for the new task alone (the SDK leaves scheduled tasks out of the action), so a
+    window refilled that way shrinks towards one job in flight. A wave's `task_all` starts
+    all of its jobs in one action.
+    """
     context = page.context
     outcomes: dict[int, tuple[str, Any]] = {}
     delay = page.retry.first_interval_seconds
     for attempt in range(1, page.retry.max_attempts + 1):
-        queue = list(jobs)
-        running: dict[Any, tuple[int, Callable[[], Any]]] = {}
         again: list[tuple[int, Callable[[], Any]]] = []
-        while queue or running:
-            while queue and len(running) < page.fanout:
-                key, start = queue.pop(0)
-                running[start()] = (key, start)
-            done = yield context.task_any(list(running))
-            key, start = running.pop(done)
-            if done.state is TaskState.FAILED:
-                failure = ActivityFailure.parse(done.result)
-                outcomes[key] = ("error", failure)
-                if failure.retryable:
-                    again.append((key, start))
-            else:
-                outcomes[key] = ("ok", done.result)
+        for first in range(0, len(jobs), page.fanout):
+            wave = [(key, start, start()) for key, start in jobs[first : first + page.fanout]]
+            yield from _all_settled(context, [task for _, _, task in wave])
+            for key, start, task in wave:
+                if task.state is TaskState.FAILED:
+                    failure = ActivityFailure.parse(task.result)
+                    outcomes[key] = ("error", failure)
+                    if failure.retryable:
+                        again.append((key, start))
+                else:
+                    outcomes[key] = ("ok", task.result)
         if not again or attempt == page.retry.max_attempts:
             break
         yield context.create_timer(context.current_utc_datetime + timedelta(seconds=delay))
         delay = min(delay * page.retry.backoff_coefficient, page.retry.max_interval_seconds)
         jobs = again
     return outcomes
+
+
+def _all_settled(context: df.DurableOrchestrationContext, tasks: list[Any]) -> Step:
+    """Wait until every task has finished, failed ones included.
+
+    Python's `task_all` raises at the first failure while the others still run (and the
+    host's `Task.WhenAll` waits for them anyway); waiting for each of the rest keeps their
+    outcomes, and adds no action the host would have to carry out.
+    """
+    try:
+        yield context.task_all(tasks)
+    except Exception:  # each task's own outcome is read by the caller
+        for task in tasks:
+            if task.state is TaskState.RUNNING:
+                with contextlib.suppress(Exception):  # read from task.state too
+                    yield task
 
 
 def _flush(page: _Page, everything: bool) -> Step:

@@ -19,5 +19,13 @@ async def start_once(
     existing = await client.get_status(instance_id)
     if existing is not None and existing.runtime_status is not None:
         return existing.runtime_status.value
-    await client.start_new(orchestrator, instance_id=instance_id, client_input=client_input)
+    try:
+        await client.start_new(orchestrator, instance_id=instance_id, client_input=client_input)
+    except Exception:
+        # Another starter won the race for this id (the host refuses a running one): that
+        # instance is the answer. Anything else is a real failure.
+        raced = await client.get_status(instance_id)
+        if raced is not None and raced.runtime_status is not None:
+            return raced.runtime_status.value
+        raise
     return None

@@ -134,6 +134,26 @@ def test_approval_timeout_escalates_once_then_rejects_on_the_virtual_clock(stack
     assert "timed out" in status["output"]["reason"]
 
 
+def test_an_invalid_decision_does_not_stop_the_deadline(stack_factory):
+    stack = stack_factory(seed=30, time_skipping=False)
+    account = _accounts(stack, approval=True)[0]
+    instance_id = stack.onboard(account["Id"])["id"]
+    _waiting_for_approval(stack, instance_id)
+
+    # straight to the Durable API: the approvals endpoint would refuse this body with a 400
+    sent = stack.host.raise_event(instance_id, "ApprovalDecision", {"decision": "maybe"})
+    assert sent.status == 202, sent.text
+    for _ in range(400):
+        history = stack.host.status(instance_id, show_history=True)["historyEvents"]
+        if any(e["EventType"] == "EventRaised" for e in history):
+            break
+    stack.host.advance(timedelta(hours=73))
+    escalated = _waiting_for_escalation(stack, instance_id, escalation=1)
+
+    assert escalated["runtimeStatus"] == "Running"
+    assert "devhostWaiting" not in escalated
+
+
 def _waiting_for_escalation(stack, instance_id: str, escalation: int) -> dict[str, Any]:
     for _ in range(400):
         status = stack.host.status(instance_id)

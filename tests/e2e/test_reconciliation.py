@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from crosswalk.onboarding import OnboardingInput, onboarding_instance_id
 from tests.e2e.drift import (
     DURABLE,
     by_class,
@@ -217,3 +218,45 @@ def test_an_overflow_event_starts_a_catch_up_run_that_repairs_what_had_no_event(
     (catch_up,) = [r for r in stack.host.get("/api/reconciliations").json()["reports"]]
     assert catch_up["run_id"].startswith("reconcile-overflow-")
     assert stack.host.wait_for(catch_up["run_id"], timeout=30)["runtimeStatus"] == "Completed"
+
+
+def test_a_repair_never_reuses_a_running_onboardings_id(stack_factory):
+    """Azure drops a sub-orchestration start whose id is running: the run would hang."""
+    stack = _quiet(stack_factory, seed=20, time_skipping=False)
+    sb = stack.sb
+    org = read_org(sb)
+    target, decoy = org.plain[0], org.other_qualifying[0]
+    in_sync(
+        sb,
+        stack.profiles(),
+        org,
+        [a for a in org.plain + org.other_qualifying if a not in {target, decoy}],
+    )
+    # an onboarding under the id the webhook would use for `target` (account + modstamp),
+    # waiting for a person (on another record, so `target` still looks missing)
+    modstamp = datetime.fromisoformat(sb.salesforce_record("Account", target)["SystemModstamp"])
+    busy_id = onboarding_instance_id(target, modstamp)
+    waiting = OnboardingInput(
+        account_id=decoy,
+        modstamp=datetime.fromisoformat(sb.salesforce_record("Account", decoy)["SystemModstamp"]),
+        source="http",
+        policy={"approval": {"credit_limit_threshold": 0, "annual_revenue_threshold": 0}},
+    )
+    started = stack.host.post(
+        f"{DURABLE}/orchestrators/account_onboarding/{busy_id}",
+        json=waiting.model_dump(mode="json"),
+    )
+    assert started.status == 202, started.text
+    for _ in range(400):
+        custom = stack.host.status(busy_id).get("customStatus") or {}
+        if custom.get("waiting_for") == "ApprovalDecision":
+            break
+    else:
+        raise AssertionError(f"{busy_id} never waited: {stack.host.status(busy_id)}")
+
+    finished = run_reconciliation(stack.host, timeout=30)
+
+    finding = next(f for f in finished["findings"] if f["sf_account_id"] == target)
+    assert finding["drift"] == "missing_in_d2c"
+    assert finding["repaired_by"] == "account_onboarding", finding
+    assert stack.host.status(busy_id)["runtimeStatus"] == "Running"  # untouched
