@@ -189,3 +189,16 @@ def test_failure_details_have_the_hosts_shape(app_host) -> None:
     assert exception["$type"].startswith("System.Exception, ")
     assert exception["Message"] == "ValueError: kaboom 9"
     assert "Traceback" in exception["InnerException"]["Message"]
+
+
+def test_unknown_activity_is_never_scheduled_and_the_caller_waits(app_host) -> None:
+    iid = app_host.start("calls_unknown_activity")
+    note = waiting_note(app_host, iid)
+    assert "The function 'no_such_activity' doesn't exist" in note
+    assert not history_has(app_host, iid, "TaskScheduled")
+
+
+def test_signal_to_unknown_entity_fails_the_orchestration(app_host) -> None:
+    status = app_host.wait_for(app_host.start("signals_unknown_entity"))
+    assert status["runtimeStatus"] == "Failed"
+    assert "The function 'no_such_entity' doesn't exist" in status["output"]

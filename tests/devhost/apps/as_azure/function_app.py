@@ -126,8 +126,9 @@ def changes_its_mind(context: df.DurableOrchestrationContext):
 # 7. an entity batch the SDK cannot serialise
 @app.orchestration_trigger(context_name="context")
 def calls_bad_entity(context: df.DurableOrchestrationContext):
+    keeper_id = df.EntityId("keeper", context.get_input()["key"])
     try:
-        yield context.call_entity(df.EntityId("keeper", context.get_input()["key"]), "unserialisable")
+        yield context.call_entity(keeper_id, "unserialisable")
     except Exception as exc:
         return f"answered: {exc}"
     return "answered"
@@ -159,3 +160,18 @@ def catches_failures(context: df.DurableOrchestrationContext):
         except Exception as exc:
             texts.append(str(exc))
     return texts
+
+
+@app.orchestration_trigger(context_name="context")
+def calls_unknown_activity(context: df.DurableOrchestrationContext):
+    try:
+        yield context.call_activity("no_such_activity", "x")
+    except Exception as exc:
+        return f"failed: {exc}"
+    return "done"
+
+
+@app.orchestration_trigger(context_name="context")
+def signals_unknown_entity(context: df.DurableOrchestrationContext):
+    context.signal_entity(df.EntityId("no_such_entity", "k"), "poke")
+    return (yield context.call_activity("say_a", "after"))
