@@ -41,6 +41,7 @@ _RETRY = {CALL_ACTIVITY_RETRY, CALL_SUB_RETRY}
 # external events are the extension's own completion sources, not DTFx tasks.
 _OPEN = {CALL_ACTIVITY, CALL_SUB, CREATE_TIMER, CALL_HTTP, CALL_ACTIVITY_RETRY, CALL_SUB_RETRY}
 AS_AZURE = "(as Azure would)"
+_SCHEDULING = frozenset(int(s) for s in SCHEDULING)
 
 # (kind, name) -> does a function of that kind exist? kinds: activity, orchestrator, entity
 Exists = Callable[[str, str], bool]
@@ -224,7 +225,7 @@ class _Walker:
 
     def apply(self, ev: Event, holder: dict[str, Any]) -> None:
         kind = ev.get("EventType")
-        if kind in {int(s) for s in SCHEDULING}:
+        if kind in _SCHEDULING:
             self._check_deterministic(ev)
         if kind in (EventType.TaskCompleted, EventType.SubOrchestrationInstanceCompleted):
             self._complete(ev.get("TaskScheduledId"), ok=True)
@@ -475,9 +476,7 @@ def simulate(
         holder: dict[str, Any] = {"event": ev, "consumed": False}
         walker.apply(ev, holder)
         walker.advance()
-    scheduled = {
-        ev.get("EventId") for ev in history if ev.get("EventType") in {int(s) for s in SCHEDULING}
-    }
+    scheduled = {ev.get("EventId") for ev in history if ev.get("EventType") in _SCHEDULING}
     result = Simulation(
         carry_over=walker.carry,
         failure=walker.failure,
