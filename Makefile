@@ -4,13 +4,29 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-stamp
 
-.PHONY: run test lint bench format clean
+# The infra check's own environment: checkov pins too many packages to share .venv. Built
+# once (pip's cache makes a rebuild quick), rebuilt only when its requirements change.
+INFRA_VENV := .venv-infra
+INFRA_STAMP := $(INFRA_VENV)/.deps-stamp
+
+.PHONY: run test lint bench format clean infra-venv infra-check
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+
+$(INFRA_STAMP): infra/requirements-check.txt
+	test -x $(INFRA_VENV)/bin/python || $(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements-check.txt
+	touch $(INFRA_STAMP)
+
+infra-venv: $(INFRA_STAMP)
+
+# Parses every .bicep file and runs checkov's Azure policies (tests/infra runs it too).
+infra-check: $(INFRA_STAMP)
+	$(INFRA_VENV)/bin/python scripts/infra_check.py
 
 node_modules/.bin/azurite: package.json
 	npm install --no-audit --no-fund --silent
@@ -19,7 +35,7 @@ node_modules/.bin/azurite: package.json
 run: $(STAMP)
 	$(PY) scripts/run_stack.py
 
-test: $(STAMP) node_modules/.bin/azurite lint
+test: $(STAMP) $(INFRA_STAMP) node_modules/.bin/azurite lint
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -34,4 +50,4 @@ bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .devhost
+	rm -rf $(VENV) $(INFRA_VENV) .pytest_cache .ruff_cache .devhost

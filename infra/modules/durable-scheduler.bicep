@@ -1,0 +1,43 @@
+// The Durable Task Scheduler backend (durableBackend = 'DurableTaskScheduler'): a scheduler
+// and the task hub the app's host.json names ("crosswalk"). The app's identity gets
+// Durable Task Data Contributor on it in access.bicep.
+
+@description('Azure region.')
+param location string
+
+@description('Tags put on every resource.')
+param tags object
+
+@description('Scheduler name (3-64 letters, digits and hyphens).')
+param name string
+
+@description('Task hub name: host.json\'s durableTask.hubName.')
+param taskHubName string
+
+@description('Consumption (pay per action) or Dedicated (reserved capacity units).')
+@allowed(['Consumption', 'Dedicated'])
+param sku string = 'Consumption'
+
+resource scheduler 'Microsoft.DurableTask/schedulers@2025-11-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    sku: {
+      name: sku
+    }
+    // Flex Consumption has no fixed outbound addresses: access is decided by the identity's
+    // role, not by IP (an empty list would refuse every caller).
+    ipAllowlist: ['0.0.0.0/0']
+  }
+}
+
+resource taskHub 'Microsoft.DurableTask/schedulers/taskHubs@2025-11-01' = {
+  parent: scheduler
+  name: taskHubName
+}
+
+output id string = scheduler.id
+output name string = scheduler.name
+output endpoint string = scheduler.properties.endpoint
+output taskHubName string = taskHub.name

@@ -1,0 +1,113 @@
+// Event Grid: one custom topic for Salesforce change events (relayed from Salesforce) and
+// one for D2C events, both CloudEvents 1.0. Publishers authenticate with Entra ID (local
+// auth off; grant them EventGrid Data Sender, README step 4). Each topic's subscription
+// delivers to the Event Grid trigger of the same name in the app, retries, and dead-letters
+// what it cannot deliver to the lake's dead-letter container with the topic's identity.
+
+@description('Azure region.')
+param location string
+
+@description('Tags put on every resource.')
+param tags object
+
+@description('Prefix of the topic names.')
+param namePrefix string
+
+@description('Function App resource id (subscriptions deliver to its functions).')
+param functionAppId string
+
+@description('Create the subscriptions. Event Grid checks that the function exists, so the first provision (before any code is deployed) leaves them out; azure.yaml\'s postdeploy hook provisions again with this on.')
+param subscribe bool
+
+@description('Lake storage account (dead letters).')
+param lakeName string
+
+@description('Lake container Event Grid dead-letters to.')
+param deadLetterContainer string
+
+@description('Delivery attempts before an event is dead-lettered.')
+@minValue(1)
+@maxValue(30)
+param maxDeliveryAttempts int = 30
+
+@description('Minutes an event is retried before it is dead-lettered.')
+@minValue(1)
+@maxValue(1440)
+param eventTimeToLiveMinutes int = 1440
+
+// topic key -> the Event Grid trigger function that receives its events
+var topics = [
+  { key: 'salesforce', function: 'salesforce_change_events' }
+  { key: 'd2c', function: 'd2c_events' }
+]
+
+var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+
+resource lake 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: lakeName
+}
+
+resource topic 'Microsoft.EventGrid/topics@2022-06-15' = [
+  for t in topics: {
+    name: '${namePrefix}-${t.key}-events'
+    location: location
+    tags: tags
+    identity: {
+      type: 'SystemAssigned'
+    }
+    properties: {
+      inputSchema: 'CloudEventSchemaV1_0'
+      disableLocalAuth: true
+      publicNetworkAccess: 'Enabled'
+    }
+  }
+]
+
+resource deadLetterAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (t, i) in topics: {
+    name: guid(lake.id, topic[i].id, storageBlobDataContributor)
+    scope: lake
+    properties: {
+      principalId: topic[i].identity.principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
+    }
+  }
+]
+
+resource subscription 'Microsoft.EventGrid/topics/eventSubscriptions@2022-06-15' = [
+  for (t, i) in topics: if (subscribe) {
+    parent: topic[i]
+    name: 'crosswalk-${t.function}'
+    dependsOn: [deadLetterAccess]
+    properties: {
+      destination: {
+        endpointType: 'AzureFunction'
+        properties: {
+          resourceId: '${functionAppId}/functions/${t.function}'
+          maxEventsPerBatch: 1
+          preferredBatchSizeInKilobytes: 64
+        }
+      }
+      eventDeliverySchema: 'CloudEventSchemaV1_0'
+      retryPolicy: {
+        maxDeliveryAttempts: maxDeliveryAttempts
+        eventTimeToLiveInMinutes: eventTimeToLiveMinutes
+      }
+      deadLetterWithResourceIdentity: {
+        identity: {
+          type: 'SystemAssigned'
+        }
+        deadLetterDestination: {
+          endpointType: 'StorageBlob'
+          properties: {
+            resourceId: lake.id
+            blobContainerName: deadLetterContainer
+          }
+        }
+      }
+    }
+  }
+]
+
+output topicEndpoints array = [for (t, i) in topics: { key: t.key, endpoint: topic[i].properties.endpoint }]

@@ -1,0 +1,173 @@
+"""The infra check: every .bicep file under infra/ parses, and checkov's Azure policies pass.
+
+Runs in its own environment (`.venv-infra`, `make infra-venv`), because checkov pins dozens of
+packages the app must not share. It never imports the app.
+
+    .venv-infra/bin/python scripts/infra_check.py [--report PATH]
+
+Prints one summary line (how many Bicep files parsed; checkov passed / failed / suppressed)
+and, for each problem, a line saying what and where. Exit status 0 only when every file
+parses, no check fails unsuppressed, and every suppression in infra/checkov-suppressions.yaml
+still suppresses something. `--report PATH` also writes the results as JSON, with the parsed
+main.bicep, for tests/infra to check the Function App's settings against the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pycep import BicepParser
+
+ROOT = Path(__file__).resolve().parent.parent
+INFRA = ROOT / "infra"
+SUPPRESSIONS = INFRA / "checkov-suppressions.yaml"
+
+
+@dataclass
+class Suppression:
+    check_id: str
+    reason: str
+    resources: list[str]
+    used: set[str] = field(default_factory=set)
+
+
+def load_suppressions(path: Path) -> tuple[dict[str, Suppression], list[str]]:
+    """The suppression file, and what is wrong with it (no reason, no resources)."""
+    raw = yaml.safe_load(path.read_text()) or {}
+    found: dict[str, Suppression] = {}
+    problems: list[str] = []
+    for check_id, entry in raw.items():
+        entry = entry or {}
+        reason = str(entry.get("reason") or "").strip()
+        resources = [str(r) for r in entry.get("resources") or []]
+        if not reason:
+            problems.append(f"suppression {check_id}: no reason given")
+        if not resources:
+            problems.append(f"suppression {check_id}: names no resource")
+        found[check_id] = Suppression(check_id, reason, resources)
+    return found, problems
+
+
+def parse_all(parser: BicepParser) -> tuple[list[Path], list[str], dict[str, Any]]:
+    """Parse every .bicep file; return the files, the parse errors and the parsed main.bicep."""
+    files = sorted(INFRA.rglob("*.bicep"))
+    errors: list[str] = []
+    main: dict[str, Any] = {}
+    for path in files:
+        try:
+            parsed = parser.parse(file_path=path)
+        except Exception as exc:  # pycep raises lark's errors or ValueError; report them all
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            errors.append(f"{path.relative_to(ROOT)}: does not parse: {type(exc).__name__} {first}")
+            continue
+        if path == INFRA / "main.bicep":
+            main = parsed
+    return files, errors, main
+
+
+def run_checkov() -> dict[str, Any]:
+    """checkov's Bicep policies over infra/, as its JSON report (nothing downloaded)."""
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "LOG_LEVEL": "WARNING"}
+    command = [
+        sys.executable,  # this environment's checkov, whatever its console script says
+        "-m",
+        "checkov.main",
+        "--directory",
+        str(INFRA),
+        "--framework",
+        "bicep",
+        "--output",
+        "json",
+        "--skip-download",
+        "--compact",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode not in (0, 1):  # 1 means "some check failed"; anything else broke
+        raise SystemExit(f"checkov did not run (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    report = json.loads(done.stdout)
+    reports = report if isinstance(report, list) else [report]
+    bicep = [r for r in reports if r.get("check_type") == "bicep"]
+    if not bicep:
+        raise SystemExit(f"checkov reported no Bicep results:\n{done.stdout[-2000:]}")
+    return bicep[0]
+
+
+def resource_key(check: dict[str, Any]) -> str:
+    return f"{str(check['file_path']).lstrip('/')}::{check['resource']}"
+
+
+def apply_suppressions(
+    report: dict[str, Any], suppressions: dict[str, Suppression]
+) -> tuple[list[str], int]:
+    """Unsuppressed failures (one line each) and how many failures were suppressed."""
+    failures: list[str] = []
+    suppressed = 0
+    for check in report["results"]["failed_checks"]:
+        key = resource_key(check)
+        entry = suppressions.get(check["check_id"])
+        if entry and key in entry.resources:
+            entry.used.add(key)
+            suppressed += 1
+            continue
+        failures.append(f"{check['check_id']} {key}: {check['check_name']}")
+    return failures, suppressed
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args.add_argument("--report", type=Path, help="also write the results here as JSON")
+    options = args.parse_args(argv)
+
+    files, parse_errors, main_bicep = parse_all(BicepParser())
+    suppressions, suppression_problems = load_suppressions(SUPPRESSIONS)
+    report = run_checkov()
+    failures, suppressed = apply_suppressions(report, suppressions)
+    stale = [
+        f"suppression {s.check_id} {resource}: nothing to suppress any more; remove it"
+        for s in suppressions.values()
+        for resource in s.resources
+        if resource not in s.used
+    ]
+    summary = report["summary"]
+    passed = int(summary["passed"])
+    counts = {
+        "bicep_files": len(files),
+        "parsed": len(files) - len(parse_errors),
+        "passed": passed,
+        "failed": len(failures),
+        "suppressed": suppressed,
+        "checkov_parsing_errors": int(summary.get("parsing_errors", 0)),
+    }
+    problems = parse_errors + suppression_problems + failures + stale
+    if counts["checkov_parsing_errors"]:
+        problems.append(f"checkov could not parse {counts['checkov_parsing_errors']} file(s)")
+
+    print(
+        f"infra: {counts['parsed']} of {counts['bicep_files']} Bicep files parsed; "
+        f"checkov {summary.get('checkov_version', '?')}: {passed} passed, "
+        f"{counts['failed']} failed, {suppressed} suppressed "
+        f"({len(suppressions)} suppressions in {SUPPRESSIONS.relative_to(ROOT)})"
+    )
+    for line in problems:
+        print(f"  {line}")
+    if options.report:
+        options.report.write_text(
+            json.dumps(
+                {"counts": counts, "problems": problems, "main": main_bicep},
+                indent=1,
+                default=str,
+            )
+        )
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
