@@ -47,12 +47,14 @@ param zoneRedundant bool = false
 param alertEmail string = ''
 
 @description('Client id of the Entra app registration that signs support staff in (README: Deploying to Azure, step 1).')
+@minLength(1)
 param authClientId string
 
 @description('Salesforce login or My Domain URL (SALESFORCE_LOGIN_URL).')
 param salesforceLoginUrl string = 'https://login.salesforce.com'
 
 @description('Salesforce connected app consumer key (SALESFORCE_CLIENT_ID).')
+@minLength(1)
 param salesforceClientId string
 
 @secure()
@@ -60,6 +62,7 @@ param salesforceClientId string
 param salesforceClientSecret string
 
 @description('D2C customer API base URL (D2C_BASE_URL).')
+@minLength(1)
 param d2cBaseUrl string
 
 @secure()
@@ -221,12 +224,13 @@ var notifySettings = empty(notifyWebhookUrl) ? {} : {
   NOTIFY_WEBHOOK_URL: '${keyVaultReference}notify-webhook-url)'
 }
 
-// What the Functions host reads: its storage through the identity, and telemetry.
+// What the Functions host reads: its storage through the identity, and telemetry (the app
+// reads APPLICATIONINSIGHTS_CONNECTION_STRING too; host.json has telemetryMode OpenTelemetry).
 var hostSettings = {
   AzureWebJobsStorage__accountName: names.hostStorage
   AzureWebJobsStorage__credential: 'managedidentity'
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
+  PYTHON_ENABLE_OPENTELEMETRY: 'true'
 }
 
 // The Durable Task Scheduler backend overrides host.json's storageProvider (AzureStorage).
@@ -270,7 +274,6 @@ module access 'modules/access.bicep' = {
     lakeName: lake.outputs.name
     keyVaultName: keyVault.outputs.name
     cosmosName: cosmos.outputs.name
-    appInsightsName: monitoring.outputs.appInsightsName
     schedulerName: useScheduler ? names.scheduler : ''
   }
 }

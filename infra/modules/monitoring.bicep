@@ -38,9 +38,10 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'web'
     WorkspaceResourceId: workspace.id
-    // Ingestion only with an Entra token: the app's identity holds Monitoring Metrics
-    // Publisher (access.bicep) and sends APPLICATIONINSIGHTS_AUTHENTICATION_STRING.
-    DisableLocalAuth: true
+    // Ingestion by connection string: the app's OpenTelemetry distro (crosswalk/telemetry)
+    // sends with the connection string alone, without an Entra credential, so local auth
+    // stays on until it takes the app's identity.
+    DisableLocalAuth: false
   }
 }
 

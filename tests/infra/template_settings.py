@@ -39,7 +39,8 @@ HOST_SETTINGS = {
     "backend, host.json connectionStringName AzureWebJobsStorage) by managed identity",
     "AzureWebJobsStorage__credential": "identity-based AzureWebJobsStorage: managedidentity",
     "APPLICATIONINSIGHTS_CONNECTION_STRING": "the host's Application Insights telemetry",
-    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "Entra ID ingestion (local auth is off)",
+    "PYTHON_ENABLE_OPENTELEMETRY": "the Python worker continues the host's trace in each "
+    "invocation (host.json telemetryMode OpenTelemetry)",
 }
 
 # Where the Azure deployment deliberately differs from the code's local default.
