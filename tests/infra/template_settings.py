@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -105,16 +107,31 @@ def required_setting_names() -> set[str]:
     }
 
 
+_INDEX_THE_APP = """
+import json
+import function_app
+print(json.dumps([
+    [function.get_function_name(), function.get_raw_bindings()]
+    for function in function_app.app.get_functions()
+]))
+"""
+
+
 @lru_cache(maxsize=1)
 def app_bindings() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Each of the app's functions with its bindings as the host indexes them (JSON text).
-    Cached: the SDK refuses to index the same app twice."""
-    import function_app  # the app itself, not a copy of what it declares
 
-    return tuple(
-        (function.get_function_name(), tuple(function.get_raw_bindings()))
-        for function in function_app.app.get_functions()
+    Indexed in a fresh interpreter: the SDK refuses to index one app object twice, and other
+    tests index the app in this process."""
+    done = subprocess.run(
+        [sys.executable, "-c", _INDEX_THE_APP],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
+    return tuple((name, tuple(bindings)) for name, bindings in json.loads(done.stdout))
 
 
 def binding_setting_names() -> set[str]:
