@@ -4,9 +4,8 @@
 // setting the app requires is set here, and every name set here is one the app (or its
 // host) reads.
 //
-// Adding a concern (for example API Management in front of the support API) is one more
-// module that takes the Function App's outputs (functionApp.outputs.hostName / .id) and
-// adds its own outputs below; nothing else here has to change.
+// A concern is one module that takes what it needs from the others' outputs (API Management
+// takes functionApp.outputs.hostName) and adds its own outputs at the end.
 
 targetScope = 'subscription'
 
@@ -83,6 +82,16 @@ param auditRetentionDays int = 365
 @description('Create the Event Grid subscriptions. Off on the first provision (the functions do not exist before the first deploy); azure.yaml\'s postdeploy hook turns it on and provisions again.')
 param subscribeEvents bool = false
 
+@description('Application (client) ID of the profile API app registration. Empty: the profile API stays off (503) and no API Management is created.')
+param profileApiAudience string = ''
+
+@description('API Management SKU of the profile API gateway (with profileApiAudience).')
+@allowed(['Consumption', 'BasicV2', 'StandardV2'])
+param apimSku string = 'Consumption'
+
+@description('API Management publisher e-mail, which the service requires (with profileApiAudience).')
+param apimPublisherEmail string = ''
+
 @description('More app settings, e.g. {"APPROVAL_TIMEOUT_HOURS": "24"}: names from the README\'s configuration table only (tests/infra checks infra/main.parameters.json).')
 param extraAppSettings object = {}
 
@@ -101,6 +110,7 @@ var names = {
   workspace: 'log-crosswalk-${token}'
   appInsights: 'appi-crosswalk-${token}'
   scheduler: 'dts-crosswalk-${token}'
+  apim: 'apim-crosswalk-${token}'
   prefix: 'crosswalk-${token}'
 }
 
@@ -224,6 +234,12 @@ var notifySettings = empty(notifyWebhookUrl) ? {} : {
   NOTIFY_WEBHOOK_URL: '${keyVaultReference}notify-webhook-url)'
 }
 
+// The profile API accepts Entra ID tokens for this tenant and audience (off until both are set).
+var profileApiSettings = empty(profileApiAudience) ? {} : {
+  PROFILE_API_TENANT_ID: tenant().tenantId
+  PROFILE_API_AUDIENCE: profileApiAudience
+}
+
 // What the Functions host reads: its storage through the identity, and telemetry (the app
 // reads APPLICATIONINSIGHTS_CONNECTION_STRING too; host.json has telemetryMode OpenTelemetry).
 var hostSettings = {
@@ -244,6 +260,7 @@ var functionAppSettings = union(
   hostSettings,
   appSettings,
   notifySettings,
+  profileApiSettings,
   useScheduler ? schedulerSettings : {},
   extraAppSettings
 )
@@ -304,6 +321,22 @@ module alerts 'modules/alerts.bicep' = {
   }
 }
 
+// API Management in front of the profile API, when it is on.
+module apim 'modules/apim.bicep' = if (!empty(profileApiAudience)) {
+  name: 'apim'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: names.apim
+    sku: apimSku
+    publisherEmail: apimPublisherEmail
+    functionHostName: functionApp.outputs.hostName
+    tenantId: tenant().tenantId
+    audience: profileApiAudience
+  }
+}
+
 output AZURE_LOCATION string = location
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
@@ -311,3 +344,4 @@ output SUPPORT_CONSOLE_URL string = 'https://${functionApp.outputs.hostName}/api
 output EVENT_TOPIC_ENDPOINTS array = events.outputs.topicEndpoints
 output DURABLE_BACKEND string = durableBackend
 output KEY_VAULT_NAME string = keyVault.outputs.name
+output PROFILE_API_GATEWAY_URL string = empty(profileApiAudience) ? '' : apim.outputs.gatewayUrl

@@ -43,9 +43,8 @@ var consumption = sku == 'Consumption'
 var issuer = '${environment().authentication.loginEndpoint}${tenantId}/v2.0'
 // Consumption has no rate-limit-by-key: each calling application gets its own subscription
 // (key), and `rate-limit` counts per subscription, which is per client all the same.
-var rateLimit = consumption
-  ? '<rate-limit calls="${callsPerMinute}" renewal-period="60" />'
-  : '<rate-limit-by-key calls="${callsPerMinute}" renewal-period="60" counter-key="@(((Jwt)context.Variables[&quot;token&quot;]).Claims.GetValueOrDefault(&quot;azp&quot;, &quot;unknown&quot;))" />'
+// (one line: pycep-parser, checkov's Bicep parser, reads no multi-line conditions)
+var rateLimit = consumption ? '<rate-limit calls="${callsPerMinute}" renewal-period="60" />' : '<rate-limit-by-key calls="${callsPerMinute}" renewal-period="60" counter-key="@(((Jwt)context.Variables[&quot;token&quot;]).Claims.GetValueOrDefault(&quot;azp&quot;, &quot;unknown&quot;))" />'
 var policy = '''<policies>
   <inbound>
     <base />

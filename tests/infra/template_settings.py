@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import AnyHttpUrl, SecretStr
 
 from crosswalk.settings import GROUPS, Settings, SettingsError, load_settings
+from tests.app_functions import app_functions
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST_JSON = ROOT / "host.json"
@@ -107,31 +105,12 @@ def required_setting_names() -> set[str]:
     }
 
 
-_INDEX_THE_APP = """
-import json
-import function_app
-print(json.dumps([
-    [function.get_function_name(), function.get_raw_bindings()]
-    for function in function_app.app.get_functions()
-]))
-"""
-
-
-@lru_cache(maxsize=1)
 def app_bindings() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """Each of the app's functions with its bindings as the host indexes them (JSON text).
-
-    Indexed in a fresh interpreter: the SDK refuses to index one app object twice, and other
-    tests index the app in this process."""
-    done = subprocess.run(
-        [sys.executable, "-c", _INDEX_THE_APP],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
+    """Each of the app's functions with its bindings as the host indexes them (JSON text)."""
+    return tuple(
+        (function.get_function_name(), tuple(function.get_raw_bindings()))
+        for function in app_functions()
     )
-    return tuple((name, tuple(bindings)) for name, bindings in json.loads(done.stdout))
 
 
 def binding_setting_names() -> set[str]:
