@@ -35,3 +35,4 @@ def minimal_env() -> dict[str, str]:
 
 # Session fixtures shared by several test folders.
 from tests.azurite import azurite_connection_string  # noqa: E402, F401
+from tests.cosmos import cosmos_endpoint  # noqa: E402, F401

@@ -1,14 +1,14 @@
 """Fixtures for the storage contract suites: each store and lake implementation, real backends.
 
 SQLite, the folder lake and the SQLite audit log always run. Blob (lake and audit log) runs
-against a real Azurite started once per session on a free port (missing Azurite is a failure:
-run `npm install`). Cosmos runs only when `COSMOS_EMULATOR_ENDPOINT` is set, and is skipped
-with that reason otherwise.
+against a real Azurite started once per session on a free port, Cosmos DB against
+`@vercel/cosmosdb-server` through our launcher (tests/cosmos.py), or the emulator named by
+`COSMOS_EMULATOR_ENDPOINT`; a missing npm package is a failure (run `npm install`), never a skip.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +22,7 @@ from crosswalk.profiles.base import ProfileStore
 from crosswalk.profiles.sqlite import SqliteProfileStore
 from crosswalk.support.audit import AuditStore, SqliteAuditStore
 from crosswalk.support.audit_blob import MAX_BLOCKS, BlobAuditStore
+from tests.cosmos import CosmosEndpoint
 
 
 @pytest.fixture(params=["sqlite", pytest.param("cosmos", marks=pytest.mark.cosmos)])
@@ -32,38 +33,38 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProfileSto
         yield opened
         opened.close()
     else:
-        yield from _cosmos_store()
+        yield from _cosmos_store(request.getfixturevalue("cosmos_endpoint"))
 
 
-def _cosmos_store() -> Iterator[ProfileStore]:
-    """A store on a fresh container in the emulator, deleted afterwards."""
-    endpoint = os.environ.get("COSMOS_EMULATOR_ENDPOINT")
-    if not endpoint:
-        pytest.skip(
-            "COSMOS_EMULATOR_ENDPOINT not set: set it (and COSMOS_EMULATOR_KEY) to run the"
-            " Cosmos DB contract tests against an emulator"
-        )
+def _cosmos_store(endpoint: CosmosEndpoint) -> Iterator[ProfileStore]:
+    """A store on a fresh container, deleted afterwards."""
     from azure.cosmos import CosmosClient
+    from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
     from crosswalk.profiles.cosmos import CosmosProfileStore
 
-    key = os.environ.get("COSMOS_EMULATOR_KEY")
-    verify = os.environ.get("COSMOS_EMULATOR_VERIFY_TLS", "0") == "1"  # emulator: self-signed
     database, container = "crosswalk-tests", f"profiles-{uuid.uuid4().hex[:12]}"
     opened = CosmosProfileStore(
-        endpoint,
-        key,
+        endpoint.url,
+        endpoint.key,
         database,
         container,
         create_if_missing=True,
         feed_settle_seconds=0,  # one client, one clock: the contract reads its own writes
-        connection_verify=verify,
+        **endpoint.client_options(),
     )
     yield opened
     opened.close()
-    if key:  # without a key the store used DefaultAzureCredential; leave cleanup to the owner
-        with CosmosClient(endpoint, credential=key, connection_verify=verify) as client:
-            client.get_database_client(database).delete_container(container)
+    if not endpoint.key:  # the store used DefaultAzureCredential: leave cleanup to the owner
+        return
+    # A test that only checked its input never made the store connect, so the container
+    # (created on first use) may not exist: nothing to clean up then.
+    options = endpoint.client_options()
+    with (
+        CosmosClient(endpoint.url, credential=endpoint.key, **options) as client,
+        contextlib.suppress(CosmosResourceNotFoundError),
+    ):
+        client.get_database_client(database).delete_container(container)
 
 
 @pytest.fixture(params=["folder", pytest.param("blob", marks=pytest.mark.azurite)])
