@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from crosswalk.clients.d2c import D2CClient
     from crosswalk.clients.salesforce import SalesforceClient
     from crosswalk.lake.base import Lake
+    from crosswalk.lake.raw import RawLanding
     from crosswalk.profile_api.auth import TokenVerifier
     from crosswalk.profiles.base import ProfileStore
     from crosswalk.support.audit import AuditStore
@@ -63,6 +64,14 @@ class Services:
 
         with self._lock:
             return open_lake(self.settings.lake)
+
+    @cached_property
+    def raw_landing(self) -> RawLanding | None:
+        """The raw zone's buffer (None when `LAKE_RAW_ENABLED` is false)."""
+        from crosswalk.lake.raw import landing_from_settings
+
+        with self._lock:
+            return landing_from_settings(self.lake, self.settings.lake)
 
     @cached_property
     def profile_tokens(self) -> TokenVerifier:

@@ -151,6 +151,11 @@ class LakeSettings(_Group):
     container: str = Field(
         default="crosswalk-lake", pattern=r"^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$"
     )
+    # Raw zone (crosswalk/lake/raw.py): every event received, in JSON Lines batches.
+    raw_enabled: bool = True
+    raw_batch_size: int = Field(default=500, ge=1, le=10_000)
+    raw_flush_seconds: float = Field(default=5.0, gt=0, le=300)
+    raw_max_buffer: int = Field(default=50_000, ge=1, le=1_000_000)
 
     @model_validator(mode="after")
     def _blob_needs_address(self) -> LakeSettings:

@@ -9,7 +9,8 @@
   `d2c_signup_linking` to carry the edit to its Contact or Lead. Edits of fields nothing maps
   (users, status) are acknowledged and ignored.
 
-A malformed event is dead-lettered to the lake with the reason and never fails the function.
+A malformed event is dead-lettered to the lake with the reason and never fails the function;
+every other event is queued, as received, for the lake's raw zone (triggers/raw_zone.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from crosswalk.updates import (
 )
 from triggers import bp
 from triggers.dead_letters import dead_letter
+from triggers.raw_zone import cloud_event_time, land_raw
 
 log = logging.getLogger("crosswalk.events")
 
@@ -61,6 +63,7 @@ async def d2c_events(event: func.CloudEvent, client: df.DurableOrchestrationClie
     try:
         if kind not in TYPES:
             log.info("event %s ignored: type %s", event.id, kind)
+            _land(event, str(kind or "unknown"))
             return
         data = CustomerEventData.model_validate(event.get_json())
         if kind == "customer.registered" and data.user is None:
@@ -70,6 +73,7 @@ async def d2c_events(event: func.CloudEvent, client: df.DurableOrchestrationClie
     except (ValidationError, ValueError, TypeError) as exc:
         await dead_letter(event, f"{type(exc).__name__}: {exc}", source="d2c")
         return
+    _land(event, kind)
     if data.origin == D2C_CLIENT:
         await _echo(client, data, account_id)
     elif kind == "customer.registered":
@@ -80,6 +84,12 @@ async def d2c_events(event: func.CloudEvent, client: df.DurableOrchestrationClie
         await _start_signup(client, settings, event.id, "updated", data)
     else:
         log.info("event %s: no mapped field changed (%s)", event.id, data.changed_fields)
+
+
+def _land(event: func.CloudEvent, kind: str) -> None:
+    """Queue the event for the raw zone under its entity (`customer.updated` -> customer)."""
+    entity = kind.split(".", 1)[0] if "." in kind else "other"
+    land_raw(event, system="d2c", entity=entity, kind=kind, moment=cloud_event_time(event))
 
 
 async def _echo(

@@ -13,7 +13,8 @@ of Crosswalk's own writes, updates of synced accounts, deletions, gap updates). 
 overflow event (`GAP_OVERFLOW`: more than 100,000 changes in one transaction, no record ids)
 starts a catch-up reconciliation run. Everything else is acknowledged and ignored. A
 malformed event is logged and dead-lettered to the lake with the reason; it never fails the
-function (which would only make Event Grid deliver it again).
+function (which would only make Event Grid deliver it again). Every other event is also
+queued, as received, for the lake's raw zone (triggers/raw_zone.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from crosswalk.telemetry import metric
 from triggers import bp
 from triggers.account_changes import route_account_change
 from triggers.dead_letters import dead_letter
+from triggers.raw_zone import land_raw
 from triggers.reconciliation import start_unless_running
 
 log = logging.getLogger("crosswalk.events")
@@ -119,6 +121,13 @@ async def salesforce_change_events(
         await dead_letter(event, f"{type(exc).__name__}: {exc}", source="salesforce")
         return
     metric.event_received("salesforce", f"{header.entityName} {header.changeType}")
+    land_raw(
+        event,
+        system="salesforce",
+        entity=header.entityName,
+        kind=header.changeType,
+        moment=datetime.fromtimestamp(header.commitTimestamp / 1000, tz=UTC),
+    )
     if header.changeType == OVERFLOW:
         await _catch_up(client, event.id, header)
         return

@@ -38,6 +38,14 @@ class Lake(Protocol):
         """Read a document; a missing one raises `NotFound`."""
         ...
 
+    def put_bytes(self, path: str, data: bytes, *, content_type: str) -> str:
+        """Write (or overwrite) raw bytes, e.g. a JSON Lines batch; returns the URI."""
+        ...
+
+    def get_bytes(self, path: str) -> bytes:
+        """Read raw bytes; a missing object raises `NotFound`."""
+        ...
+
     def exists(self, path: str) -> bool: ...
 
     def delete(self, path: str) -> bool:

@@ -163,16 +163,19 @@ class BlobLake:
         return cls(client, credential=credential)
 
     def put_json(self, path: str, document: Mapping[str, Any]) -> str:
+        return self.put_bytes(path, encode(document), content_type="application/json")
+
+    def put_bytes(self, path: str, data: bytes, *, content_type: str) -> str:
         blob = self._container.get_blob_client(check_path(path))
-        data = encode(document)
+        settings = _JSON if content_type == "application/json" else ContentSettings(content_type)
         try:
             try:
-                blob.upload_blob(data, overwrite=True, content_settings=_JSON)
+                blob.upload_blob(data, overwrite=True, content_settings=settings)
             except ResourceNotFoundError as exc:
                 if getattr(exc, "error_code", None) != "ContainerNotFound":
                     raise
                 self._create_container()
-                blob.upload_blob(data, overwrite=True, content_settings=_JSON)
+                blob.upload_blob(data, overwrite=True, content_settings=settings)
         except AzureError as exc:
             raise lake_error(exc, "write", path) from exc
         return str(blob.url)
@@ -182,12 +185,14 @@ class BlobLake:
             self._container.create_container()
 
     def get_json(self, path: str) -> dict[str, Any]:
+        return decode(self.get_bytes(path), path)
+
+    def get_bytes(self, path: str) -> bytes:
         blob = self._container.get_blob_client(check_path(path))
         try:
-            data = blob.download_blob().readall()
+            return bytes(blob.download_blob().readall())
         except AzureError as exc:
             raise lake_error(exc, "read", path) from exc
-        return decode(data, path)
 
     def exists(self, path: str) -> bool:
         blob = self._container.get_blob_client(check_path(path))

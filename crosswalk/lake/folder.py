@@ -37,8 +37,11 @@ class FolderLake:
         return self._root.joinpath(*check_path(path).split("/"))
 
     def put_json(self, path: str, document: Mapping[str, Any]) -> str:
+        return self.put_bytes(path, encode(document), content_type="application/json")
+
+    def put_bytes(self, path: str, data: bytes, *, content_type: str) -> str:
+        """`content_type` is for Blob; a file's name says what it holds."""
         target = self._file(path)
-        data = encode(document)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(
@@ -58,14 +61,16 @@ class FolderLake:
         return target.as_uri()
 
     def get_json(self, path: str) -> dict[str, Any]:
+        return decode(self.get_bytes(path), path)
+
+    def get_bytes(self, path: str) -> bytes:
         target = self._file(path)
         try:
-            data = target.read_bytes()
+            return target.read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise NotFound(f"{path} is not in the lake", system=SYSTEM, status=404) from None
         except OSError as exc:
             raise _os_error(exc, "read", path) from exc
-        return decode(data, path)
 
     def exists(self, path: str) -> bool:
         return self._file(path).is_file()
