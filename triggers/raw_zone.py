@@ -26,7 +26,10 @@ def land_raw(
     kind: str,
     moment: datetime | None,
 ) -> None:
-    """Queue `event` as received for `raw/{system}/{entity}/...`; never raises."""
+    """Queue `event` as received for `raw/{system}/{entity}/...`; never raises.
+
+    `kind` is used only when the envelope carries no type of its own.
+    """
     try:
         landing = services().raw_landing
         if landing is None:
@@ -36,7 +39,9 @@ def land_raw(
                 system=system,
                 entity=entity.lower(),
                 id=str(event.id),
-                type=kind,
+                type=str(
+                    getattr(event, "type", None) or getattr(event, "event_type", None) or kind
+                ),
                 time=moment or datetime.now(UTC),
                 data=event.get_json(),
                 source=_source(event),
