@@ -65,6 +65,11 @@ def cloud_event_time(event: Any) -> datetime | None:
     return None
 
 
+def _envelope_type(event: Any) -> str | None:
+    value = getattr(event, "type", None) or getattr(event, "event_type", None)
+    return str(value) if value else None
+
+
 def _source(event: Any) -> str | None:
     value = getattr(event, "source", None) or getattr(event, "topic", None)
     return str(value) if value else None
