@@ -156,6 +156,10 @@ class LakeSettings(_Group):
     raw_batch_size: int = Field(default=500, ge=1, le=10_000)
     raw_flush_seconds: float = Field(default=5.0, gt=0, le=300)
     raw_max_buffer: int = Field(default=50_000, ge=1, le=1_000_000)
+    # Curated zone (crosswalk/lake/curated.py): the profiles as a Delta Lake table.
+    curated_path: str = Field(
+        default="curated/profiles", pattern=r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*$"
+    )
 
     @model_validator(mode="after")
     def _blob_needs_address(self) -> LakeSettings:

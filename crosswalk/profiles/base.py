@@ -62,6 +62,11 @@ class ProfileStore(Protocol):
         """Bulk read for reconciliation pages: one round trip per chunk, keyed by 18-char id."""
         ...
 
+    def versions(self) -> dict[str, str]:
+        """Every profile's Account id and etag: a cheap scan that tells what changed since a
+        copy (the curated zone's table) was made, including what was deleted."""
+        ...
+
     def find_by_d2c_customer(self, d2c_customer_id: str) -> UnifiedProfile | None:
         """The profile linked to a D2C customer (lowest Account id if data is ever duplicated)."""
         ...

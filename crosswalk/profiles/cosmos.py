@@ -313,6 +313,11 @@ class CosmosProfileStore:
         )
         return [from_document(row) for row in rows]
 
+    @_mapped("list profile versions")
+    def versions(self) -> dict[str, str]:
+        rows = self._query(f"SELECT c.id, c._etag FROM c WHERE {_PROFILE}")
+        return {str(row["id"]): str(row["_etag"]) for row in rows}
+
     @_mapped("find profile")
     def find_by_d2c_customer(self, d2c_customer_id: str) -> UnifiedProfile | None:
         hits = self._profiles("c.d2c_customer_id = @d2c", top=1, d2c=d2c_customer_id)

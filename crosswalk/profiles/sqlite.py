@@ -279,6 +279,11 @@ class SqliteProfileStore:
         return [] if folded is None else self._select("primary_email = ?", (folded,))
 
     @_mapped
+    def versions(self) -> dict[str, str]:
+        rows = self._conn().execute("SELECT sf_account_id, etag FROM profiles")
+        return {str(key): str(etag) for key, etag in rows}
+
+    @_mapped
     def list_by_status(
         self, status: ProfileStatus | str, *, limit: int = 100, after: str | None = None
     ) -> list[UnifiedProfile]:

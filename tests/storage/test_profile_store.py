@@ -448,3 +448,22 @@ def test_following_the_feed_during_writes_misses_no_version_and_repeats_none(
     last_seen = {p.sf_account_id: p.etag for p in seen}
     final = store.get_many([account_id(n) for n in range(40)])
     assert last_seen == {key: p.etag for key, p in final.items()}  # every final version seen
+
+
+# ---------------------------------------------------------------- versions
+
+
+def test_versions_name_every_profile_with_its_current_etag_and_no_report(
+    store: ProfileStore,
+) -> None:
+    first = store.upsert(profile(1))
+    second = store.upsert(profile(2))
+    store.put_report(report("run-1", 0))
+
+    before = store.versions()
+    changed = store.upsert(profile(2, name="Renamed"))
+    store.delete(account_id(1))
+    after = store.versions()
+
+    assert before == {account_id(1): first.etag, account_id(2): second.etag}
+    assert after == {account_id(2): changed.etag}
