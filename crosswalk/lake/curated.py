@@ -266,3 +266,36 @@ def blob_options(settings: LakeSettings) -> dict[str, str]:
         host = str(settings.account_url).split("//", 1)[-1].split(".", 1)[0]
         return {"account_name": host}
     raise ConfigurationError("LAKE_CONNECTION_STRING: or LAKE_ACCOUNT_URL is required")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m crosswalk.lake.curated [--compact] [--vacuum HOURS]`: refresh the table
+    from the configured profile store (PROFILE_STORE_*, LAKE_* settings) and print JSON."""
+    import argparse
+    import sys
+
+    from crosswalk.profiles import open_profile_store
+    from crosswalk.settings import ProfileStoreSettings
+
+    parser = argparse.ArgumentParser(prog="python -m crosswalk.lake.curated")
+    parser.add_argument("--compact", action="store_true", help="OPTIMIZE after refreshing")
+    parser.add_argument("--vacuum", type=int, metavar="HOURS", help="remove files older than")
+    args = parser.parse_args(argv)
+    table = ProfileTable.from_settings(LakeSettings())
+    store = open_profile_store(ProfileStoreSettings())
+    try:
+        result = table.refresh(store)
+    finally:
+        store.close()
+    report: dict[str, Any] = {"table": table.uri, **result.__dict__}
+    if args.compact:
+        report["compaction"] = table.compact()
+    if args.vacuum is not None:
+        report["vacuumed"] = len(table.vacuum(retention_hours=args.vacuum))
+    json.dump(report, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -200,3 +200,24 @@ def test_on_azurite_a_table_takes_a_third_commit(
     sqlite_store.upsert(profile(1, name="Third"))
 
     assert table.refresh(sqlite_store, now=NOW).version == 2
+
+
+def test_the_command_refreshes_the_configured_table_from_the_configured_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from crosswalk.lake.curated import main
+
+    store = SqliteProfileStore(tmp_path / "profiles.sqlite3")
+    _fill(store, 5)
+    store.close()
+    monkeypatch.setenv("PROFILE_STORE_SQLITE_PATH", str(tmp_path / "profiles.sqlite3"))
+    monkeypatch.setenv("LAKE_FOLDER", str(tmp_path / "lake"))
+
+    assert main(["--compact"]) == 0
+    report = json.loads(capsys.readouterr().out)
+
+    assert report["upserted"] == 5 and report["version"] == 0
+    assert report["table"] == str((tmp_path / "lake" / "curated" / "profiles").absolute())
+    assert len(ProfileTable(report["table"]).read()) == 5
