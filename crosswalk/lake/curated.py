@@ -108,7 +108,7 @@ def from_row(row: dict[str, Any]) -> UnifiedProfile:
 
 
 class ProfileTable:
-    """The curated profiles table at `uri` (a folder path, or `az://container/path`)."""
+    """The curated profiles table at `uri` (a folder path, or `abfss://container@account...`)."""
 
     def __init__(self, uri: str, *, storage_options: dict[str, str] | None = None) -> None:
         self.uri = uri
@@ -120,7 +120,12 @@ class ProfileTable:
         path = settings.curated_path
         if settings.kind is LakeKind.FOLDER:
             return cls(str((Path(settings.folder) / path).absolute()))
-        return cls(f"az://{settings.container}/{path}", storage_options=blob_options(settings))
+        options = blob_options(settings)
+        # abfss, not az: delta-rs 1.1.1+ fails later commits on ADLS through az:// paths
+        # (delta-io/delta-rs#3824).
+        account = options["account_name"]
+        uri = f"abfss://{settings.container}@{account}.dfs.core.windows.net/{path}"
+        return cls(uri, storage_options=options)
 
     def _open(self) -> DeltaTable | None:
         try:

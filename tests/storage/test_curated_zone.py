@@ -221,3 +221,25 @@ def test_the_command_refreshes_the_configured_table_from_the_configured_store(
     assert report["upserted"] == 5 and report["version"] == 0
     assert report["table"] == str((tmp_path / "lake" / "curated" / "profiles").absolute())
     assert len(ProfileTable(report["table"]).read()) == 5
+
+
+def test_on_blob_the_table_is_addressed_on_the_lakes_account_without_io() -> None:
+    from crosswalk.lake.curated import blob_options
+
+    keyed = LakeSettings.model_validate(
+        {
+            "kind": LakeKind.BLOB,
+            "connection_string": "DefaultEndpointsProtocol=https;AccountName=acmelake;"
+            "AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net",
+            "container": "lake",
+        }
+    )
+    identity = LakeSettings.model_validate(
+        {"kind": LakeKind.BLOB, "account_url": "https://acmelake.blob.core.windows.net"}
+    )
+
+    assert ProfileTable.from_settings(keyed).uri == (
+        "abfss://lake@acmelake.dfs.core.windows.net/curated/profiles"
+    )
+    assert blob_options(keyed) == {"account_name": "acmelake", "account_key": "c2VjcmV0"}
+    assert blob_options(identity) == {"account_name": "acmelake"}
