@@ -36,7 +36,19 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProfileSto
         yield from _cosmos_store(request.getfixturevalue("cosmos_endpoint"))
 
 
-def _cosmos_store(endpoint: CosmosEndpoint) -> Iterator[ProfileStore]:
+@pytest.fixture(params=["sqlite", pytest.param("cosmos", marks=pytest.mark.cosmos)])
+def settling_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProfileStore]:
+    """Like `store`, but the Cosmos store's feed waits 2 s for slower writers, as in Azure
+    (for tests where concurrent writers commit out of order)."""
+    if request.param == "sqlite":
+        opened = SqliteProfileStore(tmp_path / "profiles.sqlite3")
+        yield opened
+        opened.close()
+    else:
+        yield from _cosmos_store(request.getfixturevalue("cosmos_endpoint"), settle=2.0)
+
+
+def _cosmos_store(endpoint: CosmosEndpoint, *, settle: float = 0) -> Iterator[ProfileStore]:
     """A store on a fresh container, deleted afterwards."""
     from azure.cosmos import CosmosClient
     from azure.cosmos.exceptions import CosmosResourceNotFoundError
@@ -50,7 +62,7 @@ def _cosmos_store(endpoint: CosmosEndpoint) -> Iterator[ProfileStore]:
         database,
         container,
         create_if_missing=True,
-        feed_settle_seconds=0,  # one client, one clock: the contract reads its own writes
+        feed_settle_seconds=settle,  # 0: one client, one clock, the contract reads its writes
         **endpoint.client_options(),
     )
     yield opened
