@@ -17,6 +17,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -48,6 +49,33 @@ Email = Annotated[
     Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
     AfterValidator(lambda v: v.strip()),
 ]
+
+
+class RequestBody(BaseModel):
+    """A JSON request body: validated strictly from the JSON text (`model_validate_json(...,
+    strict=True)`), so booleans are JSON booleans, numbers JSON numbers and instants ISO 8601
+    strings with an offset; `0`, `"yes"` or a Unix time are refused, never coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class RequestQuery(BaseModel):
+    """A query string: every value is text, so numbers are `QueryInt`; nothing else coerces."""
+
+    model_config = ConfigDict(strict=True, populate_by_name=True)
+
+
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit() and len(value) <= 9):
+            raise ValueError("a whole number written in digits 0-9")
+        return int(value)
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_whole_number)]
+"""A number in a query string: ASCII digits only (no sign, spaces, `_`, decimals or
+`1,2` from a repeated key)."""
 
 
 class _Edge(BaseModel):
@@ -362,6 +390,8 @@ class ReconciliationReport(BaseModel):
     repaired: int = 0
     failed: int = 0
     status: Literal["running", "completed", "skipped", "failed"] = "running"
+    reason: str | None = None
+    """Why a run was skipped (another run held the lease)."""
     instance_id: str | None = None
     page_failures: list[dict[str, Any]] = Field(default_factory=list)
     salesforce_writes: int = 0

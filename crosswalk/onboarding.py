@@ -27,7 +27,8 @@ class OnboardingInput(BaseModel):
     source: Literal["http", "event", "reconciliation", "support"]
     policy: dict[str, Any]
     account: dict[str, Any] | None = None
-    """The Account with its Contacts as the starter already read it (skips the read)."""
+    """The Account with its Contacts as the starter already read it: the saga does not read
+    it again, except after an approval wait (the data may have changed meanwhile)."""
     defer_write_back: bool = False
     """The starter writes the D2C ids back to Salesforce itself, batched with others."""
     traceparent: str | None = Field(default=None, pattern=TRACEPARENT)
@@ -69,8 +70,9 @@ def onboarding_input(
 
 
 SALESFORCE_CALLS_PER_ONBOARDING = 3
-"""At most what one onboarding spends of the org's daily API allowance: the starter's read,
-the onboarding's read and the write-back (bench/onboarding.py measures 3.00 per account)."""
+"""At most what one onboarding spends of the org's daily API allowance: one read of the
+Account with its Contacts (by the starter or the saga), one more after an approval wait, and
+the write-back. Without an approval it is 2 (bench/onboarding.py measures calls per account)."""
 
 
 def made_by_this_run(result: dict[str, Any]) -> bool:

@@ -35,6 +35,9 @@ class SyncStatus(StrEnum):
     COMPENSATED = "compensated"
     REJECTED = "rejected"
     NEEDS_ATTENTION = "needs_attention"
+    CANCELLED = "cancelled"
+    """A person cancelled the onboarding and what it had done was undone: a decision, not a
+    failure, so it waits for nobody and no bulk retry picks it up (a single retry may)."""
     DELETED = "deleted"
 
 
@@ -42,7 +45,13 @@ ACTIVE = frozenset({SyncStatus.ONBOARDING, SyncStatus.AWAITING_APPROVAL})
 """States in which an instance holds the record; a second claim is refused."""
 
 _ENDED = frozenset(
-    {SyncStatus.FAILED, SyncStatus.COMPENSATED, SyncStatus.REJECTED, SyncStatus.NEEDS_ATTENTION}
+    {
+        SyncStatus.FAILED,
+        SyncStatus.COMPENSATED,
+        SyncStatus.REJECTED,
+        SyncStatus.NEEDS_ATTENTION,
+        SyncStatus.CANCELLED,
+    }
 )
 
 ALLOWED: dict[SyncStatus, frozenset[SyncStatus]] = {
@@ -55,6 +64,7 @@ ALLOWED: dict[SyncStatus, frozenset[SyncStatus]] = {
             SyncStatus.COMPENSATED,
             SyncStatus.REJECTED,
             SyncStatus.NEEDS_ATTENTION,
+            SyncStatus.CANCELLED,
         }
     ),
     SyncStatus.AWAITING_APPROVAL: frozenset(
@@ -64,6 +74,7 @@ ALLOWED: dict[SyncStatus, frozenset[SyncStatus]] = {
             SyncStatus.FAILED,
             SyncStatus.COMPENSATED,
             SyncStatus.NEEDS_ATTENTION,
+            SyncStatus.CANCELLED,
         }
     ),
     SyncStatus.SYNCED: frozenset({SyncStatus.DELETED}),

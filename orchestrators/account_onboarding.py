@@ -102,7 +102,7 @@ def _claimed(run: _Run) -> Step:
 
 def _onboard(run: _Run) -> Step:
     context, request = run.context, run.request
-    if request.account is not None:  # the starter read it already (reconciliation pages)
+    if request.account is not None:  # the starter read it already (HTTP, reconciliation)
         raw = request.account
     else:
         raw = yield from run.step("sf_read_account", {"account_id": request.account_id})
@@ -117,22 +117,7 @@ def _onboard(run: _Run) -> Step:
 
     plan = plan_onboarding(account, run.onboarding)
     if not plan.ok:
-        problems = [str(p) for p in plan.problems]
-        error = {
-            "kind": "permanent",
-            "system": "salesforce",
-            "code": "INVALID_DATA",
-            "detail": "; ".join(problems),
-            "step": "map",
-        }
-        yield from run.entity_op(
-            "advance", status=SyncStatus.FAILED, error=error, note="invalid data"
-        )
-        yield from run.step("profile_record_failure", _failure_payload(run, account.Name, error))
-        context.set_custom_status(
-            custom_status("failed", step="map", reasons=problems, error=error)
-        )
-        return {"outcome": "invalid", "problems": problems, "notes": plan.notes}
+        return (yield from _invalid(run, account, plan))
 
     reasons = approval_reasons(account, run.approval)
     decision: ApprovalDecision | None = None
@@ -150,6 +135,13 @@ def _onboard(run: _Run) -> Step:
             )
             context.set_custom_status(custom_status("rejected", reasons=[why]))
             return {"outcome": "rejected", "reason": why}
+        if request.account is not None:
+            # the starter's read may be days old after the wait: write what Salesforce has now
+            raw = yield from run.step("sf_read_account", {"account_id": request.account_id})
+            account = SalesforceAccount.model_validate(raw)
+            plan = plan_onboarding(account, run.onboarding)
+            if not plan.ok:
+                return (yield from _invalid(run, account, plan))
 
     snapshot = yield from run.step("lake_put_account_snapshot", {"account": raw})
 
@@ -234,6 +226,24 @@ def _onboard(run: _Run) -> Step:
         "notes": plan.notes,
         "write_back": write_back if request.defer_write_back else None,
     }
+
+
+def _invalid(run: _Run, account: SalesforceAccount, plan: Any) -> Step:
+    """The Account cannot be mapped: the record fails with each problem named."""
+    problems = [str(p) for p in plan.problems]
+    error = {
+        "kind": "permanent",
+        "system": "salesforce",
+        "code": "INVALID_DATA",
+        "detail": "; ".join(problems),
+        "step": "map",
+    }
+    yield from run.entity_op("advance", status=SyncStatus.FAILED, error=error, note="invalid data")
+    yield from run.step("profile_record_failure", _failure_payload(run, account.Name, error))
+    run.context.set_custom_status(
+        custom_status("failed", step="map", reasons=problems, error=error)
+    )
+    return {"outcome": "invalid", "problems": problems, "notes": plan.notes}
 
 
 def _await_approval(run: _Run, reasons: list[dict[str, Any]]) -> Step:

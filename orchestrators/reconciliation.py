@@ -94,7 +94,21 @@ def reconciliation(context: df.DurableOrchestrationContext) -> Step:
             page.watermark, "acquire", {"run_id": run.run_id, "at": page.now.isoformat()}
         )
         if not lease["granted"]:
+            # another run won the lease (two starts at the same moment): one at a time holds,
+            # and this run's report says what became of it
             reason = f"run {lease['holder']} is active"
+            yield from page.step(
+                "reconcile_report_begin",
+                {
+                    "run_id": run.run_id,
+                    "instance_id": context.instance_id,
+                    "dry_run": run.dry_run,
+                    "started_at": page.now.isoformat(),
+                    "finished_at": page.now.isoformat(),
+                    "status": "skipped",
+                    "reason": reason,
+                },
+            )
             page.status("skipped", reasons=[reason])
             return {"outcome": "skipped", "reason": reason, "run_id": run.run_id}
         stored = lease.get("watermark")

@@ -71,6 +71,9 @@ def support_cancel(context: df.DurableOrchestrationContext) -> Step:
     ledger = {**saga.ledger(), "in_flight": request.get("in_flight", [])}
     if saga.failed or request.get("in_flight"):
         final = SyncStatus.NEEDS_ATTENTION
+    elif not finishing:
+        # everything undone (or nothing to undo): the person's decision, not a failure
+        final = SyncStatus.CANCELLED
     elif saga.done:
         final = SyncStatus.COMPENSATED
     else:

@@ -1,11 +1,10 @@
-"""Triggers translate: HTTP starters, the approval endpoint, change-event receivers."""
+"""Triggers translate: HTTP starters, the support API, change-event receivers."""
 
 import azure.durable_functions as df
 
 bp = df.Blueprint()
 
 from triggers import (  # noqa: E402, F401
-    approvals,
     d2c_events,
     onboarding,
     profiles_api,

@@ -9,14 +9,13 @@ per change (a duplicate delivery finds it started).
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
 
 import azure.durable_functions as df
 
-from crosswalk.clients.durable import start_once
+from crosswalk.clients.durable import entity_state, start_once
 from crosswalk.models import SalesforceAccountId
 from crosswalk.settings import Settings
 from crosswalk.sync_state import SyncStatus
@@ -86,11 +85,6 @@ async def route_account_change(
 
 async def _known(client: df.DurableOrchestrationClient, entity: df.EntityId) -> bool:
     """Is this a record Crosswalk synced (or is syncing)? One read of its entity."""
-    found = await client.read_entity_state(entity)
-    if not found.entity_exists:
-        return False
-    state = found.entity_state
-    if isinstance(state, str):
-        state = json.loads(state)
+    state = await entity_state(client, entity)
     status = (state or {}).get("status") if isinstance(state, dict) else None
     return status in _KNOWN

@@ -1,4 +1,10 @@
-"""`POST /api/approvals/{instanceId}`: a person's decision on a waiting onboarding."""
+"""Raising a person's decision on a waiting onboarding.
+
+There is one place a decision is taken: `POST /api/support/approvals/{instanceId}`, as the
+signed-in principal with `Support.Approve` (a person, or a service principal given that app
+role). The approver is always that authenticated identity, never a name in a body: there is
+no function-key route that decides, since a key says nothing about who holds it.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +13,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 import azure.durable_functions as df
-import azure.functions as func
 
 from crosswalk.models import ApprovalDecisionInput
 from crosswalk.onboarding import APPROVAL_EVENT
-from triggers import bp
-from triggers.responses import HttpError, json_response, read_json, translated
+from triggers.responses import HttpError
 
 _INSTANCE_ID = re.compile(r"[A-Za-z0-9@_.:-]{1,200}")
 
 
-@bp.route(route="approvals/{instanceId}", methods=["POST"])
-@bp.durable_client_input(client_name="client")
-@translated
-async def decide_approval(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient
-) -> func.HttpResponse:
-    """400 on a bad body (field named), 404 unknown instance, 409 when it is not waiting."""
-    decision = ApprovalDecisionInput.model_validate(read_json(req))
-    instance_id = req.route_params.get("instanceId", "")
-    event = await submit_decision(client, instance_id, decision)
-    return json_response({"instanceId": instance_id, "accepted": event}, 202)
+def addressable(instance_id: str) -> bool:
+    """Can this id travel in a Durable API URL? The SDK puts ids into URLs unescaped, so `.`
+    and `..` (path segments a URL resolves away) and anything outside the id alphabet are no
+    instance of ours."""
+    return bool(_INSTANCE_ID.fullmatch(instance_id)) and instance_id.strip(".") != ""
 
 
 async def submit_decision(
     client: df.DurableOrchestrationClient, instance_id: str, decision: ApprovalDecisionInput
 ) -> dict[str, Any]:
-    """Raise the decision on a waiting onboarding (also used by the support API)."""
-    if not _INSTANCE_ID.fullmatch(instance_id):  # the SDK puts ids into URLs unescaped
+    """Raise the decision on a waiting onboarding: 404 unknown, 409 not waiting."""
+    if not addressable(instance_id):
         raise HttpError(404, "not_found", "no such instance")
     status = await client.get_status(instance_id)
     if status is None or status.runtime_status is None:

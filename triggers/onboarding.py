@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from crosswalk.clients.durable import start_once
+from crosswalk.clients.durable import entity_state, start_once
 from crosswalk.models import SalesforceAccountId
 from crosswalk.onboarding import onboarding_input, onboarding_instance_id
 from crosswalk.services import services
+from crosswalk.sync_state import SyncStatus
 from crosswalk.telemetry import current_traceparent, trigger_span
 from triggers import bp
 from triggers.responses import (
@@ -42,7 +44,9 @@ def _account_id(req: func.HttpRequest) -> str:
 async def start_onboarding(
     req: func.HttpRequest, client: df.DurableOrchestrationClient, context: func.Context
 ) -> func.HttpResponse:
-    """202 with the status URLs; a repeated start for the same modstamp answers 200, not twice.
+    """202 with the status URLs. 200 `started: false` when there is nothing to start: the
+    instance for this modstamp exists, or the record is synced already (its last change may
+    be Crosswalk's own write-back, which moved the modstamp the instance id is made from).
 
     Its span continues the caller's `traceparent`, and the onboarding's steps join that trace.
     """
@@ -56,20 +60,59 @@ async def _start(
 ) -> func.HttpResponse:
     if read_json(req, required=False) not in (None, {}):
         raise BadRequest([{"field": "body", "message": "this endpoint takes no body"}])
+    record = await entity_state(client, df.EntityId("record_sync", account_id))
+    if isinstance(record, dict) and record.get("status") == SyncStatus.SYNCED:
+        return await _already_synced(req, client, record)
     svc = services()
-    modstamp = await asyncio.to_thread(svc.salesforce.account_modstamp, account_id)
-    if modstamp is None:
+    # One read serves the starter (the modstamp names the instance) and the saga (the data).
+    account = await asyncio.to_thread(svc.salesforce.get_account_with_contacts, account_id)
+    if account is None:
         raise HttpError(404, "not_found", f"Account {account_id} does not exist in Salesforce")
-    instance_id = onboarding_instance_id(account_id, modstamp)
+    instance_id = onboarding_instance_id(account_id, account.SystemModstamp)
     existing = await start_once(
         client,
         "account_onboarding",
         instance_id,
         onboarding_input(
-            svc.settings, account_id, modstamp, "http", traceparent=current_traceparent()
+            svc.settings,
+            account_id,
+            account.SystemModstamp,
+            "http",
+            account=account.model_dump(mode="json"),
+            traceparent=current_traceparent(),
         ),
     )
     if existing is not None:
         body = client.get_client_response_links(req, instance_id)
         return json_response({**body, "started": False, "runtimeStatus": existing}, 200)
     return client.create_check_status_response(req, instance_id)
+
+
+async def _already_synced(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, record: dict[str, Any]
+) -> func.HttpResponse:
+    """The record's synced state and the instance that synced it; nothing is started."""
+    synced_by = [
+        t.get("instance_id")
+        for t in record.get("transitions") or []
+        if isinstance(t, dict) and t.get("to") == SyncStatus.SYNCED
+    ]
+    instance_id = (synced_by or [None])[-1] or record.get("last_instance_id")
+    body: dict[str, Any] = {}
+    runtime = None
+    if isinstance(instance_id, str) and instance_id:
+        body = client.get_client_response_links(req, instance_id)
+        status = await client.get_status(instance_id)
+        if status is not None and status.runtime_status is not None:
+            runtime = status.runtime_status.value
+    return json_response(
+        {
+            **body,
+            "started": False,
+            "runtimeStatus": runtime,
+            "state": record.get("status"),
+            "d2cCustomerId": record.get("d2c_customer_id"),
+            "lastModstamp": record.get("last_modstamp"),
+        },
+        200,
+    )

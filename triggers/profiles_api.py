@@ -25,9 +25,9 @@ from triggers.responses import (
     ErrorInfo,
     HttpError,
     problem_response,
+    query_model,
     translated_with,
 )
-from triggers.support_http import query_model
 
 ANON = func.AuthLevel.ANONYMOUS  # the bearer token guards these routes (and APIM before them)
 JSON = "application/json"

@@ -17,9 +17,10 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, Field
 
-from crosswalk.models import ReconciliationReport
+from crosswalk.clients.durable import entity_state
+from crosswalk.models import QueryInt, ReconciliationReport, RequestBody, RequestQuery
 from crosswalk.reconciliation import (
     WATERMARK_ENTITY,
     WATERMARK_KEY,
@@ -32,9 +33,9 @@ from triggers import bp
 from triggers.responses import (
     BadRequest,
     HttpError,
-    fields_of,
+    body_model,
     json_response,
-    read_json,
+    query_model,
     translated,
 )
 
@@ -47,13 +48,16 @@ _RUNNING = {
 }
 
 
-class StartRequest(BaseModel):
-    """The body of `POST /api/reconciliations` (all optional)."""
-
-    model_config = ConfigDict(extra="forbid")
+class StartRequest(RequestBody):
+    """The body of `POST /api/reconciliations` (all optional; strict: `dryRun` a JSON boolean,
+    `since` an ISO 8601 string with an offset, never a Unix time)."""
 
     dryRun: bool = False
     since: AwareDatetime | None = Field(default=None, description="override the watermark")
+
+
+class ListQuery(RequestQuery):
+    limit: QueryInt = Field(default=20, ge=1, le=100)
 
 
 def scheduled_instance_id(timer: func.TimerRequest) -> str:
@@ -74,11 +78,10 @@ def scheduled_instance_id(timer: func.TimerRequest) -> str:
 async def _active_run(client: df.DurableOrchestrationClient) -> str | None:
     """The run holding the lease, if it is still running; a dead holder's lease is released."""
     entity = df.EntityId(WATERMARK_ENTITY, WATERMARK_KEY)
-    response = await client.read_entity_state(entity)
-    if not response.entity_exists:
+    raw = await entity_state(client, entity)
+    if raw is None:
         return None
-    raw = response.entity_state
-    state = WatermarkState.model_validate(json.loads(raw) if isinstance(raw, str) else raw or {})
+    state = WatermarkState.model_validate(raw or {})
     if state.holder is None:
         return None
     status = await client.get_status(state.holder)
@@ -141,13 +144,7 @@ async def start_reconciliation(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """202 with the status URLs and the run id; 409 while another run is active."""
-    body = read_json(req, required=False)
-    if body is not None and not isinstance(body, dict):
-        raise BadRequest([{"field": "body", "message": "must be a JSON object"}])
-    try:
-        request = StartRequest.model_validate(body or {})
-    except ValidationError as exc:
-        raise BadRequest(fields_of(exc)) from None
+    request = body_model(StartRequest, req, required=False)
     active = await _active_run(client)
     if active is not None:
         raise HttpError(409, "run_active", f"reconciliation {active} is still running")
@@ -168,10 +165,8 @@ def _summary(report: ReconciliationReport) -> dict[str, Any]:
 @translated
 async def list_reconciliations(req: func.HttpRequest) -> func.HttpResponse:
     """The newest reports first, without their findings (`?limit=1..100`, default 20)."""
-    raw = req.params.get("limit", "20")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        raise BadRequest([{"field": "limit", "message": "a whole number 1-100"}])
-    reports = services().profiles.list_reports(int(raw))
+    query = query_model(ListQuery, req)
+    reports = services().profiles.list_reports(query.limit)
     return json_response({"reports": [_summary(r) for r in reports]})
 
 

@@ -18,10 +18,10 @@ from crosswalk.support import lookup, views
 from crosswalk.support.auth import ANY_ROLE
 from crosswalk.support.schemas import AuditQuery, RecordsQuery, ReportsQuery
 from triggers import bp
-from triggers.responses import BadRequest, HttpError, translated
+from triggers.responses import BadRequest, HttpError, query_model, translated
 from triggers.support_digest import health_now
 from triggers.support_gateway import DurableGateway, RejectedCursor
-from triggers.support_http import audit_store, authorize, query_model, sources, view
+from triggers.support_http import audit_store, authorize, sources, view
 
 ANON = func.AuthLevel.ANONYMOUS  # App Service authentication and the roles guard these routes
 

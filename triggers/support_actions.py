@@ -27,9 +27,9 @@ from crosswalk.support.lookup import account_of_instance
 from crosswalk.support.schemas import BulkRetryBody, CancelBody, DecisionBody, RetryBody
 from triggers import bp
 from triggers.approvals import submit_decision
-from triggers.responses import HttpError, read_json, translated
+from triggers.responses import HttpError, body_model, translated
 from triggers.support_gateway import DurableGateway
-from triggers.support_http import audit, authorize, body_model, sources, view
+from triggers.support_http import audit, authorize_action, sources, view
 
 ANON = func.AuthLevel.ANONYMOUS
 B = TypeVar("B", RetryBody, CancelBody)
@@ -80,9 +80,11 @@ async def _act_on_instance(
 ) -> func.HttpResponse:
     """What every action on an instance shares: the Operate role before anything is read, a
     body with a reason, and an audit entry whether it was done or refused."""
-    principal = authorize(req, {Role.OPERATE})
-    body = body_model(body_type, read_json(req))
     instance_id = req.route_params.get("instanceId", "")
+    principal = await authorize_action(
+        req, {Role.OPERATE}, action, _target(instance_id), instance_id=instance_id
+    )
+    body = body_model(body_type, req)
     async with DurableGateway(client) as gateway:
         result = await _audited(
             principal,
@@ -106,9 +108,11 @@ async def support_decide(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Approve or reject a waiting onboarding as the signed-in person (never a body field)."""
-    principal = authorize(req, {Role.APPROVE})
-    body = body_model(DecisionBody, read_json(req))
     instance_id = req.route_params.get("instanceId", "")
+    principal = await authorize_action(
+        req, {Role.APPROVE}, "decide", _target(instance_id), instance_id=instance_id
+    )
+    body = body_model(DecisionBody, req)
     decision = ApprovalDecisionInput(
         decision=body.decision, approver=principal.name, reason=body.reason
     )
@@ -316,8 +320,8 @@ async def support_bulk_retry(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Retry every failed record of one failure reason; `dryRun` (the default) only counts."""
-    principal = authorize(req, {Role.OPERATE})
-    body = body_model(BulkRetryBody, read_json(req))
+    principal = await authorize_action(req, {Role.OPERATE}, "bulk_retry", "bulk")
+    body = body_model(BulkRetryBody, req)
     cap = services().settings.support.bulk_retry_max
     limit = min(body.limit or cap, cap)
 

@@ -8,14 +8,14 @@ import asyncio
 from typing import Any, TypeVar
 
 import azure.functions as func
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from crosswalk.services import services
 from crosswalk.support.audit import AuditEntry, AuditStore
 from crosswalk.support.auth import AuthError, Principal, authenticate, require
 from crosswalk.support.masking import mask
 from crosswalk.support.views import Sources
-from triggers.responses import BadRequest, HttpError, fields_of, json_response
+from triggers.responses import HttpError, json_response
 from triggers.support_gateway import DurableGateway
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -30,6 +30,29 @@ def authorize(req: func.HttpRequest, roles: frozenset[str] | set[str]) -> Princi
         raise HttpError(exc.status, exc.code, exc.message) from None
 
 
+async def authorize_action(
+    req: func.HttpRequest,
+    roles: frozenset[str] | set[str],
+    action: str,
+    target: str,
+    **details: Any,
+) -> Principal:
+    """`authorize` for an action: a signed-in caller without the role is refused (403) and
+    the refusal is audited like any other, before the body is read. A caller nobody could
+    identify (401) is not: there is no one to name, and no one may fill the log."""
+    try:
+        principal = authenticate(dict(req.headers), services().settings.support)
+    except AuthError as exc:
+        raise HttpError(exc.status, exc.code, exc.message) from None
+    try:
+        return require(principal, roles)
+    except AuthError as exc:
+        await audit(
+            principal, action, target, reason=None, outcome=f"refused: {exc.code}", **details
+        )
+        raise HttpError(exc.status, exc.code, exc.message) from None
+
+
 def sees_pii(principal: Principal) -> bool:
     return services().settings.support.pii_role in principal.roles
 
@@ -39,23 +62,6 @@ def view(principal: Principal, body: dict[str, Any], status: int = 200) -> func.
     unmasked = sees_pii(principal)
     payload = body if unmasked else mask(body)
     return json_response({**payload, "masked": not unmasked}, status, NO_STORE)
-
-
-def query_model(model: type[M], req: func.HttpRequest) -> M:
-    try:
-        known = {n for name, f in model.model_fields.items() for n in (name, f.alias) if n}
-        return model.model_validate({k: v for k, v in req.params.items() if k in known})
-    except ValidationError as exc:
-        raise BadRequest(fields_of(exc)) from None
-
-
-def body_model(model: type[M], data: Any) -> M:
-    if not isinstance(data, dict):
-        raise BadRequest([{"field": "body", "message": "must be a JSON object"}])
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise BadRequest(fields_of(exc)) from None
 
 
 def audit_store() -> AuditStore:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import azure.durable_functions as df
@@ -29,3 +30,13 @@ async def start_once(
             return raced.runtime_status.value
         raise
     return None
+
+
+async def entity_state(client: df.DurableOrchestrationClient, entity: df.EntityId) -> Any:
+    """An entity's state as JSON values, or None when it does not exist (the SDK hands the
+    state over still encoded when it is a JSON string)."""
+    found = await client.read_entity_state(entity)
+    if not found.entity_exists:
+        return None
+    state = found.entity_state
+    return json.loads(state) if isinstance(state, str) else state

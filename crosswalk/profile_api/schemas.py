@@ -9,18 +9,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-_DIGITS = re.compile(r"^[0-9]{1,9}$")
+from crosswalk.models import QueryInt
+
 _OFFSET_TIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
 )
-
-
-def _digits(value: Any) -> Any:
-    if isinstance(value, str) and _DIGITS.match(value):
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise ValueError("must be a whole number written in digits")
 
 
 def _instant(value: Any) -> Any:
@@ -31,7 +24,6 @@ def _instant(value: Any) -> Any:
     raise ValueError("must be an ISO 8601 date-time with an offset, e.g. 2026-01-31T08:00:00Z")
 
 
-QueryInt = Annotated[int, BeforeValidator(_digits)]
 QueryInstant = Annotated[
     datetime,
     BeforeValidator(_instant),

@@ -64,6 +64,12 @@ def attention(
         "#/list/stale",
     )
     add("failed", counts.get(SyncStatus.FAILED, 0), "failed onboarding(s)", "#/list/failed")
+    add(
+        "compensated",
+        counts.get(SyncStatus.COMPENSATED, 0),
+        "onboarding(s) undone after a failure: fix the cause, then retry",
+        "#/list/compensated",
+    )
     if last_run is not None and (last_run.status == "failed" or last_run.failed):
         add(
             "reconciliation",

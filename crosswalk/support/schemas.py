@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from crosswalk.models import ApprovalVerdict
+from crosswalk.models import ApprovalVerdict, QueryInt, RequestBody, RequestQuery
 
 REASON = {"min_length": 1, "max_length": 2000}
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Body(RequestBody):
+    """Strict: `dryRun` is a JSON boolean, `limit` a JSON number (a 400 names the field)."""
 
 
 class DecisionBody(_Body):
@@ -39,23 +39,23 @@ class BulkRetryBody(_Body):
     limit: int | None = Field(default=None, ge=1, le=1000)
 
 
-class RecordsQuery(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    state: Literal["failed", "needs_attention", "awaiting_approval", "stale"]
+class RecordsQuery(RequestQuery):
+    state: Literal[
+        "failed", "compensated", "needs_attention", "cancelled", "awaiting_approval", "stale"
+    ]
     older_than: str | None = Field(default=None, alias="olderThan", max_length=40)
-    limit: int = Field(default=50, ge=1, le=200)
+    limit: QueryInt = Field(default=50, ge=1, le=200)
     # the task hub's own continuation token, passed through: opaque, and on Azure Storage
     # base64 JSON several times as long as the key it points at
     cursor: str | None = Field(default=None, pattern=r"^[!-~]{1,4096}$")
 
 
-class ReportsQuery(BaseModel):
-    limit: int = Field(default=5, ge=1, le=50)
+class ReportsQuery(RequestQuery):
+    limit: QueryInt = Field(default=5, ge=1, le=50)
 
 
-class AuditQuery(BaseModel):
-    limit: int = Field(default=50, ge=1, le=500)
+class AuditQuery(RequestQuery):
+    limit: QueryInt = Field(default=50, ge=1, le=500)
     before: str | None = Field(default=None, max_length=64)
     target: str | None = Field(default=None, max_length=200)
     actor: str | None = Field(default=None, max_length=200)

@@ -24,7 +24,15 @@ CANCEL_PREFIX = "support-cancel-"
 UNDO_PREFIX = "support-undo-"
 APPROVAL_EVENT = "ApprovalDecision"
 ENDED_FAILED = {SyncStatus.FAILED, SyncStatus.COMPENSATED, SyncStatus.NEEDS_ATTENTION}
-LIST_STATES = ("failed", "needs_attention", "awaiting_approval", "stale")
+"""What a bulk retry may pick up; `cancelled` is a person's decision and is left alone."""
+LIST_STATES = (
+    "failed",
+    "compensated",
+    "needs_attention",
+    "cancelled",
+    "awaiting_approval",
+    "stale",
+)
 
 
 class Durable(Protocol):

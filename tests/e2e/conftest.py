@@ -16,6 +16,7 @@ import pytest
 import sandbox
 from devhost.testing import RunningHost, run
 from scripts.localstack import APP_DIR, app_env
+from tests.support.stack import easy_auth_principal
 
 # Retries back off on durable timers; tests keep them short and few.
 FAST_RETRIES = {"RETRY_FIRST_INTERVAL_SECONDS": "1", "RETRY_MAX_ATTEMPTS": "4"}
@@ -35,6 +36,16 @@ class Stack:
         response = self.host.post(f"/api/accounts/{account_id}/onboard")
         assert response.status in (200, 202), response.text
         return response.json()
+
+    def decide(
+        self, instance_id: str, decision: str, reason: str, approver: str = "kim@support"
+    ) -> Any:
+        """Approve or reject as a signed-in approver (App Service authentication's header)."""
+        return self.host.post(
+            f"/api/support/approvals/{instance_id}",
+            json={"decision": decision, "reason": reason},
+            headers=easy_auth_principal(approver, "Support.Approve"),
+        )
 
     def profiles(self):
         from crosswalk.profiles import SqliteProfileStore

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from scripts.localstack import WebhookSink, onboardable_accounts
+from tests.support.stack import easy_auth_principal
 
 pytestmark = pytest.mark.slow
 
@@ -81,16 +82,46 @@ def test_starting_the_same_account_twice_runs_once(stack_factory):
     assert len([c for c in stack.sb.d2c_customers() if c["external_ref"] == account["Id"]]) == 1
 
 
+def test_starting_again_after_it_synced_starts_nothing_and_answers_the_synced_state(
+    stack_factory,
+):
+    stack = stack_factory(seed=12)
+    account = _accounts(stack, approval=False)[0]
+    first = stack.onboard(account["Id"])
+    done = stack.host.wait_for(first["id"], timeout=30)
+    # the write-back moved the Account's SystemModstamp, from which instance ids are made
+    assert done["output"]["outcome"] == "synced"
+
+    again = stack.host.post(f"/api/accounts/{account['Id']}/onboard")
+
+    assert again.status == 200, again.text
+    body = again.json()
+    assert body["started"] is False and body["state"] == "synced"
+    assert body["id"] == first["id"] and body["runtimeStatus"] == "Completed"
+    assert body["d2cCustomerId"] == done["output"]["d2c_customer_id"]
+    assert [i["instanceId"] for i in stack.host.get(f"{DURABLE}/instances").json()] == [first["id"]]
+
+
+def test_an_onboarding_spends_two_salesforce_calls_one_read_and_one_write_back(stack_factory):
+    stack = stack_factory(seed=12)
+    account = _accounts(stack, approval=False)[0]
+    before = stack.sb.stats()["salesforce"]["api_usage"]["used"]
+
+    started = stack.onboard(account["Id"])
+    done = stack.host.wait_for(started["id"], timeout=30)
+    used = stack.sb.stats()["salesforce"]["api_usage"]["used"] - before
+
+    assert done["output"]["outcome"] == "synced"
+    assert used == 2  # the starter's read is handed to the saga; then the write-back
+
+
 def test_an_approved_onboarding_completes_with_the_approver_recorded(stack_factory):
     stack = stack_factory(seed=30, time_skipping=False)
     account = _accounts(stack, approval=True)[0]
     instance_id = stack.onboard(account["Id"])["id"]
     _waiting_for_approval(stack, instance_id)
 
-    decided = stack.host.post(
-        f"/api/approvals/{instance_id}",
-        json={"decision": "approve", "approver": "kim@support", "reason": "known customer"},
-    )
+    decided = stack.decide(instance_id, "approve", "known customer", approver="kim@support")
     status = stack.host.wait_for(instance_id, timeout=30)
 
     assert decided.status == 202, decided.text
@@ -106,10 +137,7 @@ def test_a_rejected_onboarding_creates_nothing(stack_factory):
     instance_id = stack.onboard(account["Id"])["id"]
     _waiting_for_approval(stack, instance_id)
 
-    stack.host.post(
-        f"/api/approvals/{instance_id}",
-        json={"decision": "reject", "approver": "kim@support", "reason": "credit risk"},
-    )
+    stack.decide(instance_id, "reject", "credit risk", approver="kim@support")
     status = stack.host.wait_for(instance_id, timeout=30)
 
     assert status["output"] == {"outcome": "rejected", "reason": "credit risk"}
@@ -182,32 +210,41 @@ def test_unknown_account_is_a_404_and_starts_nothing(stack_factory):
     assert stack.host.get(f"{DURABLE}/instances").json() == []
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"decision": "maybe", "approver": "kim", "reason": "x"}, "decision"),
-        ({"decision": "approve", "approver": "kim"}, "reason"),
-        ({"decision": "approve", "approver": "kim", "reason": "x", "extra": 1}, "extra"),
-    ],
-)
-def test_bad_approval_body_is_a_400_naming_the_field(stack_factory, body, field):
-    stack = stack_factory(seed=2)
+def test_a_decision_is_taken_by_a_signed_in_approver_never_a_name_in_a_body(stack_factory):
+    stack = stack_factory(seed=30, time_skipping=False)
+    account = _accounts(stack, approval=True)[0]
+    instance_id = stack.onboard(account["Id"])["id"]
+    _waiting_for_approval(stack, instance_id)
+    named = {"decision": "approve", "approver": "ceo@example.com", "reason": "trust me"}
 
-    response = stack.host.post("/api/approvals/whatever", json=body)
+    plain = stack.host.post(f"/api/approvals/{instance_id}", json=named)
+    anonymous = stack.host.post(f"/api/support/approvals/{instance_id}", json=named)
+    body_names_one = stack.host.post(
+        f"/api/support/approvals/{instance_id}",
+        json=named,
+        headers=easy_auth_principal("kim@support", "Support.Approve"),
+    )
+    still = stack.host.status(instance_id)
+    decided = stack.decide(instance_id, "approve", "known customer", approver="kim@support")
+    status = stack.host.wait_for(instance_id, timeout=30)
 
-    assert response.status == 400
-    assert [f["field"] for f in response.json()["error"]["fields"]] == [field]
+    assert plain.status == 404  # no function-key route decides
+    assert anonymous.status == 401
+    assert body_names_one.status == 400
+    assert [f["field"] for f in body_names_one.json()["error"]["fields"]] == ["approver"]
+    assert still["customStatus"]["waiting_for"] == "ApprovalDecision"
+    assert decided.status == 202, decided.text
+    assert status["output"]["approval"]["approver"] == "kim@support"
 
 
-def test_approval_for_an_unknown_instance_is_404_and_for_a_finished_one_409(stack_factory):
+def test_a_decision_for_an_unknown_instance_is_404_and_for_a_finished_one_409(stack_factory):
     stack = stack_factory(seed=12)
     account = _accounts(stack, approval=False)[0]
     instance_id = stack.onboard(account["Id"])["id"]
     stack.host.wait_for(instance_id, timeout=30)
-    body = {"decision": "approve", "approver": "kim", "reason": "ok"}
 
-    unknown = stack.host.post("/api/approvals/no-such-instance", json=body)
-    finished = stack.host.post(f"/api/approvals/{instance_id}", json=body)
+    unknown = stack.decide("no-such-instance", "approve", "ok")
+    finished = stack.decide(instance_id, "approve", "ok")
 
     assert unknown.status == 404
     assert finished.status == 409
@@ -276,9 +313,6 @@ def test_an_unreachable_chat_webhook_never_fails_the_onboarding(stack_factory):
         assert time.monotonic() < deadline, "the failed notification held up the approval wait"
         time.sleep(0.05)  # the notification's retry waits on a real-time durable timer
 
-    stack.host.post(
-        f"/api/approvals/{instance_id}",
-        json={"decision": "approve", "approver": "kim@support", "reason": "known customer"},
-    )
+    stack.decide(instance_id, "approve", "known customer", approver="kim@support")
 
     assert stack.host.wait_for(instance_id, timeout=60)["output"]["outcome"] == "synced"

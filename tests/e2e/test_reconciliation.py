@@ -195,10 +195,7 @@ def test_a_missing_account_that_needs_approval_does_not_hold_the_run(stack_facto
         custom = stack.host.status(instance_id).get("customStatus") or {}
         if custom.get("waiting_for") == "ApprovalDecision":
             break
-    decided = stack.host.post(
-        f"/api/approvals/{instance_id}",
-        json={"decision": "approve", "approver": "kim@support", "reason": "known customer"},
-    )
+    decided = stack.decide(instance_id, "approve", "known customer", approver="kim@support")
     done = stack.host.wait_for(instance_id, timeout=30)
     assert decided.status == 202, decided.text
     assert done["output"]["outcome"] == "synced"

@@ -434,10 +434,7 @@ def test_an_edit_made_while_the_onboarding_awaits_approval_is_applied_once_it_is
     stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Renamed During Approval"})
     assert stack.sb.wait_events_drained(timeout=30)
     (waiting,) = [i for i in running(stack) if i.startswith("update-")]
-    decided = stack.host.post(
-        f"/api/approvals/{onboarding}",
-        json={"decision": "approve", "approver": "qa@example.com", "reason": "known customer"},
-    )
+    decided = stack.decide(onboarding, "approve", "known customer", approver="qa@example.com")
     assert decided.status == 202, decided.text
     assert stack.host.wait_for(onboarding, timeout=60)["output"]["outcome"] == "synced"
     stack.host.advance(timedelta(minutes=1))  # the waiting update asks again

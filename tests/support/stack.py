@@ -5,7 +5,9 @@ One per test module (tests pick distinct seeded accounts), because starting one 
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +22,20 @@ from scripts.localstack import APP_DIR, app_env, onboardable_accounts
 KEY = "support-tests-signing-key-0123456789abcdef"
 READ, OPERATE, APPROVE = "Support.Read", "Support.Operate", "Support.Approve"
 DURABLE = "/runtime/webhooks/durabletask"
+
+
+def easy_auth_principal(name: str, *roles: str) -> dict[str, str]:
+    """The header App Service authentication puts on a signed-in caller's request (Entra ID
+    app roles as `roles` claims); the app trusts it in `SUPPORT_AUTH_MODE=easyauth`."""
+    claims = [{"typ": "preferred_username", "val": name}]
+    claims += [{"typ": "roles", "val": role} for role in roles]
+    body = {
+        "auth_typ": "aad",
+        "name_typ": "preferred_username",
+        "role_typ": "roles",
+        "claims": claims,
+    }
+    return {"X-MS-CLIENT-PRINCIPAL": base64.b64encode(json.dumps(body).encode()).decode()}
 
 
 @dataclass

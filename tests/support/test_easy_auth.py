@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 
 import pytest
 
-from tests.support.stack import SupportStack, support_stack
+from tests.support.stack import SupportStack, easy_auth_principal, support_stack
 
 pytestmark = pytest.mark.slow
 
@@ -22,38 +20,26 @@ def azure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SupportSta
         yield s
 
 
-def _principal(name: str, *roles: str) -> dict[str, str]:
-    claims = [{"typ": "preferred_username", "val": name}]
-    claims += [{"typ": "roles", "val": role} for role in roles]
-    body = {
-        "auth_typ": "aad",
-        "name_typ": "preferred_username",
-        "role_typ": "roles",
-        "claims": claims,
-    }
-    return {"X-MS-CLIENT-PRINCIPAL": base64.b64encode(json.dumps(body).encode()).decode()}
-
-
-def test_app_roles_from_the_client_principal(azure_stack):
+def test_app_roles_from_the_clienteasy_auth_principal(azure_stack):
     me = azure_stack.host.get(
-        "/api/support/me", headers=_principal("ann@contoso.com", "Support.Read")
+        "/api/support/me", headers=easy_auth_principal("ann@contoso.com", "Support.Read")
     )
     denied = azure_stack.host.post(
         "/api/support/retries",
         json={"failureReason": "x", "reason": "y"},
-        headers=_principal("ann@contoso.com", "Support.Read"),
+        headers=easy_auth_principal("ann@contoso.com", "Support.Read"),
     )
     operator = azure_stack.host.post(
         "/api/support/retries",
         json={"failureReason": "x", "reason": "y"},
-        headers=_principal("bo@contoso.com", "Support.Operate"),
+        headers=easy_auth_principal("bo@contoso.com", "Support.Operate"),
     )
 
     assert me.status == 200 and me.json()["principal"]["name"] == "ann@contoso.com"
     assert denied.status == 403
     assert operator.status == 200 and operator.json()["count"] == 0
     audit = azure_stack.host.get(
-        "/api/support/audit", headers=_principal("c@contoso.com", "Support.Read")
+        "/api/support/audit", headers=easy_auth_principal("c@contoso.com", "Support.Read")
     )
     assert audit.json()["items"][0]["actor"] == "bo@contoso.com"
 

@@ -219,7 +219,7 @@ async function pageList(state) {
       { title: "Failure reason", cell: (r) => r.failureReason || "—" },
       { title: "Detail", cell: (r) => (r.error && r.error.detail) || "—" },
     ], data.items, "No records in this state.")];
-  if (state === "failed" || state === "needs_attention") parts.push(await bulkRetryView());
+  if (["failed", "compensated", "needs_attention"].includes(state)) parts.push(await bulkRetryView());
   main.replaceChildren(...parts);
 }
 
