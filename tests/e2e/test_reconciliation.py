@@ -130,6 +130,28 @@ def test_concurrent_starts_run_once(stack_factory):
     assert again.status == 202  # the lease was given back
 
 
+def test_every_run_started_at_the_same_moment_has_a_report_saying_what_became_of_it(
+    stack_factory,
+):
+    stack = _quiet(stack_factory, seed=10)
+    stack.sb.faults("salesforce", path="/query", latency=0.5)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda _: stack.host.post("/api/reconciliations"), range(2)))
+    started = [a.json()["runId"] for a in answers if a.status == 202]
+    for run_id in started:
+        stack.host.wait_for(run_id, timeout=60)
+    reports = {run_id: stack.host.get(f"/api/reconciliations/{run_id}") for run_id in started}
+
+    assert all(a.status in (202, 409) for a in answers), [a.text for a in answers]
+    assert {run_id: r.status for run_id, r in reports.items()} == dict.fromkeys(started, 200)
+    statuses = sorted(r.json()["status"] for r in reports.values())
+    assert statuses in (["completed"], ["completed", "skipped"])
+    for body in (r.json() for r in reports.values() if r.json()["status"] == "skipped"):
+        (winner,) = [i for i in started if i != body["run_id"]]
+        assert body["reason"] == f"run {winner} is active" and body["finished_at"]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -152,7 +152,8 @@ def test_a_record_is_found_by_account_id_d2c_customer_id_and_email(stack):
     assert by_id["state"]["status"] == "synced"
     instance = by_id["instances"][0]
     assert instance["runtimeStatus"] == "Completed" and instance["output"]["outcome"] == "synced"
-    assert by_id["ledger"]["steps_done"][:2] == ["sf_read_account", "lake_put_account_snapshot"]
+    # the starter's read was handed to the saga, so the first step is the lake snapshot
+    assert by_id["ledger"]["steps_done"][0] == "lake_put_account_snapshot"
     assert "d2c_create_customer" in by_id["ledger"]["steps_done"]
     assert by_id["ledger"]["pending"] == []
     kinds = [(e["source"], e["kind"]) for e in by_id["timeline"]]
@@ -353,7 +354,7 @@ def test_finish_undo_bad_input_is_a_400_naming_the_field_and_an_unknown_instance
     assert extra.status == 400 and extra.json()["error"]["fields"][0]["field"] == "force"
 
 
-def test_cancel_of_a_waiting_onboarding_terminates_it_and_frees_the_record(stack):
+def test_cancel_of_a_waiting_onboarding_is_a_decision_not_a_failure(stack):
     account = next(stack.needing_approval)
     instance_id = stack.onboard(account["Id"])
     stack.waiting_for_approval(instance_id)
@@ -366,15 +367,28 @@ def test_cancel_of_a_waiting_onboarding_terminates_it_and_frees_the_record(stack
     assert undo["output"]["ledger"]["compensated"] == []
     assert undo["output"]["ledger"]["in_flight"] == []
     assert stack.host.status(instance_id)["runtimeStatus"] == "Terminated"
-    assert undo["output"]["outcome"] == "failed" and undo["output"]["entity_updated"] is True
+    assert undo["output"]["outcome"] == "cancelled" and undo["output"]["entity_updated"] is True
     entity = stack.entity(account["Id"])
-    assert entity["status"] == "failed" and entity["current_instance_id"] is None
+    assert entity["status"] == "cancelled" and entity["current_instance_id"] is None
     assert "cancelled by kim@support.example: duplicate" in entity["last_error"]["detail"]
+    # its own state: listed as cancelled, not waiting for a person, not offered for bulk retry
+    cancelled = stack.get("records?state=cancelled", READ).json()["items"]
+    assert account["Id"] in [r["accountId"] for r in cancelled]
+    failures = stack.get("failures", READ).json()["reasons"]
+    assert not [r for r in failures if r["failureReason"].startswith("cancel:")]
+    health = stack.get("health", READ).json()
+    assert health["records"]["cancelled"] >= 1
+    assert "cancelled" not in {a["kind"] for a in health["attention"]}
+    bulk = {"failureReason": "cancel:support cancelled", "reason": "x", "dryRun": True}
+    assert stack.post("retries", bulk, OPERATE).json()["count"] == 0
     again = stack.post(f"instances/{instance_id}/cancel", {"reason": "again"}, OPERATE)
     assert again.status == 409 and again.json()["error"]["code"] == "not_running"
     record = stack.get(f"records/{account['Id']}", READ).json()
+    assert record["state"]["status"] == "cancelled"
     assert {i["name"] for i in record["instances"]} == {"account_onboarding", "support_cancel"}
     assert any(e["kind"] == "terminated" for e in record["timeline"])
+    retried = stack.post(f"instances/{instance_id}/retry", {"reason": "not a duplicate"}, OPERATE)
+    assert retried.status == 202, retried.text  # one person's retry still may
 
 
 def test_cancel_mid_saga_undoes_the_d2c_organisation(stack):
@@ -534,6 +548,21 @@ def test_audit_pages_and_filters(stack):
     assert all(e["outcome"] == "refused: not_found" for e in mine[:2])
     assert page["nextBefore"] and nxt["items"][0]["id"] != page["items"][0]["id"]
     assert stack.get("audit?limit=9999", READ).status == 400
+
+
+def test_a_compensated_onboarding_waits_for_a_person_on_the_front_page(stack):
+    account = next(stack.plain)
+    stack.sb.faults("d2c", path=r"/users$", method="POST", status=422, fail_next=1)
+    instance_id = stack.onboard(account["Id"])
+    assert stack.finished(instance_id)["output"]["outcome"] == "compensated"
+
+    health = stack.get("health", READ).json()
+    listed = stack.get("records?state=compensated", READ).json()["items"]
+
+    item = next(a for a in health["attention"] if a["kind"] == "compensated")
+    assert item["page"] == "#/list/compensated"
+    assert item["count"] == health["records"]["compensated"] >= 1
+    assert account["Id"] in [r["accountId"] for r in listed]
 
 
 def test_health_counts_records_and_puts_what_needs_a_person_first(stack):
