@@ -32,8 +32,10 @@ node_modules/.bin/azurite: package.json
 	npm install --no-audit --no-fund --silent
 	touch $@
 
+# Ports: make run PORT=7072 SALESFORCE_PORT=8444 D2C_PORT=8083 (defaults 7071, 8443, 8082)
 run: $(STAMP)
-	$(PY) scripts/run_stack.py
+	$(PY) scripts/run_stack.py $(if $(PORT),--port $(PORT)) \
+		$(if $(SALESFORCE_PORT),--salesforce-port $(SALESFORCE_PORT)) $(if $(D2C_PORT),--d2c-port $(D2C_PORT))
 
 test: $(STAMP) $(INFRA_STAMP) node_modules/.bin/azurite lint
 	$(PY) -m pytest

@@ -13,6 +13,7 @@ import contextlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +30,13 @@ from sandbox.entra.directory import STOREFRONT_CLIENT_ID, STOREFRONT_CLIENT_SECR
 from scripts.localstack import WebhookSink, app_env, onboardable_accounts  # noqa: E402
 
 
+PORTS = (  # (flag, `make run` variable, what listens there, default)
+    ("port", "PORT", "the app (devhost)", 7071),
+    ("salesforce_port", "SALESFORCE_PORT", "the Salesforce sandbox", 8443),
+    ("d2c_port", "D2C_PORT", "the D2C sandbox", 8082),
+)
+
+
 def _parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--port", type=int, default=int(os.environ.get("CROSSWALK_PORT", 7071)))
@@ -37,6 +45,35 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=40, help="demo accounts to create")
     p.add_argument("--data", type=Path, default=ROOT / ".crosswalk")
     return p.parse_args()
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _ports_free(args: argparse.Namespace) -> bool:
+    """Say which ports are taken, and how to choose others, before anything starts."""
+    taken = [(var, what, getattr(args, flag)) for flag, var, what, _ in PORTS]
+    taken = [(var, what, port) for var, what, port in taken if _port_taken(port)]
+    for var, what, port in taken:
+        print(
+            f"make run: port {port} for {what} is already taken on 127.0.0.1 "
+            f"(another `make run`, or another program).",
+            file=sys.stderr,
+        )
+    if taken:
+        choice = " ".join(f"{var}={default + 1}" for _, var, _, default in PORTS)
+        print(
+            f"Stop what holds it, or choose other ports: make run {choice}\n"
+            "(or scripts/run_stack.py --port N --salesforce-port N --d2c-port N)",
+            file=sys.stderr,
+        )
+    return not taken
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -70,6 +107,8 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     args = _parse()
+    if not _ports_free(args):
+        return 2
     args.data.mkdir(parents=True, exist_ok=True)
     app_url = f"http://127.0.0.1:{args.port}"
     events = f"{app_url}/runtime/webhooks/eventgrid?functionName=salesforce_change_events"
@@ -132,10 +171,12 @@ Crosswalk is running.
 Try:
   1. onboard an account:
      curl -s -X POST {app_url}/api/accounts/{plain}/onboard
-  2. onboard one that needs approval, then approve it (use the "id" the first call returns):
+  2. onboard one that needs approval, then approve it as the signed-in you@example.com
+     (use the "id" the first call returns; or press Approve in the console):
      curl -s -X POST {app_url}/api/accounts/{waiting}/onboard
-     curl -s -X POST {app_url}/api/approvals/<id> -H 'Content-Type: application/json' \\
-          -d '{{"decision":"approve","approver":"you@example.com","reason":"known customer"}}'
+     curl -s -X POST {app_url}/api/support/approvals/<id> -H "Authorization: Bearer $TOKEN" \\
+          -H 'Content-Type: application/json' -d '{{"decision":"approve","reason":"known customer"}}'
+     (TOKEN is the console token above)
   3. watch a compensation: make D2C refuse user invites, then onboard another account
      curl -s -X POST {sb.d2c_url}/__sandbox/faults -H 'Content-Type: application/json' \\
           -d '{{"path":"/users$","method":"POST","status":422}}'

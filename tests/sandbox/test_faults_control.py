@@ -139,3 +139,19 @@ def test_control_path_over_http(sb: sandbox.Sandbox, d2c: requests.Session) -> N
         assert events["salesforce"]["target"] is None
         assert s.get(f"{sf_base}/nope").status_code == 404
     assert sb.d2c_customers() == []  # reset cleared D2C too
+
+
+def test_d2c_inspection_answers_the_shapes_docs_sandbox_md_gives(sb: sandbox.Sandbox) -> None:
+    base = sb.d2c_url + "/__sandbox/d2c"
+    reg = requests.post(
+        f"{base}/registrations", json={"email": "ann@shape.example", "last_name": "Ann"}
+    )
+    customer_id = reg.json()["id"]
+
+    listed = requests.get(f"{base}/customers").json()
+    one = requests.get(f"{base}/customers/{customer_id}").json()
+    users = requests.get(f"{base}/customers/{customer_id}/users").json()
+
+    assert list(listed) == ["data"] and customer_id in [c["id"] for c in listed["data"]]
+    assert one["id"] == customer_id and "data" not in one
+    assert list(users) == ["data"] and users["data"][0]["email"] == "ann@shape.example"
