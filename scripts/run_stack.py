@@ -29,7 +29,6 @@ from crosswalk.support.auth import Role, make_dev_token  # noqa: E402
 from sandbox.entra.directory import STOREFRONT_CLIENT_ID, STOREFRONT_CLIENT_SECRET  # noqa: E402
 from scripts.localstack import WebhookSink, app_env, onboardable_accounts  # noqa: E402
 
-
 PORTS = (  # (flag, `make run` variable, what listens there, default)
     ("port", "PORT", "the app (devhost)", 7071),
     ("salesforce_port", "SALESFORCE_PORT", "the Salesforce sandbox", 8443),
@@ -60,7 +59,7 @@ def _ports_free(args: argparse.Namespace) -> bool:
     """Say which ports are taken, and how to choose others, before anything starts."""
     taken = [(var, what, getattr(args, flag)) for flag, var, what, _ in PORTS]
     taken = [(var, what, port) for var, what, port in taken if _port_taken(port)]
-    for var, what, port in taken:
+    for _, what, port in taken:
         print(
             f"make run: port {port} for {what} is already taken on 127.0.0.1 "
             f"(another `make run`, or another program).",
@@ -174,8 +173,9 @@ Try:
   2. onboard one that needs approval, then approve it as the signed-in you@example.com
      (use the "id" the first call returns; or press Approve in the console):
      curl -s -X POST {app_url}/api/accounts/{waiting}/onboard
-     curl -s -X POST {app_url}/api/support/approvals/<id> -H "Authorization: Bearer $TOKEN" \\
-          -H 'Content-Type: application/json' -d '{{"decision":"approve","reason":"known customer"}}'
+     curl -s -X POST {app_url}/api/support/approvals/<id> \\
+          -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+          -d '{{"decision":"approve","reason":"known customer"}}'
      (TOKEN is the console token above)
   3. watch a compensation: make D2C refuse user invites, then onboard another account
      curl -s -X POST {sb.d2c_url}/__sandbox/faults -H 'Content-Type: application/json' \\
