@@ -171,3 +171,62 @@ def test_a_reader_sees_personal_data_masked(browser, stack):
         <= 1
     )
     context.close()
+
+
+LONG_NAME = (
+    "Donaudampfschifffahrtsgesellschaftsbeteiligungsverwaltungsholdingaktiengesellschaft "
+    "International Trading and Logistics Services of Northern and Central Europe"
+)
+LONG_LOCAL_PART = "procurement.headofstrategicpurchasing.emea"  # Salesforce allows 80 in all
+
+
+@pytest.fixture(scope="module")
+def long_record(stack: SupportStack) -> str:
+    """A synced record whose name, e-mail and ids are as long as real ones get."""
+    account = next(stack.plain)
+    (contact,) = [
+        c
+        for c in stack.sb.salesforce_records("Contact")
+        if c["AccountId"] == account["Id"] and c["Primary_Contact__c"]
+    ]
+    domain = contact["Email"].split("@", 1)[1]
+    stack.sb.salesforce_edit("Account", account["Id"], {"Name": LONG_NAME})
+    stack.sb.salesforce_edit("Contact", contact["Id"], {"Email": f"{LONG_LOCAL_PART}@{domain}"})
+    assert stack.finished(stack.onboard(account["Id"]))["output"]["outcome"] == "synced"
+    return account["Id"]
+
+
+OVERFLOWING = """() => {
+  const out = [];
+  for (const box of document.querySelectorAll('main .card, main table, main h1, header')) {
+    const edge = box.getBoundingClientRect().right;
+    for (const el of [box, ...box.querySelectorAll('*')]) {
+      const r = el.getBoundingClientRect();
+      const spills = el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1;
+      if (r.width > 0 && (r.right > edge + 1 || spills))
+        out.push(`${el.tagName.toLowerCase()} ${el.textContent.slice(0, 30)}`);
+    }
+  }
+  const page = document.documentElement;
+  if (page.scrollWidth > window.innerWidth) out.push('the page scrolls sideways');
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_long_names_emails_and_ids_stay_inside_the_record_page(browser, stack, long_record, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(20_000)
+    tab.goto(f"{stack.host.url}/api/support/console")
+    long_name = f"{LONG_LOCAL_PART}@support.example"
+    tab.fill("#token", stack.token(READ, OPERATE, APPROVE, name=long_name))
+    tab.click("#token-form button")
+    tab.wait_for_selector("#who:has-text('procurement')")
+
+    tab.goto(f"{stack.host.url}/api/support/console#/record/{long_record}")
+    tab.wait_for_selector("[data-testid=sync-status]:has-text('synced')")
+
+    assert tab.inner_text("[data-testid=email]").startswith(LONG_LOCAL_PART)
+    assert tab.evaluate(OVERFLOWING) == []
+    context.close()
