@@ -15,6 +15,7 @@ every other event is queued, as received, for the lake's raw zone (triggers/raw_
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -65,7 +66,8 @@ async def d2c_events(event: func.CloudEvent, client: df.DurableOrchestrationClie
             log.info("event %s ignored: type %s", event.id, kind)
             _land(event, str(kind or "unknown"))
             return
-        data = CustomerEventData.model_validate(event.get_json())
+        # strict, from JSON text: `marketing_consent: "yes"` or a version in quotes is refused
+        data = CustomerEventData.model_validate_json(json.dumps(event.get_json()), strict=True)
         if kind == "customer.registered" and data.user is None:
             raise ValueError("customer.registered carries no user")
         ref = data.customer.external_ref

@@ -45,7 +45,9 @@ OVERFLOW = "GAP_OVERFLOW"
 
 
 class ChangeEventHeader(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    """Strict: `commitTimestamp` is a JSON number, ids and names are text; nothing coerced."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     entityName: str
     recordIds: list[str] = Field(default_factory=list)

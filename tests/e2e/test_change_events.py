@@ -113,8 +113,25 @@ def test_events_that_are_not_onboarding_moments_are_acknowledged_and_ignored(sta
                 }
             },
         },
+        {
+            "specversion": "1.0",
+            "id": "e4",
+            "source": "/x",
+            "type": "t",
+            "data": {
+                "payload": {
+                    "ChangeEventHeader": {
+                        "entityName": "Account",
+                        "recordIds": ["001dL0000004C92QAE"],
+                        "changeType": "CREATE",
+                        "commitTimestamp": "1795730000000",  # text, not a number
+                    },
+                    "Type": "Customer - Direct",
+                }
+            },
+        },
     ],
-    ids=["no-header", "data-not-an-object", "bad-record-id"],
+    ids=["no-header", "data-not-an-object", "bad-record-id", "timestamp-as-text"],
 )
 def test_malformed_change_events_are_dead_lettered_and_start_nothing(stack_factory, body):
     stack = stack_factory(seed=2)

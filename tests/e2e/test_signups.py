@@ -127,6 +127,39 @@ def test_a_repeated_registration_event_from_another_delivery_is_a_duplicate(stac
     assert len(_by_user(stack, "Lead", user["id"])) == 1
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("marketing_consent", "yes"), ("marketing_consent", 1), ("version", "2")],
+)
+def test_a_d2c_event_with_a_value_of_the_wrong_json_type_is_dead_lettered(
+    stack_factory, field, value
+):
+    stack = _stack(stack_factory)
+    customer, _ = _register(stack, "jane@gmail.com")
+    settle(stack)
+    (event,) = [e for e in stack.sb.events_delivered("d2c") if e["type"] == "customer.registered"]
+    event = {**event, "id": f"wrong-type-{field}", "type": "customer.updated"}
+    event["data"] = {
+        **event["data"],
+        "customer": {**event["data"]["customer"], field: value},
+        "changed_fields": ["marketing_consent"],
+        "origin": "storefront",
+    }
+    before = [i["instanceId"] for i in instances(stack, "signup-")]
+
+    response = stack.host.post(
+        "/runtime/webhooks/eventgrid?functionName=d2c_events",
+        json=event,
+        headers={"Content-Type": "application/cloudevents+json"},
+    )
+    settle(stack)
+
+    assert response.status == 200
+    assert [i["instanceId"] for i in instances(stack, "signup-")] == before
+    letters = list((stack.data / "lake" / "deadletter" / "d2c").rglob(f"{event['id']}.json"))
+    assert len(letters) == 1
+
+
 def test_a_storefront_edit_of_a_linked_sign_up_updates_its_contact(stack_factory):
     stack = _stack(stack_factory)
     (account,) = onboarded(stack)
