@@ -5,10 +5,9 @@ without one), masking by role, query validation that names the field, and the au
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypeVar
+from typing import Any
 
 import azure.functions as func
-from pydantic import BaseModel
 
 from crosswalk.services import services
 from crosswalk.support.audit import AuditEntry, AuditStore
@@ -19,7 +18,6 @@ from triggers.responses import HttpError, json_response
 from triggers.support_gateway import DurableGateway
 
 NO_STORE = {"Cache-Control": "no-store"}
-M = TypeVar("M", bound=BaseModel)
 
 
 def authorize(req: func.HttpRequest, roles: frozenset[str] | set[str]) -> Principal:

@@ -178,14 +178,6 @@ class SalesforceClient:
         daily = self.call(lambda sf: sf.limits()).get("DailyApiRequests") or {}
         return ApiBudget(max=int(daily.get("Max", 0)), remaining=int(daily.get("Remaining", 0)))
 
-    def account_modstamp(self, account_id: str) -> datetime | None:
-        """The Account's SystemModstamp, or None when it does not exist (one API call)."""
-        soql = format_soql("SELECT Id, SystemModstamp FROM Account WHERE Id = {}", account_id)
-        records = self.call(lambda sf: sf.query(soql)).get("records", [])
-        if not records:
-            return None
-        return datetime.strptime(records[0]["SystemModstamp"], "%Y-%m-%dT%H:%M:%S.%f%z")
-
     def iter_query_pages(
         self, soql: str, *, include_deleted: bool = False
     ) -> Iterator[list[dict[str, Any]]]:

@@ -54,24 +54,24 @@ def test_jwt_bearer_flow_signs_with_the_configured_key(sb):
         private_key_path=Path(sb.jwt_private_key_path),
     )
 
-    assert client.account_modstamp(_any_account_id(sb)) is not None
+    assert client.get_account_with_contacts(_any_account_id(sb)) is not None
 
 
 def test_an_expired_session_is_refreshed_once_and_the_call_succeeds(sb):
     client = _client(sb)
     account_id = _any_account_id(sb)
-    client.account_modstamp(account_id)
+    client.get_account_with_contacts(account_id)
 
     sb.salesforce_expire_tokens()
 
-    assert client.account_modstamp(account_id) is not None
+    assert client.get_account_with_contacts(account_id) is not None
 
 
 def test_wrong_secret_is_a_permanent_authentication_failure_without_the_secret(sb):
     client = _client(sb, client_secret="not-the-secret")
 
     with pytest.raises(AuthenticationFailed) as caught:
-        client.account_modstamp(_any_account_id(sb))
+        client.get_account_with_contacts(_any_account_id(sb))
 
     assert "not-the-secret" not in str(caught.value)
 
@@ -88,11 +88,11 @@ def test_quotes_in_values_are_escaped_before_they_reach_soql(sb):
 
 def test_request_limit_exceeded_is_transient_and_rate_limited(sb):
     client = _client(sb)
-    client.account_modstamp(_any_account_id(sb))
+    client.get_account_with_contacts(_any_account_id(sb))
     sb.faults("salesforce", path=r"/query", limit_exceeded=True, fail_next=1)
 
     with pytest.raises(RateLimited) as caught:
-        client.account_modstamp(_any_account_id(sb))
+        client.get_account_with_contacts(_any_account_id(sb))
 
     assert caught.value.retryable and caught.value.code == "REQUEST_LIMIT_EXCEEDED"
 
@@ -102,7 +102,7 @@ def test_server_unavailable_is_transient(sb):
     sb.faults("salesforce", path=r"/query", status=503, fail_next=1)
 
     with pytest.raises(TransientError):
-        client.account_modstamp(_any_account_id(sb))
+        client.get_account_with_contacts(_any_account_id(sb))
 
 
 def test_a_refused_collection_record_names_its_field(sb):
