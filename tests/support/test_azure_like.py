@@ -79,12 +79,12 @@ def test_a_cancel_whose_termination_lands_40_s_late_still_undoes_exactly_once(st
     assert first.json()["alreadyRequested"] is False
     assert second.json()["alreadyRequested"] is True
     assert second.json()["cancelInstanceId"] == cancel_id
-    assert undo["output"]["outcome"] == "compensated", undo
+    assert undo["output"]["outcome"] == "cancelled", undo
     assert undo["output"]["ledger"]["compensated"] == [{"step": "d2c_deactivate_customer"}]
     customers = [c for c in stack.sb.d2c_customers() if c["external_ref"] == account["Id"]]
     assert [c["status"] for c in customers] == ["deactivated"]
     assert stack.sb.stats()["d2c"]["calls"].get(DEACTIVATE) == 1
-    assert stack.entity(account["Id"])["status"] == "compensated"
+    assert stack.entity(account["Id"])["status"] == "cancelled"
 
 
 def test_approvals_list_every_waiting_onboarding_across_short_pages(stack):
