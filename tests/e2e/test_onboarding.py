@@ -92,9 +92,12 @@ def test_starting_again_after_it_synced_starts_nothing_and_answers_the_synced_st
     # the write-back moved the Account's SystemModstamp, from which instance ids are made
     assert done["output"]["outcome"] == "synced"
 
+    used = stack.sb.stats()["salesforce"]["api_usage"]["used"]
+
     again = stack.host.post(f"/api/accounts/{account['Id']}/onboard")
 
     assert again.status == 200, again.text
+    assert stack.sb.stats()["salesforce"]["api_usage"]["used"] == used  # nothing read
     body = again.json()
     assert body["started"] is False and body["state"] == "synced"
     assert body["id"] == first["id"] and body["runtimeStatus"] == "Completed"
