@@ -83,10 +83,7 @@ def test_an_approved_onboarding_with_two_transient_failures_counts_once_and_trac
         )
         instance_id = started.json()["id"]
         _waiting_for_approval(stack, instance_id)
-        decided = stack.host.post(
-            f"/api/approvals/{instance_id}",
-            json={"decision": "approve", "approver": "kim@support", "reason": "known"},
-        )
+        decided = stack.decide(instance_id, "approve", "known", approver="kim@support")
         status = stack.host.wait_for(instance_id, timeout=60)
         finished_ns = time.time_ns()
         after = stack.sb.stats()
