@@ -4,12 +4,14 @@ NCRONTAB runs in UTC unless the app setting `WEBSITE_TIME_ZONE` names an IANA zo
 Azure's Linux plans (Windows zone names belong to Windows plans and stop start-up here);
 occurrences then follow that zone's daylight-saving changes. TimeSpans ignore the zone.
 
-Each function has one loop, so runs never overlap. The loop waits on the host's clock
-(virtual in tests: `advance()` fires what falls due). With `use_monitor` (the default for
-schedules of a minute or more, as in Azure) the last and next occurrence are stored in the
-task hub after every run; on start, an occurrence missed while devhost was down fires ONCE
-with `past_due` true, never one run per missed occurrence. A jump of the clock over several
-occurrences also fires once, with `past_due` true.
+Each function has one loop, so runs never overlap (the extension's TimerListener). The loop
+waits on the host's clock (virtual in tests: `advance()` fires what falls due). With
+`use_monitor` (default true; off for schedules under a minute whatever the binding says) the
+ScheduleStatus is saved in the task hub after every run, and each run receives the status
+saved after the previous one: `Next` is the occurrence now firing, `Last`/`LastUpdated` the
+previous run (0001-01-01 before the first). On start, an occurrence missed while devhost was
+down fires ONCE with `past_due` true. A clock jump over several occurrences while running
+fires once, late, with `past_due` false, as a late System.Timers.Timer does on Azure.
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, tzinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
 from devhost.clock import Clock
-from devhost.history import iso
 from devhost.index import Function, UnsupportedBinding
 from devhost.store import Store
 from devhost.workers import WorkerError, WorkerPool
@@ -36,6 +38,31 @@ from devhost.workers import WorkerError, WorkerPool
 log = logging.getLogger("devhost")
 
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?$")
+
+
+@dataclass
+class ScheduleStatus:
+    """What the timer extension saves after a run; None is .NET's default(DateTime)."""
+
+    last: float | None
+    next: float
+    last_updated: float | None
+
+
+def net_local(ts: float | None, zone: tzinfo) -> str:
+    """A .NET local DateTime as the host's JSON serializer writes it: the zone's offset,
+    seven fractional digits at most with trailing zeros dropped; None is default(DateTime)
+    in local time (0001-01-01T00:00:00 with the zone's offset)."""
+    if ts is None:
+        offset = datetime(2001, 1, 1, tzinfo=zone).utcoffset() or timedelta(0)
+        minutes = int(offset.total_seconds()) // 60
+        sign = "-" if minutes < 0 else "+"
+        return f"0001-01-01T00:00:00{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    moment = datetime.fromtimestamp(ts, zone)
+    fraction = f"{moment.microsecond:06d}".rstrip("0")
+    text = moment.replace(microsecond=0, tzinfo=None).isoformat()
+    offset = moment.isoformat()[-6:]
+    return f"{text}.{fraction}{offset}" if fraction else f"{text}{offset}"
 
 
 class Schedule:
@@ -59,10 +86,9 @@ class Schedule:
             raise ValueError(f"'{text}' is neither an NCRONTAB expression nor a TimeSpan")
         self._seconds_first = len(fields) == 6
 
-    def next_after(self, t: float, anchor: float = 0.0) -> float:
-        if self.interval is not None:  # TimeSpan: every interval from the anchor (start)
-            steps = int((t - anchor) // self.interval) + 1
-            return anchor + steps * self.interval
+    def next_after(self, t: float) -> float:
+        if self.interval is not None:  # TimeSpan: ConstantSchedule, t + interval
+            return t + self.interval
         start = datetime.fromtimestamp(t, self.time_zone)
         it = croniter(self.text, start, second_at_beginning=self._seconds_first)
         return float(it.get_next(float))
@@ -151,56 +177,79 @@ class TimerTriggers:
         finally:
             self._wakes.discard(wake)
 
-    async def _run(self, fn: Function) -> None:
-        schedule = self.schedules[fn.name]
-        monitor = fn.trigger.get("useMonitor")
-        use_monitor = schedule.period() >= 60 if monitor is None else bool(monitor)
-        anchor = self.clock.now()
-        status = self.store.timer_status(fn.name) if use_monitor else None
-        last: float | None = None
-        if status is not None:
-            last, due = status
-            if due <= self.clock.now():  # missed while down: once, past due
-                last = await self._fire(fn, schedule, due, last, past_due=True, monitor=True)
-        if fn.trigger.get("runOnStartup"):
-            await self._fire(
-                fn, schedule, self.clock.now(), last, past_due=False, monitor=use_monitor
-            )
-        due = schedule.next_after(self.clock.now(), anchor)
-        self._persist(fn, use_monitor, last, due)
-        while True:
-            self._due[fn.name] = due
-            await self._sleep_until(due)
-            now = self.clock.now()
-            past_due = schedule.next_after(due, anchor) <= now  # the clock skipped one
-            last = await self._fire(fn, schedule, due, last, past_due=past_due, monitor=use_monitor)
-            due = schedule.next_after(self.clock.now(), anchor)
-            self._persist(fn, use_monitor, last, due)
+    def _use_monitor(self, fn: Function, schedule: Schedule) -> bool:
+        """`use_monitor` (default true), turned off for schedules under a minute even when
+        set, as the extension's TimerSchedule.Create does."""
+        wanted = fn.trigger.get("useMonitor")
+        return (wanted is None or bool(wanted)) and schedule.period() >= 60
 
-    def _persist(self, fn: Function, use_monitor: bool, last: float | None, due: float) -> None:
-        if use_monitor:
-            with self.store.tx():
-                self.store.put_timer_status(fn.name, last, due, self.clock.now())
+    def _check_past_due(
+        self, fn: Function, schedule: Schedule, now: float
+    ) -> tuple[ScheduleStatus | None, bool]:
+        """The saved status (None if there was none) and whether it is past due, as
+        ScheduleMonitor.CheckPastDueAsync: a status that no longer fits the schedule (the
+        schedule changed) is reset, and a first start saves the next occurrence."""
+        saved = self.store.timer_status(fn.name)
+        if saved is None:
+            first = ScheduleStatus(None, schedule.next_after(now), now)
+            self._save(fn, first)
+            return None, False
+        status = ScheduleStatus(*saved)
+        if status.last is not None:
+            expected, updated = schedule.next_after(status.last), status.last
+        elif status.last_updated is not None:
+            expected, updated = schedule.next_after(status.last_updated), status.last_updated
+        else:
+            expected, updated = schedule.next_after(now), now
+        if status.next != expected:
+            if now > expected:
+                expected, updated = schedule.next_after(now), now
+            status = ScheduleStatus(None, expected, updated)
+            self._save(fn, status)
+        return status, now > status.next
+
+    def _save(self, fn: Function, status: ScheduleStatus) -> None:
+        with self.store.tx():
+            self.store.put_timer_status(fn.name, status.last, status.next, status.last_updated)
+
+    async def _run(self, fn: Function) -> None:
+        """TimerListener: a past-due or run-on-startup invocation first, then the schedule."""
+        schedule = self.schedules[fn.name]
+        monitor = self._use_monitor(fn, schedule)
+        now = self.clock.now()
+        status, past_due = self._check_past_due(fn, schedule, now) if monitor else (None, False)
+        if status is None:
+            status = ScheduleStatus(None, schedule.next_after(now), None)
+        if past_due:
+            status = await self._fire(fn, schedule, status, monitor, past_due=True)
+        elif fn.trigger.get("runOnStartup"):
+            status = await self._fire(fn, schedule, status, monitor, on_startup=True)
+        while True:
+            self._due[fn.name] = status.next
+            await self._sleep_until(status.next)
+            status = await self._fire(fn, schedule, status, monitor)
 
     async def _fire(
         self,
         fn: Function,
         schedule: Schedule,
-        occurrence: float,
-        last: float | None,
-        *,
-        past_due: bool,
+        status: ScheduleStatus,
         monitor: bool,
-    ) -> float:
-        """Run the function once (retrying only if its worker died); returns `occurrence`."""
-        now = self.clock.now()
+        *,
+        past_due: bool = False,
+        on_startup: bool = False,
+    ) -> ScheduleStatus:
+        """Run the function once (retrying only if its worker died) with the status saved
+        after the previous run; returns the status to save after this one."""
+        invoked = self.clock.now()
+        zone = schedule.time_zone
         payload = {
-            "Schedule": {"AdjustForDST": True},
+            "Schedule": {"AdjustForDST": schedule.interval is None},
             "ScheduleStatus": (
                 {
-                    "Last": iso(last if last is not None else occurrence),
-                    "Next": iso(schedule.next_after(now)),
-                    "LastUpdated": iso(now),
+                    "Last": net_local(status.last, zone),
+                    "Next": net_local(status.next, zone),
+                    "LastUpdated": net_local(status.last_updated, zone),
                 }
                 if monitor
                 else None
@@ -229,4 +278,12 @@ class TimerTriggers:
             )
         finally:
             self._busy(-1)
-        return occurrence
+        # a run that fired a little early counts as the occurrence it was due for, so the
+        # next occurrence is never the same one again (TimerListener.InvokeJobFunction)
+        at = invoked
+        if not past_due and not on_startup and status.next > invoked:
+            at = status.next
+        after = ScheduleStatus(at, schedule.next_after(at), at)
+        if monitor:
+            self._save(fn, after)
+        return after

@@ -39,6 +39,14 @@ def wait_ticks(state: Path, n: int, name: str = "ticker", timeout: float = 10) -
     return got
 
 
+NEVER = "0001-01-01T00:00:00+00:00"  # .NET default(DateTime) in local time (UTC here)
+
+
+def at(text: str) -> datetime:
+    assert not text.endswith("Z"), f"{text}: Azure writes local times with an offset"
+    return datetime.fromisoformat(text)
+
+
 def test_schedule_from_setting_fired_by_virtual_clock(tmp_path) -> None:
     env = {"CONFORMANCE_STATE_DIR": str(tmp_path), "TICK_SCHEDULE": SIX_HOURS}
     with run(APP, env=env) as host:
@@ -46,11 +54,45 @@ def test_schedule_from_setting_fired_by_virtual_clock(tmp_path) -> None:
         host.advance(timedelta(hours=6))
         (first,) = wait_ticks(tmp_path, 1)
         assert first["past_due"] is False
-        assert set(first["status"]) == {"Last", "Next", "LastUpdated"}
         host.advance(timedelta(hours=6))
         wait_ticks(tmp_path, 2)
-        host.advance(timedelta(days=2))  # eight occurrences skipped: one run, past due
-        assert wait_ticks(tmp_path, 3)[-1]["past_due"] is True
+        host.advance(timedelta(days=2))  # eight occurrences skipped: one late run
+        assert wait_ticks(tmp_path, 3)[-1]["past_due"] is False  # a late timer is not past due
+
+
+def test_each_run_gets_the_status_saved_after_the_previous_run(tmp_path) -> None:
+    """Azure's ScheduleStatus: Next is the occurrence firing now; Last and LastUpdated are
+    the previous run's time, 0001-01-01 before the first run; offsets, never `Z`."""
+    env = {"CONFORMANCE_STATE_DIR": str(tmp_path), "TICK_SCHEDULE": SIX_HOURS}
+    with run(APP, env=env) as host:
+        host.advance(timedelta(hours=6))
+        (first,) = wait_ticks(tmp_path, 1)
+        host.advance(timedelta(hours=6))
+        second = wait_ticks(tmp_path, 2)[-1]["status"]
+
+    status = first["status"]
+    assert status["Last"] == NEVER and status["LastUpdated"] == NEVER
+    firing = at(status["Next"])
+    assert firing.utcoffset() == timedelta(0)
+    assert (firing.hour % 6, firing.minute, firing.second) == (0, 0, 0)
+    assert at(second["Next"]) == firing + timedelta(hours=6)
+    assert second["Last"] == second["LastUpdated"]
+    assert firing <= at(second["Last"]) < at(second["Next"])
+
+
+def test_run_on_startup_and_the_first_occurrence_see_the_same_next(tmp_path) -> None:
+    """The startup run is told the upcoming occurrence as `Next`, and so is that occurrence's
+    own run: an app must not name runs after `Next` alone."""
+    env = {"CONFORMANCE_STATE_DIR": str(tmp_path), "TICK_SCHEDULE": SIX_HOURS}
+    with run(APP, env=env) as host:
+        (startup,) = wait_ticks(tmp_path, 1, "startup")
+        host.advance(timedelta(hours=6))
+        scheduled = wait_ticks(tmp_path, 2, "startup")[-1]
+
+    assert startup["past_due"] is False and scheduled["past_due"] is False
+    assert startup["status"]["Last"] == NEVER
+    assert startup["status"]["Next"] == scheduled["status"]["Next"]
+    assert at(scheduled["status"]["Last"]) < at(scheduled["status"]["Next"])
 
 
 def test_run_on_startup_without_monitor(tmp_path) -> None:
@@ -73,6 +115,13 @@ def test_missed_occurrence_fires_once_past_due_after_restart(tmp_path) -> None:
     with run(APP, env=env, data_dir=data, clock=down) as host:
         (missed,) = wait_ticks(state, 1)
         assert missed["past_due"] is True
+        status = missed["status"]  # as saved at the first start: never run, next occurrence
+        assert status["Last"] == NEVER
+        assert (
+            at(status["LastUpdated"])
+            < at(status["Next"])
+            < at(status["LastUpdated"]) + timedelta(hours=6)
+        )
         host.advance(timedelta(hours=6))
         assert wait_ticks(state, 2)[-1]["past_due"] is False
 
@@ -104,8 +153,9 @@ def test_a_timer_runs_in_the_zone_the_app_setting_names(tmp_path) -> None:
         host.advance(timedelta(days=1))
         (tick,) = wait_ticks(tmp_path, 1)
 
-    following = datetime.fromisoformat(tick["status"]["Next"].replace("Z", "+00:00"))
-    assert following.astimezone(UTC).time() == time_of_day(4, 0)  # 09:30 in Kolkata
+    firing = at(tick["status"]["Next"])
+    assert firing.utcoffset() == timedelta(hours=5, minutes=30)
+    assert firing.astimezone(UTC).time() == time_of_day(4, 0)  # 09:30 in Kolkata
 
 
 def test_a_windows_time_zone_name_stops_startup_naming_the_setting(tmp_path) -> None:

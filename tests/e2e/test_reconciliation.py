@@ -105,7 +105,7 @@ def test_the_timer_starts_a_run_from_the_schedule_setting_on_the_virtual_clock(s
     reports = _eventually(lambda: stack.host.get("/api/reconciliations").json()["reports"])
     assert len(reports) == 1
     run_id = reports[0]["run_id"]
-    assert run_id.startswith("reconcile-before-") and run_id.endswith("013000Z")
+    assert run_id.startswith("reconcile-") and run_id.endswith("013000Z-after-none")
     assert stack.host.wait_for(run_id, timeout=30)["runtimeStatus"] == "Completed"
     assert report(stack.host, run_id)["status"] == "completed"
 
