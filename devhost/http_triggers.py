@@ -6,7 +6,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +16,21 @@ from devhost.routes import Route, compile_route
 from devhost.workers import WorkerPool
 
 log = logging.getLogger("devhost")
+
+
+def joined(pairs: Iterable[tuple[str, str]], *, headers: bool = False) -> dict[str, str]:
+    """Query or header pairs as the host's ToRpcHttp hands them to the Python worker: keys
+    case-insensitive (the first spelling kept; headers lower-cased), repeated keys' values
+    joined with "," (StringValues.ToString). A query key whose value is empty is dropped
+    (`?x=` gives no `x`); empty headers stay, as the Python worker does not ask otherwise."""
+    values: dict[str, list[str]] = {}
+    spelling: dict[str, str] = {}
+    for key, value in pairs:
+        folded = key.lower()
+        spelling.setdefault(folded, folded if headers else key)
+        values.setdefault(folded, []).append(value)
+    out = {spelling[k]: ",".join(v) for k, v in values.items()}
+    return out if headers else {k: v for k, v in out.items() if v}
 
 
 class HttpTriggers:
@@ -73,17 +88,14 @@ class HttpTriggers:
         self, fn: Function, params: dict[str, str], request: web.Request
     ) -> web.StreamResponse:
         body = await request.read()
-        headers: dict[str, str] = {}
-        for key, value in request.headers.items():
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
         started = time.perf_counter()
         reply = await self.pool.call(
             "http",
             name=fn.name,
             method=request.method,
             url=str(request.url),
-            headers=headers,
-            params=dict(request.query),
+            headers=joined(request.headers.items(), headers=True),
+            params=joined(request.query.items()),
             route_params=params,
             body=body.hex(),
             client=json.dumps(self.client_binding()),

@@ -53,3 +53,11 @@ def test_handler_exception_is_a_500(app_host) -> None:
 
 def test_auth_levels_not_enforced_by_default(app_host) -> None:
     assert app_host.get("/api/secret").text == "secret"
+
+
+def test_query_strings_reach_the_function_as_the_host_passes_them(app_host) -> None:
+    """Repeated keys joined with ',', keys case-insensitive, empty values dropped."""
+    params = app_host.request("PUT", "/api/echo?a=1&a=2&x=&B=3&b=4&c=", json={}).json()["params"]
+    assert params == {"a": "1,2", "B": "3,4"}
+    url = app_host.request("PUT", "/api/echo?x=&a=1", json={}).json()["url"]
+    assert url.endswith("/api/echo?x=&a=1")  # the URL itself is untouched
