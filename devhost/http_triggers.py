@@ -18,6 +18,36 @@ from devhost.workers import WorkerPool
 log = logging.getLogger("devhost")
 
 
+MAX_REQUEST_BODY = 100 * 2**20  # the Functions host's limit (104,857,600 bytes), else 413
+
+# Kestrel writes the headers it knows under their canonical names whatever case the worker
+# used (the Python worker lower-cases `content-type`); others as given.
+_KNOWN = {
+    n.lower(): n
+    for n in (
+        "Content-Type",
+        "Content-Length",
+        "Content-Encoding",
+        "Content-Disposition",
+        "Content-Language",
+        "Cache-Control",
+        "ETag",
+        "Expires",
+        "Last-Modified",
+        "Location",
+        "Retry-After",
+        "Set-Cookie",
+        "Vary",
+        "WWW-Authenticate",
+        "Allow",
+    )
+}
+
+
+def _wire_name(name: str) -> str:
+    return _KNOWN.get(name.lower(), name)
+
+
 def joined(pairs: Iterable[tuple[str, str]], *, headers: bool = False) -> dict[str, str]:
     """Query or header pairs as the host's ToRpcHttp hands them to the Python worker: keys
     case-insensitive (the first spelling kept; headers lower-cased), repeated keys' values
@@ -69,6 +99,14 @@ class HttpTriggers:
         return any(k and hmac.compare_digest(given, k) for k in allowed)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if (request.content_length or 0) > MAX_REQUEST_BODY:  # refused before it is read
+            refused = web.Response(status=413)
+            refused.force_close()
+            await refused.prepare(request)
+            await refused.write_eof()
+            if request.transport is not None:  # as Kestrel: close rather than drain the body
+                request.transport.close()
+            return refused
         path = request.match_info["tail"]
         method_mismatch = False
         for fn, route in self.routes:
@@ -106,8 +144,7 @@ class HttpTriggers:
             return web.Response(status=500)
         response = reply["response"]
         log.info("%s (http) %s %.1fms", fn.name, response["status"], ms)
+        headers = [(_wire_name(str(k)), str(v)) for k, v in response["headers"]]
         return web.Response(
-            status=int(response["status"]),
-            headers=response["headers"],
-            body=bytes.fromhex(response["body"]),
+            status=int(response["status"]), headers=headers, body=bytes.fromhex(response["body"])
         )

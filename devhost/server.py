@@ -16,7 +16,7 @@ from devhost.clock import Clock
 from devhost.durable_api import DurableApi
 from devhost.engine import Engine
 from devhost.event_grid import EventGridTriggers
-from devhost.http_triggers import HttpTriggers
+from devhost.http_triggers import MAX_REQUEST_BODY, HttpTriggers
 from devhost.index import FunctionIndex, resolve_expressions
 from devhost.options import HostOptions
 from devhost.settings import host_config, hub_name, worker_env
@@ -83,7 +83,7 @@ class Host:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.bind, self.port))  # bound first: the URL goes into the client binding
         self.url = f"http://{self.bind}:{sock.getsockname()[1]}"
-        app = web.Application(client_max_size=64 * 2**20)
+        app = web.Application(client_max_size=MAX_REQUEST_BODY)
         api = DurableApi(
             self.engine, hub_name(self.app_dir), self.url, (keys or {}).get("master"), options
         )

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import urllib.parse
+
+import pytest
+
 APP = "http_routes"
 ENV = {"OVERRIDDEN": "from-env"}
 
@@ -37,7 +42,7 @@ def test_methods_are_enforced(app_host) -> None:
     assert app_host.get("/api/echo").status == 405
 
 
-def test_bytes_return_default_route_and_404(app_host) -> None:
+def test_binary_body_default_route_and_404(app_host) -> None:
     assert app_host.get("/api/raw").body == b"\x00\x01binary"
     assert app_host.get("/api/NamedDefaultRoute").text == "default"
     assert app_host.get("/api/nothing/here").status == 404
@@ -61,3 +66,30 @@ def test_query_strings_reach_the_function_as_the_host_passes_them(app_host) -> N
     assert params == {"a": "1,2", "B": "3,4"}
     url = app_host.request("PUT", "/api/echo?x=&a=1", json={}).json()["url"]
     assert url.endswith("/api/echo?x=&a=1")  # the URL itself is untouched
+
+
+@pytest.mark.parametrize("kind", ["none", "dict", "list", "bytes", "int"])
+def test_only_http_response_or_str_may_be_returned(app_host, kind: str) -> None:
+    """The worker's http converter takes HttpResponse and str; anything else is a 500."""
+    assert app_host.get(f"/api/returns/{kind}").status == 500
+
+
+def test_charset_only_for_text_types_and_every_cookie_kept(app_host) -> None:
+    cookies = app_host.get("/api/cookies")
+    assert cookies.headers["Content-Type"] == "application/json"  # no charset
+    assert sorted(cookies.getall("Set-Cookie")) == ["a=1; Path=/", "b=2; Path=/"]
+    assert app_host.get("/api/plain").headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_a_body_over_100_mib_is_refused_before_it_is_read(app_host) -> None:
+    """The host's limit is 100 MiB (104,857,600 bytes); the declared length is enough."""
+    url = urllib.parse.urlsplit(app_host.url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as conn:
+        conn.sendall(
+            b"PUT /api/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 104857601\r\n\r\n"
+        )
+        answer = b""
+        while chunk := conn.recv(4096):  # until the host closes the connection
+            answer += chunk
+    assert answer.split(b"\r\n")[0] == b"HTTP/1.1 413 Request Entity Too Large"

@@ -41,8 +41,29 @@ def echo(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @app.route(route="raw")
-def raw(req: func.HttpRequest):  # no annotation: the worker refuses "-> bytes" for http
-    return b"\x00\x01binary"
+def raw(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(b"\x00\x01binary", mimetype="application/octet-stream")
+
+
+RETURNS = {"none": None, "dict": {"a": 1}, "list": [1], "bytes": b"x", "int": 7}
+
+
+@app.route(route="returns/{kind}")
+def returns(req: func.HttpRequest):  # unannotated: the worker checks annotations at load
+    return RETURNS[req.route_params["kind"]]
+
+
+@app.route(route="cookies")
+def cookies(req: func.HttpRequest) -> func.HttpResponse:
+    response = func.HttpResponse("two cookies", mimetype="application/json")
+    response.headers.add("Set-Cookie", "a=1; Path=/")
+    response.headers.add("Set-Cookie", "b=2; Path=/")
+    return response
+
+
+@app.route(route="plain")
+def plain(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("text", mimetype="text/csv")
 
 
 @app.route(route="setting")
