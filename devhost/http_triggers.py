@@ -11,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from devhost.index import Function
-from devhost.routes import Route, compile_route
+from devhost.index import Function, UnsupportedBinding
+from devhost.routes import Route, RouteError, compile_route, decoded_path
 from devhost.workers import WorkerPool
 
 log = logging.getLogger("devhost")
@@ -63,8 +63,54 @@ def joined(pairs: Iterable[tuple[str, str]], *, headers: bool = False) -> dict[s
     return out if headers else {k: v for k, v in out.items() if v}
 
 
+def _route_of(fn: Function) -> str:
+    return str(fn.trigger.get("route") or fn.name)
+
+
+def _methods_of(fn: Function) -> set[str]:
+    return {str(m).upper() for m in fn.trigger.get("methods") or []}
+
+
+def route_error(fn: Function, served: list[Function]) -> str | None:
+    """Why the host would not load this HTTP function (ScriptHost.ValidateFunction): a route
+    in its own `admin`/`runtime` space, or the same template as an earlier function with
+    methods in common (no methods means all). The host logs it and loads the others."""
+    template = _route_of(fn).strip("/")
+    if template.lower().startswith(("admin", "runtime")):
+        return "The specified route conflicts with one or more built in routes."
+    for other in served:
+        if other.name.lower() == fn.name.lower():
+            return f"The function or proxy name '{fn.name}' must be unique within the function app."
+        if _route_of(other).strip("/").lower() != template.lower():
+            continue
+        mine, theirs = _methods_of(fn), _methods_of(other)
+        if not mine or not theirs or mine & theirs:
+            return (
+                f"The route specified conflicts with the route defined by function '{other.name}'."
+            )
+    return None
+
+
+def route_table(functions: list[Function]) -> list[tuple[Function, Route]]:
+    """The functions the host loads with their parsed routes, in registration order. A
+    function ScriptHost.ValidateFunction refuses is left out with an error in the log; a
+    template the route builder cannot parse stops start-up (UnsupportedBinding)."""
+    routes: list[tuple[Function, Route]] = []
+    for fn in functions:
+        error = route_error(fn, [served for served, _ in routes])
+        if error is not None:
+            log.error("function '%s' is not loaded: %s", fn.name, error)
+            continue
+        try:
+            routes.append((fn, compile_route(_route_of(fn))))
+        except RouteError as exc:
+            raise UnsupportedBinding(f"function '{fn.name}': route {exc}") from None
+    return routes
+
+
 class HttpTriggers:
-    """Routes in precedence order (literal segments before parameters, like ASP.NET)."""
+    """Routes in registration order, the first match wins (ASP.NET's RouteCollection, to
+    which the host adds one route per function, methods as a route constraint)."""
 
     def __init__(
         self,
@@ -76,12 +122,7 @@ class HttpTriggers:
         self.pool = pool
         self.client_binding = client_binding
         self.keys = keys  # None: auth levels not enforced (Core Tools default)
-        compiled = [
-            (fn, compile_route(str(fn.trigger.get("route") or fn.name))) for fn in functions
-        ]
-        self.routes: list[tuple[Function, Route]] = sorted(
-            compiled, key=lambda item: (item[1].template.count("{"), -len(item[1].template))
-        )
+        self.routes = route_table(functions)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{tail:.*}", self.handle)
@@ -99,6 +140,8 @@ class HttpTriggers:
         return any(k and hmac.compare_digest(given, k) for k in allowed)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        """The first route whose template, constraints and methods match; else 404 (a wrong
+        method is a route that does not match, as in ASP.NET, not a 405)."""
         if (request.content_length or 0) > MAX_REQUEST_BODY:  # refused before it is read
             refused = web.Response(status=413)
             refused.force_close()
@@ -107,20 +150,18 @@ class HttpTriggers:
             if request.transport is not None:  # as Kestrel: close rather than drain the body
                 request.transport.close()
             return refused
-        path = request.match_info["tail"]
-        method_mismatch = False
+        path = decoded_path(request.raw_path.split("?", 1)[0])[len("/api/") :]
         for fn, route in self.routes:
+            methods = _methods_of(fn)
+            if methods and request.method.upper() not in methods:
+                continue
             params = route.match(path)
             if params is None:
-                continue
-            methods = [str(m).upper() for m in fn.trigger.get("methods") or []]
-            if methods and request.method.upper() not in methods:
-                method_mismatch = True
                 continue
             if not self._authorized(fn, request):
                 return web.Response(status=401)
             return await self._invoke(fn, params, request)
-        return web.Response(status=405 if method_mismatch else 404)
+        return web.Response(status=404)
 
     async def _invoke(
         self, fn: Function, params: dict[str, str], request: web.Request

@@ -16,7 +16,7 @@ from devhost.clock import Clock
 from devhost.durable_api import DurableApi
 from devhost.engine import Engine
 from devhost.event_grid import EventGridTriggers
-from devhost.http_triggers import MAX_REQUEST_BODY, HttpTriggers
+from devhost.http_triggers import MAX_REQUEST_BODY, HttpTriggers, route_table
 from devhost.index import FunctionIndex, resolve_expressions
 from devhost.options import HostOptions
 from devhost.settings import host_config, hub_name, worker_env
@@ -66,6 +66,7 @@ class Host:
             index = FunctionIndex.build(resolve_expressions(await self._pool.start(), self.env))
             time_zone = schedule_time_zone(self.env)
             check_schedules(index.timers, time_zone)
+            route_table(index.http)  # a template the host cannot parse stops start-up here
         except BaseException:
             await self._pool.stop()
             raise

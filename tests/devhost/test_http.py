@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import urllib.parse
 
 import pytest
+
+from devhost.index import UnsupportedBinding
+from devhost.server import Host
+from tests.devhost.conftest import APPS
 
 APP = "http_routes"
 ENV = {"OVERRIDDEN": "from-env"}
@@ -38,8 +43,8 @@ def test_request_shape_and_response_headers(app_host) -> None:
     assert body["url"].endswith("/api/echo?a=1&b=two")
 
 
-def test_methods_are_enforced(app_host) -> None:
-    assert app_host.get("/api/echo").status == 405
+def test_a_method_no_route_takes_is_a_404_as_on_azure(app_host) -> None:
+    assert app_host.get("/api/echo").status == 404
 
 
 def test_binary_body_default_route_and_404(app_host) -> None:
@@ -93,3 +98,59 @@ def test_a_body_over_100_mib_is_refused_before_it_is_read(app_host) -> None:
         while chunk := conn.recv(4096):  # until the host closes the connection
             answer += chunk
     assert answer.split(b"\r\n")[0] == b"HTTP/1.1 413 Request Entity Too Large"
+
+
+def test_the_first_matching_route_in_registration_order_wins(app_host) -> None:
+    assert app_host.get("/api/order/literal").text == "parameter"
+
+
+def test_int_is_32_bit(app_host) -> None:
+    assert app_host.get("/api/items/2147483647").json() == {"id": 2147483647, "kind": "int"}
+    assert app_host.get("/api/items/2147483648").json() == {"name": "2147483648"}
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("constrained/10/ab/xyz", 200),
+        ("constrained/11/ab/xyz", 404),  # range(1,10)
+        ("constrained/5/abc/xyz", 404),  # regex(^[a-z]{2}$)
+        ("constrained/5/AB/xyz", 200),  # regex is case-insensitive
+        ("constrained/5/ab/xy", 404),  # length(3)
+    ],
+)
+def test_aspnet_constraints_are_enforced(app_host, path: str, status: int) -> None:
+    assert app_host.get(f"/api/{path}").status == status
+
+
+def test_an_encoded_slash_stays_encoded_in_a_route_value(app_host) -> None:
+    assert app_host.get("/api/value/a%2Fb").text == "a%2Fb"
+    assert app_host.get("/api/value/a%20b").text == "a b"
+
+
+def test_routes_in_the_hosts_own_space_are_not_loaded(app_host) -> None:
+    assert app_host.get("/api/administration").status == 404
+    assert app_host.get("/api/runtimeinfo").status == 404
+
+
+def test_a_second_function_on_the_same_route_and_method_is_not_loaded(app_host) -> None:
+    assert app_host.get("/api/shared").text == "get"
+    assert app_host.post("/api/shared", data=b"").text == "post"
+    assert app_host.request("PUT", "/api/shared", data=b"").status == 404  # shared_again
+
+
+BAD_ROUTE_APP = APPS / "bad_route"
+
+
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [
+        ("things/{id:integer}", "could not be resolved"),
+        ("things/{id?}/more", "optional"),
+        ("things/{*rest}/more", "catch-all"),
+    ],
+)
+def test_a_route_template_the_host_refuses_stops_start_up(tmp_path, template, reason) -> None:
+    host = Host(BAD_ROUTE_APP, port=0, data_dir=tmp_path, workers=1, env={"BAD_ROUTE": template})
+    with pytest.raises(UnsupportedBinding, match=f"'bad'.*{reason}"):
+        asyncio.run(host.start())
