@@ -1,8 +1,10 @@
-"""Timer triggers: NCRONTAB (six fields, seconds first) and TimeSpan schedules.
+"""Timer triggers: NCRONTAB and TimeSpan schedules (parsed in devhost/ncrontab.py).
 
 NCRONTAB runs in UTC unless the app setting `WEBSITE_TIME_ZONE` names an IANA zone, as on
-Azure's Linux plans (Windows zone names belong to Windows plans and stop start-up here);
-occurrences then follow that zone's daylight-saving changes. TimeSpans ignore the zone.
+Azure's Linux Premium/Dedicated plans (Flex Consumption and Consumption do not support it;
+a warning says so; Windows zone names stop start-up here). Occurrences are found on the
+zone's wall clock and adjusted for daylight saving as CronSchedule does. TimeSpans ignore
+the zone.
 
 Each function has one loop, so runs never overlap (the extension's TimerListener). The loop
 waits on the host's clock (virtual in tests: `advance()` fires what falls due). With
@@ -20,7 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,16 +30,13 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-
 from devhost.clock import Clock
 from devhost.index import Function, UnsupportedBinding
+from devhost.ncrontab import Crontab, CrontabError, parse_timespan
 from devhost.store import Store
 from devhost.workers import WorkerError, WorkerPool
 
 log = logging.getLogger("devhost")
-
-_TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?$")
 
 
 @dataclass
@@ -65,40 +64,98 @@ def net_local(ts: float | None, zone: tzinfo) -> str:
     return f"{text}.{fraction}{offset}" if fraction else f"{text}{offset}"
 
 
+def _aware(wall: datetime, zone: tzinfo, fold: int = 0) -> datetime:
+    return wall.replace(tzinfo=zone, fold=fold)
+
+
+def _exists(wall: datetime, zone: tzinfo, fold: int) -> bool:
+    aware = _aware(wall, zone, fold)
+    return aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall
+
+
+def _ambiguous(wall: datetime, zone: tzinfo) -> bool:
+    """TimeZoneInfo.IsAmbiguousTime: the wall time happens twice (the hour repeated when
+    daylight saving ends)."""
+    first, second = _aware(wall, zone, 0), _aware(wall, zone, 1)
+    return first.utcoffset() != second.utcoffset() and _exists(wall, zone, 0)
+
+
+def _instant(wall: datetime, zone: tzinfo) -> datetime:
+    """new DateTimeOffset(local DateTime): an ambiguous time is read as standard time (the
+    later one); a time skipped when daylight saving starts with the offset before the jump."""
+    return _aware(wall, zone, 1 if _ambiguous(wall, zone) else 0)
+
+
 class Schedule:
-    """`next_after(t)`: the first occurrence strictly after t (epoch seconds)."""
+    """`next_after(t)`: the first occurrence strictly after t (epoch seconds); inf if never.
+
+    NCRONTAB occurrences are found on the local wall clock and then adjusted for daylight
+    saving as the extension's CronSchedule does: a time skipped in spring moves forward by
+    the jump; in the repeated autumn hour a fixed-time schedule runs once (in daylight time)
+    and an interval schedule carries on through both hours.
+    """
 
     def __init__(self, text: str, time_zone: tzinfo = UTC) -> None:
         self.text = text.strip()
         self.time_zone = time_zone
-        match = _TIMESPAN.match(self.text)
         self.interval: float | None = None
-        if match:
-            days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-            self.interval = float(((days * 24 + hours) * 60 + minutes) * 60 + seconds)
-            if self.interval <= 0:
-                raise ValueError(f"TimeSpan schedule '{text}' must be positive")
+        self.cron: Crontab | None = None
+        try:  # TimerSchedule.Create: NCRONTAB first, then TimeSpan
+            self.cron = Crontab.parse(text)
             return
-        fields = self.text.split()
-        if len(fields) not in (5, 6) or not croniter.is_valid(
-            self.text, second_at_beginning=len(fields) == 6
-        ):
-            raise ValueError(f"'{text}' is neither an NCRONTAB expression nor a TimeSpan")
-        self._seconds_first = len(fields) == 6
+        except CrontabError as exc:
+            cron_error = exc
+        span = parse_timespan(text)
+        if span is None:
+            raise ValueError(
+                f"'{text}' is neither an NCRONTAB expression ({cron_error}) nor a TimeSpan"
+            )
+        if span <= timedelta(0):  # Azure would fire it back to back; refused here
+            raise ValueError(f"TimeSpan schedule '{text}' must be positive")
+        self.interval = span.total_seconds()
 
     def next_after(self, t: float) -> float:
         if self.interval is not None:  # TimeSpan: ConstantSchedule, t + interval
             return t + self.interval
-        start = datetime.fromtimestamp(t, self.time_zone)
-        it = croniter(self.text, start, second_at_beginning=self._seconds_first)
-        return float(it.get_next(float))
+        assert self.cron is not None
+        zone = self.time_zone
+        now = datetime.fromtimestamp(t, zone)
+        wall = self.cron.next_after(now.replace(tzinfo=None))
+        if wall is None:
+            return math.inf
+        after = _instant(wall, zone)
+        now_ambiguous = _ambiguous(now.replace(tzinfo=None), zone)
+        next_ambiguous = _ambiguous(wall, zone)
+        shift = (after.utcoffset() or timedelta(0)) - (now.utcoffset() or timedelta(0))
+        if not self.cron.is_interval and next_ambiguous and shift:
+            return after.timestamp() + shift.total_seconds()  # the daylight-time one
+        if not self.cron.is_interval and next_ambiguous:
+            while wall is not None and _ambiguous(wall, zone):  # already ran in daylight time
+                wall = self.cron.next_after(wall)
+            return math.inf if wall is None else _instant(wall, zone).timestamp()
+        if self.cron.is_interval and (now_ambiguous or next_ambiguous) and shift:
+            return after.timestamp() + shift.total_seconds()
+        return after.timestamp()
 
-    def period(self) -> float:
-        """Gap between two consecutive occurrences (to pick the use_monitor default)."""
+    def monitor_allowed(self, now: float) -> bool:
+        """False where TimerSchedule.Create turns use_monitor off: a TimeSpan under a minute,
+        or an NCRONTAB whose fields other than seconds are all `*` and that fires more than
+        once in the coming minute."""
         if self.interval is not None:
-            return self.interval
-        first = self.next_after(time.time())
-        return self.next_after(first) - first
+            return self.interval >= 60
+        assert self.cron is not None
+        cron = self.cron
+        wild = (
+            len(cron.minutes) == 60
+            and len(cron.hours) == 24
+            and len(cron.days) == 31
+            and len(cron.months) == 12
+            and len(cron.weekdays) == 7
+        )
+        if not wild:
+            return True
+        first = self.next_after(now)
+        return not self.next_after(first) <= now + 60
 
 
 def schedule_time_zone(settings: Mapping[str, str]) -> tzinfo:
@@ -106,6 +163,11 @@ def schedule_time_zone(settings: Mapping[str, str]) -> tzinfo:
     name = (settings.get("WEBSITE_TIME_ZONE") or "").strip()
     if not name:
         return UTC
+    log.warning(
+        "WEBSITE_TIME_ZONE=%s: timers run in that zone as on Linux Premium/Dedicated plans; "
+        "Flex Consumption and Consumption do not support the setting (timers run in UTC)",
+        name,
+    )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -181,7 +243,7 @@ class TimerTriggers:
         """`use_monitor` (default true), turned off for schedules under a minute even when
         set, as the extension's TimerSchedule.Create does."""
         wanted = fn.trigger.get("useMonitor")
-        return (wanted is None or bool(wanted)) and schedule.period() >= 60
+        return (wanted is None or bool(wanted)) and schedule.monitor_allowed(self.clock.now())
 
     def _check_past_due(
         self, fn: Function, schedule: Schedule, now: float
@@ -225,6 +287,9 @@ class TimerTriggers:
         elif fn.trigger.get("runOnStartup"):
             status = await self._fire(fn, schedule, status, monitor, on_startup=True)
         while True:
+            if math.isinf(status.next):  # NCrontab finds no occurrence: never fires again
+                log.warning("%s (timer): the schedule has no next occurrence", fn.name)
+                await asyncio.Event().wait()
             self._due[fn.name] = status.next
             await self._sleep_until(status.next)
             status = await self._fire(fn, schedule, status, monitor)

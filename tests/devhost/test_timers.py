@@ -167,3 +167,79 @@ def test_a_windows_time_zone_name_stops_startup_naming_the_setting(tmp_path) -> 
     host = Host(APP, port=0, data_dir=tmp_path, workers=1, env=env)
     with pytest.raises(UnsupportedBinding, match="WEBSITE_TIME_ZONE.*IANA"):
         asyncio.run(host.start())
+
+
+# -- NCRONTAB and TimeSpan as the timer extension reads them ---------------------------------
+LOS_ANGELES = {"WEBSITE_TIME_ZONE": "America/Los_Angeles"}  # falls back 2026-11-01 02:00
+
+
+def occurrences(expression: str, after: str, count: int, settings=LOS_ANGELES) -> list[str]:
+    zone = schedule_time_zone(settings)
+    schedule = Schedule(expression, zone)
+    t, out = datetime.fromisoformat(after).timestamp(), []
+    for _ in range(count):
+        t = schedule.next_after(t)
+        out.append(datetime.fromtimestamp(t, zone).isoformat())
+    return out
+
+
+def test_day_of_month_and_day_of_week_must_both_match() -> None:
+    first_mondays = occurrences("0 0 9 1-7 * MON", "2026-12-01T00:00:00+00:00", 2, {})
+    assert first_mondays == ["2026-12-07T09:00:00+00:00", "2027-01-04T09:00:00+00:00"]
+
+
+def test_a_fixed_time_in_the_repeated_autumn_hour_runs_once() -> None:
+    assert occurrences("0 30 1 * * *", "2026-10-31T12:00:00-07:00", 3) == [
+        "2026-11-01T01:30:00-07:00",  # daylight time; 01:30-08:00 the same night is skipped
+        "2026-11-02T01:30:00-08:00",
+        "2026-11-03T01:30:00-08:00",
+    ]
+
+
+def test_an_interval_schedule_runs_through_both_repeated_hours() -> None:
+    assert occurrences("0 0,30 * * * *", "2026-11-01T00:45:00-07:00", 5) == [
+        "2026-11-01T01:00:00-07:00",
+        "2026-11-01T01:30:00-07:00",
+        "2026-11-01T01:00:00-08:00",
+        "2026-11-01T01:30:00-08:00",
+        "2026-11-01T02:00:00-08:00",
+    ]
+
+
+def test_a_time_skipped_in_spring_runs_an_hour_later() -> None:
+    assert occurrences("0 30 2 * * *", "2026-03-07T12:00:00-08:00", 2) == [
+        "2026-03-08T03:30:00-07:00",
+        "2026-03-09T02:30:00-07:00",
+    ]
+
+
+def test_names_are_english_prefixes_and_five_fields_mean_no_seconds() -> None:
+    assert occurrences("0 30 9 * Jan Monday", "2026-12-01T00:00:00+00:00", 1, {}) == [
+        "2027-01-04T09:30:00+00:00"
+    ]
+    assert occurrences("*/20 * * * *", "2026-12-01T00:05:00+00:00", 1, {}) == [
+        "2026-12-01T00:20:00+00:00"
+    ]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["0 0 0 L * *", "0 0 0 ? * MON", "0 0 0 * * MON#2", "0 0 0 * * 5L", "@daily", "0 0 0 * * 7"],
+)
+def test_expressions_ncrontab_refuses_stop_startup(expression: str) -> None:
+    with pytest.raises(ValueError, match="neither an NCRONTAB expression"):
+        Schedule(expression)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("01:00:00", 3600),
+        ("1.00:00:00", 86400),
+        ("24:00:00", 24 * 86400),  # hours of 24 or more read as dd:hh:mm
+        ("25:00:00:00", 25 * 86400),
+        ("7", 7 * 86400),  # a bare number is days
+    ],
+)
+def test_timespans_follow_dotnet_timespan_parsing(text: str, seconds: int) -> None:
+    assert Schedule(text).interval == seconds
