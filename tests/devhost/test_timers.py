@@ -126,10 +126,24 @@ def test_missed_occurrence_fires_once_past_due_after_restart(tmp_path) -> None:
         assert wait_ticks(state, 2)[-1]["past_due"] is False
 
 
-def test_missing_setting_stops_startup_naming_it(tmp_path) -> None:
-    host = Host(APP, port=0, data_dir=tmp_path, workers=1, env={"CONFORMANCE_STATE_DIR": "x"})
-    with pytest.raises(UnsupportedBinding, match="'ticker'.*%TICK_SCHEDULE%"):
-        asyncio.run(host.start())
+def test_a_missing_setting_disables_only_that_function(tmp_path, caplog) -> None:
+    env = {"CONFORMANCE_STATE_DIR": str(tmp_path)}  # no TICK_SCHEDULE
+    with caplog.at_level("ERROR", logger="devhost"), run(APP, env=env) as host:
+        event = {"id": "e1", "subject": "s", "eventType": "t", "data": {}}
+        headers = {"aeg-event-type": "Notification"}
+        hook = "/runtime/webhooks/eventgrid?functionName=on_event"
+        assert host.post(hook, json=event, headers=headers).status == 202  # the rest runs
+        host.advance(timedelta(days=1))
+        wait_ticks(tmp_path, 2, "startup")  # the other timers still fire
+        assert ticks(tmp_path) == []
+    assert "'ticker' is disabled: '%TICK_SCHEDULE%'" in caplog.text
+
+
+def test_setting_names_resolve_case_insensitively(tmp_path) -> None:
+    env = {"CONFORMANCE_STATE_DIR": str(tmp_path), "tick_schedule": SIX_HOURS}
+    with run(APP, env=env) as host:
+        host.advance(timedelta(hours=6))
+        wait_ticks(tmp_path, 1)
 
 
 def test_ncrontab_follows_website_time_zone_across_daylight_saving() -> None:
