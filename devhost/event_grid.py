@@ -18,6 +18,7 @@ CloudEvents abuse protection: `OPTIONS` -> 200 with `WebHook-Allowed-Origin` (th
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import time
@@ -82,7 +83,9 @@ class EventGridTriggers:
         pool: WorkerPool,
         client_binding: Callable[[], dict[str, Any]],
         busy: Callable[[int], None],
+        keys: dict[str, str] | None = None,
     ) -> None:
+        self.keys = keys  # None: keys not enforced (Core Tools default)
         self.functions = functions
         self.pool = pool
         self.client_binding = client_binding
@@ -92,12 +95,26 @@ class EventGridTriggers:
         app.router.add_post(PATH, self.deliver)
         app.router.add_route("OPTIONS", PATH, self.abuse_protection)
 
+    def _authorized(self, request: web.Request) -> bool:
+        """Under --enforce-keys the webhook takes the master key or the `eventgrid_extension`
+        system key (DEVHOST_EVENTGRID_KEY), header before `?code=`, as the host's system
+        webhooks do; function keys are not enough."""
+        if self.keys is None:
+            return True
+        given = request.headers.get("x-functions-key", request.query.get("code", ""))
+        allowed = [self.keys.get("master", ""), self.keys.get("eventgrid", "")]
+        return any(k and hmac.compare_digest(given, k) for k in allowed)
+
     async def abuse_protection(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.Response(status=401)
         origin = request.headers.get("WebHook-Request-Origin") or DEFAULT_ORIGIN
         headers = {"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*"}
         return web.Response(status=200, headers=headers)
 
     async def deliver(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.Response(status=401)
         name = request.query.get("functionName", "")
         fn = self.functions.get(name.lower())
         if fn is None:

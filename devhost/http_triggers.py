@@ -133,7 +133,8 @@ class HttpTriggers:
         level = str(fn.trigger.get("authLevel", "FUNCTION")).upper()
         if level == "ANONYMOUS":
             return True
-        given = request.query.get("code") or request.headers.get("x-functions-key") or ""
+        # the header wins over ?code= even when it is wrong (AuthenticationLevelHandler)
+        given = request.headers.get("x-functions-key", request.query.get("code", ""))
         allowed = [self.keys.get("master", "")]
         if level == "FUNCTION":
             allowed.append(self.keys.get("function", ""))

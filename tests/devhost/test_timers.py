@@ -139,6 +139,21 @@ def test_a_missing_setting_disables_only_that_function(tmp_path, caplog) -> None
     assert "'ticker' is disabled: '%TICK_SCHEDULE%'" in caplog.text
 
 
+def test_functions_disabled_by_setting_do_not_run(tmp_path) -> None:
+    env = {
+        "CONFORMANCE_STATE_DIR": str(tmp_path),
+        "TICK_SCHEDULE": SIX_HOURS,
+        "AzureWebJobs.ticker.Disabled": "true",
+        "AzureWebJobs_on_event_Disabled": "1",  # the Linux spelling
+    }
+    with run(APP, env=env) as host:
+        hook = "/runtime/webhooks/eventgrid?functionName=on_event"
+        assert host.post(hook, json=[], headers={"aeg-event-type": "Notification"}).status == 404
+        host.advance(timedelta(hours=6))
+        wait_ticks(tmp_path, 2, "startup")
+        assert ticks(tmp_path) == []
+
+
 def test_setting_names_resolve_case_insensitively(tmp_path) -> None:
     env = {"CONFORMANCE_STATE_DIR": str(tmp_path), "tick_schedule": SIX_HOURS}
     with run(APP, env=env) as host:
