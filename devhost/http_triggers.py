@@ -114,7 +114,7 @@ class HttpTriggers:
 
     def __init__(
         self,
-        functions: list[Function],
+        routes: list[tuple[Function, Route]],
         pool: WorkerPool,
         client_binding: Callable[[], dict[str, Any]],
         keys: dict[str, str] | None = None,
@@ -122,7 +122,7 @@ class HttpTriggers:
         self.pool = pool
         self.client_binding = client_binding
         self.keys = keys  # None: auth levels not enforced (Core Tools default)
-        self.routes = route_table(functions)
+        self.routes = routes  # route_table(): in registration order
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{tail:.*}", self.handle)

@@ -68,7 +68,7 @@ class Host:
             index = FunctionIndex.build([f for f in described if self._enabled(f)])
             time_zone = schedule_time_zone(self.env)
             check_schedules(index.timers, time_zone)
-            route_table(index.http)  # a template the host cannot parse stops start-up here
+            routes = route_table(index.http)  # a template the host cannot parse stops here
         except BaseException:
             await self._pool.stop()
             raise
@@ -92,7 +92,7 @@ class Host:
         )
         api.add_routes(app)
         self.engine.client_json = json.dumps(api.client_binding())
-        HttpTriggers(index.http, self._pool, api.client_binding, keys).add_routes(app)
+        HttpTriggers(routes, self._pool, api.client_binding, keys).add_routes(app)
         EventGridTriggers(
             index.event_grid, self._pool, api.client_binding, self.engine.busy, keys
         ).add_routes(app)
