@@ -4,20 +4,23 @@ profiles, and the change feed's paging rate, with a real Entra ID token from the
 Writes N profiles into the SQLite store the app reads, then reads random profiles by Account
 Id, D2C customer id and email from CONCURRENCY clients for a few seconds, and pages the whole
 feed with limit=1000. Run: .venv/bin/python bench/profile_api.py [N] (default 10000).
-The Cosmos DB figures need the Cosmos server of the data-platform work; they are printed when
-COSMOS_BENCH_ENDPOINT points at one. The last line is the result.
+Then the same with the app on Cosmos DB: the `@vercel/cosmosdb-server` the contract suite uses,
+through scripts/cosmosdb_server.js (a Node server on this machine: it shows the shape of the
+cost, not Azure's latency or RU limits; the app's SDK does not verify TLS for localhost, so its
+worker warns). The last two lines are the results.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
 import random
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -26,8 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 import sandbox  # noqa: E402
 from crosswalk.profiles import SqliteProfileStore  # noqa: E402
+from crosswalk.profiles.cosmos import CosmosProfileStore  # noqa: E402
 from devhost.testing import run  # noqa: E402
 from scripts.localstack import APP_DIR, app_env  # noqa: E402
+from tests.cosmos import _node_server  # noqa: E402
 from tests.storage.factories import profile  # noqa: E402
 
 CONCURRENCY = 16
@@ -102,29 +107,56 @@ def _token(sb: sandbox.Sandbox) -> str:
         return json.load(answer)["access_token"]
 
 
-def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    with tempfile.TemporaryDirectory() as tmp, sandbox.run(seed=0) as sb:
-        data = Path(tmp)
-        env = app_env(sb, data)
-        store = SqliteProfileStore(Path(env["PROFILE_STORE_SQLITE_PATH"]))
-        started = time.perf_counter()
-        keys = _fill(store, n)
-        print(f"wrote {n} profiles in {time.perf_counter() - started:.1f} s", flush=True)
-        with run(APP_DIR, env=env, time_skipping=False) as host:
-            token = _token(sb)
-            count, latencies = asyncio.run(_reads(host.url, token, keys))
-            fed, feed_seconds = asyncio.run(_feed(host.url, token))
-        store.close()
+def _measure(sb: sandbox.Sandbox, env: dict[str, str], store: Any, n: int, label: str) -> str:
+    started = time.perf_counter()
+    keys = _fill(store, n)
+    print(f"{label}: wrote {n} profiles in {time.perf_counter() - started:.1f} s", flush=True)
+    with run(APP_DIR, env=env, time_skipping=False) as host:
+        token = _token(sb)
+        count, latencies = asyncio.run(_reads(host.url, token, keys))
+        time.sleep(float(env.get("PROFILE_STORE_COSMOS_FEED_SETTLE_SECONDS", "0")))
+        fed, feed_seconds = asyncio.run(_feed(host.url, token))
+    store.close()
     cuts = statistics.quantiles(latencies, n=100)
     assert fed == n, (fed, n)
-    print(
-        f"profile API, sqlite, {n} profiles, {CONCURRENCY} clients: {count / SECONDS:.0f} reads/s,"
-        f" p50 {cuts[49] * 1000:.1f} ms, p95 {cuts[94] * 1000:.1f} ms;"
+    return (
+        f"profile API, {label}, {n} profiles, {CONCURRENCY} clients: {count / SECONDS:.0f}"
+        f" reads/s, p50 {cuts[49] * 1000:.1f} ms, p95 {cuts[94] * 1000:.1f} ms;"
         f" feed {fed / feed_seconds:.0f} profiles/s (limit 1000)"
     )
-    if not os.environ.get("COSMOS_BENCH_ENDPOINT"):
-        print("(Cosmos DB: set COSMOS_BENCH_ENDPOINT to a Cosmos API server to measure it too)")
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    results = []
+    with tempfile.TemporaryDirectory() as tmp, sandbox.run(seed=0) as sb:
+        data = Path(tmp)
+        env = app_env(sb, data / "sqlite")
+        store = SqliteProfileStore(Path(env["PROFILE_STORE_SQLITE_PATH"]))
+        results.append(_measure(sb, env, store, n, "sqlite"))
+        # The same against the Cosmos DB API server the contract suite uses (our launcher).
+        workspace = data / "cosmos"
+        workspace.mkdir()
+        with contextlib.contextmanager(_node_server)(workspace) as cosmos:
+            env = app_env(
+                sb,
+                data / "cosmos-app",
+                PROFILE_STORE_KIND="cosmos",
+                PROFILE_STORE_COSMOS_ENDPOINT=cosmos.url,
+                PROFILE_STORE_COSMOS_KEY=cosmos.key or "",
+                PROFILE_STORE_COSMOS_FEED_SETTLE_SECONDS="1",
+            )
+            store = CosmosProfileStore(
+                cosmos.url,
+                cosmos.key,
+                "crosswalk",
+                "profiles",
+                create_if_missing=True,
+                feed_settle_seconds=0,
+                **cosmos.client_options(),
+            )
+            results.append(_measure(sb, env, store, n, "cosmosdb-server"))
+    print("\n".join(results))
 
 
 if __name__ == "__main__":

@@ -318,10 +318,40 @@ REPAIRABLE = frozenset({DriftClass.MISSING_IN_D2C, DriftClass.STALE_IN_D2C, Drif
 """Classes a run repairs itself; failed or stuck records are reported for a person."""
 
 
-def reconciliation_instance_id(occurrence: datetime) -> str:
-    """One instance per scheduled occurrence, so a second start of it does nothing."""
-    moment = occurrence.astimezone(UTC)
-    return f"reconcile-{moment:%Y%m%dT%H%M%S}Z"
+def _status_time(raw: Any) -> datetime | None:
+    """A `ScheduleStatus` time (.NET local time with an offset); None for a missing or
+    unreadable one and for .NET's default(DateTime), 0001-01-01, which means "never"."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if moment.year == 1:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _stamp(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y%m%dT%H%M%S}Z"
+
+
+def scheduled_run_id(schedule_status: Any, now: datetime) -> str:
+    """The instance id of a timer-started run, the same each time the host fires the same
+    saved status, so a repeated firing finds the run and does nothing.
+
+    The Functions host hands each run the status it saved after the previous run: `Next` is
+    the occurrence now firing, `Last` the previous run (0001-01-01 before the first). A
+    run-on-startup run is told the upcoming occurrence as `Next` too, and so is that
+    occurrence's own run a moment later; only `Last` tells them apart, so both go into the id.
+    Without a schedule monitor there is no status: the id is `now`, to the second.
+    """
+    status = schedule_status if isinstance(schedule_status, dict) else {}
+    firing = _status_time(status.get("Next"))
+    if firing is None:
+        return f"reconcile-at-{_stamp(now)}"
+    last = _status_time(status.get("Last"))
+    return f"reconcile-{_stamp(firing)}-after-{_stamp(last) if last else 'none'}"
 
 
 class WatermarkState(BaseModel):

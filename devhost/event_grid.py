@@ -1,17 +1,24 @@
-"""`/runtime/webhooks/eventgrid?functionName=NAME`: Event Grid deliveries, as Core Tools.
+"""`/runtime/webhooks/eventgrid?functionName=NAME`: Event Grid deliveries, as the extension.
 
-Bodies in the Event Grid schema (a JSON array, or one object) and in CloudEvents 1.0
-(structured `application/cloudevents+json`, batches `application/cloudevents-batch+json`
-or a JSON array). Every event in a delivery is checked before any is invoked, so a malformed
-body gets 400 and runs nothing. The function runs once per event, in order; the answer is
-200 only after all of them ran, 500 if one raised (Event Grid then redelivers the batch).
-Handshakes: `Microsoft.EventGrid.SubscriptionValidationEvent` -> `{"validationResponse":
-code}` without invoking the function; CloudEvents abuse protection (`OPTIONS` with
-`WebHook-Request-Origin`) -> `WebHook-Allowed-Origin`.
+Read side by side with the Event Grid extension's `HttpRequestProcessor` and
+`EventGridExtensionConfigProvider` (Microsoft.Azure.WebJobs.Extensions.EventGrid): the
+`aeg-event-type` header decides. `SubscriptionValidation` answers 200 with the code (an array's
+first event's `data.validationCode`, or a CloudEvent object's `data`, read as JSON text) and
+runs nothing; `Notification` runs the function once per event of the body (a JSON array, or
+one object), all at once, and answers **202**, or 500 with the first failure's message (Event
+Grid then redelivers the batch); `Unsubscribe` is 202; anything else, a missing header
+included, is 400 and runs nothing. There is no schema check: each event goes to the worker as
+sent, and azure.functions' converter reads its fields with `.get` (a missing field is None; an
+unreadable time fails that invocation, so 500). A body that is not JSON, or JSON that is
+neither an array nor an object, fails the request (500). Unknown function: 404.
+CloudEvents abuse protection: `OPTIONS` -> 200 with `WebHook-Allowed-Origin` (the request's
+`WebHook-Request-Origin`, or `eventgrid.azure.net` without one) and `WebHook-Allowed-Rate: *`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import json
 import logging
 import time
@@ -20,53 +27,51 @@ from typing import Any
 
 from aiohttp import web
 
-from devhost.history import parse_iso
 from devhost.index import Function
 from devhost.workers import WorkerPool
 
 log = logging.getLogger("devhost")
 
 PATH = "/runtime/webhooks/eventgrid"
-VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"
-_CLOUD_REQUIRED = ("id", "source", "type")
-_GRID_REQUIRED = ("id", "subject", "eventType", "eventTime")
+EVENT_TYPE_HEADER = "aeg-event-type"
+DEFAULT_ORIGIN = "eventgrid.azure.net"
 
 
-class Malformed(ValueError):
-    """The delivery is not a valid Event Grid / CloudEvents body (HTTP 400)."""
+class Unprocessable(ValueError):
+    """The body could not be read the way the extension reads it (it throws: HTTP 500)."""
 
 
-def parse_events(body: bytes, content_type: str) -> list[dict[str, Any]]:
-    """The events of one delivery, each checked against its schema."""
+def parse_events(body: bytes) -> list[Any]:
+    """The events of one delivery: a JSON array as it is, one JSON object as a batch of one."""
     try:
-        parsed = json.loads(body) if body.strip() else None
+        parsed = json.loads(body)
     except ValueError as exc:
-        raise Malformed(f"body is not JSON: {exc}") from exc
-    if content_type == "application/cloudevents-batch+json" and not isinstance(parsed, list):
-        raise Malformed("a CloudEvents batch must be a JSON array")
-    events = parsed if isinstance(parsed, list) else [parsed]
-    if not events:
-        raise Malformed("no events in the body")
-    for i, ev in enumerate(events):
-        if not isinstance(ev, dict):
-            raise Malformed(f"event {i} is not a JSON object")
-        cloud = "specversion" in ev or content_type.startswith("application/cloudevents")
-        required = _CLOUD_REQUIRED if cloud else _GRID_REQUIRED
-        missing = [k for k in required if not isinstance(ev.get(k), str) or not ev[k]]
-        if not cloud and ev.get("subject") == "":
-            missing.remove("subject")  # Event Grid sends "" (its validation event does)
-        if cloud and ev.get("specversion") != "1.0":
-            missing.append("specversion (must be '1.0')")
-        if missing:
-            schema = "CloudEvents 1.0" if cloud else "Event Grid"
-            raise Malformed(f"event {i} ({schema} schema) lacks {', '.join(missing)}")
-        stamp = ev.get("time") if cloud else ev.get("eventTime")
-        if stamp is not None:
-            try:
-                parse_iso(str(stamp))
-            except ValueError as exc:
-                raise Malformed(f"event {i} has an invalid time {stamp!r}") from exc
-    return events
+        raise Unprocessable(f"the body is not JSON: {exc}") from exc
+    if isinstance(parsed, list):
+        return parsed
+    if isinstance(parsed, dict):
+        return [parsed]
+    raise Unprocessable(
+        f"the body should be a JSON object or array, but was {type(parsed).__name__}"
+    )
+
+
+def validation_code(body: bytes) -> str:
+    """The code of a subscription validation request, read where the extension reads it."""
+    try:
+        parsed = json.loads(body)
+        if isinstance(parsed, list):
+            code = parsed[0]["data"]["validationCode"]
+        elif isinstance(parsed, dict):  # a CloudEvent; its data may be JSON text
+            data = parsed["data"]
+            code = (json.loads(data) if isinstance(data, str) else data)["validationCode"]
+        else:
+            raise Unprocessable("the body should be a JSON object or array")
+    except (ValueError, LookupError, TypeError) as exc:
+        raise Unprocessable(f"no validationCode in the validation request: {exc!r}") from exc
+    if code is None:
+        raise Unprocessable("validationCode is null")
+    return code if isinstance(code, str) else json.dumps(code)
 
 
 class EventGridTriggers:
@@ -78,7 +83,9 @@ class EventGridTriggers:
         pool: WorkerPool,
         client_binding: Callable[[], dict[str, Any]],
         busy: Callable[[int], None],
+        keys: dict[str, str] | None = None,
     ) -> None:
+        self.keys = keys  # None: keys not enforced (Core Tools default)
         self.functions = functions
         self.pool = pool
         self.client_binding = client_binding
@@ -88,58 +95,66 @@ class EventGridTriggers:
         app.router.add_post(PATH, self.deliver)
         app.router.add_route("OPTIONS", PATH, self.abuse_protection)
 
+    def _authorized(self, request: web.Request) -> bool:
+        """Under --enforce-keys the webhook takes the master key or the `eventgrid_extension`
+        system key (DEVHOST_EVENTGRID_KEY), header before `?code=`, as the host's system
+        webhooks do; function keys are not enough."""
+        if self.keys is None:
+            return True
+        given = request.headers.get("x-functions-key", request.query.get("code", ""))
+        allowed = [self.keys.get("master", ""), self.keys.get("eventgrid", "")]
+        return any(k and hmac.compare_digest(given, k) for k in allowed)
+
     async def abuse_protection(self, request: web.Request) -> web.Response:
-        origin = request.headers.get("WebHook-Request-Origin")
-        if not origin:
-            return web.Response(status=400, text="WebHook-Request-Origin header is required")
+        if not self._authorized(request):
+            return web.Response(status=401)
+        origin = request.headers.get("WebHook-Request-Origin") or DEFAULT_ORIGIN
         headers = {"WebHook-Allowed-Origin": origin, "WebHook-Allowed-Rate": "*"}
         return web.Response(status=200, headers=headers)
 
     async def deliver(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.Response(status=401)
         name = request.query.get("functionName", "")
         fn = self.functions.get(name.lower())
         if fn is None:
-            return web.json_response(
-                {"error": f"no Event Grid function named '{name}'"}, status=404
-            )
-        kind = request.headers.get("aeg-event-type", "Notification")
-        if kind == "Unsubscribe":
-            return web.Response(status=202)
+            return web.Response(status=404, text=f"cannot find function: '{name}'")
+        kind = request.headers.get(EVENT_TYPE_HEADER, "").lower()
         try:
-            events = parse_events(await request.read(), request.content_type)
-        except Malformed as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        validation = next((e for e in events if e.get("eventType") == VALIDATION_EVENT), None)
-        if validation is not None or kind == "SubscriptionValidation":
-            code = ((validation or events[0]).get("data") or {}).get("validationCode")
-            if not code:
-                return web.json_response({"error": "validationCode missing"}, status=400)
-            return web.json_response({"validationResponse": code})
-        failed = 0
+            if kind == "subscriptionvalidation":
+                code = validation_code(await request.read())
+                log.info("%s (eventgrid) subscription validation handshake", fn.name)
+                return web.json_response({"validationResponse": code})
+            if kind == "notification":
+                return await self._notify(fn, parse_events(await request.read()))
+        except Unprocessable as exc:
+            log.info("%s (eventgrid) failed: %s", fn.name, exc)
+            return web.Response(status=500, text=str(exc))
+        if kind == "unsubscribe":
+            return web.Response(status=202)
+        return web.Response(status=400)
+
+    async def _notify(self, fn: Function, events: list[Any]) -> web.Response:
+        """Run the function once per event, all at once; 202, or 500 naming a failure."""
         client = json.dumps(self.client_binding()) if fn.binding("durableClient") else None
+
+        async def invoke(event: Any) -> dict[str, Any]:
+            started = time.perf_counter()
+            reply = await self.pool.call(
+                "trigger", name=fn.name, payload=json.dumps(event), client=client
+            )
+            ms = (time.perf_counter() - started) * 1000
+            event_id = event.get("id") if isinstance(event, dict) else None
+            outcome = "ok" if reply["ok"] else f"failed: {reply['error']}"
+            log.info("%s (eventgrid %s) %s %.1fms", fn.name, event_id, outcome, ms)
+            return reply
+
         self._busy(1)
         try:
-            for ev in events:
-                started = time.perf_counter()
-                reply = await self.pool.call(
-                    "trigger", name=fn.name, payload=json.dumps(ev), client=client
-                )
-                ms = (time.perf_counter() - started) * 1000
-                if reply["ok"]:
-                    log.info("%s (eventgrid %s) ok %.1fms", fn.name, ev.get("id"), ms)
-                else:
-                    failed += 1
-                    log.info(
-                        "%s (eventgrid %s) failed %.1fms: %s",
-                        fn.name,
-                        ev.get("id"),
-                        ms,
-                        reply["error"],
-                    )
+            replies = await asyncio.gather(*(invoke(ev) for ev in events))
         finally:
             self._busy(-1)
-        if failed:
-            return web.json_response(
-                {"error": f"{failed} of {len(events)} event(s) failed"}, status=500
-            )
-        return web.Response(status=200)
+        failed = next((r for r in replies if not r["ok"]), None)
+        if failed is not None:
+            return web.Response(status=500, text=str(failed["error"]))
+        return web.Response(status=202)

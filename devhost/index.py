@@ -33,33 +33,40 @@ _NOT_RESOLVED = {"type", "direction", "name"}
 def resolve_expressions(
     described: list[dict[str, Any]], settings: Mapping[str, str]
 ) -> list[dict[str, Any]]:
-    """`%NAME%` in binding properties -> the app setting NAME, as the host resolves them.
-
-    A setting that does not exist stops start-up naming the function, the property and the
-    setting (the host's "does not resolve to a value").
+    """`%NAME%` in binding properties -> the app setting NAME, as the host resolves them:
+    names case-insensitively (the host's configuration is), and a function naming a setting
+    that does not exist is not loaded (an error in the log names the function, property and
+    setting); the rest of the app starts, as on Azure.
     """
+    by_name = {k.lower(): v for k, v in settings.items()}
     resolved = []
     for item in described:
-        bindings = []
-        for binding in item["bindings"]:
-            out = dict(binding)
-            for prop, value in binding.items():
-                if prop in _NOT_RESOLVED or not isinstance(value, str):
-                    continue
-
-                def lookup(match: re.Match[str], prop: str = prop, fn: str = item["name"]) -> str:
-                    name = match.group(1)
-                    if name not in settings:
-                        raise UnsupportedBinding(
-                            f"function '{fn}': '%{name}%' in binding property "
-                            f"'{prop}' does not resolve to a value (no app setting '{name}')"
-                        )
-                    return settings[name]
-
-                out[prop] = _EXPRESSION.sub(lookup, value)
-            bindings.append(out)
+        try:
+            bindings = [_resolved(binding, by_name, item["name"]) for binding in item["bindings"]]
+        except LookupError as exc:
+            log.error("function '%s' is disabled: %s", item["name"], exc.args[0])
+            continue
         resolved.append({**item, "bindings": bindings})
     return resolved
+
+
+def _resolved(binding: dict[str, Any], settings: Mapping[str, str], fn: str) -> dict[str, Any]:
+    out = dict(binding)
+    for prop, value in binding.items():
+        if prop in _NOT_RESOLVED or not isinstance(value, str):
+            continue
+
+        def lookup(match: re.Match[str], prop: str = prop) -> str:
+            name = match.group(1)
+            if name.lower() not in settings:
+                raise LookupError(
+                    f"'%{name}%' in binding property '{prop}' does not resolve to a value "
+                    f"(no app setting '{name}')"
+                )
+            return settings[name.lower()]
+
+        out[prop] = _EXPRESSION.sub(lookup, value)
+    return out
 
 
 @dataclass

@@ -9,6 +9,7 @@ import socket
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -16,10 +17,10 @@ from devhost.clock import Clock
 from devhost.durable_api import DurableApi
 from devhost.engine import Engine
 from devhost.event_grid import EventGridTriggers
-from devhost.http_triggers import HttpTriggers
+from devhost.http_triggers import MAX_REQUEST_BODY, HttpTriggers, route_table
 from devhost.index import FunctionIndex, resolve_expressions
 from devhost.options import HostOptions
-from devhost.settings import host_config, hub_name, worker_env
+from devhost.settings import disabled_by_setting, host_config, hub_name, worker_env
 from devhost.store import TERMINAL, Store
 from devhost.timer_triggers import TimerTriggers, check_schedules, schedule_time_zone
 from devhost.workers import WorkerPool
@@ -63,9 +64,11 @@ class Host:
         options = HostOptions.from_env(self.env)  # a bad setting stops start-up, naming it
         self._pool = WorkerPool(str(self.app_dir), self.env, self.workers)
         try:
-            index = FunctionIndex.build(resolve_expressions(await self._pool.start(), self.env))
+            described = resolve_expressions(await self._pool.start(), self.env)
+            index = FunctionIndex.build([f for f in described if self._enabled(f)])
             time_zone = schedule_time_zone(self.env)
             check_schedules(index.timers, time_zone)
+            routes = route_table(index.http)  # a template the host cannot parse stops here
         except BaseException:
             await self._pool.stop()
             raise
@@ -83,15 +86,15 @@ class Host:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.bind, self.port))  # bound first: the URL goes into the client binding
         self.url = f"http://{self.bind}:{sock.getsockname()[1]}"
-        app = web.Application(client_max_size=64 * 2**20)
+        app = web.Application(client_max_size=MAX_REQUEST_BODY)
         api = DurableApi(
             self.engine, hub_name(self.app_dir), self.url, (keys or {}).get("master"), options
         )
         api.add_routes(app)
         self.engine.client_json = json.dumps(api.client_binding())
-        HttpTriggers(index.http, self._pool, api.client_binding, keys).add_routes(app)
+        HttpTriggers(routes, self._pool, api.client_binding, keys).add_routes(app)
         EventGridTriggers(
-            index.event_grid, self._pool, api.client_binding, self.engine.busy
+            index.event_grid, self._pool, api.client_binding, self.engine.busy, keys
         ).add_routes(app)
         timers = TimerTriggers(
             index.timers,
@@ -117,12 +120,29 @@ class Host:
             log.info("  %s: [%s] %s/api/%s", fn.name, methods, self.url, route)
         log.info("devhost serving %s at %s", self.app_dir, self.url)
 
+    def _enabled(self, function: dict[str, Any]) -> bool:
+        """False for an HTTP, timer or Event Grid function its Disabled setting turns off
+        (durable functions are left alone: a disabled one would hold messages on Azure)."""
+        kinds = {b.get("type") for b in function["bindings"]}
+        if kinds & {"httpTrigger", "timerTrigger", "eventGridTrigger"} and disabled_by_setting(
+            function["name"], self.env
+        ):
+            log.info(
+                "function '%s' is disabled by its AzureWebJobs.*.Disabled setting", function["name"]
+            )
+            return False
+        return True
+
     def _keys(self) -> dict[str, str]:
         """Keys come from settings, as Core Tools' host keys would."""
         master = self.env.get("DEVHOST_MASTER_KEY") or ""
         if not master:
             raise RuntimeError("--enforce-keys needs DEVHOST_MASTER_KEY in settings")
-        return {"master": master, "function": self.env.get("DEVHOST_FUNCTION_KEY", "")}
+        return {
+            "master": master,
+            "function": self.env.get("DEVHOST_FUNCTION_KEY", ""),
+            "eventgrid": self.env.get("DEVHOST_EVENTGRID_KEY", ""),
+        }
 
     async def stop(self) -> None:
         if self.engine:

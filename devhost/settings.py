@@ -74,3 +74,16 @@ def host_config(app_dir: Path) -> dict[str, Any]:
             f"Unable to parse host configuration file '{path}'. The root must be a JSON object"
         )
     return parsed
+
+
+def disabled_by_setting(function: str, settings: Mapping[str, str]) -> bool:
+    """`AzureWebJobs.<function>.Disabled` (or `AzureWebJobs_<function>_Disabled`, the Linux
+    spelling) set to true or 1, read case-insensitively as the WebJobs SDK reads it."""
+    names = {
+        f"azurewebjobs.{function}.disabled".lower(),
+        f"azurewebjobs_{function}_disabled".lower(),
+    }
+    return any(
+        key.lower() in names and value.strip().lower() in ("true", "1")
+        for key, value in settings.items()
+    )

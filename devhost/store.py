@@ -52,9 +52,10 @@ CREATE TABLE IF NOT EXISTS entities (
 -- Why an instance waits where Azure would wait and the SDK thinks it moved on (replay.py);
 -- shown in the status payload as devhostWaiting. A row only while there is something to say.
 CREATE TABLE IF NOT EXISTS waiting_notes (id TEXT PRIMARY KEY, note TEXT NOT NULL);
--- Timer-trigger schedule monitor (use_monitor): last and next occurrence per function.
-CREATE TABLE IF NOT EXISTS timer_status (
-    function TEXT PRIMARY KEY, last REAL, next REAL NOT NULL, last_updated REAL NOT NULL);
+-- Timer-trigger schedule monitor (use_monitor): the ScheduleStatus saved after each run, as
+-- the timer extension's ScheduleMonitor keeps it; NULL is .NET's default(DateTime), "never".
+CREATE TABLE IF NOT EXISTS schedule_status (
+    function TEXT PRIMARY KEY, last REAL, next REAL NOT NULL, last_updated REAL);
 """
 
 
@@ -351,13 +352,17 @@ class Store:
         return [EntityRow(*r) for r in self.db.execute(sql, args)]
 
     # -- timer triggers -----------------------------------------------------------------
-    def timer_status(self, function: str) -> tuple[float | None, float] | None:
+    def timer_status(self, function: str) -> tuple[float | None, float, float | None] | None:
+        """(last, next, last_updated) saved for a timer function, or None if never saved."""
         row = self.db.execute(
-            "SELECT last, next FROM timer_status WHERE function=?", (function,)
+            "SELECT last, next, last_updated FROM schedule_status WHERE function=?", (function,)
         ).fetchone()
-        return (row[0], row[1]) if row else None
+        return (row[0], row[1], row[2]) if row else None
 
-    def put_timer_status(self, function: str, last: float | None, next_: float, now: float) -> None:
+    def put_timer_status(
+        self, function: str, last: float | None, next_: float, last_updated: float | None
+    ) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO timer_status VALUES (?,?,?,?)", (function, last, next_, now)
+            "INSERT OR REPLACE INTO schedule_status VALUES (?,?,?,?)",
+            (function, last, next_, last_updated),
         )

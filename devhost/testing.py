@@ -52,7 +52,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,11 @@ class Response:
     status: int
     headers: dict[str, str]
     body: bytes
+    header_list: list[tuple[str, str]] = field(default_factory=list)  # repeats kept
+
+    def getall(self, name: str) -> list[str]:
+        """Every value of a header sent more than once (e.g. `Set-Cookie`)."""
+        return [v for k, v in self.header_list if k.lower() == name.lower()]
 
     @property
     def text(self) -> str:
@@ -113,10 +118,12 @@ class HostClient:
         req = urllib.request.Request(target, data=body, method=method.upper(), headers=hdrs)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
-                return Response(resp.status, dict(resp.headers.items()), resp.read())
+                pairs = list(resp.headers.items())
+                return Response(resp.status, dict(pairs), resp.read(), pairs)
         except urllib.error.HTTPError as err:
             with err:
-                return Response(err.code, dict(err.headers.items()), err.read())
+                pairs = list(err.headers.items())
+                return Response(err.code, dict(pairs), err.read(), pairs)
 
     def get(self, path: str, **kw: Any) -> Response:
         return self.request("GET", path, **kw)

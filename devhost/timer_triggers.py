@@ -1,15 +1,19 @@
-"""Timer triggers: NCRONTAB (six fields, seconds first) and TimeSpan schedules.
+"""Timer triggers: NCRONTAB and TimeSpan schedules (parsed in devhost/ncrontab.py).
 
 NCRONTAB runs in UTC unless the app setting `WEBSITE_TIME_ZONE` names an IANA zone, as on
-Azure's Linux plans (Windows zone names belong to Windows plans and stop start-up here);
-occurrences then follow that zone's daylight-saving changes. TimeSpans ignore the zone.
+Azure's Linux Premium/Dedicated plans (Flex Consumption and Consumption do not support it;
+a warning says so; Windows zone names stop start-up here). Occurrences are found on the
+zone's wall clock and adjusted for daylight saving as CronSchedule does. TimeSpans ignore
+the zone.
 
-Each function has one loop, so runs never overlap. The loop waits on the host's clock
-(virtual in tests: `advance()` fires what falls due). With `use_monitor` (the default for
-schedules of a minute or more, as in Azure) the last and next occurrence are stored in the
-task hub after every run; on start, an occurrence missed while devhost was down fires ONCE
-with `past_due` true, never one run per missed occurrence. A jump of the clock over several
-occurrences also fires once, with `past_due` true.
+Each function has one loop, so runs never overlap (the extension's TimerListener). The loop
+waits on the host's clock (virtual in tests: `advance()` fires what falls due). With
+`use_monitor` (default true; off for schedules under a minute whatever the binding says) the
+ScheduleStatus is saved in the task hub after every run, and each run receives the status
+saved after the previous one: `Next` is the occurrence now firing, `Last`/`LastUpdated` the
+previous run (0001-01-01 before the first). On start, an occurrence missed while devhost was
+down fires ONCE with `past_due` true. A clock jump over several occurrences while running
+fires once, late, with `past_due` false, as a late System.Timers.Timer does on Azure.
 """
 
 from __future__ import annotations
@@ -18,61 +22,140 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
+import math
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, tzinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-
 from devhost.clock import Clock
-from devhost.history import iso
 from devhost.index import Function, UnsupportedBinding
+from devhost.ncrontab import Crontab, CrontabError, parse_timespan
 from devhost.store import Store
 from devhost.workers import WorkerError, WorkerPool
 
 log = logging.getLogger("devhost")
 
-_TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?$")
+
+@dataclass
+class ScheduleStatus:
+    """What the timer extension saves after a run; None is .NET's default(DateTime)."""
+
+    last: float | None
+    next: float
+    last_updated: float | None
+
+
+def net_local(ts: float | None, zone: tzinfo) -> str:
+    """A .NET local DateTime as the host's JSON serializer writes it: the zone's offset,
+    seven fractional digits at most with trailing zeros dropped; None is default(DateTime)
+    in local time (0001-01-01T00:00:00 with the zone's offset)."""
+    if ts is None:
+        offset = datetime(2001, 1, 1, tzinfo=zone).utcoffset() or timedelta(0)
+        minutes = int(offset.total_seconds()) // 60
+        sign = "-" if minutes < 0 else "+"
+        return f"0001-01-01T00:00:00{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    moment = datetime.fromtimestamp(ts, zone)
+    fraction = f"{moment.microsecond:06d}".rstrip("0")
+    text = moment.replace(microsecond=0, tzinfo=None).isoformat()
+    offset = moment.isoformat()[-6:]
+    return f"{text}.{fraction}{offset}" if fraction else f"{text}{offset}"
+
+
+def _aware(wall: datetime, zone: tzinfo, fold: int = 0) -> datetime:
+    return wall.replace(tzinfo=zone, fold=fold)
+
+
+def _exists(wall: datetime, zone: tzinfo, fold: int) -> bool:
+    aware = _aware(wall, zone, fold)
+    return aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall
+
+
+def _ambiguous(wall: datetime, zone: tzinfo) -> bool:
+    """TimeZoneInfo.IsAmbiguousTime: the wall time happens twice (the hour repeated when
+    daylight saving ends)."""
+    first, second = _aware(wall, zone, 0), _aware(wall, zone, 1)
+    return first.utcoffset() != second.utcoffset() and _exists(wall, zone, 0)
+
+
+def _instant(wall: datetime, zone: tzinfo) -> datetime:
+    """new DateTimeOffset(local DateTime): an ambiguous time is read as standard time (the
+    later one); a time skipped when daylight saving starts with the offset before the jump."""
+    return _aware(wall, zone, 1 if _ambiguous(wall, zone) else 0)
 
 
 class Schedule:
-    """`next_after(t)`: the first occurrence strictly after t (epoch seconds)."""
+    """`next_after(t)`: the first occurrence strictly after t (epoch seconds); inf if never.
+
+    NCRONTAB occurrences are found on the local wall clock and then adjusted for daylight
+    saving as the extension's CronSchedule does: a time skipped in spring moves forward by
+    the jump; in the repeated autumn hour a fixed-time schedule runs once (in daylight time)
+    and an interval schedule carries on through both hours.
+    """
 
     def __init__(self, text: str, time_zone: tzinfo = UTC) -> None:
         self.text = text.strip()
         self.time_zone = time_zone
-        match = _TIMESPAN.match(self.text)
         self.interval: float | None = None
-        if match:
-            days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-            self.interval = float(((days * 24 + hours) * 60 + minutes) * 60 + seconds)
-            if self.interval <= 0:
-                raise ValueError(f"TimeSpan schedule '{text}' must be positive")
+        self.cron: Crontab | None = None
+        try:  # TimerSchedule.Create: NCRONTAB first, then TimeSpan
+            self.cron = Crontab.parse(text)
             return
-        fields = self.text.split()
-        if len(fields) not in (5, 6) or not croniter.is_valid(
-            self.text, second_at_beginning=len(fields) == 6
-        ):
-            raise ValueError(f"'{text}' is neither an NCRONTAB expression nor a TimeSpan")
-        self._seconds_first = len(fields) == 6
+        except CrontabError as exc:
+            cron_error = exc
+        span = parse_timespan(text)
+        if span is None:
+            raise ValueError(
+                f"'{text}' is neither an NCRONTAB expression ({cron_error}) nor a TimeSpan"
+            )
+        if span <= timedelta(0):  # Azure would fire it back to back; refused here
+            raise ValueError(f"TimeSpan schedule '{text}' must be positive")
+        self.interval = span.total_seconds()
 
-    def next_after(self, t: float, anchor: float = 0.0) -> float:
-        if self.interval is not None:  # TimeSpan: every interval from the anchor (start)
-            steps = int((t - anchor) // self.interval) + 1
-            return anchor + steps * self.interval
-        start = datetime.fromtimestamp(t, self.time_zone)
-        it = croniter(self.text, start, second_at_beginning=self._seconds_first)
-        return float(it.get_next(float))
+    def next_after(self, t: float) -> float:
+        if self.interval is not None:  # TimeSpan: ConstantSchedule, t + interval
+            return t + self.interval
+        assert self.cron is not None
+        zone = self.time_zone
+        now = datetime.fromtimestamp(t, zone)
+        wall = self.cron.next_after(now.replace(tzinfo=None))
+        if wall is None:
+            return math.inf
+        after = _instant(wall, zone)
+        now_ambiguous = _ambiguous(now.replace(tzinfo=None), zone)
+        next_ambiguous = _ambiguous(wall, zone)
+        shift = (after.utcoffset() or timedelta(0)) - (now.utcoffset() or timedelta(0))
+        if not self.cron.is_interval and next_ambiguous and shift:
+            return after.timestamp() + shift.total_seconds()  # the daylight-time one
+        if not self.cron.is_interval and next_ambiguous:
+            while wall is not None and _ambiguous(wall, zone):  # already ran in daylight time
+                wall = self.cron.next_after(wall)
+            return math.inf if wall is None else _instant(wall, zone).timestamp()
+        if self.cron.is_interval and (now_ambiguous or next_ambiguous) and shift:
+            return after.timestamp() + shift.total_seconds()
+        return after.timestamp()
 
-    def period(self) -> float:
-        """Gap between two consecutive occurrences (to pick the use_monitor default)."""
+    def monitor_allowed(self, now: float) -> bool:
+        """False where TimerSchedule.Create turns use_monitor off: a TimeSpan under a minute,
+        or an NCRONTAB whose fields other than seconds are all `*` and that fires more than
+        once in the coming minute."""
         if self.interval is not None:
-            return self.interval
-        first = self.next_after(time.time())
-        return self.next_after(first) - first
+            return self.interval >= 60
+        assert self.cron is not None
+        cron = self.cron
+        wild = (
+            len(cron.minutes) == 60
+            and len(cron.hours) == 24
+            and len(cron.days) == 31
+            and len(cron.months) == 12
+            and len(cron.weekdays) == 7
+        )
+        if not wild:
+            return True
+        first = self.next_after(now)
+        return not self.next_after(first) <= now + 60
 
 
 def schedule_time_zone(settings: Mapping[str, str]) -> tzinfo:
@@ -80,6 +163,11 @@ def schedule_time_zone(settings: Mapping[str, str]) -> tzinfo:
     name = (settings.get("WEBSITE_TIME_ZONE") or "").strip()
     if not name:
         return UTC
+    log.warning(
+        "WEBSITE_TIME_ZONE=%s: timers run in that zone as on Linux Premium/Dedicated plans; "
+        "Flex Consumption and Consumption do not support the setting (timers run in UTC)",
+        name,
+    )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -151,56 +239,82 @@ class TimerTriggers:
         finally:
             self._wakes.discard(wake)
 
-    async def _run(self, fn: Function) -> None:
-        schedule = self.schedules[fn.name]
-        monitor = fn.trigger.get("useMonitor")
-        use_monitor = schedule.period() >= 60 if monitor is None else bool(monitor)
-        anchor = self.clock.now()
-        status = self.store.timer_status(fn.name) if use_monitor else None
-        last: float | None = None
-        if status is not None:
-            last, due = status
-            if due <= self.clock.now():  # missed while down: once, past due
-                last = await self._fire(fn, schedule, due, last, past_due=True, monitor=True)
-        if fn.trigger.get("runOnStartup"):
-            await self._fire(
-                fn, schedule, self.clock.now(), last, past_due=False, monitor=use_monitor
-            )
-        due = schedule.next_after(self.clock.now(), anchor)
-        self._persist(fn, use_monitor, last, due)
-        while True:
-            self._due[fn.name] = due
-            await self._sleep_until(due)
-            now = self.clock.now()
-            past_due = schedule.next_after(due, anchor) <= now  # the clock skipped one
-            last = await self._fire(fn, schedule, due, last, past_due=past_due, monitor=use_monitor)
-            due = schedule.next_after(self.clock.now(), anchor)
-            self._persist(fn, use_monitor, last, due)
+    def _use_monitor(self, fn: Function, schedule: Schedule) -> bool:
+        """`use_monitor` (default true), turned off for schedules under a minute even when
+        set, as the extension's TimerSchedule.Create does."""
+        wanted = fn.trigger.get("useMonitor")
+        return (wanted is None or bool(wanted)) and schedule.monitor_allowed(self.clock.now())
 
-    def _persist(self, fn: Function, use_monitor: bool, last: float | None, due: float) -> None:
-        if use_monitor:
-            with self.store.tx():
-                self.store.put_timer_status(fn.name, last, due, self.clock.now())
+    def _check_past_due(
+        self, fn: Function, schedule: Schedule, now: float
+    ) -> tuple[ScheduleStatus | None, bool]:
+        """The saved status (None if there was none) and whether it is past due, as
+        ScheduleMonitor.CheckPastDueAsync: a status that no longer fits the schedule (the
+        schedule changed) is reset, and a first start saves the next occurrence."""
+        saved = self.store.timer_status(fn.name)
+        if saved is None:
+            first = ScheduleStatus(None, schedule.next_after(now), now)
+            self._save(fn, first)
+            return None, False
+        status = ScheduleStatus(*saved)
+        if status.last is not None:
+            expected, updated = schedule.next_after(status.last), status.last
+        elif status.last_updated is not None:
+            expected, updated = schedule.next_after(status.last_updated), status.last_updated
+        else:
+            expected, updated = schedule.next_after(now), now
+        if status.next != expected:
+            if now > expected:
+                expected, updated = schedule.next_after(now), now
+            status = ScheduleStatus(None, expected, updated)
+            self._save(fn, status)
+        return status, now > status.next
+
+    def _save(self, fn: Function, status: ScheduleStatus) -> None:
+        with self.store.tx():
+            self.store.put_timer_status(fn.name, status.last, status.next, status.last_updated)
+
+    async def _run(self, fn: Function) -> None:
+        """TimerListener: a past-due or run-on-startup invocation first, then the schedule."""
+        schedule = self.schedules[fn.name]
+        monitor = self._use_monitor(fn, schedule)
+        now = self.clock.now()
+        status, past_due = self._check_past_due(fn, schedule, now) if monitor else (None, False)
+        if status is None:
+            status = ScheduleStatus(None, schedule.next_after(now), None)
+        if past_due:
+            status = await self._fire(fn, schedule, status, monitor, past_due=True)
+        elif fn.trigger.get("runOnStartup"):
+            status = await self._fire(fn, schedule, status, monitor, on_startup=True)
+        while True:
+            if math.isinf(status.next):  # NCrontab finds no occurrence: never fires again
+                log.warning("%s (timer): the schedule has no next occurrence", fn.name)
+                await asyncio.Event().wait()
+            self._due[fn.name] = status.next
+            await self._sleep_until(status.next)
+            status = await self._fire(fn, schedule, status, monitor)
 
     async def _fire(
         self,
         fn: Function,
         schedule: Schedule,
-        occurrence: float,
-        last: float | None,
-        *,
-        past_due: bool,
+        status: ScheduleStatus,
         monitor: bool,
-    ) -> float:
-        """Run the function once (retrying only if its worker died); returns `occurrence`."""
-        now = self.clock.now()
+        *,
+        past_due: bool = False,
+        on_startup: bool = False,
+    ) -> ScheduleStatus:
+        """Run the function once (retrying only if its worker died) with the status saved
+        after the previous run; returns the status to save after this one."""
+        invoked = self.clock.now()
+        zone = schedule.time_zone
         payload = {
-            "Schedule": {"AdjustForDST": True},
+            "Schedule": {"AdjustForDST": schedule.interval is None},
             "ScheduleStatus": (
                 {
-                    "Last": iso(last if last is not None else occurrence),
-                    "Next": iso(schedule.next_after(now)),
-                    "LastUpdated": iso(now),
+                    "Last": net_local(status.last, zone),
+                    "Next": net_local(status.next, zone),
+                    "LastUpdated": net_local(status.last_updated, zone),
                 }
                 if monitor
                 else None
@@ -229,4 +343,12 @@ class TimerTriggers:
             )
         finally:
             self._busy(-1)
-        return occurrence
+        # a run that fired a little early counts as the occurrence it was due for, so the
+        # next occurrence is never the same one again (TimerListener.InvokeJobFunction)
+        at = invoked
+        if not past_due and not on_startup and status.next > invoked:
+            at = status.next
+        after = ScheduleStatus(at, schedule.next_after(at), at)
+        if monitor:
+            self._save(fn, after)
+        return after

@@ -199,10 +199,11 @@ class Worker:
                 kwargs[b.name] = req["client"]
         try:
             result = await self._call(fn, kwargs, _http_trace_context(req["headers"]))
+            response = _http_response(result)
         except Exception as exc:
             traceback.print_exc()
             return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-        return {"ok": True, "response": _http_response(result)}
+        return {"ok": True, "response": response}
 
     async def _call(
         self, fn: Any, kwargs: dict[str, Any], trace_context: _TraceContext | None = None
@@ -228,25 +229,31 @@ class Worker:
 
 
 def _http_response(result: Any) -> dict[str, Any]:
-    """Translate a function's return value the way the Python worker's http converter does."""
-    import azure.functions as func
+    """A function's return value as the Python worker sends it to the host: through
+    azure.functions' own `HttpResponseConverter`, which takes only `HttpResponse` and `str`;
+    anything else (None, dict, list, bytes, int...) fails the invocation, as the worker's
+    `to_outgoing_proto` raises TypeError for it (the host answers 500).
 
-    if isinstance(result, func.HttpResponse):
-        headers = dict(result.headers.items())
-        if result.mimetype and "content-type" not in {k.lower() for k in headers}:
-            charset = f"; charset={result.charset}" if result.charset else ""
-            headers["Content-Type"] = f"{result.mimetype}{charset}"
-        return {"status": result.status_code, "headers": headers, "body": result.get_body().hex()}
-    if result is None:
-        return {"status": 204, "headers": {}, "body": ""}
-    if isinstance(result, bytes | bytearray):
-        ctype = "application/octet-stream"
-        return {"status": 200, "headers": {"Content-Type": ctype}, "body": bytes(result).hex()}
-    if isinstance(result, str):
-        ctype = "text/plain; charset=utf-8"
-        return {"status": 200, "headers": {"Content-Type": ctype}, "body": result.encode().hex()}
-    body = json.dumps(result).encode()
-    return {"status": 200, "headers": {"Content-Type": "application/json"}, "body": body.hex()}
+    Headers are a list of pairs so every `Set-Cookie` survives (the worker sends them as
+    cookies, the host writes one header each)."""
+    from azure.functions.http import HttpResponseConverter
+
+    if isinstance(result, str):  # a string datum: the host answers 200 text/plain
+        headers = [("Content-Type", "text/plain; charset=utf-8")]
+        return {"status": 200, "headers": headers, "body": result.encode().hex()}
+    cookies = result.headers.getlist("Set-Cookie") if hasattr(result, "headers") else []
+    try:
+        datum = HttpResponseConverter.encode(result, expected_type=None)
+    except NotImplementedError:
+        raise TypeError(
+            'unable to encode outgoing TypedData: unsupported type "http" for Python type '
+            f'"{type(result).__name__}"'
+        ) from None
+    value = datum.value
+    headers = [(name, item.value) for name, item in value["headers"].items()]
+    headers += [("Set-Cookie", cookie) for cookie in cookies]
+    body = value["body"].value or b""
+    return {"status": int(value["status_code"].value), "headers": headers, "body": body.hex()}
 
 
 async def _serve(worker: Worker, reader: asyncio.StreamReader, out: Any) -> None:

@@ -1,10 +1,11 @@
 """Reconciliation starters and its reports: the timer, `POST/GET /api/reconciliations`.
 
-The timer starts one run per scheduled occurrence: the instance id comes from the
-occurrence, so a second start of it (another app instance, a past-due firing) finds the
-instance and does nothing. On-demand runs get a fresh id. Either way the `watermark` entity's
-lease decides: while a run holds it, `POST` answers 409 and the timer skips; a lease left
-behind by a run that is no longer running (terminated, crashed on a bug) is released first.
+The timer starts one run per firing: the instance id comes from the schedule status the host
+hands the run (`scheduled_run_id`), so a second firing with the same status (another app
+instance, a past-due firing after a crash) finds the instance and does nothing. On-demand
+runs get a fresh id. Either way the `watermark` entity's lease decides: while a run holds
+it, `POST` answers 409 and the timer skips; a lease left behind by a run that is no longer
+running (terminated, crashed on a bug) is released first.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from crosswalk.reconciliation import (
     RunInput,
     WatermarkState,
     reconcile_policy,
+    scheduled_run_id,
 )
 from crosswalk.services import services
 from triggers import bp
@@ -58,21 +60,6 @@ class StartRequest(RequestBody):
 
 class ListQuery(RequestQuery):
     limit: QueryInt = Field(default=20, ge=1, le=100)
-
-
-def scheduled_instance_id(timer: func.TimerRequest) -> str:
-    """The occurrence's id, from `ScheduleStatus.Next` (the occurrence after this one names this
-    one uniquely without parsing the schedule); now, to the second, without a monitor."""
-    status = getattr(timer, "schedule_status", None) or {}
-    raw = status.get("Next") if isinstance(status, dict) else None
-    try:
-        moment = datetime.fromisoformat(raw) if raw else datetime.now(UTC)
-    except ValueError:
-        moment = datetime.now(UTC)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    stamp = moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"reconcile-before-{stamp}" if raw else f"reconcile-at-{stamp}"
 
 
 async def _active_run(client: df.DurableOrchestrationClient) -> str | None:
@@ -116,7 +103,8 @@ async def _start(
 async def reconciliation_timer(
     timer: func.TimerRequest, client: df.DurableOrchestrationClient
 ) -> None:
-    await start_unless_running(client, scheduled_instance_id(timer), "schedule")
+    run_id = scheduled_run_id(timer.schedule_status, datetime.now(UTC))
+    await start_unless_running(client, run_id, "schedule")
 
 
 async def start_unless_running(

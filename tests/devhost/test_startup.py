@@ -37,6 +37,14 @@ def test_cli_enforce_keys(tmp_path) -> None:
         assert host.get("/api/secret?code=fn-key").text == "secret"
         assert host.get("/api/secret", headers={"x-functions-key": "master-key"}).status == 200
         assert host.get("/api/items/1").status == 200  # anonymous
+        # the header is read first, even when ?code= holds a good key
+        assert host.get("/api/secret?code=fn-key", headers={"x-functions-key": "x"}).status == 401
+        # the Event Grid webhook takes the master or its system key, not a function key
+        hook = "/runtime/webhooks/eventgrid?functionName=none"
+        assert host.post(hook, data=b"[]").status == 401
+        assert host.post(hook + "&code=fn-key", data=b"[]").status == 401
+        assert host.post(hook + "&code=eg-key", data=b"[]").status == 404  # past the key check
+        assert host.post(hook, data=b"[]", headers={"x-functions-key": "master-key"}).status == 404
 
 
 def _app_with_host_json(tmp_path, host_json: str):

@@ -9,10 +9,10 @@ import pytest
 from crosswalk.models import SalesforceAccount
 from crosswalk.rules import approval_reasons
 from crosswalk.settings import ApprovalSettings
+from tests.e2e.sync import deliver
 
 pytestmark = pytest.mark.slow
 DURABLE = "/runtime/webhooks/durabletask"
-EVENTGRID = "/runtime/webhooks/eventgrid?functionName=salesforce_change_events"
 
 
 def _prospect(stack) -> dict[str, Any]:
@@ -136,11 +136,8 @@ def test_events_that_are_not_onboarding_moments_are_acknowledged_and_ignored(sta
 def test_malformed_change_events_are_dead_lettered_and_start_nothing(stack_factory, body):
     stack = stack_factory(seed=2)
 
-    response = stack.host.post(
-        EVENTGRID, json=body, headers={"Content-Type": "application/cloudevents+json"}
-    )
+    deliver(stack, body)
 
-    assert response.status == 200, response.text
     assert stack.host.get(f"{DURABLE}/instances").json() == []
     letters = list((stack.data / "lake" / "deadletter" / "salesforce").rglob(f"{body['id']}.json"))
     assert len(letters) == 1

@@ -105,9 +105,14 @@ def test_the_timer_starts_a_run_from_the_schedule_setting_on_the_virtual_clock(s
     reports = _eventually(lambda: stack.host.get("/api/reconciliations").json()["reports"])
     assert len(reports) == 1
     run_id = reports[0]["run_id"]
-    assert run_id.startswith("reconcile-before-") and run_id.endswith("013000Z")
+    assert run_id.startswith("reconcile-") and run_id.endswith("013000Z-after-none")
     assert stack.host.wait_for(run_id, timeout=30)["runtimeStatus"] == "Completed"
     assert report(stack.host, run_id)["status"] == "completed"
+    # the host drops an empty query value and joins repeated ones, as Azure's does
+    assert stack.host.get("/api/reconciliations?limit=").json()["reports"][0]["run_id"] == run_id
+    repeated = stack.host.get("/api/reconciliations?limit=5&limit=7")
+    assert repeated.status == 400
+    assert [f["field"] for f in repeated.json()["error"]["fields"]] == ["limit"]
 
 
 def test_concurrent_starts_run_once(stack_factory):

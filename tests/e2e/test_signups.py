@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.sync import calls, entity, instances, onboarded, settle, wire_d2c_events
+from tests.e2e.sync import (
+    D2C_EVENTS,
+    calls,
+    deliver,
+    entity,
+    instances,
+    onboarded,
+    settle,
+    wire_d2c_events,
+)
 
 pytestmark = pytest.mark.slow
 UPSERT_CONTACT = "PATCH /services/data/v59.0/sobjects/Contact/D2C_User_Id__c/{value}"
@@ -117,11 +126,7 @@ def test_a_repeated_registration_event_from_another_delivery_is_a_duplicate(stac
     (event,) = [e for e in stack.sb.events_delivered("d2c") if e["type"] == "customer.registered"]
 
     replayed = {**event, "id": "replayed-by-hand"}
-    stack.host.post(
-        "/runtime/webhooks/eventgrid?functionName=d2c_events",
-        json=replayed,
-        headers={"Content-Type": "application/cloudevents+json"},
-    )
+    deliver(stack, replayed, D2C_EVENTS)
     settle(stack)
 
     assert len(_by_user(stack, "Lead", user["id"])) == 1

@@ -115,8 +115,10 @@ def test_the_etag_answers_304_until_the_profile_changes(stack, reader_token):
     assert changed.json()["sync_status"] == "deactivated"
 
 
-def _follow(stack, token, query="", limit=5):
-    seen, cursor = [], None
+def _follow(stack, token, query="", limit=5, cursor=None):
+    """Every page from `cursor` (or the start) to the end; each request names the cursor once
+    (the Functions host joins a repeated query key's values with ',')."""
+    seen = []
     while True:
         params = f"limit={limit}" + (f"&cursor={cursor}" if cursor else "") + query
         response = stack.get(f"profiles?{params}", token)
@@ -174,7 +176,7 @@ def test_following_the_feed_while_profiles_change_misses_and_repeats_no_version(
         stop.set()
         for writer in writers:
             writer.result()
-    rest, _ = _follow(stack, reader_token, f"&cursor={cursor}")
+    rest, _ = _follow(stack, reader_token, cursor=cursor)
     seen.extend(rest)
 
     versions = [(p["salesforce_account_id"], p["company_name"], p["updated_at"]) for p in seen]

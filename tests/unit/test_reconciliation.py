@@ -15,7 +15,7 @@ from crosswalk.models import (
     SalesforceAccount,
     UnifiedProfile,
 )
-from crosswalk.reconciliation import WatermarkState, assess, settle
+from crosswalk.reconciliation import WatermarkState, assess, scheduled_run_id, settle
 from crosswalk.settings import OnboardingSettings
 from crosswalk.sync_state import SyncState, SyncStatus
 
@@ -242,3 +242,44 @@ def test_write_back_links_the_account_and_its_primary_contact():
 
     assert [r["attributes"]["type"] for r in records] == ["Account", "Contact"]
     assert records[1]["D2C_User_Id__c"] == "usr_0000000001"
+
+
+# -- run ids of timer-started runs, from the ScheduleStatus the Functions host hands a run ----
+NEVER = "0001-01-01T00:00:00+00:00"  # .NET default(DateTime): the timer never ran
+
+
+def test_a_scheduled_run_is_named_after_the_occurrence_firing_and_the_previous_run() -> None:
+    status = {
+        "Last": "2026-11-30T01:30:00.0123456+00:00",
+        "Next": "2026-12-01T01:30:00+00:00",
+        "LastUpdated": "2026-11-30T01:30:00.0123456+00:00",
+    }
+    run_id = scheduled_run_id(status, NOW)
+    assert run_id == "reconcile-20261201T013000Z-after-20261130T013000Z"
+    assert scheduled_run_id(dict(status), NOW + timedelta(hours=1)) == run_id  # fired again
+
+
+def test_a_run_on_startup_and_the_first_scheduled_run_get_different_ids() -> None:
+    """Both are told the upcoming occurrence as `Next`; only `Last` differs."""
+    startup = {"Last": NEVER, "Next": "2026-12-01T01:30:00+00:00", "LastUpdated": NEVER}
+    first = {
+        "Last": "2026-11-30T17:02:11.5+00:00",
+        "Next": "2026-12-01T01:30:00+00:00",
+        "LastUpdated": "2026-11-30T17:02:11.5+00:00",
+    }
+    assert scheduled_run_id(startup, NOW) == "reconcile-20261201T013000Z-after-none"
+    assert scheduled_run_id(first, NOW) == "reconcile-20261201T013000Z-after-20261130T170211Z"
+
+
+def test_status_times_in_a_time_zone_name_the_same_moment_in_utc() -> None:
+    status = {
+        "Last": "0001-01-01T00:00:00+01:00",  # never, in Europe/Berlin
+        "Next": "2026-12-01T02:30:00+01:00",
+        "LastUpdated": "0001-01-01T00:00:00+01:00",
+    }
+    assert scheduled_run_id(status, NOW) == "reconcile-20261201T013000Z-after-none"
+
+
+def test_without_a_schedule_monitor_the_run_is_named_after_now() -> None:
+    assert scheduled_run_id({}, NOW) == "reconcile-at-20261126T120000Z"
+    assert scheduled_run_id({"Next": "not a time"}, NOW) == "reconcile-at-20261126T120000Z"

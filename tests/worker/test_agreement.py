@@ -81,8 +81,8 @@ def test_an_app_both_accept_starts_and_a_value_without_return_binding_fails_it(
         "dataVersion": "1.0",
     }
     hook = "/runtime/webhooks/eventgrid?functionName="
-    headers = {"Content-Type": "application/json"}
-    assert host.post(hook + "on_event", data=json.dumps([event]), headers=headers).status == 200
+    headers = {"Content-Type": "application/json", "aeg-event-type": "Notification"}
+    assert host.post(hook + "on_event", data=json.dumps([event]), headers=headers).status == 202
     # an Event Grid function has no $return binding: returning a value fails the invocation
     failed = host.post(hook + "returns_a_value", data=json.dumps([event]), headers=headers)
     assert failed.status == 500

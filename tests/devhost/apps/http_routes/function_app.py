@@ -41,8 +41,29 @@ def echo(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @app.route(route="raw")
-def raw(req: func.HttpRequest):  # no annotation: the worker refuses "-> bytes" for http
-    return b"\x00\x01binary"
+def raw(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(b"\x00\x01binary", mimetype="application/octet-stream")
+
+
+RETURNS = {"none": None, "dict": {"a": 1}, "list": [1], "bytes": b"x", "int": 7}
+
+
+@app.route(route="returns/{kind}")
+def returns(req: func.HttpRequest):  # unannotated: the worker checks annotations at load
+    return RETURNS[req.route_params["kind"]]
+
+
+@app.route(route="cookies")
+def cookies(req: func.HttpRequest) -> func.HttpResponse:
+    response = func.HttpResponse("two cookies", mimetype="application/json")
+    response.headers.add("Set-Cookie", "a=1; Path=/")
+    response.headers.add("Set-Cookie", "b=2; Path=/")
+    return response
+
+
+@app.route(route="plain")
+def plain(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("text", mimetype="text/csv")
 
 
 @app.route(route="setting")
@@ -68,3 +89,50 @@ def default_route(req: func.HttpRequest) -> str:
 @app.route(route="secret", auth_level=func.AuthLevel.FUNCTION)
 def secret(req: func.HttpRequest) -> str:
     return "secret"
+
+
+# -- routing as the host does it: registration order, constraints, load-time refusals ------
+@app.route(route="order/{anything}", methods=["GET"])
+def order_parameter(req: func.HttpRequest) -> str:
+    return "parameter"
+
+
+@app.route(route="order/literal", methods=["GET"])
+def order_literal(req: func.HttpRequest) -> str:
+    return "literal"
+
+
+@app.route(route="constrained/{n:range(1,10)}/{code:regex(^[a-z]{{2}}$)}/{tag:length(3)}")
+def constrained(req: func.HttpRequest) -> str:
+    p = req.route_params
+    return f"{p['n']}|{p['code']}|{p['tag']}"
+
+
+@app.route(route="value/{value}")
+def route_value(req: func.HttpRequest) -> str:
+    return req.route_params["value"]
+
+
+@app.route(route="administration")  # the host's own `admin` space: not loaded
+def reserved_admin(req: func.HttpRequest) -> str:
+    return "reserved"
+
+
+@app.route(route="runtimeinfo")  # the host's own `runtime` space: not loaded
+def reserved_runtime(req: func.HttpRequest) -> str:
+    return "reserved"
+
+
+@app.route(route="shared", methods=["GET"])
+def shared_get(req: func.HttpRequest) -> str:
+    return "get"
+
+
+@app.route(route="shared", methods=["POST"])  # same template, other methods: both load
+def shared_post(req: func.HttpRequest) -> str:
+    return "post"
+
+
+@app.route(route="Shared/", methods=["GET", "PUT"])  # same template, GET again: not loaded
+def shared_again(req: func.HttpRequest) -> str:
+    return "again"

@@ -28,6 +28,11 @@ def hourly_on_startup(timer: func.TimerRequest) -> None:
     record("hourly", {"past_due": timer.past_due, "status": timer.schedule_status})
 
 
+@app.timer_trigger(schedule="0 0 */6 * * *", arg_name="timer", run_on_startup=True)
+def six_hourly_on_startup(timer: func.TimerRequest) -> None:
+    record("startup", {"past_due": timer.past_due, "status": timer.schedule_status})
+
+
 # -- Event Grid -----------------------------------------------------------------------------
 @app.event_grid_trigger(arg_name="event")
 def on_event(event: func.EventGridEvent) -> None:
