@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from crosswalk.errors import InvalidData
@@ -174,6 +174,12 @@ def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
 def unique_keys(sf_account_ids: Sequence[str]) -> list[str]:
     """Normalised, de-duplicated ids in first-seen order."""
     return list(dict.fromkeys(account_key(item) for item in sf_account_ids))
+
+
+def feed_stamp(moment: datetime) -> str:
+    """A write time as the feed stores it: UTC, microseconds always, so the text sorts as the
+    time does (both stores compare these strings)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def encode_cursor(position: dict[str, Any]) -> str:

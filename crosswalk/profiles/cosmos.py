@@ -55,6 +55,7 @@ from crosswalk.profiles.base import (
     chunks,
     decode_cursor,
     encode_cursor,
+    feed_stamp,
     fold,
     run_key,
     status_value,
@@ -130,11 +131,6 @@ def to_document(profile: UnifiedProfile, changed_at: datetime) -> dict[str, Any]
         feed_key=f"{stamp}|{key}",
     )
     return body
-
-
-def feed_stamp(moment: datetime) -> str:
-    """UTC with microseconds always, so the text sorts as the time does."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def from_document(document: dict[str, Any]) -> UnifiedProfile:

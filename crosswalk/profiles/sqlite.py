@@ -29,6 +29,7 @@ from crosswalk.profiles.base import (
     chunks,
     decode_cursor,
     encode_cursor,
+    feed_stamp,
     fold,
     run_key,
     status_value,
@@ -222,7 +223,7 @@ class SqliteProfileStore:
                 " email_domain = excluded.email_domain, primary_email = excluded.primary_email,"
                 " body = excluded.body, feed_seq = excluded.feed_seq,"
                 " changed_at = excluded.changed_at",
-                (*values, seq, _stamp(changed)),
+                (*values, seq, feed_stamp(changed)),
             )
         return profile.model_copy(
             update={"sf_account_id": key, "etag": etag, "changed_at": changed}
@@ -301,7 +302,7 @@ class SqliteProfileStore:
         where, params = "feed_seq > ?", [after]
         if since is not None:
             where += " AND changed_at >= ?"
-            params.append(_stamp(since))
+            params.append(feed_stamp(since))
         rows = (
             self._conn()
             .execute(
@@ -359,14 +360,9 @@ def _add_feed_columns(conn: sqlite3.Connection) -> None:
             "UPDATE profiles SET feed_seq = ranked.n, changed_at = ? FROM (SELECT sf_account_id,"
             " ROW_NUMBER() OVER (ORDER BY sf_account_id) AS n FROM profiles) AS ranked"
             " WHERE ranked.sf_account_id = profiles.sf_account_id",
-            (_stamp(datetime.now(UTC)),),
+            (feed_stamp(datetime.now(UTC)),),
         )
         conn.execute(
             "UPDATE feed_counter SET last = (SELECT COALESCE(MAX(feed_seq), 0) FROM profiles)"
         )
     conn.execute(_FEED_INDEX)
-
-
-def _stamp(moment: datetime) -> str:
-    """UTC with microseconds always, so the text sorts as the time does."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
