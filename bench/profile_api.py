@@ -88,31 +88,12 @@ async def _feed(url: str, token: str) -> tuple[int, float]:
                 return seen, time.perf_counter() - started
 
 
-def _token(sb: sandbox.Sandbox) -> str:
-    import json
-    import urllib.parse
-    import urllib.request
-
-    from sandbox.entra.directory import STOREFRONT_CLIENT_ID, STOREFRONT_CLIENT_SECRET
-
-    form = urllib.parse.urlencode(
-        {
-            "grant_type": "client_credentials",
-            "client_id": STOREFRONT_CLIENT_ID,
-            "client_secret": STOREFRONT_CLIENT_SECRET,
-            "scope": f"{sb.entra.api_identifier_uri}/.default",
-        }
-    ).encode()
-    with urllib.request.urlopen(sb.entra.token_url, data=form) as answer:
-        return json.load(answer)["access_token"]
-
-
 def _measure(sb: sandbox.Sandbox, env: dict[str, str], store: Any, n: int, label: str) -> str:
     started = time.perf_counter()
     keys = _fill(store, n)
     print(f"{label}: wrote {n} profiles in {time.perf_counter() - started:.1f} s", flush=True)
     with run(APP_DIR, env=env, time_skipping=False) as host:
-        token = _token(sb)
+        token = sb.entra.fetch_token()
         count, latencies = asyncio.run(_reads(host.url, token, keys))
         time.sleep(float(env.get("PROFILE_STORE_COSMOS_FEED_SETTLE_SECONDS", "0")))
         fed, feed_seconds = asyncio.run(_feed(host.url, token))

@@ -4,9 +4,6 @@ the same file, as the store supports)."""
 
 from __future__ import annotations
 
-import json
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,16 +39,7 @@ class ProfileStack:
         secret: str = STOREFRONT_CLIENT_SECRET,
     ) -> str:
         """An access token from the stand-in's token endpoint, over HTTP as a service gets it."""
-        form = urllib.parse.urlencode(
-            {
-                "grant_type": "client_credentials",
-                "client_id": client_id,
-                "client_secret": secret,
-                "scope": f"{self.entra.api_identifier_uri}/.default",
-            }
-        ).encode()
-        with urllib.request.urlopen(self.entra.token_url, data=form, timeout=10) as answer:
-            return json.load(answer)["access_token"]
+        return self.entra.fetch_token(client_id, secret)
 
     def get(self, path: str, token: str | None = None, **headers: str):
         if token is not None:
