@@ -25,6 +25,8 @@ import pytest
 import requests
 import trustme
 
+from tests.processes import stop
+
 REPO = Path(__file__).resolve().parents[1]
 LAUNCHER = REPO / "scripts" / "cosmosdb_server.js"
 PACKAGE = REPO / "node_modules" / "@vercel" / "cosmosdb-server" / "package.json"
@@ -85,12 +87,7 @@ def _node_server(workspace: Path) -> Iterator[CosmosEndpoint]:
             faults_url=f"{base}/__faults",
         )
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         if process.stdout is not None:
             process.stdout.close()
         log.close()
