@@ -42,7 +42,8 @@ Methods:
         edits (commitUser = admin user, changeOrigin "")
     ``salesforce_records(sobject, include_deleted=False) -> list[dict]``,
         ``salesforce_record(sobject, id) -> dict``  (REST shape, read-only)
-    ``salesforce_expire_tokens()``, ``salesforce_set_api_usage(used)``, ``advance_clock(s)``
+    ``salesforce_expire_tokens()``, ``salesforce_set_api_usage(used)``, ``advance_clock(s)``,
+        ``salesforce_api_recovers_at()``, ``salesforce_fail_next_bulk_job(message)``
     ``d2c_register(email, last_name, company_name=None, first_name=None, phone=None,
         marketing_consent=False) -> customer``, ``d2c_edit(customer_id, fields) -> customer``
         (origin "storefront")

@@ -30,7 +30,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fresh", action="store_true", help="ignore the data saved in --data by the last run"
     )
     p.add_argument("--api-version", default="59.0")
-    p.add_argument("--daily-api-limit", type=int, default=DEFAULT_DAILY_API_LIMIT)
+    p.add_argument(
+        "--api-allowance",
+        "--daily-api-limit",
+        dest="daily_api_limit",
+        type=int,
+        default=DEFAULT_DAILY_API_LIMIT,
+        help="the org's API requests per rolling 24 hours (small values run an org dry)",
+    )
     return p.parse_args(argv)
 
 

@@ -25,6 +25,7 @@ from .entra.directory import STOREFRONT_CLIENT_ID, STOREFRONT_CLIENT_SECRET, Dir
 from .faults import Faults
 from .outbox import Outbox
 from .salesforce.app import SalesforceApp
+from .salesforce.bulk_jobs import jobs_of
 from .salesforce.org import OrgConfig, SalesforceOrg
 from .salesforce.schema import OBJECTS
 from .salesforce.shape import rest_record
@@ -361,8 +362,18 @@ class Sandbox:
         return {"used": used, "max": limit}
 
     def salesforce_set_api_usage(self, used: int) -> None:
-        """Set today's API usage (e.g. to the limit, to test REQUEST_LIMIT_EXCEEDED)."""
+        """Set the API usage of the last 24 hours, all spent now (the limit: run the org dry)."""
         self.org.set_api_usage(used)
+
+    def salesforce_api_recovers_at(self) -> float | None:
+        """Sandbox-clock epoch seconds when the oldest counted call leaves the 24-hour window."""
+        at = self.org.api.recovers_at_ms()
+        return None if at is None else at / 1000
+
+    def salesforce_fail_next_bulk_job(self, message: str = "InternalServerError") -> None:
+        """The next Bulk API 2.0 job to run fails with `message` as its errorMessage."""
+        with self.org.store.lock:
+            jobs_of(self.org).fail_next.append(message)
 
     # -- a person editing Salesforce (UI-like: commitUser admin, changeOrigin "") ---------
     def _person(self) -> Actor:

@@ -43,8 +43,10 @@ def _dumps(body: Any) -> bytes:
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
-    if body is None and status in (204, 304):
+    if body is None and status in (201, 204, 304):
         return web.Response(status=status, headers=headers)
+    if isinstance(body, bytes):  # CSV (Bulk API 2.0): the handler names its Content-Type
+        return web.Response(status=status, body=body, headers=headers)
     return web.Response(
         status=status,
         body=_dumps(body),

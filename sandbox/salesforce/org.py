@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +11,7 @@ from typing import Any
 
 from ..clock import Clock, sf_datetime
 from ..outbox import Outbox
+from .allowance import RollingAllowance
 from .dml import Dml
 from .errors import SfError
 from .events import ChangeEventBuilder
@@ -25,6 +25,8 @@ from .store import Actor, Record, Store, Txn
 ORG_ID = make_id("00D", 4_242_424)
 DEFAULT_BATCH = 2000
 MAX_LOCATORS = 500
+DAILY_BULK_BATCHES = 15_000  # shared by Bulk API and Bulk API 2.0 ingest, rolling 24 h
+DAILY_BULK_QUERY_JOBS = 10_000
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,10 @@ class SalesforceOrg:
         self.events = ChangeEventBuilder()
         self.org_id = ORG_ID
         self.instance_url = ""
-        self.api_used = 0
-        self._usage_lock = threading.Lock()
+        self.api = RollingAllowance(config.daily_api_limit, clock.now_ms)
+        self.bulk_batches = RollingAllowance(DAILY_BULK_BATCHES, clock.now_ms)
+        self.bulk_query_jobs = RollingAllowance(DAILY_BULK_QUERY_JOBS, clock.now_ms)
+        self.bulk: Any = None  # the Bulk API 2.0 jobs (bulk_jobs.BulkJobs), made on first use
         self._locators: OrderedDict[str, tuple[Plan, list[Record], str]] = OrderedDict()
         self._locator_ids = itertools.count(1)
         self.integration_user_id = ""
@@ -123,8 +127,9 @@ class SalesforceOrg:
             self.events.reset()
             self._locators.clear()
             self._create_users()
-        with self._usage_lock:
-            self.api_used = 0
+            self.bulk = None
+        for allowance in (self.api, self.bulk_batches, self.bulk_query_jobs):
+            allowance.set_usage(0)
 
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to come back after a restart (``python -m sandbox --data``)."""
@@ -132,7 +137,9 @@ class SalesforceOrg:
             return {
                 "tables": {n: list(t.rows.values()) for n, t in self.store.tables.items()},
                 "ids": self.ids.state(),
-                "api_used": self.api_used,
+                "api_used": self.api.state(),
+                "bulk_batches": self.bulk_batches.state(),
+                "bulk_query_jobs": self.bulk_query_jobs.state(),
             }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -143,25 +150,23 @@ class SalesforceOrg:
                     self.store.put(name, row["Id"], row)
             self.ids.restore(state["ids"])
             self._locators.clear()
-        self.set_api_usage(state.get("api_used", 0))
+        self.api.restore(state.get("api_used", 0))
+        self.bulk_batches.restore(state.get("bulk_batches", 0))
+        self.bulk_query_jobs.restore(state.get("bulk_query_jobs", 0))
 
     # -- API usage ---------------------------------------------------------------------
     def use_api_call(self) -> tuple[int, int]:
-        """Count one call against the daily allocation; 403 once it is spent."""
-        with self._usage_lock:
-            limit = self.config.daily_api_limit
-            if self.api_used >= limit:
-                raise SfError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-            self.api_used += 1
-            return self.api_used, limit
+        """Count one call against the rolling 24-hour allocation; 403 while it is spent."""
+        spent, used = self.api.try_spend()
+        if not spent:
+            raise SfError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        return used, self.api.limit
 
     def usage(self) -> tuple[int, int]:
-        with self._usage_lock:
-            return self.api_used, self.config.daily_api_limit
+        return self.api.usage(), self.api.limit
 
     def set_api_usage(self, used: int) -> None:
-        with self._usage_lock:
-            self.api_used = max(0, int(used))
+        self.api.set_usage(used)
 
     # -- transactions ------------------------------------------------------------------
     @contextmanager

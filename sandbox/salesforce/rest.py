@@ -108,8 +108,8 @@ def _limits(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
         {
             "DailyApiRequests": entry(limit, max(0, limit - used)),
             "DailyAsyncApexExecutions": entry(250000, 250000),
-            "DailyBulkApiBatches": entry(15000, 15000),
-            "DailyBulkV2QueryJobs": entry(10000, 10000),
+            "DailyBulkApiBatches": _left(ctx.org.bulk_batches),
+            "DailyBulkV2QueryJobs": _left(ctx.org.bulk_query_jobs),
             "DailyDurableStreamingApiEvents": entry(1000000, 1000000),
             "DataStorageMB": entry(1024, 1000),
             "FileStorageMB": entry(1024, 1024),
@@ -117,6 +117,10 @@ def _limits(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
             "MonthlyPlatformEventsUsageEntitlement": entry(1500000, 1500000),
         },
     )
+
+
+def _left(allowance: Any) -> dict[str, int]:
+    return {"Max": allowance.limit, "Remaining": max(0, allowance.limit - allowance.usage())}
 
 
 def _global_describe(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
@@ -359,8 +363,11 @@ def _composite_handlers() -> dict[str, dict[str, Handler]]:
 
 
 def build_routes() -> list[Route]:
+    from .bulk import routes as bulk_routes  # the bulk modules import this one
+
     c = _composite_handlers()
     return [
+        *bulk_routes(_route, _V, _SEG),
         _route("/services/data", {"GET": _versions}, lambda p: "/services/data"),
         _route(_V, {"GET": _resources}, lambda p: f"/services/data/v{p[0]}"),
         _route(_V + "/limits", {"GET": _limits}, lambda p: f"/services/data/v{p[0]}/limits"),
