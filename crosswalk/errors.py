@@ -72,6 +72,23 @@ class RateLimited(TransientError):
     """The other side asked us to slow down (429, Salesforce REQUEST_LIMIT_EXCEEDED)."""
 
 
+ALLOWANCE = "SALESFORCE_ALLOWANCE"
+
+
+class AllowanceExhausted(RateLimited):
+    """Salesforce's daily API allowance is below Crosswalk's reserve, or spent: wait for the
+    rolling 24 hours to give calls back (`retry_after` seconds), never fail for it."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("code", ALLOWANCE)
+        super().__init__(message, **kwargs)
+
+    @property
+    def tag(self) -> str:
+        after = f" after={self.retry_after:.0f}" if self.retry_after else ""
+        return super().tag[:-1] + after + "]"
+
+
 class PermanentError(IntegrationError):
     """Validation, 4xx, duplicates: retrying cannot succeed."""
 
@@ -181,8 +198,8 @@ def _salesforce_error_body(content: Any) -> tuple[str | None, str, str | None]:
 
 
 _TAG = re.compile(
-    r"\[crosswalk (?P<kind>transient|permanent) (?P<system>\S+) (?P<status>\d+|-) (?P<code>\S+)\]"
-    r" ?(?P<detail>.*)",
+    r"\[crosswalk (?P<kind>transient|permanent) (?P<system>\S+) (?P<status>\d+|-)"
+    r" (?P<code>[^\s\]]+)(?: after=(?P<after>\d+))?\] ?(?P<detail>.*)",
     re.DOTALL,
 )
 
@@ -196,10 +213,20 @@ class ActivityFailure:
     status: int | None
     code: str | None
     detail: str
+    after: float | None = None
 
     @property
     def retryable(self) -> bool:
         return self.kind is ErrorKind.TRANSIENT
+
+    @property
+    def waits_for_allowance(self) -> bool:
+        """The org's daily allowance is spent or below the reserve: wait, do not fail.
+        Salesforce's own REQUEST_LIMIT_EXCEEDED also covers the concurrent long-request cap
+        ("ConcurrentPerOrgLongTxn"), which a short retry suits; only "TotalRequests" waits."""
+        return self.code == ALLOWANCE or (
+            self.code == "REQUEST_LIMIT_EXCEEDED" and "TotalRequests" in self.detail
+        )
 
     @classmethod
     def parse(cls, exc: BaseException | str) -> ActivityFailure:
@@ -222,6 +249,7 @@ class ActivityFailure:
             None if status == "-" else int(status),
             None if code == "-" else code,
             detail[:2000],
+            float(match["after"]) if match["after"] else None,
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -83,6 +83,10 @@ class SalesforceSettings(_Group):
         default=None, pattern=r"^005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?$"
     )
     timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    api_reserve_percent: float = Field(default=10, ge=0, lt=100)
+    """Share of the org's daily API allowance Crosswalk never spends (people, other apps)."""
+    allowance_wait_seconds: float = Field(default=900, ge=1, le=86_400)
+    """How long work waits below the reserve before trying again."""
 
     @model_validator(mode="after")
     def _credentials_for_mode(self) -> SalesforceSettings:

@@ -22,6 +22,10 @@ from crosswalk.telemetry import TRACE_KEY, metric
 
 Step = Generator[Any, Any, Any]
 
+ALLOWANCE_WAIT_SECONDS = 900.0  # when a failure does not say how long (Salesforce's own 403)
+ALLOWANCE_PATIENCE = timedelta(hours=48)  # two rolling windows: then it is not a budget
+WAITING_FOR_ALLOWANCE = "salesforce_allowance"
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -104,6 +108,7 @@ def call_with_retry(
     """
     delay = policy.first_interval_seconds
     attempt = 0
+    waited = timedelta(0)
     while True:
         attempt += 1
         sent = traced(
@@ -113,10 +118,35 @@ def call_with_retry(
             return (yield context.call_activity(activity, sent))
         except Exception as exc:  # the SDK raises a plain Exception carrying the failure text
             failure = ActivityFailure.parse(exc)
+            if failure.waits_for_allowance and waited < ALLOWANCE_PATIENCE:
+                attempt -= 1  # a budget, not a fault: it spends no attempt
+                waited += yield from wait_for_allowance(context, activity, failure)
+                continue
             if not failure.retryable or attempt >= policy.max_attempts:
                 raise StepFailed(activity, failure, attempt) from None
         yield context.create_timer(context.current_utc_datetime + timedelta(seconds=delay))
         delay = min(delay * policy.backoff_coefficient, policy.max_interval_seconds)
+
+
+def wait_for_allowance(
+    context: df.DurableOrchestrationContext, step: str, failure: ActivityFailure
+) -> Step:
+    """Wait on a durable timer until Salesforce's daily allowance may have recovered, with
+    `waiting_for: salesforce_allowance` in the custom status meanwhile (then the status the
+    workflow had before). Returns how long it waited."""
+    pause = timedelta(seconds=failure.after or ALLOWANCE_WAIT_SECONDS)
+    until = context.current_utc_datetime + pause
+    before = context.custom_status
+    status = dict(before) if isinstance(before, dict) else custom_status("waiting")
+    status.update(
+        waiting_for=WAITING_FOR_ALLOWANCE,
+        allowance={"step": step, "until": until.isoformat(), "detail": failure.detail[:300]},
+    )
+    context.set_custom_status(status)
+    count(context, metric.allowance_waited, workflow_name(context) or "unknown")
+    yield context.create_timer(until)
+    context.set_custom_status(before)
+    return pause
 
 
 @dataclass(slots=True)

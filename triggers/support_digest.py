@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import azure.durable_functions as df
 import azure.functions as func
 
+from crosswalk.clients.salesforce import ApiBudget
 from crosswalk.errors import IntegrationError
 from crosswalk.notifications import digest_body
 from crosswalk.services import services
@@ -26,15 +27,17 @@ DIGEST = df.EntityId("support_digest", "chat")
 
 
 async def health_now(client: df.DurableOrchestrationClient, *, salesforce: bool = True) -> dict:
-    """The health summary with this deployment's thresholds. `salesforce=False` leaves out
-    today's API allowance, which costs a Salesforce call to read."""
+    """The health summary with this deployment's thresholds. The API allowance is the
+    allowance governor's view (a Salesforce call only while this process has none);
+    `salesforce=False` leaves it out."""
     svc = services()
     settings = svc.settings
     stale_hours = settings.reconcile.stuck_after_hours
     budget = None
     try:
         if salesforce:
-            budget = await asyncio.to_thread(svc.salesforce.api_budget)
+            reading = await asyncio.to_thread(svc.salesforce.allowance)
+            budget = ApiBudget(max=reading.max, remaining=reading.remaining)
     except IntegrationError as exc:  # the rest of the picture is still worth having
         log.warning("health: Salesforce limits unavailable: %s", exc)
     async with DurableGateway(client) as gateway:

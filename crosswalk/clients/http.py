@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,15 @@ class _Session(requests.Session):
     """
 
     system: str | None = None
+    limit_listener: Callable[[int, int], None] | None = None
+    """Told `(used, max)` from every answer's `Sforce-Limit-Info` (the allowance governor)."""
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs.setdefault("verify", self.verify)
         if self.system is None or not active():
-            return super().request(method, url, *args, **kwargs)
+            response = super().request(method, url, *args, **kwargs)
+            self._limit_info(response)
+            return response
         started = time.perf_counter()
         with calling(self.system):
             try:
@@ -43,11 +48,20 @@ class _Session(requests.Session):
         elapsed = (time.perf_counter() - started) * 1000
         status = response.status_code
         metric.external_call(self.system, status, elapsed, failed=status >= 400)
-        usage = _API_USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
+        usage = self._limit_info(response)
         if usage:
-            used, limit = int(usage[1]), int(usage[2])
+            used, limit = usage
             metric.salesforce_allowance(max(limit - used, 0), limit)
         return response
+
+    def _limit_info(self, response: requests.Response) -> tuple[int, int] | None:
+        usage = _API_USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
+        if usage is None:
+            return None
+        used, limit = int(usage[1]), int(usage[2])
+        if self.limit_listener is not None:
+            self.limit_listener(used, limit)
+        return used, limit
 
 
 def make_session(

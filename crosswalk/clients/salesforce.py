@@ -25,9 +25,11 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession
 from simple_salesforce.format import format_soql
 
+from crosswalk.allowance import AllowanceGovernor, AllowanceReading, refusal
 from crosswalk.clients.http import make_session
 from crosswalk.errors import (
     AuthenticationFailed,
+    IntegrationError,
     TransientError,
     error_for_salesforce,
     error_for_status,
@@ -89,6 +91,12 @@ class SalesforceClient:
         )
         self._lock = threading.Lock()
         self._sf: Salesforce | None = None
+        self.governor = AllowanceGovernor(
+            reserve_percent=settings.api_reserve_percent,
+            wait_seconds=settings.allowance_wait_seconds,
+        )
+        if hasattr(self._session, "limit_listener"):
+            self._session.limit_listener = lambda used, most: self.governor.observe(used, most)
 
     # ------------------------------------------------------------------ session
 
@@ -151,14 +159,51 @@ class SalesforceClient:
             return self._sf
 
     def call(self, operation: Callable[[Salesforce], T]) -> T:
-        """Run one simple-salesforce operation; refresh an expired session once."""
+        """Run one simple-salesforce operation; refresh an expired session once.
+
+        Below the allowance reserve the call does not go out (AllowanceExhausted), and a
+        REQUEST_LIMIT_EXCEEDED for the daily total becomes the same wait, not a failure.
+        """
+        if self.governor.needs_probe():
+            self._probe()
+        self.governor.admit()
         try:
             try:
                 return operation(self._client())
             except SalesforceExpiredSession:
                 return operation(self._client(refresh=True))
         except Exception as exc:  # classify everything that leaves the client
-            raise error_for_salesforce(exc) from None
+            error = error_for_salesforce(exc)
+        raise self._allowance_spent(error) from None
+
+    def _allowance_spent(self, error: IntegrationError) -> IntegrationError:
+        if error.code != "REQUEST_LIMIT_EXCEEDED" or "TotalRequests" not in error.detail:
+            return error
+        self.governor.spent()
+        governor = self.governor
+        return refusal(governor.reading(), governor.reserve_percent, governor.wait_seconds)
+
+    def _probe(self) -> None:
+        """One `/limits` request, for the reading its answer carries (a refusal: still spent)."""
+        try:
+            try:
+                self._client().limits()
+            except SalesforceExpiredSession:
+                self._client(refresh=True).limits()
+        except Exception as exc:  # the reading (or its absence) decides, not this error
+            error = error_for_salesforce(exc)
+            if error.code == "REQUEST_LIMIT_EXCEEDED":
+                self.governor.spent()
+
+    def allowance(self) -> AllowanceReading:
+        """The governor's view; read with one `/limits` call only while it has none."""
+        reading = self.governor.reading()
+        if reading is None:
+            budget = self.api_budget()
+            reading = self.governor.reading() or AllowanceReading(
+                used=budget.max - budget.remaining, max=budget.max, at=time.time()
+            )
+        return reading
 
     # ------------------------------------------------------------------ reads
 

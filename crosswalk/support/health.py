@@ -42,6 +42,7 @@ def attention(
     last_run: ReconciliationReport | None,
     budget: ApiBudget | None = None,
     reserve_percent: float = 0,
+    allowance_waits: int = 0,
 ) -> list[dict[str, Any]]:
     """What needs a person, worst first: each with a count, words, and a console page."""
     items: list[dict[str, Any]] = []
@@ -77,6 +78,13 @@ def attention(
             f"failed repair(s) in reconciliation {last_run.run_id}",
             "#/reconciliations",
         )
+    add(
+        "salesforce_allowance",
+        allowance_waits,
+        "workflow(s) waiting for the org's Salesforce API allowance to recover "
+        "(below SALESFORCE_API_RESERVE_PERCENT); they go on by themselves",
+        "#/",
+    )
     if budget is not None and budget.max and budget.spendable(reserve_percent) == 0:
         add(
             "salesforce_budget",
@@ -86,6 +94,16 @@ def attention(
             "#/",
         )
     return items
+
+
+def allowance_waiting(instances: Iterable[dict[str, Any]]) -> int:
+    """Running workflows whose custom status says they wait for the Salesforce allowance."""
+    return sum(
+        1
+        for i in instances
+        if isinstance(i.get("customStatus"), dict)
+        and i["customStatus"].get("waiting_for") == "salesforce_allowance"
+    )
 
 
 def fingerprint(items: list[dict[str, Any]]) -> str:
@@ -122,7 +140,8 @@ async def summary(
     last_run = reports[0] if reports else None
     counts = count_states(states, stale_before)
     overdue = sum(1 for a in approvals if a["overdue"])
-    items = attention(counts, overdue, last_run, budget, reserve_percent)
+    waits = allowance_waiting(await src.durable.instances("", ["Running"], 100))
+    items = attention(counts, overdue, last_run, budget, reserve_percent, waits)
     return {
         "at": src.now().isoformat(),
         "records": counts,
@@ -142,6 +161,7 @@ async def summary(
         "salesforceApi": (
             {**budget.as_dict(), "reservePercent": reserve_percent} if budget else None
         ),
+        "waitingForAllowance": waits,
         "attention": items,
         "fingerprint": fingerprint(items),
     }

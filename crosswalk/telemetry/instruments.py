@@ -23,6 +23,7 @@ class Instruments:
     external_duration: Histogram
     external_errors: Counter
     salesforce_remaining: _Gauge
+    allowance_waits: Counter
     events: Counter
     dead_letters: Counter
 
@@ -64,6 +65,11 @@ class Instruments:
                 "crosswalk.salesforce.api_remaining",
                 unit="{call}",
                 description="the org's daily API allowance left (Sforce-Limit-Info)",
+            ),
+            allowance_waits=meter.create_counter(
+                "crosswalk.salesforce.allowance_waits",
+                unit="{wait}",
+                description="workflow waits for the org's daily API allowance, by workflow",
             ),
             events=meter.create_counter(
                 "crosswalk.events.received", unit="{event}", description="by source and kind"
@@ -123,6 +129,11 @@ def external_call(system: str, status: int | str, milliseconds: float, *, failed
 def salesforce_allowance(remaining: int, maximum: int) -> None:
     if _instruments:
         _instruments.salesforce_remaining.set(remaining, {"max": maximum})
+
+
+def allowance_waited(workflow: str) -> None:
+    if _instruments:
+        _instruments.allowance_waits.add(1, {"workflow": workflow})
 
 
 def event_received(source: str, kind: str) -> None:

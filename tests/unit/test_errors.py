@@ -7,7 +7,9 @@ import requests
 from simple_salesforce import exceptions as sf
 
 from crosswalk.errors import (
+    ALLOWANCE,
     ActivityFailure,
+    AllowanceExhausted,
     AuthenticationFailed,
     Conflict,
     ErrorKind,
@@ -155,3 +157,33 @@ def test_untagged_failure_is_treated_as_a_permanent_bug():
     assert failure.kind is ErrorKind.PERMANENT
     assert failure.code == "UNEXPECTED"
     assert "KeyError" in failure.detail
+
+
+def test_an_allowance_wait_says_how_long_through_the_text_durable_hands_over():
+    error = AllowanceExhausted(
+        "below the reserve", system="salesforce", status=403, retry_after=900
+    )
+
+    failure = ActivityFailure.parse(f"Activity function 'sf_read_account' failed: {error}")
+
+    assert failure.code == ALLOWANCE and failure.after == 900
+    assert failure.retryable and failure.waits_for_allowance
+    assert failure.detail == "below the reserve"
+
+
+def test_only_the_daily_total_of_request_limit_exceeded_waits_for_the_allowance():
+    daily = RateLimited(
+        "TotalRequests Limit exceeded.",
+        system="salesforce",
+        status=403,
+        code="REQUEST_LIMIT_EXCEEDED",
+    )
+    concurrent = RateLimited(
+        "ConcurrentPerOrgLongTxn Limit exceeded.",
+        system="salesforce",
+        status=429,
+        code="REQUEST_LIMIT_EXCEEDED",
+    )
+
+    assert ActivityFailure.parse(str(daily)).waits_for_allowance
+    assert not ActivityFailure.parse(str(concurrent)).waits_for_allowance

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from crosswalk.models import ReconciliationReport
 from crosswalk.notifications import digest_body
-from crosswalk.support.health import attention, count_states, fingerprint
+from crosswalk.support.health import allowance_waiting, attention, count_states, fingerprint
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -54,3 +54,21 @@ def test_the_digest_links_each_line_into_the_console():
         "- 3 failed onboarding(s) (https://cw.example/api/support/console#/list/failed)",
     ]
     assert body["crosswalk"]["kind"] == "support_digest"
+
+
+def test_workflows_waiting_for_the_salesforce_allowance_are_counted_and_named():
+    running = [
+        {"customStatus": {"stage": "onboarding", "waiting_for": "salesforce_allowance"}},
+        {"customStatus": {"stage": "awaiting_approval", "waiting_for": "approval"}},
+        {"customStatus": "free text"},
+        {},
+    ]
+
+    waits = allowance_waiting(running)
+    items = attention({}, 0, None, allowance_waits=waits)
+
+    assert waits == 1
+    assert [(i["kind"], i["count"], i["page"]) for i in items] == [
+        ("salesforce_allowance", 1, "#/")
+    ]
+    assert "SALESFORCE_API_RESERVE_PERCENT" in items[0]["text"]
