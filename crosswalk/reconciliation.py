@@ -368,13 +368,31 @@ class WatermarkState(BaseModel):
     holder: str | None = None
     held_since: AwareDatetime | None = None
     last_run: str | None = None
+    owed: list[dict[str, Any]] = Field(default_factory=list)
+    """Salesforce write-backs a run ended without sending: the next run sends them first."""
 
-    def acquire(self, run_id: str, at: datetime) -> dict[str, Any]:
+    def acquire(self, run_id: str, at: datetime, *, take_owed: bool = True) -> dict[str, Any]:
+        """The lease for `run_id`, handing it the write-backs earlier runs still owe (not to
+        a dry run, which writes nothing; asked again, nothing is handed twice)."""
         if self.holder not in (None, run_id):
             return {"granted": False, "holder": self.holder, "watermark": self._iso()}
         if self.holder is None:
             self.holder, self.held_since = run_id, at
-        return {"granted": True, "holder": run_id, "watermark": self._iso()}
+        owed: list[dict[str, Any]] = []
+        if take_owed:
+            owed, self.owed = self.owed, []
+        return {"granted": True, "holder": run_id, "watermark": self._iso(), "owed": owed}
+
+    def owe(self, run_id: str, writes: list[dict[str, Any]]) -> int:
+        """Keep a run's unsent write-backs (the lease holder's only); one per record, the
+        later one winning. Returns how many are owed."""
+        if self.holder != run_id:
+            raise ValueError(f"run {run_id} does not hold the reconciliation lease")
+        by_record = {(w["record"]["attributes"]["type"], w["record"]["Id"]): w for w in self.owed}
+        for write in writes:
+            by_record[(write["record"]["attributes"]["type"], write["record"]["Id"])] = write
+        self.owed = list(by_record.values())
+        return len(self.owed)
 
     def advance(self, run_id: str, to: datetime) -> None:
         if self.holder != run_id:

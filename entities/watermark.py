@@ -1,7 +1,8 @@
 """`watermark`: how far reconciliation got through Salesforce, and which run holds the lease.
 
-One entity (`@watermark@accounts`). Operations: `get`; `acquire {run_id, at}` ->
-`{granted, holder, watermark}`; `advance {run_id, to}` (forward only, lease holder only);
+One entity (`@watermark@accounts`). Operations: `get`; `acquire {run_id, at, take_owed}` ->
+`{granted, holder, watermark, owed}`; `advance {run_id, to}` (forward only, lease holder
+only); `owe {run_id, writes}` (write-backs a failed run did not send) -> how many are owed;
 `release {run_id}` -> whether it held the lease. State is written only after an operation
 succeeds, so a refused `advance` changes nothing.
 """
@@ -22,10 +23,12 @@ def _apply(state: WatermarkState, operation: str, payload: dict[str, Any]) -> An
         return state.model_dump(mode="json")
     if operation == "acquire":
         at = datetime.fromisoformat(payload["at"]) if payload.get("at") else datetime.now(UTC)
-        return state.acquire(payload["run_id"], at)
+        return state.acquire(payload["run_id"], at, take_owed=payload.get("take_owed", True))
     if operation == "advance":
         state.advance(payload["run_id"], datetime.fromisoformat(payload["to"]))
         return state.model_dump(mode="json")
+    if operation == "owe":
+        return {"owed": state.owe(payload["run_id"], payload["writes"])}
     if operation == "release":
         return {"released": state.release(payload["run_id"])}
     raise ValueError(f"watermark has no operation {operation!r}")

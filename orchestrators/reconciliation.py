@@ -91,7 +91,9 @@ def reconciliation(context: df.DurableOrchestrationContext) -> Step:
     page = _Page(context, run)
     if run.page == 0:
         lease = yield context.call_entity(
-            page.watermark, "acquire", {"run_id": run.run_id, "at": page.now.isoformat()}
+            page.watermark,
+            "acquire",
+            {"run_id": run.run_id, "at": page.now.isoformat(), "take_owed": not run.dry_run},
         )
         if not lease["granted"]:
             # another run won the lease (two starts at the same moment): one at a time holds,
@@ -112,6 +114,7 @@ def reconciliation(context: df.DurableOrchestrationContext) -> Step:
             page.status("skipped", reasons=[reason])
             return {"outcome": "skipped", "reason": reason, "run_id": run.run_id}
         stored = lease.get("watermark")
+        run.pending_writes = [*lease.get("owed", []), *run.pending_writes]
         run.resolved_since = run.since or (datetime.fromisoformat(stored) if stored else EPOCH)
         run.started_at = run.started_at or page.now
         yield from page.step(
@@ -483,11 +486,12 @@ def _flush(page: _Page, everything: bool) -> Step:
     count = len(run.pending_writes)
     if not everything:
         count -= count % WRITE_CHUNK
-    batch, run.pending_writes = run.pending_writes[:count], run.pending_writes[count:]
+    batch = run.pending_writes[:count]
     page.status("writing", records=len(batch))
     result = yield from page.step(
         "reconcile_write_salesforce", {"records": [w["record"] for w in batch]}
     )
+    run.pending_writes = run.pending_writes[count:]  # sent: a failed send keeps them owed
     refused_ids = {r["id"]: r for r in result["refused"]}
     refused: list[DriftFinding] = []
     for entry in batch:
@@ -507,6 +511,10 @@ def _flush(page: _Page, everything: bool) -> Step:
 
 def _finish(page: _Page, status: str, failure: dict[str, Any] | None) -> Step:
     run = page.run
+    if run.pending_writes and not run.dry_run:  # owed, never dropped: the next run sends them
+        yield page.context.call_entity(
+            page.watermark, "owe", {"run_id": run.run_id, "writes": run.pending_writes}
+        )
     result = yield from page.step(
         "reconcile_report_finish",
         {

@@ -283,3 +283,29 @@ def test_status_times_in_a_time_zone_name_the_same_moment_in_utc() -> None:
 def test_without_a_schedule_monitor_the_run_is_named_after_now() -> None:
     assert scheduled_run_id({}, NOW) == "reconcile-at-20261126T120000Z"
     assert scheduled_run_id({"Next": "not a time"}, NOW) == "reconcile-at-20261126T120000Z"
+
+
+def _write(type_: str, record_id: str, **fields: str) -> dict:
+    record = {"attributes": {"type": type_}, "Id": record_id, **fields}
+    return {"record": record, "account": record_id, "drift": "missing_in_d2c"}
+
+
+def test_owed_write_backs_go_to_the_next_run_once_and_never_to_a_dry_run():
+    state = WatermarkState()
+    state.acquire("run-1", NOW)
+    state.owe("run-1", [_write("Account", "001A", Name="old"), _write("Contact", "003A")])
+    state.owe("run-1", [_write("Account", "001A", Name="new")])
+    state.release("run-1")
+
+    dry = state.acquire("dry", NOW, take_owed=False)
+    state.release("dry")
+    handed = state.acquire("run-2", NOW)["owed"]
+
+    assert dry["owed"] == []
+    assert [(w["record"]["Id"], w["record"].get("Name")) for w in handed] == [
+        ("001A", "new"),
+        ("003A", None),
+    ]
+    assert state.acquire("run-2", NOW)["owed"] == []  # asked again: nothing twice
+    with pytest.raises(ValueError):
+        state.owe("run-3", [])
