@@ -3,9 +3,9 @@
 One execution handles one page, then `continue_as_new`s with what it carries (cursor, totals,
 Salesforce writes not yet sent), so history stays small however large the org is:
 
-lease (first page only) -> scan a page (one SOQL call + one D2C lookup + one profile read) ->
-in `reconcile_repairs` chunks of 25 (short histories):
-entity states of the records whose class depends on them -> repairs with at most
+lease (first page only) -> scan a page (one SOQL call + one D2C lookup + one profile read;
+every record decided there, entity states read through the Durable client) -> in
+`reconcile_repairs` chunks of 25 (short histories): repairs with at most
 `fanout` in flight (onboarding sagas for missing customers, the update path for stale ones,
 deactivation for orphans) -> Salesforce writes in sObject Collections of 200, carried over
 pages until 200 are due -> report the page -> advance the watermark to the last page whose
@@ -142,7 +142,7 @@ def _handle_page(page: _Page) -> Step:
     run = page.run
     page.status("scanning")
     scan = yield from page.step(
-        "reconcile_scan_page",
+        "reconcile_scan",
         {
             "since": run.resolved_since.isoformat(),
             "locator": run.locator,
@@ -150,11 +150,15 @@ def _handle_page(page: _Page) -> Step:
             "page_size": page.page_size,
             "onboarding": run.policy.get("onboarding"),
             "ownership": run.policy.get("ownership"),
+            "dry_run": run.dry_run,
+            "now": page.now.isoformat(),
+            "stuck_after_hours": page.stuck_after.total_seconds() / 3600,
         },
     )
     counts: dict[str, int] = dict(scan["counts"])
     page.status("repairing", drifted=len(scan["drifted"]))
     findings, writes = yield from _in_chunks(page, scan["drifted"], counts)
+    findings[:0] = [DriftFinding.model_validate(f) for f in scan["findings"]]
 
     run.pending_writes.extend(writes)
     last_page = not scan["locator"]

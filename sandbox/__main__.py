@@ -22,6 +22,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--d2c-port", type=int, default=8082)
     p.add_argument("--entra-port", type=int, default=8083, help="the Entra ID stand-in")
     p.add_argument("--seed", type=int, default=0, help="create N Accounts with 1-4 Contacts each")
+    p.add_argument(
+        "--seed-contacts", type=int, default=None, help="Contacts per seeded Account (default 1-4)"
+    )
     p.add_argument("--events-to", help="webhook URL for both services' CloudEvents")
     p.add_argument("--salesforce-events-to", help="webhook URL for Salesforce change events")
     p.add_argument("--d2c-events-to", help="webhook URL for D2C customer events")
@@ -87,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         d2c_port=args.d2c_port,
         entra_port=args.entra_port,
         persist=True,
+        seed_contacts=args.seed_contacts,
     )
     try:
         sb.start()

@@ -80,8 +80,10 @@ class Sandbox:
         reorder_events: bool = False,
         token_ttl: float = 7200.0,
         persist: bool = False,
+        seed_contacts: int | None = None,
     ) -> None:
         self.seed = seed
+        self.seed_contacts = seed_contacts
         self.api_version = api_version
         self.host = host
         self._own_dir = data_dir is None
@@ -219,7 +221,9 @@ class Sandbox:
 
     def _seed_data(self, count: int) -> None:
         with self.org.store.lock:
-            seed_org(self.org.store, self.org.ids, count, self.org.admin_user_id)
+            seed_org(
+                self.org.store, self.org.ids, count, self.org.admin_user_id, self.seed_contacts
+            )
 
     def reset(self, seed: int | None = None) -> None:
         """Back to the starting data (``seed`` Accounts; the original count by default).

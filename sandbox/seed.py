@@ -210,8 +210,11 @@ def _tax_id(rng: random.Random, iso: str) -> str:
     return f"{iso}{digits}"
 
 
-def seed_org(store: Store, ids: IdFactory, count: int, owner_id: str) -> None:
-    """Write ``count`` Accounts and their Contacts straight into the store (no events)."""
+def seed_org(
+    store: Store, ids: IdFactory, count: int, owner_id: str, contacts_each: int | None = None
+) -> None:
+    """Write ``count`` Accounts and their Contacts straight into the store (no events);
+    ``contacts_each`` fixes the Contacts per Account (the random stream stays the same)."""
     rng = random.Random(20240501)
     used_domains: set[str] = set()
     accounts = store.table("Account")
@@ -275,7 +278,8 @@ def seed_org(store: Store, ids: IdFactory, count: int, owner_id: str) -> None:
         if rng.random() >= 0.05:
             acc["Tax_Id__c"] = _tax_id(rng, iso)
         store.put("Account", aid, acc)
-        for n in range(rng.randint(1, 4)):
+        how_many = rng.randint(1, 4)
+        for n in range(contacts_each if contacts_each is not None else how_many):
             first, last = rng.choice(_FIRST), rng.choice(_LAST)
             cid = ids.new("003")
             c_created = sf_datetime(created + (n + 1) * 1000)
