@@ -41,8 +41,7 @@ def _read_and_assess(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Asse
     customers = svc.d2c.lookup(ids) if ids else {}
     profiles = svc.profiles.get_many(ids) if ids else {}
     found = [
-        assess(a, customers.get(a.Id), profiles.get(a.Id), onboarding, ownership)
-        for a in accounts
+        assess(a, customers.get(a.Id), profiles.get(a.Id), onboarding, ownership) for a in accounts
     ]
     last = accounts[-1] if accounts else None
     summary = {
