@@ -39,6 +39,7 @@ from activities import (  # noqa: E402, F401
     lake,
     notify,
     profiles,
+    reconcile_bulk,
     reconcile_scan,
     reconciliation,
     salesforce,

@@ -46,6 +46,7 @@ def _read_and_assess(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Asse
     last = accounts[-1] if accounts else None
     summary = {
         "records": len(accounts),
+        "total": int(page.get("totalSize") or len(accounts)),
         "locator": None if page.get("done", True) else page.get("nextRecordsUrl"),
         "after": {"modstamp": last.SystemModstamp.isoformat(), "id": last.Id} if last else None,
         "d2c_calls": 1 if ids else 0,

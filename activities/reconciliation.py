@@ -150,13 +150,14 @@ def _write_profile(raw: dict[str, Any]) -> None:
 
 @bp.activity_trigger(input_name="payload")
 def reconcile_write_salesforce(payload: dict) -> dict[str, Any]:
-    """sObject Collections updates, 200 records a call, each record succeeding on its own.
+    """sObject Collections updates, 200 records a call, each record succeeding on its own."""
+    return write_collections(payload["records"])
 
-    Returns the ids written and, per refused record, Salesforce's reason; only a failure of a
-    whole call raises (and is retried by the orchestrator when transient).
-    """
+
+def write_collections(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Returns the ids written and, per refused record, Salesforce's reason; only a failure
+    of a whole call raises (and is retried by the orchestrator when transient)."""
     sf = services().salesforce
-    records = payload["records"]
     written: list[str] = []
     refused: list[dict[str, Any]] = []
     calls = 0

@@ -370,6 +370,8 @@ class WatermarkState(BaseModel):
     last_run: str | None = None
     owed: list[dict[str, Any]] = Field(default_factory=list)
     """Salesforce write-backs a run ended without sending: the next run sends them first."""
+    owed_staged: list[str] = Field(default_factory=list)
+    """Lake paths of staged write-backs (bulk runs) a run ended without sending."""
 
     def acquire(self, run_id: str, at: datetime, *, take_owed: bool = True) -> dict[str, Any]:
         """The lease for `run_id`, handing it the write-backs earlier runs still owe (not to
@@ -379,11 +381,21 @@ class WatermarkState(BaseModel):
         if self.holder is None:
             self.holder, self.held_since = run_id, at
         owed: list[dict[str, Any]] = []
+        staged: list[str] = []
         if take_owed:
             owed, self.owed = self.owed, []
-        return {"granted": True, "holder": run_id, "watermark": self._iso(), "owed": owed}
+            staged, self.owed_staged = self.owed_staged, []
+        return {
+            "granted": True,
+            "holder": run_id,
+            "watermark": self._iso(),
+            "owed": owed,
+            "owed_staged": staged,
+        }
 
-    def owe(self, run_id: str, writes: list[dict[str, Any]]) -> int:
+    def owe(
+        self, run_id: str, writes: list[dict[str, Any]], staged: list[str] | None = None
+    ) -> int:
         """Keep a run's unsent write-backs (the lease holder's only); one per record, the
         later one winning. Returns how many are owed."""
         if self.holder != run_id:
@@ -392,6 +404,7 @@ class WatermarkState(BaseModel):
         for write in writes:
             by_record[(write["record"]["attributes"]["type"], write["record"]["Id"])] = write
         self.owed = list(by_record.values())
+        self.owed_staged.extend(p for p in staged or [] if p not in self.owed_staged)
         return len(self.owed)
 
     def advance(self, run_id: str, to: datetime) -> None:
@@ -431,6 +444,9 @@ class RunInput(BaseModel):
     locator: str | None = None
     after: dict[str, str] | None = None
     pending_writes: list[dict[str, Any]] = Field(default_factory=list)
+    bulk: bool = False
+    """Write-backs go through Bulk API 2.0: staged per page, sent after the last one."""
+    staged: list[str] = Field(default_factory=list)
     pending_watermark: AwareDatetime | None = None
     totals: dict[str, int] = Field(default_factory=dict)
 

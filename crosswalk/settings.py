@@ -234,6 +234,8 @@ class ReconcileSettings(_Group):
     page_size: int = Field(default=2000, ge=200, le=2000)
     fanout: int = Field(default=50, ge=1, le=1000)
     stuck_after_hours: float = Field(default=24, gt=0)
+    bulk_threshold: int = Field(default=2000, ge=1)
+    """A scan this large stages its write-backs; this many due go through Bulk API 2.0."""
 
     @field_validator("schedule")
     @classmethod

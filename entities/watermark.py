@@ -1,10 +1,11 @@
 """`watermark`: how far reconciliation got through Salesforce, and which run holds the lease.
 
-One entity (`@watermark@accounts`). Operations: `get`; `acquire {run_id, at, take_owed}` ->
-`{granted, holder, watermark, owed}`; `advance {run_id, to}` (forward only, lease holder
-only); `owe {run_id, writes}` (write-backs a failed run did not send) -> how many are owed;
-`release {run_id}` -> whether it held the lease. State is written only after an operation
-succeeds, so a refused `advance` changes nothing.
+One entity (`@watermark@accounts`). Operations: `get`; `acquire {run_id, at, take_owed}`
+-> `{granted, holder, watermark, owed, owed_staged}`; `advance {run_id, to}` (forward only,
+lease holder only); `owe {run_id, writes, staged}` (write-backs, and lake paths of staged
+ones, a failed run did not send) -> how many are owed; `release {run_id}` -> whether it held
+the lease. State is written only after an operation succeeds, so a refused `advance` changes
+nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _apply(state: WatermarkState, operation: str, payload: dict[str, Any]) -> An
         state.advance(payload["run_id"], datetime.fromisoformat(payload["to"]))
         return state.model_dump(mode="json")
     if operation == "owe":
-        return {"owed": state.owe(payload["run_id"], payload["writes"])}
+        return {"owed": state.owe(payload["run_id"], payload["writes"], payload.get("staged"))}
     if operation == "release":
         return {"released": state.release(payload["run_id"])}
     raise ValueError(f"watermark has no operation {operation!r}")

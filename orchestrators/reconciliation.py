@@ -43,6 +43,7 @@ from crosswalk.sync_state import ChangeRequest
 from crosswalk.telemetry import metric
 from crosswalk.updates import UpdateInput, update_instance_id
 from orchestrators import bp
+from orchestrators.reconcile_bulk import stage_and_send
 from orchestrators.steps import (
     RetryPolicy,
     Step,
@@ -70,6 +71,7 @@ class _Page:
         self.page_size = int(reconcile.get("page_size", 2000))
         self.fanout = int(reconcile.get("fanout", 50))
         self.stuck_after = timedelta(hours=float(reconcile.get("stuck_after_hours", 24)))
+        self.bulk_threshold = int(reconcile.get("bulk_threshold", 2000))
         self.watermark = df.EntityId(WATERMARK_ENTITY, WATERMARK_KEY)
 
     @property
@@ -115,6 +117,7 @@ def reconciliation(context: df.DurableOrchestrationContext) -> Step:
             return {"outcome": "skipped", "reason": reason, "run_id": run.run_id}
         stored = lease.get("watermark")
         run.pending_writes = [*lease.get("owed", []), *run.pending_writes]
+        run.staged = [*lease.get("owed_staged", []), *run.staged]
         run.resolved_since = run.since or (datetime.fromisoformat(stored) if stored else EPOCH)
         run.started_at = run.started_at or page.now
         yield from page.step(
@@ -163,7 +166,12 @@ def _handle_page(page: _Page) -> Step:
     run.pending_writes.extend(writes)
     last_page = not scan["locator"]
     written = 0
-    if run.pending_writes and (len(run.pending_writes) >= WRITE_CHUNK or last_page):
+    if run.page == 0 and not run.dry_run:
+        run.bulk = bool(run.staged) or scan.get("total", 0) >= page.bulk_threshold
+    if run.bulk:
+        written, refused = yield from stage_and_send(page, last_page)
+        findings.extend(refused)
+    elif run.pending_writes and (len(run.pending_writes) >= WRITE_CHUNK or last_page):
         written, refused = yield from _flush(page, last_page)
         findings.extend(refused)
     page_end = scan["after"]["modstamp"] if scan["after"] else None
@@ -172,7 +180,12 @@ def _handle_page(page: _Page) -> Step:
             filter(None, [run.pending_watermark, datetime.fromisoformat(page_end)])
         )
     watermark_to = None
-    if not run.dry_run and not run.pending_writes and run.pending_watermark is not None:
+    if (
+        not run.dry_run
+        and not run.pending_writes
+        and not run.staged
+        and run.pending_watermark is not None
+    ):
         watermark_to = run.pending_watermark
         yield page.context.call_entity(
             page.watermark, "advance", {"run_id": run.run_id, "to": watermark_to.isoformat()}
@@ -515,9 +528,11 @@ def _flush(page: _Page, everything: bool) -> Step:
 
 def _finish(page: _Page, status: str, failure: dict[str, Any] | None) -> Step:
     run = page.run
-    if run.pending_writes and not run.dry_run:  # owed, never dropped: the next run sends them
+    if (run.pending_writes or run.staged) and not run.dry_run:  # owed, never dropped
         yield page.context.call_entity(
-            page.watermark, "owe", {"run_id": run.run_id, "writes": run.pending_writes}
+            page.watermark,
+            "owe",
+            {"run_id": run.run_id, "writes": run.pending_writes, "staged": run.staged},
         )
     result = yield from page.step(
         "reconcile_report_finish",

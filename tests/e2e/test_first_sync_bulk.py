@@ -1,0 +1,77 @@
+"""A never-synced org's first sync with Bulk API 2.0 write-backs, on devhost + sandbox: pages
+stage their write-backs in the lake, the last page sends them in one ingest job per object
+type, and nothing is lost when that send fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.drift import DURABLE, by_class, read_org, run_reconciliation
+
+pytestmark = pytest.mark.slow
+BULK = {"RECONCILE_BULK_THRESHOLD": "10", "RECONCILE_PAGE_SIZE": "200"}
+
+
+def _calls(sb: Any, needle: str, method: str = "") -> int:
+    calls = sb.stats()["salesforce"]["calls"]
+    return sum(n for k, n in calls.items() if needle in k and k.startswith(method))
+
+
+def _linked(stack: Any, account_ids: list[str]) -> None:
+    customers = {c["external_ref"]: c["id"] for c in stack.sb.d2c_customers()}
+    for account_id in account_ids:
+        record = stack.sb.salesforce_record("Account", account_id)
+        assert record["D2C_Customer_Id__c"] == customers[account_id], account_id
+        assert record["Crosswalk_Sync_Status__c"] == "synced"
+    primaries = [
+        c
+        for c in stack.sb.salesforce_records("Contact")
+        if c["AccountId"] in set(account_ids) and c["D2C_User_Id__c"]
+    ]
+    assert {c["AccountId"] for c in primaries} == set(account_ids)  # one primary each
+
+
+def _staged(stack: Any) -> list[Path]:
+    return sorted((stack.data / "lake" / "staging").rglob("*.json"))
+
+
+def test_a_first_sync_writes_back_through_one_ingest_job_per_object_type(stack_factory):
+    stack = stack_factory(seed=450, **BULK)
+    stack.sb.set_events_to(salesforce="")
+    org = read_org(stack.sb)
+
+    report = run_reconciliation(stack.host, timeout=300)
+
+    assert report["status"] == "completed" and report["pages"] == 3
+    assert by_class(report)["missing_in_d2c"] == set(org.plain + org.other_qualifying)
+    _linked(stack, org.plain)
+    assert _calls(stack.sb, "/jobs/ingest", "POST") == 2  # Account, Contact
+    assert _calls(stack.sb, "/composite/sobjects", "PATCH") == 0
+    assert report["salesforce_writes"] == 2 * len(org.plain)
+    assert _staged(stack) == []
+    watermark = stack.host.get(f"{DURABLE}/entities/watermark/accounts").json()
+    assert watermark["watermark"] is not None and watermark["owed_staged"] == []
+
+
+def test_staged_write_backs_of_a_run_whose_bulk_send_failed_are_sent_by_the_next_run(
+    stack_factory,
+):
+    stack = stack_factory(seed=60, **BULK)
+    stack.sb.set_events_to(salesforce="")
+    org = read_org(stack.sb)
+    stack.sb.faults("salesforce", path=r"/jobs/ingest$", method="POST", status=503)
+
+    failed = run_reconciliation(stack.host, timeout=300)
+    owed = stack.host.get(f"{DURABLE}/entities/watermark/accounts").json()["owed_staged"]
+    stack.sb.clear_faults("salesforce")
+    second = run_reconciliation(stack.host, timeout=300)
+
+    assert failed["status"] == "failed" and owed and len(_staged(stack)) == 0
+    assert second["status"] == "completed"
+    _linked(stack, org.plain)
+    assert len({c["external_ref"] for c in stack.sb.d2c_customers()}) == len(
+        stack.sb.d2c_customers()
+    )
