@@ -4,11 +4,17 @@ type, and nothing is lost when that send fails."""
 
 from __future__ import annotations
 
+import os
+import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import sandbox
+from devhost.testing import spawn
+from scripts.localstack import APP_DIR, app_env
 from tests.e2e.drift import DURABLE, by_class, read_org, run_reconciliation
 
 pytestmark = pytest.mark.slow
@@ -20,15 +26,15 @@ def _calls(sb: Any, needle: str, method: str = "") -> int:
     return sum(n for k, n in calls.items() if needle in k and k.startswith(method))
 
 
-def _linked(stack: Any, account_ids: list[str]) -> None:
-    customers = {c["external_ref"]: c["id"] for c in stack.sb.d2c_customers()}
+def _linked(sb: Any, account_ids: list[str]) -> None:
+    customers = {c["external_ref"]: c["id"] for c in sb.d2c_customers()}
     for account_id in account_ids:
-        record = stack.sb.salesforce_record("Account", account_id)
+        record = sb.salesforce_record("Account", account_id)
         assert record["D2C_Customer_Id__c"] == customers[account_id], account_id
         assert record["Crosswalk_Sync_Status__c"] == "synced"
     primaries = [
         c
-        for c in stack.sb.salesforce_records("Contact")
+        for c in sb.salesforce_records("Contact")
         if c["AccountId"] in set(account_ids) and c["D2C_User_Id__c"]
     ]
     assert {c["AccountId"] for c in primaries} == set(account_ids)  # one primary each
@@ -47,7 +53,7 @@ def test_a_first_sync_writes_back_through_one_ingest_job_per_object_type(stack_f
 
     assert report["status"] == "completed" and report["pages"] == 3
     assert by_class(report)["missing_in_d2c"] == set(org.plain + org.other_qualifying)
-    _linked(stack, org.plain)
+    _linked(stack.sb, org.plain)
     assert _calls(stack.sb, "/jobs/ingest", "POST") == 2  # Account, Contact
     assert _calls(stack.sb, "/composite/sobjects", "PATCH") == 0
     assert report["salesforce_writes"] == 2 * len(org.plain)
@@ -71,7 +77,35 @@ def test_staged_write_backs_of_a_run_whose_bulk_send_failed_are_sent_by_the_next
 
     assert failed["status"] == "failed" and owed and len(_staged(stack)) == 0
     assert second["status"] == "completed"
-    _linked(stack, org.plain)
+    _linked(stack.sb, org.plain)
     assert len({c["external_ref"] for c in stack.sb.d2c_customers()}) == len(
         stack.sb.d2c_customers()
     )
+
+
+def test_a_first_sync_killed_mid_load_resumes_without_duplicates(tmp_path: Path):
+    data = tmp_path / "data"
+    data.mkdir()
+    with sandbox.run(seed=600, seed_contacts=2) as sb:
+        sb.set_events_to(salesforce="")
+        org = read_org(sb)
+        env = {**os.environ, **app_env(sb, data, RETRY_FIRST_INTERVAL_SECONDS="1", **BULK)}
+        with spawn(APP_DIR, data_dir=tmp_path / "hub", env=env) as host:
+            started = host.post("/api/reconciliations")
+            assert started.status == 202, started.text
+            run_id = started.json()["runId"]
+            deadline = time.monotonic() + 120
+            while len(sb.d2c_customers()) < len(org.plain) // 2:  # half way through
+                assert time.monotonic() < deadline, "the load did not get half way"
+                time.sleep(0.02)
+            host.kill()
+            host.launch()
+            status = host.wait_for(run_id, timeout=300)
+            body = host.get(f"/api/reconciliations/{run_id}").json()
+        assert status["runtimeStatus"] == "Completed", status
+        assert body["status"] == "completed" and body["failed"] == 0
+        _linked(sb, org.plain)
+        per_account = Counter(c["external_ref"] for c in sb.d2c_customers())
+        assert all(per_account[a] == 1 for a in org.plain)
+        assert _calls(sb, "/jobs/ingest", "POST") == 2
+        assert not list((data / "lake" / "staging").rglob("*.json"))
