@@ -29,7 +29,7 @@ from crosswalk.models import (
     SalesforceAccount,
     UnifiedProfile,
 )
-from crosswalk.reconciliation import assess
+from crosswalk.reconciliation import assess, keep_findings
 from crosswalk.services import services
 from crosswalk.settings import FieldOwnershipSettings, OnboardingSettings
 
@@ -210,12 +210,19 @@ def reconcile_report_page(payload: dict) -> dict[str, Any]:
     for key, value in payload["counts"].items():
         counts[DriftClass(key)] = counts.get(DriftClass(key), 0) + value
     findings = [DriftFinding.model_validate(f) for f in payload["findings"]]
+    if payload["findings"]:  # complete in the lake; the report keeps a bounded share
+        services().lake.put_json(
+            f"reports/reconciliation/{payload['run_id']}/findings-{payload['page']:06d}.json",
+            {"findings": payload["findings"]},
+        )
+    kept, omitted = keep_findings(report.findings, findings)
     updated = ReconciliationReport.model_validate(
         {
             **report.model_dump(),
             "pages": payload["page"],
             "counts": counts,
-            "findings": [*report.findings, *findings],
+            "findings": kept,
+            "findings_omitted": report.findings_omitted + omitted,
             "repaired": report.repaired + sum(1 for f in findings if f.repaired_by),
             "failed": report.failed + sum(1 for f in findings if f.repair_error),
             "salesforce_writes": report.salesforce_writes + payload.get("salesforce_writes", 0),

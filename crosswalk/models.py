@@ -395,6 +395,9 @@ class ReconciliationReport(BaseModel):
     instance_id: str | None = None
     page_failures: list[dict[str, Any]] = Field(default_factory=list)
     salesforce_writes: int = 0
+    findings_omitted: int = 0
+    """Findings past the report's limit (failures are kept first); every page's findings are
+    in the lake under `reports/reconciliation/<run_id>/`."""
 
 
 def utc_iso(moment: datetime) -> str:

@@ -314,6 +314,24 @@ def settle(
     return found.model_copy(update=update)
 
 
+REPORT_FINDINGS_MAX = 2000
+"""Findings one stored report keeps: a first sync of 500,000 accounts has as many, which
+support staff read as counts; the lake keeps each page's findings in full."""
+
+
+def keep_findings(
+    kept: list[DriftFinding], new: list[DriftFinding], limit: int = REPORT_FINDINGS_MAX
+) -> tuple[list[DriftFinding], int]:
+    """The findings a report keeps, failed repairs first, and how many it leaves out."""
+    merged = [*kept, *new]
+    if len(merged) <= limit:
+        return merged, 0
+    failed = [f for f in merged if f.repair_error]
+    rest = [f for f in merged if not f.repair_error]
+    chosen = (failed + rest)[:limit]
+    return chosen, len(merged) - len(chosen)
+
+
 REPAIRABLE = frozenset({DriftClass.MISSING_IN_D2C, DriftClass.STALE_IN_D2C, DriftClass.D2C_ORPHAN})
 """Classes a run repairs itself; failed or stuck records are reported for a person."""
 

@@ -11,11 +11,12 @@ from crosswalk.mapping import plan_onboarding, write_back_records
 from crosswalk.models import (
     Customer,
     DriftClass,
+    DriftFinding,
     ProfileStatus,
     SalesforceAccount,
     UnifiedProfile,
 )
-from crosswalk.reconciliation import WatermarkState, assess, scheduled_run_id, settle
+from crosswalk.reconciliation import WatermarkState, assess, keep_findings, scheduled_run_id, settle
 from crosswalk.settings import OnboardingSettings
 from crosswalk.sync_state import SyncState, SyncStatus
 
@@ -309,3 +310,23 @@ def test_owed_write_backs_go_to_the_next_run_once_and_never_to_a_dry_run():
     assert state.acquire("run-2", NOW)["owed"] == []  # asked again: nothing twice
     with pytest.raises(ValueError):
         state.owe("run-3", [])
+
+
+def test_a_report_keeps_a_bounded_share_of_findings_failed_repairs_first():
+    def finding(n: int, error: str | None = None) -> DriftFinding:
+        return DriftFinding(
+            sf_account_id=f"001{n:012d}AAA",
+            drift=DriftClass.MISSING_IN_D2C,
+            reason="r",
+            repair_error=error,
+        )
+
+    kept, omitted = keep_findings([finding(1), finding(2)], [finding(3), finding(4, "boom")], 3)
+
+    assert [f.sf_account_id[-6:] for f in kept] == [
+        "000004AAA"[-6:],
+        "000001AAA"[-6:],
+        "000002AAA"[-6:],
+    ]
+    assert omitted == 1
+    assert keep_findings([finding(1)], [finding(2)], 3) == ([finding(1), finding(2)], 0)
