@@ -388,6 +388,12 @@ class Sandbox:
         with self.org.transaction(self._person()) as txn:
             self.org.dml.undelete(txn, t, record_id)
 
+    def salesforce_hold_row_lock(self, record_id: str, writes: int = 1) -> None:
+        """Another transaction holds the record: its next `writes` writes through the API are
+        refused per record with UNABLE_TO_LOCK_ROW, as Salesforce does under contention."""
+        with self.org.store.lock:
+            self.org.dml.held[record_id] = int(writes)
+
     def salesforce_edit_outside_transactions(
         self, sobject: str, record_id: str, fields: dict[str, Any]
     ) -> None:

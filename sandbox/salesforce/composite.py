@@ -22,6 +22,13 @@ from .shape import rest_record, select_fields
 
 MAX_SUBREQUESTS = 25
 MAX_RECORDS = 200
+MAX_CHUNKS = 10
+# The REST answer to more than 10 chunks is not documented; this is Apex's message for the
+# same rule (TypeException) under the closest StatusCode (docs/sandbox.md).
+_TOO_MANY_CHUNKS = (
+    "Cannot have more than 10 chunks in a single operation. Please rearrange the data to "
+    "reduce chunking."
+)
 _REF = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 _REF_ID = re.compile(r"^[A-Za-z0-9_]+$")
 _HALTED = "The transaction was rolled back since another operation in the same transaction failed."
@@ -218,6 +225,20 @@ def _records(body: dict[str, Any]) -> list[Any]:
     return records
 
 
+def _chunks(records: list[Any]) -> None:
+    """Mixed types are processed in chunks, a new one wherever the type changes: "A single
+    request can process up to 10 chunks" (Create/Update Records Using sObject Collections)."""
+    chunks, last = 0, object()
+    for record in records:
+        attrs = record.get("attributes") if isinstance(record, dict) else None
+        name = attrs.get("type") if isinstance(attrs, dict) else None
+        key = name.lower() if isinstance(name, str) else name
+        if key != last:
+            chunks, last = chunks + 1, key
+    if chunks > MAX_CHUNKS:
+        raise SfError(400, "LIMIT_EXCEEDED", _TOO_MANY_CHUNKS)
+
+
 def _record_type(ctx: Ctx, record: Any) -> SObjectType:
     attrs = record.get("attributes") if isinstance(record, dict) else None
     name = attrs.get("type") if isinstance(attrs, dict) else None
@@ -256,6 +277,7 @@ def _each(ctx: Ctx, items: list[Any], all_or_none: bool, op: Any) -> list[dict[s
 def collection_create(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
     body = _body(call)
     records = _records(body)
+    _chunks(records)
 
     def op(record: Any) -> dict[str, Any]:
         sobject = _record_type(ctx, record)
@@ -267,6 +289,7 @@ def collection_create(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
 def collection_update(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
     body = _body(call)
     records = _records(body)
+    _chunks(records)
 
     def op(record: Any) -> dict[str, Any]:
         sobject = _record_type(ctx, record)

@@ -30,6 +30,25 @@ class Dml:
         self.store = store
         self.ids = ids
         self.clock = clock
+        # rows another transaction holds: Id -> writes still refused with UNABLE_TO_LOCK_ROW
+        self.held: dict[str, int] = {}
+
+    def _take_lock(self, rid: str) -> None:
+        """A row held elsewhere refuses the write: 'unable to obtain exclusive access to this
+        record' (StatusCode UNABLE_TO_LOCK_ROW), per record, worth a retry."""
+        left = self.held.get(rid, 0)
+        if left <= 0:
+            return
+        if left == 1:
+            del self.held[rid]
+        else:
+            self.held[rid] = left - 1
+        raise SfError(
+            400,
+            "UNABLE_TO_LOCK_ROW",
+            f"unable to obtain exclusive access to this record or 1 records: {rid}",
+            [],
+        )
 
     def _exists(self, sobject: str, rid: str) -> str | None:
         return self.store.state(sobject, rid)
@@ -114,6 +133,7 @@ class Dml:
         _derive(sobject, new)
         check_required(sobject, new)
         rid = row["Id"]
+        self._take_lock(rid)
         self._check_unique(sobject, new, rid)
         changed = [k for k in sobject.fields if row.get(k) != new.get(k)]
         now = sf_datetime(self.clock.now_ms())
@@ -189,6 +209,7 @@ class Dml:
     def delete(self, txn: Txn, sobject: SObjectType, record_id: str) -> str:
         self.writable(sobject)
         row = self.row(sobject, record_id)
+        self._take_lock(row["Id"])
         now = sf_datetime(self.clock.now_ms())
         self._mark_deleted(txn, sobject, row, now)
         if sobject.name == "Account":  # contacts go to the recycle bin with their account

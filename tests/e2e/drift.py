@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 
+from crosswalk.clients.salesforce_limits import QUERY_BATCH, query_pages
 from crosswalk.mapping import plan_onboarding
 from crosswalk.models import ProfileStatus, SalesforceAccount, UnifiedProfile
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
@@ -164,3 +165,22 @@ def by_class(report_body: dict[str, Any]) -> dict[str, set[str]]:
     for finding in report_body["findings"]:
         out[finding["drift"]].add(finding["sf_account_id"])
     return dict(out)
+
+
+def scan_floor(sb: Any, since: str = "", batch: int = QUERY_BATCH) -> int:
+    """The query calls a reconciliation scan needs at least: the Accounts it reads (queryAll,
+    so deleted ones too) in `SystemModstamp, Id` order, each with its Contacts as the query
+    returns them, packed into pages where child rows count (`query_pages`)."""
+    contacts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for contact in sb.salesforce_records("Contact", include_deleted=True):
+        contacts[contact["AccountId"]].append(contact)
+    accounts = sorted(
+        (a for a in sb.salesforce_records("Account", include_deleted=True)),
+        key=lambda a: (a["SystemModstamp"], a["Id"]),
+    )
+    rows = [
+        sum(1 for c in contacts[a["Id"]] if a["IsDeleted"] or not c["IsDeleted"])
+        for a in accounts
+        if a["SystemModstamp"] > since
+    ]
+    return query_pages(rows, batch)

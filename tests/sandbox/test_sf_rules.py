@@ -1,0 +1,162 @@
+"""Salesforce's documented rules the stand-in enforces (docs/sandbox.md, "Rules"), each through
+simple-salesforce unmodified, as the app calls them."""
+
+from __future__ import annotations
+
+import pytest
+from sbkit import sf_client
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+import sandbox
+
+QUERY_MORE = "GET /services/data/v59.0/query/{locator}"
+WITH_CONTACTS = "SELECT Id, (SELECT Id FROM Contacts ORDER BY Id) FROM Account ORDER BY Id"
+
+
+def _account_with_contacts(sb: sandbox.Sandbox, contacts: int) -> tuple[str, list[str]]:
+    account_id = sb.salesforce_create("Account", {"Name": f"Aardvark ({contacts} Contacts)"})
+    ids = [
+        sb.salesforce_create("Contact", {"LastName": f"C{n:04d}", "AccountId": account_id})
+        for n in range(contacts)
+    ]
+    return account_id, ids
+
+
+def _interleaved(sb: sandbox.Sandbox, pairs: int) -> list[dict]:
+    """Account, Contact, Account, Contact...: one chunk per record."""
+    records = []
+    for account in sb.salesforce_records("Account")[:pairs]:
+        contact = next(
+            c for c in sb.salesforce_records("Contact") if c["AccountId"] == account["Id"]
+        )
+        records.append({"attributes": {"type": "Account"}, "Id": account["Id"], "Phone": "1"})
+        records.append({"attributes": {"type": "Contact"}, "Id": contact["Id"], "Phone": "2"})
+    return records
+
+
+def test_a_collections_update_of_eleven_type_chunks_is_refused_whole(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    sb.reset(seed=10)
+    records = _interleaved(sb, 6)[:11]  # A C A C A C A C A C A: 11 chunks
+
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.restful("composite/sobjects", method="PATCH", json={"records": records})
+
+    assert refused.value.content[0]["errorCode"] == "LIMIT_EXCEEDED"
+    assert "more than 10 chunks" in refused.value.content[0]["message"]
+    assert all(r["Phone"] != "1" for r in sb.salesforce_records("Account"))
+
+
+def test_ten_chunks_and_records_grouped_by_type_are_accepted(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    sb.reset(seed=120)
+    ten = _interleaved(sb, 5)
+    grouped = sorted(_interleaved(sb, 100), key=lambda r: r["attributes"]["type"])
+
+    first = sf.restful("composite/sobjects", method="PATCH", json={"records": ten})
+    second = sf.restful("composite/sobjects", method="PATCH", json={"records": grouped})
+
+    assert all(r["success"] for r in [*first, *second]) and len(second) == 200
+
+
+def test_child_rows_count_toward_the_batch_size(sf: Salesforce, sb: sandbox.Sandbox) -> None:
+    sb.reset(seed=300)
+    contacts = len(sb.salesforce_records("Contact"))
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+
+    page = sf.query(WITH_CONTACTS, headers=headers)
+    pages = [page]
+    while not page["done"]:
+        page = sf.query_more(page["nextRecordsUrl"], identifier_is_url=True, headers=headers)
+        pages.append(page)
+
+    def rows(p: dict) -> int:
+        return sum(1 + len((r["Contacts"] or {"records": []})["records"]) for r in p["records"])
+
+    assert all(rows(p) <= 200 for p in pages)
+    assert sum(len(p["records"]) for p in pages) == 300
+    assert sum(rows(p) for p in pages) == 300 + contacts
+    assert len(pages) >= (300 + contacts) // 200
+
+
+def test_batch_size_is_honoured_between_200_and_2000(sf: Salesforce, sb: sandbox.Sandbox) -> None:
+    sb.reset(seed=700)
+
+    sized = sf.query("SELECT Id FROM Account", headers={"Sforce-Query-Options": "batchSize=300"})
+    floor = sf.query("SELECT Id FROM Account", headers={"Sforce-Query-Options": "batchSize=50"})
+
+    assert len(sized["records"]) == 300 and len(floor["records"]) == 200
+
+
+def test_a_large_child_subquery_pages_on_its_own_cursor(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    account_id, contact_ids = _account_with_contacts(sb, 250)
+
+    result = sf.query(
+        f"SELECT Id, (SELECT Id FROM Contacts ORDER BY Id) FROM Account WHERE Id = '{account_id}'"
+    )
+    children = result["records"][0]["Contacts"]
+    rest = sf.query_more(children["nextRecordsUrl"], identifier_is_url=True)
+
+    assert children["done"] is False and children["totalSize"] == 250
+    assert len(children["records"]) == 200
+    assert rest["done"] is True
+    seen = [c["Id"] for c in [*children["records"], *rest["records"]]]
+    assert seen == sorted(contact_ids)
+
+
+def test_reading_the_next_parent_page_ends_the_child_cursors(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    _account_with_contacts(sb, 201)
+    for n in range(300):
+        sb.salesforce_create("Account", {"Name": f"Filler {n:03d}"})
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+    first = sf.query(
+        "SELECT Id, (SELECT Id FROM Contacts) FROM Account ORDER BY Name", headers=headers
+    )
+    child_url = first["records"][0]["Contacts"]["nextRecordsUrl"]
+
+    sf.query_more(first["nextRecordsUrl"], identifier_is_url=True, headers=headers)
+
+    with pytest.raises(SalesforceMalformedRequest) as gone:
+        sf.query_more(child_url, identifier_is_url=True)
+    assert gone.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+
+
+def test_a_query_locator_expires_after_two_days(sf: Salesforce, sb: sandbox.Sandbox) -> None:
+    sb.reset(seed=500)
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+    page = sf.query("SELECT Id FROM Account", headers=headers)
+    sf.query_more(page["nextRecordsUrl"], identifier_is_url=True, headers=headers)  # fresh
+
+    sb.advance_clock(2 * 24 * 3600 + 1)
+    later = sf_client(sb)  # the session has expired too; the cursor is what is tested
+
+    with pytest.raises(SalesforceMalformedRequest) as expired:
+        later.query_more(page["nextRecordsUrl"], identifier_is_url=True, headers=headers)
+    assert expired.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+    later.session.close()
+
+
+def test_a_held_row_is_refused_per_record_with_unable_to_lock_row(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    sb.reset(seed=4)
+    first, second = (a["Id"] for a in sb.salesforce_records("Account")[:2])
+    sb.salesforce_hold_row_lock(first, writes=1)
+    records = [
+        {"attributes": {"type": "Account"}, "Id": first, "Phone": "+1 555 0100"},
+        {"attributes": {"type": "Account"}, "Id": second, "Phone": "+1 555 0101"},
+    ]
+
+    locked = sf.restful("composite/sobjects", method="PATCH", json={"records": records})
+    again = sf.restful("composite/sobjects", method="PATCH", json={"records": records[:1]})
+
+    assert locked[0]["success"] is False and locked[1]["success"] is True
+    assert locked[0]["errors"][0]["statusCode"] == "UNABLE_TO_LOCK_ROW"
+    assert again[0]["success"] is True
