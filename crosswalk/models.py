@@ -168,10 +168,13 @@ class SalesforceAccount(_Salesforce):
     @field_validator("Contacts", mode="before")
     @classmethod
     def _child_subquery(cls, value: Any) -> Any:
-        """`(SELECT ... FROM Contacts)` arrives as a query result, or null when empty."""
+        """`(SELECT ... FROM Contacts)` arrives as a query result, or null when empty; a
+        result not read to its end (`done: false`) is refused rather than taken as all."""
         if value is None:
             return []
         if isinstance(value, dict) and "records" in value:
+            if value.get("done") is False:
+                raise ValueError("only the first part of the Contacts: page it to the end")
             return value["records"]
         return value
 
