@@ -98,7 +98,7 @@ class SalesforceClient:
 
     def _token(self) -> dict[str, Any]:
         settings = self._settings
-        url = str(settings.login_url).rstrip("/") + "/services/oauth2/token"
+        url = settings.token_url
         if settings.auth_mode is SalesforceAuthMode.JWT:
             form = {
                 "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
@@ -133,7 +133,7 @@ class SalesforceClient:
         claims = {
             "iss": settings.client_id,
             "sub": settings.username,
-            "aud": str(settings.login_url).rstrip("/"),
+            "aud": settings.audience,
             "exp": int(time.time()) + 180,
         }
         return jwt.encode(claims, key, algorithm="RS256")

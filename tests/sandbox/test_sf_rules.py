@@ -3,8 +3,12 @@ simple-salesforce unmodified, as the app calls them."""
 
 from __future__ import annotations
 
+import time
+
+import jwt
 import pytest
-from sbkit import sf_client
+import requests
+from sbkit import sf_client, sf_session
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
@@ -160,3 +164,33 @@ def test_a_held_row_is_refused_per_record_with_unable_to_lock_row(
     assert locked[0]["success"] is False and locked[1]["success"] is True
     assert locked[0]["errors"][0]["statusCode"] == "UNABLE_TO_LOCK_ROW"
     assert again[0]["success"] is True
+
+
+def test_a_jwt_whose_audience_is_the_my_domain_is_refused(sb: sandbox.Sandbox) -> None:
+    with open(sb.jwt_private_key_path, "rb") as fh:
+        key = fh.read()
+    grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+    def token(audience: str) -> requests.Response:
+        claims = {
+            "iss": sb.salesforce_client_id,
+            "sub": sb.jwt_username,
+            "aud": audience,
+            "exp": int(time.time()) + 180,
+        }
+        assertion = jwt.encode(claims, key, algorithm="RS256")
+        with sf_session(sb) as session:
+            return session.post(
+                f"{sb.salesforce_url}/services/oauth2/token",
+                data={"grant_type": grant, "assertion": assertion},
+            )
+
+    my_domain = token(sb.salesforce_url)
+    login = token("https://login.salesforce.com")
+
+    assert my_domain.status_code == 400
+    assert my_domain.json() == {
+        "error": "invalid_grant",
+        "error_description": "audience is invalid",
+    }
+    assert login.status_code == 200
