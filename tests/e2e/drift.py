@@ -184,3 +184,40 @@ def scan_floor(sb: Any, since: str = "", batch: int = QUERY_BATCH) -> int:
         if a["SystemModstamp"] > since
     ]
     return query_pages(rows, batch)
+
+
+def never_synced(sb: Any, accounts: int, contacts_each: int) -> list[str]:
+    """An org that has never met Crosswalk: `accounts` qualifying Accounts (no approval
+    needed), each with `contacts_each` Contacts, the first its primary; returns their Ids."""
+    ids = []
+    for n in range(accounts):
+        domain = f"firm{n:05d}.example"
+        account_id = sb.salesforce_create(
+            "Account",
+            {
+                "Name": f"Firm {n:05d} GmbH",
+                "Type": "Customer - Direct",
+                "Industry": "Manufacturing",
+                "Website": f"https://www.{domain}",
+                "BillingStreet": f"Hauptstrasse {n % 200 + 1}",
+                "BillingCity": "Berlin",
+                "BillingPostalCode": "10115",
+                "BillingCountry": "Germany",
+                "Tax_Id__c": f"DE{n:09d}",
+                "Credit_Limit__c": 10_000,
+                "Payment_Terms_Days__c": 30,
+            },
+        )
+        for c in range(contacts_each):
+            sb.salesforce_create(
+                "Contact",
+                {
+                    "AccountId": account_id,
+                    "FirstName": "Ada",
+                    "LastName": f"Buyer {c}",
+                    "Email": f"buyer{c}@{domain}",
+                    "Primary_Contact__c": c == 0,
+                },
+            )
+        ids.append(account_id)
+    return ids
