@@ -15,10 +15,11 @@ from aiohttp import web
 
 from ..faults import Faults, delay_or_drop
 from ..stats import Stats
+from .calls import Call, Ctx, Resp
 from .errors import SfError
 from .oauth import OAuthError
 from .org import SalesforceOrg, change_origin
-from .rest import Call, Ctx, Resp, dispatch, match
+from .rest import dispatch, match
 from .store import Actor, Txn
 
 JSON_TYPE = "application/json;charset=UTF-8"

@@ -14,9 +14,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from multidict import MultiDict
 
+from .calls import Call, Ctx, Resp
 from .errors import SfError
 from .ids import to18
-from .rest import Call, Ctx, Resp, run_call
 from .schema import BY_PREFIX, SObjectType
 from .shape import rest_record, select_fields
 
@@ -147,7 +147,7 @@ def composite(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
             )
             continue
         mark = ctx.txn.mark()
-        resp = run_call(_subcall(sub["method"], url, sub_body, sub.get("httpHeaders")), ctx)
+        resp = ctx.run(_subcall(sub["method"], url, sub_body, sub.get("httpHeaders")))
         if resp.status >= 400:
             failed = True
             ctx.txn.rollback_to(mark)
@@ -201,8 +201,8 @@ def batch(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
             )
             continue
         mark = ctx.txn.mark()
-        resp = run_call(
-            _subcall(sub.get("method", "GET"), sub.get("url", ""), sub.get("richInput"), None), ctx
+        resp = ctx.run(
+            _subcall(sub.get("method", "GET"), sub.get("url", ""), sub.get("richInput"), None)
         )
         if resp.status >= 400:
             errors = True
