@@ -24,6 +24,7 @@ from .store import Actor, Txn
 
 JSON_TYPE = "application/json;charset=UTF-8"
 _CLIENT = re.compile(r"client\s*=\s*([^,;\s]+)", re.IGNORECASE)
+_ALLOW_SAVE = re.compile(r"allowSave\s*=\s*true", re.IGNORECASE)
 _STATUS_CODES = {
     400: "BAD_REQUEST",
     401: "INVALID_SESSION_ID",
@@ -154,9 +155,11 @@ class SalesforceApp:
             return exc.status, exc.body(), headers
         client_opt = _CLIENT.search(call.headers.get("Sforce-Call-Options", ""))
         version = self._version(call.path)
+        duplicate_header = call.headers.get("Sforce-Duplicate-Rule-Header", "")
         actor = Actor(
             user_id=session.user_id if session else self.org.integration_user_id,
             change_origin=change_origin(version, client_opt.group(1) if client_opt else None),
+            allow_save=bool(_ALLOW_SAVE.search(duplicate_header)),
         )
         resp = self.run(call, actor, version)
         resp.headers.update(headers)

@@ -7,6 +7,7 @@ from typing import Any
 from ..clock import Clock, sf_datetime
 from .errors import SfError, converted_lead, entity_deleted, not_found
 from .ids import IdFactory, to18
+from .rules import OrgRules, apply_addresses, check_picklists, duplicates
 from .schema import SObjectType
 from .store import Change, Record, Store, Txn
 from .validate import check_required, clean_input
@@ -32,6 +33,14 @@ class Dml:
         self.clock = clock
         # rows another transaction holds: Id -> writes still refused with UNABLE_TO_LOCK_ROW
         self.held: dict[str, int] = {}
+        self.rules = OrgRules()
+
+    def _org_rules(self, txn: Txn, sobject: SObjectType, values: Record, rec: Record) -> None:
+        """The org's own settings on the record as it will be stored (rules.py)."""
+        check_picklists(sobject, values, self.rules)
+        apply_addresses(sobject, values, rec, self.rules)
+        rows = self.store.table(sobject.name).rows.values()
+        duplicates(sobject, rec, rows, self.rules, txn.actor.allow_save)
 
     def _take_lock(self, rid: str) -> None:
         """A row held elsewhere refuses the write: 'unable to obtain exclusive access to this
@@ -96,6 +105,7 @@ class Dml:
             rec["OwnerId"] = user
         rec["CreatedDate"] = rec["LastModifiedDate"] = rec["SystemModstamp"] = now
         rec["CreatedById"] = rec["LastModifiedById"] = user
+        self._org_rules(txn, sobject, values, rec)
         _derive(sobject, rec)
         check_required(sobject, rec)
         self._check_unique(sobject, rec, rid)
@@ -130,6 +140,7 @@ class Dml:
                 new.pop(k, None)
             else:
                 new[k] = v
+        self._org_rules(txn, sobject, values, new)
         _derive(sobject, new)
         check_required(sobject, new)
         rid = row["Id"]
