@@ -89,6 +89,7 @@ class SalesforceSettings(_Group):
     private_key_path: Path | None = None
     ca_bundle: Path | None = None
     client_name: str = Field(default="crosswalk", pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    state_country_picklists: bool = False
     integration_user_id: str | None = Field(
         default=None, pattern=r"^005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?$"
     )

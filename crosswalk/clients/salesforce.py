@@ -26,7 +26,7 @@ from simple_salesforce.exceptions import SalesforceExpiredSession
 from simple_salesforce.format import format_soql
 
 from crosswalk.clients.http import make_session
-from crosswalk.clients.salesforce_limits import collection_calls
+from crosswalk.clients.salesforce_limits import address_fields, collection_calls
 from crosswalk.errors import (
     AuthenticationFailed,
     IntegrationError,
@@ -275,23 +275,28 @@ class SalesforceClient:
 
     # ------------------------------------------------------------------ writes
 
+    def _fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Fields as this org takes them (country and state codes where its picklists are on)."""
+        return address_fields(fields, self._settings.state_country_picklists)
+
     def update(self, sobject: str, record_id: str, fields: Mapping[str, Any]) -> None:
-        self.call(lambda sf: getattr(sf, sobject).update(record_id, dict(fields)))
+        body = self._fields(fields)
+        self.call(lambda sf: getattr(sf, sobject).update(record_id, body))
 
     def upsert(
         self, sobject: str, external_field: str, external_value: str, fields: Mapping[str, Any]
     ) -> str | None:
         """Upsert by external id; returns the Id when Salesforce reports one (created)."""
         path = f"{external_field}/{external_value}"
-        response = self.call(
-            lambda sf: getattr(sf, sobject).upsert(path, dict(fields), raw_response=True)
-        )
+        body = self._fields(fields)
+        response = self.call(lambda sf: getattr(sf, sobject).upsert(path, body, raw_response=True))
         # 201 created / 200 updated (API >= 46.0) carry {"id", "created"}; 204 has no body.
         body = _json_or_empty(response) if response.content else {}
         return body.get("id")
 
     def create(self, sobject: str, fields: Mapping[str, Any]) -> str:
-        result = self.call(lambda sf: getattr(sf, sobject).create(dict(fields)))
+        body = self._fields(fields)
+        result = self.call(lambda sf: getattr(sf, sobject).create(body))
         return str(result["id"])
 
     def find_id(self, sobject: str, external_field: str, external_value: str) -> str | None:
@@ -309,7 +314,7 @@ class SalesforceClient:
         whole call raises.
         """
         outcomes: list[RecordOutcome] = []
-        for call in collection_calls(records):
+        for call in collection_calls([self._fields(r) for r in records]):
             outcomes.extend(self._update_call(call, all_or_none=False))
         return outcomes
 
@@ -321,7 +326,7 @@ class SalesforceClient:
         even though the HTTP status was 200. With allOrNone the record that caused the
         rollback is the one reported, not a record rolled back because of it."""
         outcomes: list[RecordOutcome] = []
-        for call in collection_calls(records):
+        for call in collection_calls([self._fields(r) for r in records]):
             results = self._update_call(call, all_or_none=all_or_none)
             failed = [o for o in results if o.error is not None]
             if failed:

@@ -6,6 +6,7 @@ sandbox refuses calls that break them, as a real org does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote_plus
@@ -77,3 +78,37 @@ def soql_in_batches(template: str, values: Iterable[str]) -> Iterator[str]:
         size = [size[0] + grow[0], size[1] + grow[1]]
     if batch:
         yield format_soql(template, batch)
+
+
+_COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
+_STATE_CODE = re.compile(r"^[A-Z0-9]{1,3}$")
+_ADDRESS_PREFIXES = ("Billing", "Shipping", "Mailing")
+
+
+def address_fields(fields: Mapping[str, Any], picklists: bool) -> dict[str, Any]:
+    """Address fields as an org with State and Country/Territory Picklists takes them.
+
+    There the text fields accept only integration values (full names by default) and the code
+    fields ISO codes, each keeping the other in step (Help, "State, Country, and Territory
+    Picklist Fields"); Crosswalk holds countries as ISO codes, so they go to `...CountryCode`,
+    and a region that looks like a code (`TX`, `NSW`) to `...StateCode`; a region written out
+    stays text for the org to match. Without the picklists the text fields take anything.
+    """
+    out = dict(fields)
+    if not picklists:
+        return out
+    for prefix in _ADDRESS_PREFIXES:
+        country, state = f"{prefix}Country", f"{prefix}State"
+        if country in out:
+            value = out.pop(country)
+            if value is None or _COUNTRY_CODE.match(str(value)):
+                out[f"{country}Code"] = value
+            else:
+                out[country] = value
+        if state in out:
+            value = out.pop(state)
+            if value is None or _STATE_CODE.match(str(value)):
+                out[f"{state}Code"] = value
+            else:
+                out[state] = value
+    return out

@@ -15,13 +15,14 @@ from crosswalk.settings import SalesforceSettings
 COLLECTIONS = "PATCH /services/data/v59.0/composite/sobjects"
 
 
-def _client(sb) -> SalesforceClient:
+def _client(sb, **more) -> SalesforceClient:
     settings = SalesforceSettings.model_validate(
         {
             "login_url": sb.salesforce_url,
             "client_id": sb.salesforce_client_id,
             "client_secret": sb.salesforce_client_secret,
             "ca_bundle": sb.ca_bundle,
+            **more,
         }
     )
     return SalesforceClient(settings)
@@ -122,3 +123,19 @@ def test_all_or_none_reports_the_record_that_failed_not_the_one_rolled_back():
             client.update_records(records, all_or_none=True)
 
         assert caught.value.code == "UNABLE_TO_LOCK_ROW"
+
+
+def test_with_country_picklists_on_iso_codes_go_to_the_code_fields():
+    with sandbox.run(seed=0) as sb:
+        sb.salesforce_org_rules(state_country_picklists=True)
+        account_id = sb.salesforce_create("Account", {"Name": "Lone Star"})
+        address = {"BillingCountry": "US", "BillingState": "TX", "BillingCity": "Austin"}
+
+        with pytest.raises(InvalidData) as as_text:
+            _client(sb).update("Account", account_id, address)
+        _client(sb, state_country_picklists=True).update("Account", account_id, address)
+
+        assert as_text.value.code == "FIELD_INTEGRITY_EXCEPTION"
+        assert as_text.value.field == "BillingCountry"
+        stored = sb.salesforce_record("Account", account_id)
+        assert (stored["BillingCountry"], stored["BillingState"]) == ("United States", "Texas")

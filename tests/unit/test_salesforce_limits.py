@@ -7,6 +7,7 @@ from urllib.parse import quote_plus
 from crosswalk.clients.salesforce_limits import (
     SOQL_MAX_CHARS,
     URI_BUDGET,
+    address_fields,
     collection_calls,
     query_pages,
     soql_in_batches,
@@ -58,3 +59,20 @@ def test_a_long_list_of_values_is_split_into_queries_that_fit_the_uri():
     assert all(len(q) <= SOQL_MAX_CHARS and len(quote_plus(q)) <= URI_BUDGET for q in queries)
     assert sum(q.count("@") for q in queries) == 4000
     assert all("o\\'neil" in q for q in queries)  # escaped, never raw
+
+
+def test_with_country_picklists_codes_go_to_code_fields_and_names_stay_text():
+    fields = {"BillingCountry": "DE", "BillingState": "Bavaria", "BillingCity": "Munich"}
+    cleared = {"BillingCountry": None, "BillingState": None}
+
+    assert address_fields(fields, picklists=False) == fields
+    assert address_fields(fields, picklists=True) == {
+        "BillingCountryCode": "DE",
+        "BillingState": "Bavaria",
+        "BillingCity": "Munich",
+    }
+    assert address_fields({"BillingState": "NSW"}, picklists=True) == {"BillingStateCode": "NSW"}
+    assert address_fields(cleared, picklists=True) == {
+        "BillingCountryCode": None,
+        "BillingStateCode": None,
+    }
