@@ -141,6 +141,8 @@ def error_for_status(
         cls: type[IntegrationError] = RateLimited
     elif system == "salesforce" and code in SALESFORCE_TRANSIENT_CODES:
         cls = TransientError
+    elif system == "salesforce" and status == 400 and code in _SALESFORCE_RECORD_CODES:
+        cls = _SALESFORCE_RECORD_CODES[code]
     elif status in _BY_STATUS:
         cls = _BY_STATUS[status]
     elif status in (408, 425) or status >= 500:
