@@ -394,10 +394,13 @@ class Sandbox:
         restricted_picklists: list[str] | None = None,
         state_country_picklists: bool | None = None,
         duplicate_rules: bool | None = None,
+        concurrent_long_requests: int | None = None,
+        long_request_seconds: float | None = None,
     ) -> None:
         """Switch the org settings that change what a write may contain (an admin's choice
         in Salesforce): restricted picklists ("Account.Industry"), State and Country/Territory
-        Picklists, the standard Contact and Lead duplicate rules."""
+        Picklists, the standard Contact and Lead duplicate rules; and the limit on concurrent
+        long-running requests (25 of 20 seconds or more; smaller in tests)."""
         rules = self.org.dml.rules
         with self.org.store.lock:
             if restricted_picklists is not None:
@@ -406,6 +409,10 @@ class Sandbox:
                 rules.state_country_picklists = state_country_picklists
             if duplicate_rules is not None:
                 rules.duplicate_rules = duplicate_rules
+            if concurrent_long_requests is not None:
+                rules.concurrent_long_requests = concurrent_long_requests
+            if long_request_seconds is not None:
+                rules.long_request_seconds = long_request_seconds
 
     def salesforce_hold_row_lock(self, record_id: str, writes: int = 1) -> None:
         """Another transaction holds the record: its next `writes` writes through the API are

@@ -21,6 +21,10 @@ from .schema import BY_PREFIX, SObjectType
 from .shape import rest_record, select_fields
 
 MAX_SUBREQUESTS = 25
+# "Up to 5 of these subrequests can be sObject Collections or query operations" (Composite);
+# the error Salesforce answers beyond it is not documented.
+MAX_HEAVY_SUBREQUESTS = 5
+_HEAVY = re.compile(r"/(query|queryAll)(/|\?|$)|/composite/sobjects")
 MAX_RECORDS = 200
 MAX_CHUNKS = 10
 # The REST answer to more than 10 chunks is not documented; this is Apex's message for the
@@ -108,6 +112,14 @@ def composite(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
             400,
             "LIMIT_EXCEEDED",
             f"Composite request may contain at most {MAX_SUBREQUESTS} subrequests",
+        )
+    heavy = sum(1 for sub in subs if isinstance(sub, dict) and _HEAVY.search(str(sub.get("url"))))
+    if heavy > MAX_HEAVY_SUBREQUESTS:
+        raise SfError(
+            400,
+            "LIMIT_EXCEEDED",
+            f"Composite request may contain at most {MAX_HEAVY_SUBREQUESTS} query or sObject "
+            "Collections subrequests",
         )
     seen: set[str] = set()
     for sub in subs:

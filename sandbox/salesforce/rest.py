@@ -21,6 +21,7 @@ from .shape import rest_record, select_fields
 from .soql import parse_datetime_literal
 
 MIN_VERSION = 20
+MAX_SOQL = 100_000
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,10 @@ def _query(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
     q = call.query.get("q")
     if q is None or not q.strip():
         raise SfError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    if len(q) > MAX_SOQL:  # "SOQL statement ... By default, 100,000 characters" (App Limits)
+        raise SfError(
+            400, "MALFORMED_QUERY", f"SOQL statements cannot be longer than {MAX_SOQL} characters"
+        )
     body = ctx.org.query(
         q, ctx.version, include_deleted=p[0] == "queryAll", batch=batch_size(call.headers)
     )

@@ -71,6 +71,8 @@ class OrgRules:
     restricted_picklists: frozenset[str] = frozenset()  # "Account.Industry", ...
     state_country_picklists: bool = False
     duplicate_rules: bool = False  # the standard Contact and Lead duplicate rules, active
+    concurrent_long_requests: int = 25  # Production orgs and sandboxes
+    long_request_seconds: float = 20.0
 
 
 def check_picklists(sobject: SObjectType, values: dict[str, Any], rules: OrgRules) -> None:

@@ -4,11 +4,12 @@ Contacts paged to the end, per-record errors classified (against the strict sand
 from __future__ import annotations
 
 import pytest
+from simple_salesforce.format import format_soql
 
 import sandbox
 from crosswalk.clients.salesforce import SalesforceClient
-from crosswalk.clients.salesforce_limits import collection_calls
-from crosswalk.errors import InvalidData, TransientError
+from crosswalk.clients.salesforce_limits import collection_calls, soql_in_batches
+from crosswalk.errors import InvalidData, PermanentError, TransientError
 from crosswalk.mapping import write_back_records
 from crosswalk.settings import SalesforceSettings
 
@@ -139,3 +140,19 @@ def test_with_country_picklists_on_iso_codes_go_to_the_code_fields():
         assert as_text.value.field == "BillingCountry"
         stored = sb.salesforce_record("Account", account_id)
         assert (stored["BillingCountry"], stored["BillingState"]) == ("United States", "Texas")
+
+
+def test_queries_built_from_a_long_list_fit_the_uri_the_org_takes():
+    emails = [f"person.{n}@example-{n}.com" for n in range(3000)]
+    template = "SELECT Id FROM Contact WHERE Email IN {}"
+    with sandbox.run(seed=0) as sb:
+        client = _client(sb)
+
+        with pytest.raises(PermanentError) as whole:
+            client.call(lambda sf: sf.query(format_soql(template, emails)))
+        answers = [
+            client.call(lambda sf, q=q: sf.query(q)) for q in soql_in_batches(template, emails)
+        ]
+
+        assert whole.value.status == 414
+        assert len(answers) > 1 and all(a["done"] for a in answers)

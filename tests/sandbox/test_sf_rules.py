@@ -4,13 +4,20 @@ simple-salesforce unmodified, as the app calls them."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote_plus
 
 import jwt
 import pytest
 import requests
-from sbkit import sf_client, sf_session
+from sbkit import sf_client, sf_session, wait_until
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceMalformedRequest
+from simple_salesforce.exceptions import (
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+)
+from simple_salesforce.format import format_soql
 
 import sandbox
 
@@ -287,3 +294,68 @@ def test_emails_with_inner_double_dots_and_rfc_specials_are_accepted(
 
     for email in ["a..b@test.jp", "a..@test.jp", "o'neil+news@acme-corp.example"]:
         sf.Contact.create({"AccountId": account_id, "LastName": "X", "Email": email})
+
+
+def test_requests_are_refused_while_the_org_is_at_its_long_running_limit(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    sb.salesforce_org_rules(concurrent_long_requests=1, long_request_seconds=0.2)
+    sb.faults("salesforce", path=r"/limits", latency=1.5)
+
+    def refusal() -> SalesforceRefusedRequest | None:
+        try:
+            sf.query("SELECT Id FROM Account")
+        except SalesforceRefusedRequest as exc:
+            return exc
+        return None
+
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(sf.limits)
+        refused = wait_until(refusal, timeout=5)  # once the slow call is 0.2 s old
+        slow.result()
+    after = sf.query("SELECT Id FROM Account")
+
+    assert refused.status == 403
+    assert refused.content[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+    assert refused.content[0]["message"] == "ConcurrentPerOrgLongTxn Limit exceeded."
+    assert after["done"] is True
+
+
+def test_a_query_whose_uri_passes_16384_bytes_is_refused_414(sf: Salesforce) -> None:
+    emails = [f"person.{n}@example-{n}.com" for n in range(800)]
+    soql = format_soql("SELECT Id FROM Contact WHERE Email IN {}", emails)
+
+    with pytest.raises(SalesforceGeneralError) as refused:
+        sf.query(soql)
+
+    assert refused.value.status == 414
+
+
+def test_a_soql_statement_over_100000_characters_is_refused(sf: Salesforce) -> None:
+    emails = [f"person.{n}@example-{n}.com" for n in range(4000)]
+    soql = format_soql("SELECT Id FROM Contact WHERE Email IN {}", emails)
+    sub = {"method": "GET", "url": f"/services/data/v59.0/query?q={quote_plus(soql)}"}
+
+    answer = sf.restful(
+        "composite", method="POST", json={"compositeRequest": [{**sub, "referenceId": "q"}]}
+    )
+
+    assert len(soql) > 100_000
+    (result,) = answer["compositeResponse"]
+    assert result["httpStatusCode"] == 400
+    assert result["body"][0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_a_composite_request_takes_at_most_five_query_or_collections_subrequests(
+    sf: Salesforce,
+) -> None:
+    query = {"method": "GET", "url": "/services/data/v59.0/query?q=SELECT+Id+FROM+Account"}
+    five = [{**query, "referenceId": f"q{n}"} for n in range(5)]
+    six = [*five, {**query, "referenceId": "q5"}]
+
+    ok = sf.restful("composite", method="POST", json={"compositeRequest": five})
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.restful("composite", method="POST", json={"compositeRequest": six})
+
+    assert all(r["httpStatusCode"] == 200 for r in ok["compositeResponse"])
+    assert refused.value.content[0]["errorCode"] == "LIMIT_EXCEEDED"
