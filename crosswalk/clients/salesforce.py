@@ -50,7 +50,7 @@ ACCOUNT_FIELDS = (
     "SystemModstamp"
 )
 CONTACT_FIELDS = (
-    "Id, AccountId, FirstName, LastName, Email, Phone, MobilePhone, Title, "
+    "Id, IsDeleted, AccountId, FirstName, LastName, Email, Phone, MobilePhone, Title, "
     "HasOptedOutOfEmail, Primary_Contact__c, D2C_User_Id__c, CreatedDate"
 )
 

@@ -171,7 +171,10 @@ class SalesforceApp:
             return _json(404, {"error": "not_found", "error_description": "unknown endpoint"})
         try:
             out = self.org.tokens.token_response(
-                body, request.headers.get("Authorization"), self.org.instance_url
+                body,
+                request.headers.get("Authorization"),
+                self.org.instance_url,
+                host=(request.host or "").rsplit(":", 1)[0],
             )
         except OAuthError as exc:
             return _json(exc.status, exc.body)

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from ..clock import Clock
 
+LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
+
 
 class OAuthError(Exception):
     """A token-endpoint failure: ``{"error", "error_description"}`` with ``status``."""
@@ -85,10 +87,14 @@ class TokenService:
 
     # -- token endpoint ----------------------------------------------------------------
     def token_response(
-        self, body: bytes, authorization: str | None, instance_url: str
+        self, body: bytes, authorization: str | None, instance_url: str, host: str = ""
     ) -> dict[str, Any]:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         grant = form.get("grant_type")
+        if grant == "client_credentials" and host.lower() in LOGIN_HOSTS:
+            # "The client credentials flow doesn't support calls to login.salesforce.com or
+            # test.salesforce.com" (Help KB 000886201); the answer as clients report it
+            raise OAuthError("invalid_grant", "request not supported on this domain")
         if grant == "client_credentials":
             client_id, secret = self._client_auth(form, authorization)
             if client_id != self.config.client_id or not hmac.compare_digest(

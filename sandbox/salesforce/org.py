@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -209,7 +210,10 @@ class SalesforceOrg:
             if plan.count_only:
                 return {"totalSize": len(rows), "done": True, "records": []}
             assert plan.project is not None
-            return self.cursors.first_page(rows, plan.project, version, batch, self.clock.now_ms())
+            project = plan.project
+            if include_deleted:  # queryAll: deleted children under every parent too
+                project = functools.partial(plan.project, include_deleted=True)
+            return self.cursors.first_page(rows, project, version, batch, self.clock.now_ms())
 
     def query_more(self, locator: str, version: str, batch: int) -> dict[str, Any]:
         with self.store.lock:

@@ -170,7 +170,8 @@ def by_class(report_body: dict[str, Any]) -> dict[str, set[str]]:
 def scan_floor(sb: Any, since: str = "", batch: int = QUERY_BATCH) -> int:
     """The query calls a reconciliation scan needs at least: the Accounts it reads (queryAll,
     so deleted ones too) in `SystemModstamp, Id` order, each with its Contacts as the query
-    returns them, packed into pages where child rows count (`query_pages`)."""
+    returns them (deleted ones too: ALL ROWS), packed into pages where child rows count
+    (`query_pages`)."""
     contacts: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for contact in sb.salesforce_records("Contact", include_deleted=True):
         contacts[contact["AccountId"]].append(contact)
@@ -178,11 +179,7 @@ def scan_floor(sb: Any, since: str = "", batch: int = QUERY_BATCH) -> int:
         (a for a in sb.salesforce_records("Account", include_deleted=True)),
         key=lambda a: (a["SystemModstamp"], a["Id"]),
     )
-    rows = [
-        sum(1 for c in contacts[a["Id"]] if a["IsDeleted"] or not c["IsDeleted"])
-        for a in accounts
-        if a["SystemModstamp"] > since
-    ]
+    rows = [len(contacts[a["Id"]]) for a in accounts if a["SystemModstamp"] > since]
     return query_pages(rows, batch)
 
 

@@ -359,3 +359,33 @@ def test_a_composite_request_takes_at_most_five_query_or_collections_subrequests
 
     assert all(r["httpStatusCode"] == 200 for r in ok["compositeResponse"])
     assert refused.value.content[0]["errorCode"] == "LIMIT_EXCEEDED"
+
+
+def test_query_all_brings_deleted_children_under_live_parents_and_query_does_not(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    account_id, (kept, gone) = _account_with_contacts(sb, 2)
+    sb.salesforce_delete("Contact", gone)
+    soql = (
+        f"SELECT Id, (SELECT Id FROM Contacts ORDER BY Id) FROM Account WHERE Id = '{account_id}'"
+    )
+
+    live = sf.query(soql)["records"][0]["Contacts"]["records"]
+    everything = sf.query_all(soql, include_deleted=True)["records"][0]["Contacts"]["records"]
+
+    assert [c["Id"] for c in live] == [kept]
+    assert sorted(c["Id"] for c in everything) == sorted([kept, gone])
+
+
+def test_client_credentials_are_refused_on_login_salesforce_com(sb: sandbox.Sandbox) -> None:
+    form = {"grant_type": "client_credentials"}
+    auth = (sb.salesforce_client_id, sb.salesforce_client_secret)
+    url = f"{sb.salesforce_url}/services/oauth2/token"
+
+    with sf_session(sb) as session:
+        login = session.post(url, data=form, auth=auth, headers={"Host": "login.salesforce.com"})
+        my_domain = session.post(url, data=form, auth=auth)
+
+    assert login.status_code == 400
+    assert login.json()["error_description"] == "request not supported on this domain"
+    assert my_domain.status_code == 200
