@@ -308,6 +308,11 @@ def collection_update(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
         rid = next((v for k, v in record.items() if k.lower() == "id"), None)
         if not isinstance(rid, str):
             raise SfError(400, "MISSING_ARGUMENT", "Id not specified in an update call", [])
+        full = to18(rid)
+        if full is None or full[:3] != sobject.key_prefix:
+            raise SfError(
+                400, "MALFORMED_ID", f"{sobject.name} ID: id value of incorrect type: {rid}", ["Id"]
+            )
         fields = {k: v for k, v in record.items() if k.lower() != "id"}
         return {
             "id": ctx.org.dml.update(ctx.txn, sobject, rid, fields),

@@ -12,6 +12,7 @@ from .schema import SObjectType
 from .store import Change, Record, Store, Txn
 from .validate import check_required, clean_input
 
+RECYCLE_BIN_MS = 15 * 24 * 3600 * 1000
 _NAMED = {"Contact", "Lead", "User"}  # Name derived from FirstName + LastName
 
 
@@ -34,6 +35,22 @@ class Dml:
         # rows another transaction holds: Id -> writes still refused with UNABLE_TO_LOCK_ROW
         self.held: dict[str, int] = {}
         self.rules = OrgRules()
+        self.recycle_bin: list[tuple[str, str, str]] = []  # (deleted at, sobject, Id), in order
+
+    def purge_recycle_bin(self) -> None:
+        """ "Records are placed in the Recycle Bin for 15 days, after which they are
+        permanently deleted" (Apex Developer Guide, Restoring Deleted Records): after that
+        queryAll no longer finds them. The caller holds the store lock."""
+        cutoff = sf_datetime(self.clock.now_ms() - RECYCLE_BIN_MS)
+        kept = 0
+        for stamp, name, rid in self.recycle_bin:
+            if stamp >= cutoff:
+                break
+            kept += 1
+            row = self.store.table(name).rows.get(rid)
+            if row is not None and row.get("IsDeleted") and row["SystemModstamp"] == stamp:
+                self.store.put(name, rid, None)
+        del self.recycle_bin[:kept]
 
     def _org_rules(self, txn: Txn, sobject: SObjectType, values: Record, rec: Record) -> None:
         """The org's own settings on the record as it will be stored (rules.py)."""
@@ -240,6 +257,7 @@ class Dml:
         new["LastModifiedById"] = txn.actor.user_id
         txn.put(sobject.name, row["Id"], new)
         txn.record(Change(sobject.name, row["Id"], "DELETE", new))
+        self.recycle_bin.append((now, sobject.name, row["Id"]))
 
     def undelete(self, txn: Txn, sobject: SObjectType, record_id: str) -> str:
         self.writable(sobject)

@@ -121,6 +121,7 @@ class SalesforceOrg:
             self.events.reset()
             self.cursors.clear()
             self.dml.held.clear()
+            self.dml.recycle_bin.clear()
             self._create_users()
         with self._usage_lock:
             self.api_used = 0
@@ -205,6 +206,7 @@ class SalesforceOrg:
         self, text: str, version: str, *, include_deleted: bool, batch: int
     ) -> dict[str, Any]:
         with self.store.lock:
+            self.dml.purge_recycle_bin()
             plan = compile_query(self.store, text, version, self.clock.now_ms())
             rows = run(plan, self.store, include_deleted=include_deleted)
             if plan.count_only:

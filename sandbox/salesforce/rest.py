@@ -6,14 +6,15 @@ same code for its subrequests. They run inside the caller's transaction (``ctx.t
 
 from __future__ import annotations
 
-import datetime
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, unquote_plus
 
+from ..clock import sf_datetime
 from . import composite
 from .calls import Call, Ctx, Handler, Resp
+from .dml import RECYCLE_BIN_MS
 from .errors import SfError, not_found
 from .org import DEFAULT_BATCH
 from .schema import OBJECTS, SObjectType
@@ -248,6 +249,7 @@ def _updated(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
 
 def _deleted(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
     sobject = ctx.org.sobject(p[0])
+    ctx.org.dml.purge_recycle_bin()
     start, end = _parse_window(call)
     rows = ctx.org.store.table(sobject.name).rows.values()
     deleted = [
@@ -255,12 +257,12 @@ def _deleted(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
         for r in rows
         if r["IsDeleted"] and start <= r["SystemModstamp"] <= end
     ]
-    earliest = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=15)
+    earliest = ctx.org.clock.now_ms() - RECYCLE_BIN_MS  # purged after 15 days
     return Resp(
         200,
         {
             "deletedRecords": deleted,
-            "earliestDateAvailable": earliest.strftime("%Y-%m-%dT%H:%M:00.000+0000"),
+            "earliestDateAvailable": sf_datetime(earliest - earliest % 60_000),
             "latestDateCovered": end,
         },
     )

@@ -389,3 +389,31 @@ def test_client_credentials_are_refused_on_login_salesforce_com(sb: sandbox.Sand
     assert login.status_code == 400
     assert login.json()["error_description"] == "request not supported on this domain"
     assert my_domain.status_code == 200
+
+
+def test_deleted_rows_leave_the_recycle_bin_after_15_days(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    account_id = sb.salesforce_create("Account", {"Name": "Short Lived"})
+    sb.salesforce_delete("Account", account_id)
+    soql = format_soql("SELECT Id FROM Account WHERE Id = {}", account_id)
+    binned = sf.query_all(soql, include_deleted=True)["totalSize"]
+
+    sb.advance_clock(15 * 24 * 3600 + 1)
+    later = sf_client(sb)  # a fresh session: the old one has expired
+    purged = later.query_all(soql, include_deleted=True)["totalSize"]
+
+    assert (binned, purged) == (1, 0)
+    later.session.close()
+
+
+def test_a_collections_update_with_an_id_of_another_type_is_malformed_id(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    account_id, (contact_id,) = _account_with_contacts(sb, 1)
+    records = [{"attributes": {"type": "Account"}, "Id": contact_id, "Phone": "1"}]
+
+    (result,) = sf.restful("composite/sobjects", method="PATCH", json={"records": records})
+
+    assert result["success"] is False
+    assert result["errors"][0]["statusCode"] == "MALFORMED_ID"
