@@ -19,10 +19,10 @@ from typing import Any
 import azure.durable_functions as df
 
 from activities import bp
-from activities.reconciliation import _fetch
+from activities.reconciliation import read_page
 from crosswalk.clients.durable import entity_state
 from crosswalk.errors import TransientError
-from crosswalk.models import DriftClass, SalesforceAccount
+from crosswalk.models import DriftClass
 from crosswalk.reconciliation import REPAIRABLE, Assessment, assess, settle
 from crosswalk.services import services
 from crosswalk.settings import FieldOwnershipSettings, OnboardingSettings
@@ -35,8 +35,7 @@ def _read_and_assess(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Asse
     svc = services()
     onboarding = OnboardingSettings.model_validate(payload.get("onboarding") or {})
     ownership = FieldOwnershipSettings.model_validate(payload.get("ownership") or {})
-    page = _fetch(payload)
-    accounts = [SalesforceAccount.model_validate(r) for r in page.get("records", [])]
+    page, accounts, salesforce_calls = read_page(payload)
     ids = [a.Id for a in accounts]
     customers = svc.d2c.lookup(ids) if ids else {}
     profiles = svc.profiles.get_many(ids) if ids else {}
@@ -50,6 +49,7 @@ def _read_and_assess(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Asse
         "locator": None if page.get("done", True) else page.get("nextRecordsUrl"),
         "after": {"modstamp": last.SystemModstamp.isoformat(), "id": last.Id} if last else None,
         "d2c_calls": 1 if ids else 0,
+        "salesforce_calls": salesforce_calls,
     }
     return summary, found
 

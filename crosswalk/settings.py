@@ -63,13 +63,23 @@ class SalesforceAuthMode(StrEnum):
     CLIENT_CREDENTIALS = "client_credentials"
 
 
+_LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
+
+
 class SalesforceSettings(_Group):
-    """How to reach the org: OAuth 2.0 against the login URL, then the REST API."""
+    """How to reach the org: OAuth 2.0 at the token host, then the REST API.
+
+    The token host and the JWT audience are two settings because Salesforce wants different
+    values in them: the client credentials flow only works on the org's My Domain ("doesn't
+    support calls to login.salesforce.com or test.salesforce.com"), while a JWT's `aud` must
+    be login.salesforce.com or test.salesforce.com, never My Domain ("audience is invalid").
+    """
 
     model_config = SettingsConfigDict(env_prefix="SALESFORCE_")
     prefix: ClassVar[str] = "SALESFORCE_"
 
-    login_url: AnyHttpUrl = AnyHttpUrl("https://login.salesforce.com")
+    login_url: AnyHttpUrl | None = None
+    jwt_audience: AnyHttpUrl | None = None
     instance_url: AnyHttpUrl | None = None
     api_version: str = Field(default="59.0", pattern=r"^\d{2}\.0$")
     auth_mode: SalesforceAuthMode = SalesforceAuthMode.CLIENT_CREDENTIALS
@@ -79,6 +89,7 @@ class SalesforceSettings(_Group):
     private_key_path: Path | None = None
     ca_bundle: Path | None = None
     client_name: str = Field(default="crosswalk", pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    state_country_picklists: bool = False
     integration_user_id: str | None = Field(
         default=None, pattern=r"^005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?$"
     )
@@ -90,14 +101,45 @@ class SalesforceSettings(_Group):
 
     @model_validator(mode="after")
     def _credentials_for_mode(self) -> SalesforceSettings:
-        if self.auth_mode is SalesforceAuthMode.CLIENT_CREDENTIALS and self.client_secret is None:
-            raise ValueError("client_secret: required when auth_mode is client_credentials")
+        if self.auth_mode is SalesforceAuthMode.CLIENT_CREDENTIALS:
+            if self.client_secret is None:
+                raise ValueError("client_secret: required when auth_mode is client_credentials")
+            host = (self.login_url or self.instance_url or AnyHttpUrl("https://-")).host
+            if host in _LOGIN_HOSTS or host == "-":
+                raise ValueError(
+                    "login_url: the org's My Domain (https://NAME.my.salesforce.com) when "
+                    "auth_mode is client_credentials; Salesforce refuses the flow on "
+                    "login.salesforce.com and test.salesforce.com"
+                )
         if self.auth_mode is SalesforceAuthMode.JWT:
             if self.private_key_path is None:
                 raise ValueError("private_key_path: required when auth_mode is jwt")
             if not self.username:
                 raise ValueError("username: required when auth_mode is jwt")
+            if self.jwt_audience is not None and self.jwt_audience.host not in _LOGIN_HOSTS:
+                raise ValueError(
+                    "jwt_audience: https://login.salesforce.com (production) or "
+                    "https://test.salesforce.com (sandbox orgs); Salesforce refuses any other "
+                    "audience, My Domain included"
+                )
         return self
+
+    @property
+    def token_url(self) -> str:
+        """Where tokens are requested: the login URL, else My Domain (the instance URL), else
+        login.salesforce.com (JWT only; client credentials never get here unset)."""
+        base = self.login_url or self.instance_url or "https://login.salesforce.com"
+        return str(base).rstrip("/") + "/services/oauth2/token"
+
+    @property
+    def audience(self) -> str:
+        """The JWT's `aud`: the setting, else test.salesforce.com for a sandbox org's hosts
+        (test.salesforce.com, NAME--SANDBOX.sandbox.my.salesforce.com), else login."""
+        if self.jwt_audience is not None:
+            return str(self.jwt_audience).rstrip("/")
+        host = (self.login_url or self.instance_url or AnyHttpUrl("https://-")).host or ""
+        sandbox_org = host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com")
+        return "https://test.salesforce.com" if sandbox_org else "https://login.salesforce.com"
 
 
 class D2CSettings(_Group):

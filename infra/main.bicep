@@ -49,8 +49,9 @@ param alertEmail string = ''
 @minLength(1)
 param authClientId string
 
-@description('Salesforce login or My Domain URL (SALESFORCE_LOGIN_URL).')
-param salesforceLoginUrl string = 'https://login.salesforce.com'
+@description('The Salesforce org\'s My Domain URL, https://NAME.my.salesforce.com (SALESFORCE_LOGIN_URL): the client credentials flow works only there.')
+@minLength(1)
+param salesforceLoginUrl string
 
 @description('Salesforce connected app consumer key (SALESFORCE_CLIENT_ID).')
 @minLength(1)

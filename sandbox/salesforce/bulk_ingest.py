@@ -25,8 +25,8 @@ from typing import Any
 from . import bulk_jobs
 from .bulk_csv import NULL_MARKER, CsvProblem, chunks, read, write
 from .bulk_jobs import BulkJob, jobs_of
+from .calls import Call, Ctx, Resp
 from .errors import SfError
-from .rest import Call, Ctx, Resp
 from .schema import SObjectType
 from .store import Actor, Txn
 

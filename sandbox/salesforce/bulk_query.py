@@ -23,8 +23,8 @@ from typing import Any
 from . import bulk_jobs
 from .bulk_csv import cell, write
 from .bulk_jobs import BulkJob, Column, jobs_of
+from .calls import Call, Ctx, Resp
 from .errors import SfError
-from .rest import Call, Ctx, Resp
 from .soql import Compiler, run
 from .soql_parse import Query, parse
 

@@ -51,7 +51,7 @@ def test_a_first_sync_writes_back_through_one_ingest_job_per_object_type(stack_f
 
     report = run_reconciliation(stack.host, timeout=300)
 
-    assert report["status"] == "completed" and report["pages"] == 3
+    assert report["status"] == "completed" and report["pages"] > 1
     assert by_class(report)["missing_in_d2c"] == set(org.plain + org.other_qualifying)
     _linked(stack.sb, org.plain)
     assert _calls(stack.sb, "/jobs/ingest", "POST") == 2  # Account, Contact
