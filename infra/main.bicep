@@ -26,8 +26,12 @@ param durableBackend string = 'AzureStorage'
 @allowed(['Consumption', 'Dedicated'])
 param schedulerSku string = 'Consumption'
 
-@description('Cosmos DB throughput: 0 is serverless (pay per request); otherwise the autoscale maximum RU/s (1000 or more).')
-@minValue(0)
+@description('Capacity units of a Dedicated Durable Task Scheduler (each a fixed monthly price).')
+@minValue(1)
+param schedulerCapacity int = 1
+
+@description('Cosmos DB throughput: 0 is serverless (pay per request); otherwise the container\'s autoscale maximum RU/s (at least 1000, in steps of 1000). Fixed at the first provision: Cosmos DB switches an account neither way (azure.yaml\'s preprovision hook refuses).')
+@allowed([0, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 20000, 50000, 100000])
 param cosmosThroughput int = 0
 
 @description('Most instances the Function App scales out to.')
@@ -79,6 +83,9 @@ param reconcileSchedule string = '0 0 2 * * *'
 @minValue(1)
 param auditRetentionDays int = 365
 
+@description('Set once the audit retention policy is locked (README step 6): the template stops sending it, since a locked policy refuses create-or-update.')
+param auditRetentionLocked bool = false
+
 @description('Create the Event Grid subscriptions. Off on the first provision (the functions do not exist before the first deploy); azure.yaml\'s postdeploy hook turns it on and provisions again.')
 param subscribeEvents bool = false
 
@@ -89,7 +96,7 @@ param profileApiAudience string = ''
 @allowed(['Consumption', 'BasicV2', 'StandardV2'])
 param apimSku string = 'Consumption'
 
-@description('API Management publisher e-mail, which the service requires (with profileApiAudience).')
+@description('API Management publisher e-mail, which the service requires: without it no API Management is created (the profile API is still on, without the gateway).')
 param apimPublisherEmail string = ''
 
 @description('More app settings, e.g. {"APPROVAL_TIMEOUT_HOURS": "24"}: names from the README\'s configuration table only (tests/infra checks infra/main.parameters.json).')
@@ -98,6 +105,9 @@ param extraAppSettings object = {}
 var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var useScheduler = durableBackend == 'DurableTaskScheduler'
+// API Management refuses a service without a publisher e-mail. (Compound conditions are
+// parenthesised: pycep-parser, checkov's parser, has no operator precedence.)
+var useApim = !(empty(profileApiAudience) || empty(apimPublisherEmail))
 
 var names = {
   resourceGroup: 'rg-${environmentName}'
@@ -164,6 +174,7 @@ module lake 'modules/lake.bicep' = {
     auditContainer: auditContainer
     deadLetterContainer: deadLetterContainer
     auditRetentionDays: auditRetentionDays
+    auditRetentionLocked: auditRetentionLocked
   }
 }
 
@@ -204,6 +215,7 @@ module scheduler 'modules/durable-scheduler.bicep' = if (useScheduler) {
     name: names.scheduler
     taskHubName: taskHubName
     sku: schedulerSku
+    capacity: schedulerCapacity
   }
 }
 
@@ -321,8 +333,8 @@ module alerts 'modules/alerts.bicep' = {
   }
 }
 
-// API Management in front of the profile API, when it is on.
-module apim 'modules/apim.bicep' = if (!empty(profileApiAudience)) {
+// API Management in front of the profile API, when it is on and has a publisher e-mail.
+module apim 'modules/apim.bicep' = if (useApim) {
   name: 'apim'
   scope: rg
   params: {
@@ -343,5 +355,7 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output SUPPORT_CONSOLE_URL string = 'https://${functionApp.outputs.hostName}/api/support/console'
 output EVENT_TOPIC_ENDPOINTS array = events.outputs.topicEndpoints
 output DURABLE_BACKEND string = durableBackend
+// Kept in the azd environment: the preprovision hook compares the next provision against it.
+output COSMOS_CAPACITY_MODE string = (cosmosThroughput == 0) ? 'serverless' : 'provisioned'
 output KEY_VAULT_NAME string = keyVault.outputs.name
-output PROFILE_API_GATEWAY_URL string = empty(profileApiAudience) ? '' : apim.outputs.gatewayUrl
+output PROFILE_API_GATEWAY_URL string = useApim ? apim.outputs.gatewayUrl : ''

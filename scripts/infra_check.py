@@ -8,8 +8,9 @@ packages the app must not share. It never imports the app.
 Prints one summary line (how many Bicep files parsed; checkov passed / failed / suppressed)
 and, for each problem, a line saying what and where. Exit status 0 only when every file
 parses, no check fails unsuppressed, and every suppression in infra/checkov-suppressions.yaml
-still suppresses something. `--report PATH` also writes the results as JSON, with the parsed
-main.bicep, for tests/infra to check the Function App's settings against the app.
+still suppresses something. `--report PATH` also writes the results as JSON, with every parsed
+file, for tests/infra to check the Function App's settings against the app and the
+template against Azure's rules.
 """
 
 from __future__ import annotations
@@ -55,14 +56,15 @@ def load_suppressions(path: Path) -> tuple[dict[str, Suppression], list[str]]:
     return found, problems
 
 
-def parse_all() -> tuple[list[Path], list[str], dict[str, Any]]:
-    """Parse every .bicep file; return the files, the parse errors and the parsed main.bicep."""
+def parse_all() -> tuple[list[Path], list[str], dict[str, dict[str, Any]]]:
+    """Parse every .bicep file; return the files, the parse errors and each parsed file
+    (by its path under infra/)."""
     from pycep import BicepParser  # only in .venv-infra; tests import the rest of this module
 
     parser = BicepParser()
     files = sorted(INFRA.rglob("*.bicep"))
     errors: list[str] = []
-    main: dict[str, Any] = {}
+    parsed_files: dict[str, dict[str, Any]] = {}
     for path in files:
         try:
             parsed = parser.parse(file_path=path)
@@ -70,9 +72,8 @@ def parse_all() -> tuple[list[Path], list[str], dict[str, Any]]:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             errors.append(f"{path.relative_to(ROOT)}: does not parse: {type(exc).__name__} {first}")
             continue
-        if path == INFRA / "main.bicep":
-            main = parsed
-    return files, errors, main
+        parsed_files[path.relative_to(INFRA).as_posix()] = parsed
+    return files, errors, parsed_files
 
 
 def run_checkov() -> dict[str, Any]:
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     args.add_argument("--report", type=Path, help="also write the results here as JSON")
     options = args.parse_args(argv)
 
-    files, parse_errors, main_bicep = parse_all()
+    files, parse_errors, parsed_files = parse_all()
     suppressions, suppression_problems = load_suppressions(SUPPRESSIONS)
     report = run_checkov()
     failures, suppressed = apply_suppressions(report, suppressions)
@@ -168,7 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     if options.report:
         options.report.write_text(
             json.dumps(
-                {"counts": counts, "problems": problems, "main": main_bicep},
+                {
+                    "counts": counts,
+                    "problems": problems,
+                    "main": parsed_files.get("main.bicep", {}),
+                    "files": parsed_files,
+                },
                 indent=1,
                 default=str,
             )

@@ -16,7 +16,7 @@ param databaseName string
 @description('Container name (the app reads it as PROFILE_STORE_COSMOS_CONTAINER).')
 param containerName string
 
-@description('0: serverless (pay per request). Otherwise the autoscale maximum RU/s of the container (1000 or more).')
+@description('0: serverless (pay per request). Otherwise the autoscale maximum RU/s of the container (at least 1000, in steps of 1000; main.bicep lists the values).')
 @minValue(0)
 param throughput int = 0
 

@@ -18,14 +18,16 @@ param taskHubName string
 @allowed(['Consumption', 'Dedicated'])
 param sku string = 'Consumption'
 
+@description('Capacity units of a Dedicated scheduler (Consumption takes none).')
+@minValue(1)
+param capacity int = 1
+
 resource scheduler 'Microsoft.DurableTask/schedulers@2025-11-01' = {
   name: name
   location: location
   tags: tags
   properties: {
-    sku: {
-      name: sku
-    }
+    sku: (sku == 'Dedicated') ? { name: sku, capacity: capacity } : { name: sku }
     // Flex Consumption has no fixed outbound addresses: access is decided by the identity's
     // role, not by IP (an empty list would refuse every caller).
     ipAllowlist: ['0.0.0.0/0']

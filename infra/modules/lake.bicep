@@ -29,6 +29,9 @@ param deadLetterContainer string
 @maxValue(146000)
 param auditRetentionDays int
 
+@description('The audit retention policy has been locked (README step 6). A locked policy only accepts extend, never create-or-update, so the template then leaves it alone.')
+param auditRetentionLocked bool
+
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
   location: location
@@ -100,7 +103,9 @@ resource audit 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-0
   }
 }
 
-resource auditRetention 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = {
+// Sent until the policy is locked; after that a provision leaves it as it is (a longer period
+// is `az storage container immutability-policy extend`).
+resource auditRetention 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (!auditRetentionLocked) {
   parent: audit
   name: 'default'
   properties: {
