@@ -82,11 +82,16 @@ class BicepFile:
     path: str
     parsed: dict[str, Any]
     names: set[str] = field(default_factory=set)
+    value_names: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         for section in ("parameters", "variables", "resources", "modules", "outputs"):
             self.names.update((self.parsed.get(section) or {}).keys())
         self.names.update(loop_names(self.parsed))
+        # What a property's value can name on its own: a resource or module symbol alone is
+        # no value (`parent:`, `scope:` and `dependsOn` are not properties), so a bare string
+        # equal to one (`name: 'ftp'` in resource `ftp`) is a literal.
+        self.value_names = self.names - set(self.resources) - set(self.modules)
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -106,6 +111,9 @@ class BicepFile:
 
     def is_reference(self, value: Any) -> bool:
         return isinstance(value, str) and value in self.names
+
+    def is_value_reference(self, value: Any) -> bool:
+        return isinstance(value, str) and value in self.value_names
 
     def defaults(self, **values: Any) -> dict[str, Any]:
         """Each parameter's default (UNKNOWN without one), overridden by values."""

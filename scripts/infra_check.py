@@ -1,13 +1,15 @@
-"""The infra check: every .bicep file under infra/ parses, and checkov's Azure policies pass.
+"""The infra check: every .bicep file under infra/ parses, its resources match Azure's own
+published types (scripts/bicep_schema.py), and checkov's Azure policies pass.
 
 Runs in its own environment (`.venv-infra`, `make infra-venv`), because checkov pins dozens of
 packages the app must not share. It never imports the app.
 
     .venv-infra/bin/python scripts/infra_check.py [--report PATH]
 
-Prints one summary line (how many Bicep files parsed; checkov passed / failed / suppressed)
-and, for each problem, a line saying what and where. Exit status 0 only when every file
-parses, no check fails unsuppressed, and every suppression in infra/checkov-suppressions.yaml
+Prints two summary lines (how many Bicep files parsed; checkov passed / failed / suppressed;
+how many resources the schema check read against which type data) and, for each problem, a
+line saying what and where. Exit status 0 only when every file parses, every resource matches
+Azure's types, no check fails unsuppressed, and every suppression in infra/checkov-suppressions.yaml
 still suppresses something. `--report PATH` also writes the results as JSON, with every parsed
 file, for tests/infra to check the Function App's settings against the app and the
 template against Azure's rules.
@@ -25,6 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+if __package__ in (None, ""):  # run as a script: make `scripts` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.bicep_schema import check_files
+from scripts.bicep_schema import summary as schema_summary
+from scripts.bicep_template import BicepFile
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
@@ -140,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     options = args.parse_args(argv)
 
     files, parse_errors, parsed_files = parse_all()
+    schema = check_files({path: BicepFile(path, p) for path, p in parsed_files.items()})
     suppressions, suppression_problems = load_suppressions(SUPPRESSIONS)
     report = run_checkov()
     failures, suppressed = apply_suppressions(report, suppressions)
@@ -153,8 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         "failed": len(failures),
         "suppressed": suppressed,
         "checkov_parsing_errors": int(summary.get("parsing_errors", 0)),
+        "schema_resources": schema.resources,
+        "schema_problems": len(schema.problems),
     }
-    problems = parse_errors + suppression_problems + failures + stale
+    problems = parse_errors + schema.problems + suppression_problems + failures + stale
     if counts["checkov_parsing_errors"]:
         problems.append(f"checkov could not parse {counts['checkov_parsing_errors']} file(s)")
 
@@ -164,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{counts['failed']} failed, {suppressed} suppressed "
         f"({len(suppressions)} suppressions in {SUPPRESSIONS.relative_to(ROOT)})"
     )
+    print(schema_summary(schema))
     for line in problems:
         print(f"  {line}")
     if options.report:
