@@ -43,6 +43,9 @@ param maximumInstanceCount int = 40
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
+@description('Private-network variant: a virtual network with the Function App integrated, private endpoints (and private DNS zones) for the host storage, the lake, Cosmos DB and Key Vault with their public network access off, and a NAT gateway with one static outbound address. The Function App itself, Event Grid, Application Insights and API Management stay public (README, "Which variant").')
+param privateNetworking bool = false
+
 @description('Spread the Function App over availability zones (region must have them). Keeps at least two always-ready instances per function group, which bills all the time.')
 param zoneRedundant bool = false
 
@@ -142,6 +145,51 @@ resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   tags: tags
 }
 
+// The private-network variant's network and private endpoints (privateNetworking).
+module network 'modules/network.bicep' = if (privateNetworking) {
+  name: 'network'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    namePrefix: names.prefix
+  }
+}
+
+// Each service's host name resolves through its privatelink zone inside the network.
+var storageSuffix = environment().suffixes.storage
+var privateZones = [
+  'privatelink.blob.${storageSuffix}'
+  'privatelink.queue.${storageSuffix}'
+  'privatelink.table.${storageSuffix}'
+  'privatelink.dfs.${storageSuffix}'
+  'privatelink.documents.azure.com'
+  'privatelink.vaultcore.azure.net'
+]
+
+module privateEndpoints 'modules/private-endpoints.bicep' = if (privateNetworking) {
+  name: 'private-endpoints'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    namePrefix: names.prefix
+    vnetId: privateNetworking ? network.outputs.id : ''
+    subnetId: privateNetworking ? network.outputs.endpointSubnetId : ''
+    zones: privateZones
+    // zone: index into privateZones. The lake's dfs endpoint serves the Delta table (delta-rs).
+    endpoints: [
+      { key: 'host-blob', resourceId: hostStorage.outputs.id, groupId: 'blob', zone: 0 }
+      { key: 'host-queue', resourceId: hostStorage.outputs.id, groupId: 'queue', zone: 1 }
+      { key: 'host-table', resourceId: hostStorage.outputs.id, groupId: 'table', zone: 2 }
+      { key: 'lake-blob', resourceId: lake.outputs.id, groupId: 'blob', zone: 0 }
+      { key: 'lake-dfs', resourceId: lake.outputs.id, groupId: 'dfs', zone: 3 }
+      { key: 'cosmos', resourceId: cosmos.outputs.id, groupId: 'Sql', zone: 4 }
+      { key: 'keyvault', resourceId: keyVault.outputs.id, groupId: 'vault', zone: 5 }
+    ]
+  }
+}
+
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
   scope: rg
@@ -160,6 +208,7 @@ module hostStorage 'modules/host-storage.bicep' = {
     location: location
     tags: tags
     name: names.hostStorage
+    privateNetworking: privateNetworking
   }
 }
 
@@ -175,6 +224,7 @@ module lake 'modules/lake.bicep' = {
     deadLetterContainer: deadLetterContainer
     auditRetentionDays: auditRetentionDays
     auditRetentionLocked: auditRetentionLocked
+    privateNetworking: privateNetworking
   }
 }
 
@@ -188,6 +238,7 @@ module cosmos 'modules/cosmos.bicep' = {
     databaseName: profileDatabase
     containerName: profileContainer
     throughput: cosmosThroughput
+    privateNetworking: privateNetworking
   }
 }
 
@@ -203,6 +254,7 @@ module keyVault 'modules/keyvault.bicep' = {
       'd2c-token': d2cToken
       'notify-webhook-url': notifyWebhookUrl
     }
+    privateNetworking: privateNetworking
   }
 }
 
@@ -216,6 +268,7 @@ module scheduler 'modules/durable-scheduler.bicep' = if (useScheduler) {
     taskHubName: taskHubName
     sku: schedulerSku
     capacity: schedulerCapacity
+    allowedAddresses: privateNetworking ? ['${network.outputs.outboundIpAddress}/32'] : ['0.0.0.0/0']
   }
 }
 
@@ -291,6 +344,7 @@ module functionApp 'modules/function-app.bicep' = {
     zoneRedundant: zoneRedundant
     appSettings: functionAppSettings
     authClientId: authClientId
+    subnetId: privateNetworking ? network.outputs.appSubnetId : ''
   }
 }
 
@@ -358,4 +412,7 @@ output DURABLE_BACKEND string = durableBackend
 // Kept in the azd environment: the preprovision hook compares the next provision against it.
 output COSMOS_CAPACITY_MODE string = (cosmosThroughput == 0) ? 'serverless' : 'provisioned'
 output KEY_VAULT_NAME string = keyVault.outputs.name
+// Private variant: the one address the app's outbound calls come from (for Salesforce's and
+// the D2C platform's IP allow lists); empty without it.
+output OUTBOUND_IP_ADDRESS string = privateNetworking ? network.outputs.outboundIpAddress : ''
 output PROFILE_API_GATEWAY_URL string = useApim ? apim.outputs.gatewayUrl : ''

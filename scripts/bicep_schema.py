@@ -368,12 +368,15 @@ def parse_directory(directory: Path) -> dict[str, BicepFile]:
     from pycep import BicepParser  # only in .venv-infra
 
     parser = BicepParser()
-    return {
-        path.relative_to(directory).as_posix(): BicepFile(
-            path.relative_to(directory).as_posix(), parser.parse(file_path=path)
-        )
-        for path in sorted(directory.rglob("*.bicep"))
-    }
+    files: dict[str, BicepFile] = {}
+    for path in sorted(directory.rglob("*.bicep")):
+        name = path.relative_to(directory).as_posix()
+        try:
+            files[name] = BicepFile(name, parser.parse(file_path=path))
+        except Exception as exc:  # lark's errors or ValueError: the file cannot be checked
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise SystemExit(f"{name}: does not parse: {type(exc).__name__} {first}") from exc
+    return files
 
 
 def summary(result: SchemaResult, root: Path | None = None) -> str:

@@ -20,6 +20,9 @@ param containerName string
 @minValue(0)
 param throughput int = 0
 
+@description('Private-network variant: public network access off, reached through private endpoints.')
+param privateNetworking bool
+
 var serverless = throughput == 0
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
@@ -40,10 +43,13 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
       }
     ]
     capabilities: serverless ? [{ name: 'EnableServerless' }] : []
+    // One region, one write region (checkov's CKV_AZURE_99 reads only this; the network
+    // restriction is CKV_AZURE_101's, per variant).
+    enableMultipleWriteLocations: false
     disableLocalAuth: true
     disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
     backupPolicy: {
       type: 'Continuous'
       continuousModeProperties: {

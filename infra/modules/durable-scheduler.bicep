@@ -22,15 +22,19 @@ param sku string = 'Consumption'
 @minValue(1)
 param capacity int = 1
 
+@description('Addresses allowed to reach the scheduler (CIDR): everyone (identity decides) or, in the private variant, the NAT gateway\'s outbound address.')
+param allowedAddresses array = ['0.0.0.0/0']
+
 resource scheduler 'Microsoft.DurableTask/schedulers@2025-11-01' = {
   name: name
   location: location
   tags: tags
   properties: {
     sku: (sku == 'Dedicated') ? { name: sku, capacity: capacity } : { name: sku }
-    // Flex Consumption has no fixed outbound addresses: access is decided by the identity's
-    // role, not by IP (an empty list would refuse every caller).
-    ipAllowlist: ['0.0.0.0/0']
+    // Without a VNet Flex Consumption has no fixed outbound addresses: access is decided by
+    // the identity's role, not by IP (an empty list would refuse every caller). The private
+    // variant narrows it to the NAT gateway's address: the scheduler has no private endpoint.
+    ipAllowlist: allowedAddresses
   }
 }
 

@@ -38,6 +38,9 @@ param appSettings object
 @description('Client id of the Entra app registration that signs support staff in.')
 param authClientId string
 
+@description('Subnet of the Flex Consumption VNet integration (private-network variant); empty: none.')
+param subnetId string = ''
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -64,6 +67,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
   properties: {
     serverFarmId: plan.id
+    // Private variant: all outbound traffic goes into the virtual network (storage, Cosmos DB
+    // and Key Vault over private endpoints, the internet through the NAT gateway).
+    virtualNetworkSubnetId: empty(subnetId) ? null : subnetId
     httpsOnly: true
     clientCertEnabled: false
     siteConfig: {
