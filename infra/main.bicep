@@ -59,6 +59,17 @@ param authClientId string
 @description('Salesforce login or My Domain URL (SALESFORCE_LOGIN_URL).')
 param salesforceLoginUrl string = 'https://login.salesforce.com'
 
+@description('Salesforce sign-in: client_credentials (the consumer secret) or jwt (JWT bearer, signed with the key from Key Vault).')
+@allowed(['client_credentials', 'jwt'])
+param salesforceAuthMode string = 'client_credentials'
+
+@description('With jwt: the integration user the JWT names (SALESFORCE_USERNAME). azd passes empty when unset.')
+param salesforceUsername string
+
+@secure()
+@description('With jwt: the connected app certificate\'s PEM private key, base64-encoded (one line, so azd can carry it); stored in Key Vault as salesforce-jwt-key, which the app reads with its identity (SALESFORCE_PRIVATE_KEY_SECRET_URI). A new value is a rotation.')
+param salesforcePrivateKeyBase64 string = ''
+
 @description('Salesforce connected app consumer key (SALESFORCE_CLIENT_ID).')
 @minLength(1)
 param salesforceClientId string
@@ -108,6 +119,7 @@ param extraAppSettings object = {}
 var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var useScheduler = durableBackend == 'DurableTaskScheduler'
+var useJwt = salesforceAuthMode == 'jwt'
 // API Management refuses a service without a publisher e-mail. (Compound conditions are
 // parenthesised: pycep-parser, checkov's parser, has no operator precedence.)
 var useApim = !(empty(profileApiAudience) || empty(apimPublisherEmail))
@@ -253,6 +265,7 @@ module keyVault 'modules/keyvault.bicep' = {
       'salesforce-client-secret': salesforceClientSecret
       'd2c-token': d2cToken
       'notify-webhook-url': notifyWebhookUrl
+      'salesforce-jwt-key': empty(salesforcePrivateKeyBase64) ? '' : base64ToString(salesforcePrivateKeyBase64)
     }
     privateNetworking: privateNetworking
   }
@@ -275,7 +288,7 @@ module scheduler 'modules/durable-scheduler.bicep' = if (useScheduler) {
 // What crosswalk/settings.py reads (and the timer binding's %RECONCILE_SCHEDULE%).
 var appSettings = {
   SALESFORCE_LOGIN_URL: salesforceLoginUrl
-  SALESFORCE_AUTH_MODE: 'client_credentials'
+  SALESFORCE_AUTH_MODE: salesforceAuthMode
   SALESFORCE_CLIENT_ID: salesforceClientId
   SALESFORCE_CLIENT_SECRET: '${keyVaultReference}salesforce-client-secret)'
   D2C_BASE_URL: d2cBaseUrl
@@ -294,6 +307,13 @@ var appSettings = {
   NOTIFY_CONSOLE_URL: 'https://${names.functionApp}.azurewebsites.net/api/support/console'
 }
 
+// JWT bearer: the key is read by the app itself with its identity (no version: the latest, so
+// a rotation is picked up), never put in an app setting or a file.
+var jwtSettings = useJwt ? {
+  SALESFORCE_USERNAME: salesforceUsername
+  SALESFORCE_PRIVATE_KEY_SECRET_URI: '${keyVault.outputs.uri}secrets/salesforce-jwt-key'
+} : {}
+
 // Only with a webhook: an unresolved Key Vault reference would reach the app as text.
 var notifySettings = empty(notifyWebhookUrl) ? {} : {
   NOTIFY_WEBHOOK_URL: '${keyVaultReference}notify-webhook-url)'
@@ -306,11 +326,14 @@ var profileApiSettings = empty(profileApiAudience) ? {} : {
 }
 
 // What the Functions host reads: its storage through the identity, and telemetry (the app
-// reads APPLICATIONINSIGHTS_CONNECTION_STRING too; host.json has telemetryMode OpenTelemetry).
+// reads the APPLICATIONINSIGHTS_* settings too; host.json has telemetryMode OpenTelemetry).
 var hostSettings = {
   AzureWebJobsStorage__accountName: names.hostStorage
   AzureWebJobsStorage__credential: 'managedidentity'
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+  // Telemetry with the app's identity (Monitoring Metrics Publisher, access.bicep): the host
+  // and the app's distro both read it, so Application Insights keeps local auth off.
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
   PYTHON_ENABLE_OPENTELEMETRY: 'true'
 }
 
@@ -324,6 +347,7 @@ var schedulerSettings = {
 var functionAppSettings = union(
   hostSettings,
   appSettings,
+  jwtSettings,
   notifySettings,
   profileApiSettings,
   useScheduler ? schedulerSettings : {},
@@ -357,6 +381,7 @@ module access 'modules/access.bicep' = {
     lakeName: lake.outputs.name
     keyVaultName: keyVault.outputs.name
     cosmosName: cosmos.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
     schedulerName: useScheduler ? names.scheduler : ''
   }
 }
