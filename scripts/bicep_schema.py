@@ -5,7 +5,8 @@ For each resource: its provider, API version and type are found in that data; ev
 path is known at its level; no read-only property is set; required properties are there;
 closed enums hold; a literal string meets its type's pattern and length, a literal integer its
 range. What only deploy time knows (a parameter, a function call) is not checked, except that
-both branches of a condition are. Module calls are checked against the module's parameters.
+both branches of a condition are. Module calls are checked against the module's parameters
+and outputs.
 
     .venv-infra/bin/python scripts/bicep_schema.py [DIR]   # parses DIR's .bicep files (pycep)
 
@@ -155,6 +156,40 @@ class Checker:
         for name, param in declared.items():
             if param.get("default") is None and name not in params:
                 self.report(f"module {symbol}", f"{path} requires parameter {name}")
+        outputs = set(target.parsed.get("outputs") or {})
+        for name in sorted(set(_outputs_read(self.file.parsed, symbol)) - outputs):
+            close = difflib.get_close_matches(name, sorted(outputs), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            self.report(f"module {symbol}", f"{path} has no output {name}{hint}")
+
+
+def _outputs_read(node: Any, symbol: str) -> list[str]:
+    """Every `<symbol>.outputs.<name>` the parsed file reads, as an expression or inside
+    an interpolation."""
+    found: list[str] = []
+    if isinstance(node, str):
+        found += re.findall(rf"\b{re.escape(symbol)}\.outputs\.([A-Za-z_][A-Za-z0-9_]*)", node)
+    elif isinstance(node, list):
+        for item in node:
+            found += _outputs_read(item, symbol)
+    elif isinstance(node, dict):
+        if is_call(node, "operator") and node["operator"]["type"] == "property_accessor":
+            operands = node["operator"]["operands"]
+            rest = operands["operand_2"]
+            if (
+                operands["operand_1"] == symbol
+                and is_call(rest, "operator")
+                and rest["operator"]["type"] == "property_accessor"
+                and rest["operator"]["operands"]["operand_1"] == "outputs"
+            ):
+                name = rest["operator"]["operands"]["operand_2"]
+                if is_call(name, "operator"):  # outputs.a.b: the output is a
+                    name = name["operator"]["operands"]["operand_1"]
+                if isinstance(name, str):
+                    found.append(name)
+        for value in node.values():
+            found += _outputs_read(value, symbol)
+    return found
 
 
 class _Walk:

@@ -131,6 +131,18 @@ def test_a_module_call_is_checked_against_the_modules_parameters(files):
     ]
 
 
+def test_an_output_the_caller_reads_must_be_one_the_module_declares(files):
+    outputs = files["modules/function-app.bicep"].parsed["outputs"]
+    outputs["defaultHostName"] = outputs.pop("hostName")
+
+    problems = _problems(files)
+
+    assert problems == [
+        "main.bicep module functionApp: modules/function-app.bicep has no output hostName "
+        "(did you mean defaultHostName?)"
+    ]
+
+
 def test_missing_type_data_fails_saying_where_to_get_it(files, tmp_path):
     result = check_files(files, root=tmp_path / "nowhere")
 
