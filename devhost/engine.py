@@ -34,7 +34,6 @@ from devhost.workers import WorkerError, WorkerPool
 
 log = logging.getLogger("devhost")
 
-REWIND = "DevhostRewind"  # inbox-only marker; never written to history
 _NAMESPACE = uuid.UUID("9e952958-5e33-4daf-827f-2fa12937b875")
 
 
@@ -278,8 +277,7 @@ class Engine:
             )
             self._finish_without_replay(inst, "Terminated", reason)
             return
-        rewind = REWIND in kinds
-        if inst.status in TERMINAL and not rewind:
+        if inst.status in TERMINAL:
             with store.tx():
                 store.delete_messages([r.id for r in rows])
             return
@@ -292,9 +290,7 @@ class Engine:
         held = False
         for row in rows:
             ev, kind = row.event, row.event.get("EventType")
-            if kind == REWIND:
-                consumed.append(row.id)
-            elif kind == EventType.ExecutionSuspended:
+            if kind == EventType.ExecutionSuspended:
                 consumed.append(row.id)
                 if not suspended:
                     suspended = True
@@ -314,13 +310,13 @@ class Engine:
                 new.append(ev)
         if suspended:
             status = "Suspended"
-        elif rewind or inst.status == "Suspended":
+        elif inst.status == "Suspended":
             status = "Running"
         else:
             status = inst.status
         if held and not suspended:
             self._episodes.again(iid)  # resumed in this batch: deliver what was held next
-        if not new and not rewind:
+        if not new:
             with store.tx():
                 store.delete_messages(consumed)
                 if control:
@@ -336,8 +332,6 @@ class Engine:
             return
 
         history = store.history(iid)
-        if rewind:
-            history = _rewound(history)
         if inst.status == "Pending" and not any(
             e.get("EventType") == EventType.ExecutionStarted for e in history + new
         ):
@@ -375,8 +369,6 @@ class Engine:
             return
         out = _Outbox()
         with store.tx():
-            if rewind:
-                store.replace_history(iid, history)
             store.delete_messages(consumed)
             outcome = self._apply_reply(inst, reply, history, new_events, now, status, out)
             if not out.new_execution:
@@ -883,12 +875,38 @@ class Engine:
                 "The method RewindAsync is not supported by the devhost storage provider.",
                 "System.NotImplementedException",
             )
-        with self.store.tx():  # Running at once, so a status read right after sees it
-            self.store.add_message(iid, {"EventType": REWIND, "Reason": reason})
-            inst.status, inst.output = "Running", None
-            self.store.put_instance(inst)
-        self._changed(iid)
-        self.schedule(iid)
+        now = self.clock.now()
+        with self.store.tx():
+            touched, leaves = self._rewind_instance(inst, now)
+            for leaf in leaves:  # the deepest failed instance of each branch is revived
+                self.store.add_message(leaf, event(EventType.GenericEvent, now, Data=reason))
+        for touched_id in touched:
+            self._changed(touched_id)
+        for leaf in leaves:
+            self.schedule(leaf)
+
+    def _rewind_instance(self, inst: Instance, now: float) -> tuple[list[str], list[str]]:
+        """Inside a transaction, as DurableTask.AzureStorage's RewindHistoryAsync: clear the
+        failures, rewind each failed sub-orchestration the same way, status Pending. Returns
+        the instances touched and the leaves (failed instances without failed children)."""
+        history, children = _rewound(self.store.history(inst.id))
+        self.store.replace_history(inst.id, history)
+        inst.status, inst.output, inst.updated = "Pending", None, now
+        self.store.put_instance(inst)
+        touched, leaves = [inst.id], []
+        for child_id in children:
+            child = self.store.instance(child_id)
+            if child is None:  # purged: Azure's query finds no history and throws
+                raise NotRewindable(
+                    f"The failed sub-orchestration '{child_id}' has no history to rewind.",
+                    "System.InvalidOperationException",
+                )
+            more, deeper = self._rewind_instance(child, now)
+            touched += more
+            leaves += deeper
+        if not children:
+            leaves.append(inst.id)
+        return touched, leaves
 
     def purge(self, iids: list[str]) -> int:
         with self.store.tx():
@@ -910,23 +928,39 @@ def _retry_delay(options: dict[str, Any], attempt: int) -> float:
     return delay
 
 
-def _rewound(history: list[Event]) -> list[Event]:
-    """Hide failed tasks and the failure from the SDK so it re-yields and reschedules them."""
-    failed_ids = {
+def _rewound(history: list[Event]) -> tuple[list[Event], list[str]]:
+    """The history with its failures cleared, and the failed sub-orchestrations to rewind.
+
+    As AzureTableTrackingStore.RewindHistoryAsync: every TaskFailed (handled ones too) and
+    its TaskScheduled, every SubOrchestrationInstanceFailed and the Failed ExecutionCompleted
+    become GenericEvents, which replay skips, so the SDK schedules those tasks again. A failed
+    sub-orchestration's SubOrchestrationInstanceCreated stays: the child is rewound in place
+    and its completion answers the same task.
+    """
+    failed_tasks = {
+        e.get("TaskScheduledId") for e in history if e.get("EventType") == EventType.TaskFailed
+    }
+    failed_children = {
         e.get("TaskScheduledId")
         for e in history
-        if e.get("EventType") in (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed)
+        if e.get("EventType") == EventType.SubOrchestrationInstanceFailed
     }
-    hidden = {EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed}
-    scheduling = {EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated}
+    cleared = {EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed}
     result: list[Event] = []
+    children: list[str] = []
     for e in history:
         kind = e.get("EventType")
         if (
-            kind in hidden
-            or (kind in scheduling and e.get("EventId") in failed_ids)
-            or kind == EventType.ExecutionCompleted
+            kind == EventType.SubOrchestrationInstanceCreated
+            and e.get("EventId") in failed_children
         ):
-            e = {**e, "EventType": int(EventType.GenericEvent), "Data": f"rewound: {kind}"}
+            children.append(str(e.get("InstanceId")))
+        if (
+            kind in cleared
+            or (kind == EventType.TaskScheduled and e.get("EventId") in failed_tasks)
+            or (kind == EventType.ExecutionCompleted and e.get("OrchestrationStatus") == "Failed")
+        ):
+            name = EventType(kind).name
+            e = {**e, "EventType": int(EventType.GenericEvent), "Reason": f"Rewound: {name}"}
         result.append(e)
-    return result
+    return result, children

@@ -185,6 +185,39 @@ def test_rewind_failed_instance(app_host) -> None:
     assert status["output"] == ["Hello one", "ok after 2"]
 
 
+def test_rewind_clears_every_failed_task_including_one_the_orchestrator_handled(app_host):
+    # DurableTask.AzureStorage AzureTableTrackingStore.RewindHistoryAsync: every TaskFailed
+    # of the execution turns into a GenericEvent, so the handled call runs again too.
+    key = uid()
+    iid = start(app_host, "handles_one_failure", key)
+    assert app_host.wait_for(iid)["runtimeStatus"] == "Failed"
+
+    assert app_host.post(f"/api/client/rewind/{iid}").status == 200
+    status = app_host.wait_for(iid)
+
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == ["ok after 2", "ok after 2"]
+
+
+def test_rewind_rewinds_a_failed_sub_orchestration_in_place(app_host):
+    # The child keeps its history (its completed call is not run again) and its execution;
+    # only its failure is cleared, and its completion then reaches the waiting parent.
+    key = uid()
+    iid = start(app_host, "parent_of_failing_child", key)
+    assert app_host.wait_for(iid)["runtimeStatus"] == "Failed"
+    child = app_host.wait_for(f"{key}-child")
+    assert child["runtimeStatus"] == "Failed"
+
+    assert app_host.post(f"/api/client/rewind/{iid}").status == 200
+    status = app_host.wait_for(iid)
+    rewound_child = app_host.wait_for(f"{key}-child")
+
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == {"child": ["ok after 1", "ok after 2"]}
+    assert rewound_child["runtimeStatus"] == "Completed"
+    assert rewound_child["createdTime"] == child["createdTime"]
+
+
 def test_purge_one_and_by_filter(app_host) -> None:
     iid = start(app_host, "sequence", ["P"])
     app_host.wait_for(iid)
