@@ -349,7 +349,8 @@ class Engine:
         else:
             context = {
                 "history": history + new_events,
-                "input": inst.input,
+                # GetInputAsJson: the stored input as a JSON value (a list stays a list)
+                "input": None if inst.input_status is None else json.loads(inst.input_status),
                 "instanceId": iid,
                 "isReplaying": False,
                 "parentInstanceId": inst.parent_id,
