@@ -3,6 +3,7 @@ worker and deliver its result to the orchestration's inbox.
 
 Activities run at least once: the queue row is deleted in the same transaction that
 delivers the result, so a crash before that runs the activity again on the next start.
+Results that finish in the same turn of the event loop share one transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from devhost import failures, http_activity
 from devhost.clock import Clock
-from devhost.history import EventType, event
+from devhost.history import Event, EventType, event
 from devhost.index import FunctionIndex
 from devhost.limits import PayloadTooLarge, check_message
 from devhost.options import HostOptions
@@ -50,6 +51,7 @@ class Activities:
         self._spawn = spawn
         self._schedule = schedule  # the orchestration an activity answered runs next
         self.in_flight = 0
+        self._results: list[tuple[ActivityRow, Event]] = []  # finished, not yet committed
         self._http = http_activity.HttpActivity()  # call_http runs in the host, not a worker
         # The durable client binding JSON, for activities that take a `durable_client_input`
         # (e.g. to start an orchestration that must not be a child); set by the server.
@@ -63,16 +65,38 @@ class Activities:
         await self._http.close()
 
     async def _run(self, row: ActivityRow, queued: float) -> None:
+        result = None
         try:
-            await self._run_once(row, queued)
+            result = await self._run_once(row, queued)
         finally:
-            self.in_flight -= 1
+            if result is None:  # re-queued, or cancelled on stop
+                self.in_flight -= 1
+        if result is not None:
+            self._results.append((row, result))
+            if len(self._results) == 1:  # results that finish together commit together
+                asyncio.get_running_loop().call_soon(self._deliver)
+
+    def _deliver(self) -> None:
+        """Each result in the transaction that deletes its queue row (at least once)."""
+        results, self._results = self._results, []
+        delivered = []
+        try:
+            with self.store.tx():
+                for row, result in results:
+                    if self.store.delete_activity(row.id):
+                        self.store.add_message(row.instance_id, result, row.execution_id)
+                        delivered.append(row.instance_id)
+        finally:
+            self.in_flight -= len(results)
+        for instance_id in delivered:
+            self._schedule(instance_id)
 
     def _client_for(self, activity: str) -> str | None:
         fn = self.index.activities.get(activity.lower())
         return self.client_json if fn is not None and fn.binding("durableClient") else None
 
-    async def _run_once(self, row: ActivityRow, queued: float) -> None:
+    async def _run_once(self, row: ActivityRow, queued: float) -> Event | None:
+        """The result message, or None when the worker died and the row was queued again."""
         async with self._slots:
             self.stats.dispatch_latency.append(time.perf_counter() - queued)
             started = time.perf_counter()
@@ -89,7 +113,7 @@ class Activities:
             except WorkerError:
                 await asyncio.sleep(0.2)
                 self.queue(row)
-                return
+                return None
         ms = (time.perf_counter() - started) * 1000
         self.stats.activities += 1
         self.stats.activity_seconds += ms / 1000
@@ -111,15 +135,10 @@ class Activities:
                 Reason=f"Activity function '{row.name}' failed: {reply['error']}",
                 Details=failures.activity_details(reply["error"], reply.get("details")),
             )
-        with self.store.tx():
-            delivered = self.store.delete_activity(row.id)
-            if delivered:
-                self.store.add_message(row.instance_id, result, row.execution_id)
         log.info(
             "%s (%s) %s %.1fms", row.name, row.instance_id, "ok" if reply["ok"] else "failed", ms
         )
-        if delivered:
-            self._schedule(row.instance_id)
+        return result
 
     async def _call_http(self, request: str | None) -> dict[str, Any]:
         try:

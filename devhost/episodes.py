@@ -138,7 +138,7 @@ class Episodes:
             return
         new_events = [event(EventType.OrchestratorStarted, now), *control, *new]
         started = time.perf_counter()
-        reply = await self._replay(inst, history + new_events)
+        reply = await self._replay(inst, new_events)
         self.stats.episodes += 1
         replayed = time.perf_counter()
         self.stats.replay_seconds += replayed - started
@@ -158,8 +158,9 @@ class Episodes:
         self._changed(iid)
         self._commit(out)
 
-    async def _replay(self, inst: Instance, history: list[Event]) -> dict[str, Any]:
-        """The orchestrator function's reply to its history (OrchestrationContextToString)."""
+    async def _replay(self, inst: Instance, new_events: list[Event]) -> dict[str, Any]:
+        """The orchestrator function's reply to its history and the episode's new events
+        (the context as `OrchestrationContextToString` builds it)."""
         fn = self.index.orchestrators.get(inst.name.lower())
         if fn is None:
             return {
@@ -168,8 +169,7 @@ class Episodes:
                 "or is not an orchestrator function.",
                 "state": None,
             }
-        context = {
-            "history": history,
+        rest = {
             # GetInputAsJson: the stored input as a JSON value (a list stays a list)
             "input": None if inst.input_status is None else json.loads(inst.input_status),
             "instanceId": inst.id,
@@ -178,9 +178,11 @@ class Episodes:
             "upperSchemaVersion": 1,
             "upperSchemaVersionNew": 2,
         }
-        return await self.pool.call(
-            "orchestrate", name=fn.name, context=json.dumps(context, separators=(",", ":"))
-        )
+        # the stored history's JSON is kept, so only this episode's events are encoded here
+        items = [self.store.history_json(inst.id), _compact(new_events)[1:-1]]
+        history = ",".join(item for item in items if item)
+        context = '{"history":[' + history + "]," + _compact(rest)[1:]
+        return await self.pool.call("orchestrate", name=fn.name, context=context)
 
     def _apply_reply(
         self,
@@ -273,3 +275,7 @@ class Episodes:
         log.info("%s (%s) %s", inst.name, inst.id, "Terminated")
         self._changed(inst.id)
         self._commit(out)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))

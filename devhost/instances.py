@@ -80,7 +80,8 @@ def started_event(inst: Instance, now: float) -> Event:
 
 def create(store: Store, inst: Instance, now: float) -> None:
     """Inside a transaction: replace any old instance with this id and queue its start."""
-    store.delete_instance(inst.id)
+    if store.instance(inst.id) is not None:
+        store.delete_instance(inst.id)
     store.put_instance(inst)
     store.add_message(inst.id, started_event(inst, now), inst.execution_id)
 
