@@ -15,6 +15,7 @@ import pytest
 
 from scripts.localstack import onboardable_accounts
 from scripts.otlp_sink import Received, Span, eventually, receiver
+from tests.support.stack import easy_auth_principal
 
 pytestmark = pytest.mark.slow
 
@@ -284,3 +285,28 @@ def test_each_entity_operation_batch_is_a_span_with_the_entity_id(stack_factory)
         assert span.attributes["crosswalk.entity.batch_size"] == len(
             span.attributes["crosswalk.entity.operations"]
         )
+
+
+def test_the_record_page_links_each_instance_to_its_trace(stack_factory):
+    with receiver() as (endpoint, received):
+        stack = stack_factory(
+            seed=12,
+            SUPPORT_TRACE_URL="http://127.0.0.1:16686/trace/{operation_id}",
+            **_telemetry_env(endpoint),
+        )
+        account = onboardable_accounts(stack.sb, needs_approval=False)[0]
+        started = stack.host.post(
+            f"/api/accounts/{account['Id']}/onboard", headers={"traceparent": CALLER}
+        )
+        stack.host.wait_for(started.json()["id"], timeout=60)
+
+        record = stack.host.get(
+            f"/api/support/records/{account['Id']}",
+            headers=easy_auth_principal("kim@support", "Support.Read"),
+        )
+        steps = eventually(lambda: _spans_named(received, "activity sf_write_back_d2c_ids"))
+
+    assert record.status == 200, record.text
+    (instance,) = record.json()["instances"]
+    assert instance["operationId"] == CALLER_TRACE == steps[0].trace_id
+    assert instance["traceUrl"] == f"http://127.0.0.1:16686/trace/{CALLER_TRACE}"
