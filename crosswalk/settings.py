@@ -374,6 +374,11 @@ class SupportSettings(_Group):
     approval_sla_hours: float = Field(default=24, gt=0)
     bulk_retry_max: int = Field(default=100, ge=1, le=1000)
     salesforce_reserve_percent: float = Field(default=20, ge=0, le=100)
+    # where a record page links an instance's trace: {operation_id} is the W3C trace id,
+    # which Application Insights calls the operation id
+    trace_url: str | None = Field(
+        default=None, max_length=2000, pattern=r"^https?://[^\s]*\{operation_id\}[^\s]*$"
+    )
 
     @model_validator(mode="after")
     def _dev_token_needs_key(self) -> SupportSettings:
