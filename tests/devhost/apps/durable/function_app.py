@@ -2,6 +2,7 @@
 
 import json
 import os
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import azure.functions as func
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-STATE_DIR = os.environ.get("CONFORMANCE_STATE_DIR", "")
+# Outside the app folder when a test gives none, so no run leaves files in the tree.
+STATE_DIR = os.environ.get("CONFORMANCE_STATE_DIR") or tempfile.gettempdir()
 
 
 # -- activities ---------------------------------------------------------------------------
