@@ -31,7 +31,14 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `scripts` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.bicep_template import BicepFile, body, is_call, is_loop, unquote
+from scripts.bicep_template import (
+    BicepFile,
+    body,
+    is_call,
+    is_loop,
+    literal_decorator,
+    unquote,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPES_ENV = "CROSSWALK_BICEP_TYPES"
@@ -214,6 +221,19 @@ class _Walk:
             is_call(value, "operator") or is_call(value, "function")
         )
 
+    def parameter_values(self, name: str) -> list[tuple[Any, str]]:
+        """What a parameter of this file can hold, where the file says: each @allowed value,
+        else a literal default (a caller's value is checked where the caller is read)."""
+        param = self.checker.file.parameters[name]
+        names = self.checker.file.names
+        allowed = literal_decorator(param, "allowed")
+        if isinstance(allowed, list):
+            return [(v, f"param {name} allows {v!r}") for v in allowed if _literal(v, names)]
+        default = param.get("default")
+        if default is not None and _literal(default, names):
+            return [(default, f"param {name} defaults to {_shown(default)}")]
+        return []
+
     def value(self, value: Any, ref: Mapping[str, Any], path: str) -> None:
         if value is None:
             return
@@ -221,6 +241,10 @@ class _Walk:
             operands = value["operator"]["operands"]
             self.value(operands["true_value"], ref, path)
             self.value(operands["false_value"], ref, path)
+            return
+        if isinstance(value, str) and value in self.checker.file.parameters:
+            for candidate, origin in self.parameter_values(value):
+                self.value(candidate, ref, f"{path} ({origin})")
             return
         if self.is_known_later(value):
             return
@@ -346,6 +370,24 @@ class _Walk:
                 if prop.get("flags", 0) & REQUIRED and name.lower() not in lower_given:
                     here = f"{path}.{name}" if path else name
                     self.report(here, "required by Azure, not set")
+
+
+def _literal(value: Any, names: set[str]) -> bool:
+    """A value fixed in the text: no reference, interpolation or call anywhere in it."""
+    if isinstance(value, bool | int | float):
+        return True
+    if isinstance(value, str):
+        return "${" not in value and value not in names
+    if isinstance(value, list):
+        return all(_literal(v, names) for v in value)
+    if isinstance(value, dict):
+        return (
+            not is_call(value, "operator")
+            and not is_call(value, "function")
+            and not is_loop(value)
+            and all(_literal(v, names) for v in value.values())
+        )
+    return False
 
 
 def _matches(pattern: str, value: str) -> bool:
