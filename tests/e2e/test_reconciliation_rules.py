@@ -24,6 +24,7 @@ def _calls(sb) -> dict[str, int]:
     }
 
 
+@pytest.mark.timeout(900)  # 2,000 onboarding sagas: ~95 s alone on 2 cores, more under load
 def test_a_never_synced_org_of_2000_accounts_is_linked_in_the_floor_of_calls(stack_factory):
     stack = stack_factory(seed=0)
     sb = stack.sb
