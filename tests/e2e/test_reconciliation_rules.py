@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import pytest
 
-from tests.e2e.drift import in_sync, never_synced, read_org, run_reconciliation, scan_floor
+from tests.e2e.drift import (
+    by_class,
+    in_sync,
+    never_synced,
+    read_org,
+    run_reconciliation,
+    scan_floor,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -88,3 +96,26 @@ def test_storefront_values_the_org_refuses_are_findings_naming_code_and_field(st
     stored = sb.salesforce_record("Account", moved)
     assert (stored["BillingCountryCode"], stored["BillingStateCode"]) == ("US", "TX")
     assert (stored["BillingCountry"], stored["BillingState"]) == ("United States", "Texas")
+
+
+@pytest.mark.parametrize(("overlap", "found"), [("300", True), ("0", False)])
+def test_an_edit_committed_late_with_an_earlier_stamp_is_read_by_the_next_run(
+    stack_factory, overlap, found
+):
+    stack = stack_factory(seed=8, RECONCILE_OVERLAP_SECONDS=overlap)
+    sb, store = stack.sb, stack.profiles()
+    sb.set_events_to(salesforce="")
+    org = read_org(sb)
+    in_sync(sb, store, org, org.plain)
+    first = run_reconciliation(stack.host)
+    watermark = datetime.fromisoformat(first["watermark_to"])
+    late = org.plain[0]
+    now = datetime.fromtimestamp(sb.clock.now_ms() / 1000, UTC)
+    began = (now - watermark).total_seconds() + 10  # stamped 10 s before the watermark
+
+    sb.salesforce_edit_in_flight("Account", late, {"Industry": "Shipbuilding"}, began)
+    second = run_reconciliation(stack.host)
+
+    customer = next(c for c in sb.d2c_customers() if c["external_ref"] == late)
+    assert (late in by_class(second).get("stale_in_d2c", set())) is found
+    assert (customer["industry"] == "Shipbuilding") is found
