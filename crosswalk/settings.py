@@ -87,6 +87,12 @@ class SalesforceSettings(_Group):
     client_secret: SecretStr | None = None
     username: str | None = None
     private_key_path: Path | None = None
+    private_key_secret_uri: AnyHttpUrl | None = Field(
+        default=None,
+        examples=["https://kv-example.vault.azure.net/secrets/salesforce-jwt-key"],
+    )
+    """The JWT key as a Key Vault secret, read with the app's identity (no version: the latest,
+    so a rotation is picked up); instead of private_key_path."""
     ca_bundle: Path | None = None
     client_name: str = Field(default="crosswalk", pattern=r"^[A-Za-z0-9_-]{1,40}$")
     state_country_picklists: bool = False
@@ -98,6 +104,16 @@ class SalesforceSettings(_Group):
     """Share of the org's daily API allowance Crosswalk never spends (people, other apps)."""
     allowance_wait_seconds: float = Field(default=900, ge=1, le=86_400)
     """How long work waits below the reserve before trying again."""
+
+    @field_validator("private_key_secret_uri")
+    @classmethod
+    def _a_key_vault_secret(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        segments = [s for s in (value.path or "").split("/") if s] if value else []
+        if value is not None and (
+            value.scheme != "https" or len(segments) not in (2, 3) or segments[0] != "secrets"
+        ):
+            raise ValueError("must be https://<vault>.vault.azure.net/secrets/<name>[/<version>]")
+        return value
 
     @model_validator(mode="after")
     def _credentials_for_mode(self) -> SalesforceSettings:
@@ -112,8 +128,10 @@ class SalesforceSettings(_Group):
                     "login.salesforce.com and test.salesforce.com"
                 )
         if self.auth_mode is SalesforceAuthMode.JWT:
-            if self.private_key_path is None:
+            if self.private_key_path is None and self.private_key_secret_uri is None:
                 raise ValueError("private_key_path: required when auth_mode is jwt")
+            if self.private_key_path is not None and self.private_key_secret_uri is not None:
+                raise ValueError("private_key_secret_uri: give it or private_key_path, not both")
             if not self.username:
                 raise ValueError("username: required when auth_mode is jwt")
             if self.jwt_audience is not None and self.jwt_audience.host not in _LOGIN_HOSTS:
@@ -278,6 +296,11 @@ class ReconcileSettings(_Group):
     stuck_after_hours: float = Field(default=24, gt=0)
     bulk_threshold: int = Field(default=2000, ge=1)
     """A scan this large stages its write-backs; this many due go through Bulk API 2.0."""
+    # Salesforce stamps SystemModstamp when a transaction starts and in whole seconds, so a
+    # record committed after a run read past its stamp carries one at or before the new
+    # watermark ("in flight", salesforce.stackexchange.com/q/234824): each run re-reads this
+    # much before the watermark, and records it finds twice are simply in sync.
+    overlap_seconds: float = Field(default=300, ge=0, le=86_400)
 
     @field_validator("schedule")
     @classmethod
@@ -362,6 +385,11 @@ class SupportSettings(_Group):
     approval_sla_hours: float = Field(default=24, gt=0)
     bulk_retry_max: int = Field(default=100, ge=1, le=1000)
     salesforce_reserve_percent: float = Field(default=20, ge=0, le=100)
+    # where a record page links an instance's trace: {operation_id} is the W3C trace id,
+    # which Application Insights calls the operation id
+    trace_url: str | None = Field(
+        default=None, max_length=2000, pattern=r"^https?://[^\s]*\{operation_id\}[^\s]*$"
+    )
 
     @model_validator(mode="after")
     def _dev_token_needs_key(self) -> SupportSettings:
@@ -440,6 +468,11 @@ class TelemetrySettings(_Group):
     prefix: ClassVar[str] = ""
 
     applicationinsights_connection_string: SecretStr | None = None
+    applicationinsights_authentication_string: str | None = Field(
+        default=None, pattern=r"^(ClientId=[0-9a-fA-F-]{36};)?Authorization=AAD$"
+    )
+    """`Authorization=AAD`: send with the app's managed identity (`ClientId=<id>;` first for a
+    user-assigned one), so Application Insights can keep local auth off. The host reads it too."""
     otel_exporter_otlp_endpoint: AnyHttpUrl | None = None
     otel_service_name: str = Field(default="crosswalk", min_length=1, max_length=100)
     otel_metric_export_interval: int = Field(default=60_000, ge=100, le=3_600_000)

@@ -4,6 +4,7 @@ import azure.durable_functions as df
 
 bp = df.Blueprint()
 
+from crosswalk.telemetry.functions import trace_functions  # noqa: E402
 from triggers import (  # noqa: E402, F401
     d2c_events,
     onboarding,
@@ -15,3 +16,5 @@ from triggers import (  # noqa: E402, F401
     support_console,
     support_digest,
 )
+
+trace_functions(bp)  # spans continuing each caller's trace / one per entity batch

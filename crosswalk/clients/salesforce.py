@@ -4,7 +4,9 @@ Crosswalk performs the OAuth 2.0 exchange itself against the configured login UR
 bearer or client credentials; simple-salesforce's own login flows only know
 `*.salesforce.com`), caches the token, and hands `simple-salesforce` the instance URL, the
 session id and a `requests.Session` that trusts the configured CA bundle. An expired session
-is refreshed once; every other failure is classified through crosswalk.errors.
+is refreshed once; every other failure is classified through crosswalk.errors. The JWT key
+comes from a file or, in Azure, from Key Vault (read with the app's identity and cached; a
+refused assertion re-reads it once, so a rotated key is picked up at once).
 
 SOQL is only ever built with `format_soql`, which quotes and escapes every value.
 """
@@ -27,6 +29,7 @@ from simple_salesforce.format import format_soql
 
 from crosswalk.allowance import AllowanceGovernor, AllowanceReading, refusal
 from crosswalk.clients.http import make_session
+from crosswalk.clients.keyvault import KeyVaultSecret
 from crosswalk.clients.salesforce_limits import address_fields, collection_calls
 from crosswalk.errors import (
     AuthenticationFailed,
@@ -82,9 +85,18 @@ class ApiBudget:
 
 class SalesforceClient:
     def __init__(
-        self, settings: SalesforceSettings, *, session: requests.Session | None = None
+        self,
+        settings: SalesforceSettings,
+        *,
+        session: requests.Session | None = None,
+        private_key: KeyVaultSecret | None = None,
     ) -> None:
         self._settings = settings
+        # The JWT key from Key Vault: given (tests pass one with their credential), or built
+        # from private_key_secret_uri with the app's identity.
+        if private_key is None and settings.private_key_secret_uri is not None:
+            private_key = KeyVaultSecret(str(settings.private_key_secret_uri))
+        self._private_key = private_key
         # `Sforce-Call-Options` shows up as `changeOrigin` (`...;client=crosswalk`) in the change
         # events our own writes cause, which is how their echoes are recognised.
         self._session = session or make_session(
@@ -104,6 +116,15 @@ class SalesforceClient:
     # ------------------------------------------------------------------ session
 
     def _token(self) -> dict[str, Any]:
+        try:
+            return self._request_token()
+        except AuthenticationFailed:
+            if self._settings.auth_mode is not SalesforceAuthMode.JWT or self._private_key is None:
+                raise
+            self._private_key.refresh()  # a rotated key: sign again with the vault's latest
+            return self._request_token()
+
+    def _request_token(self) -> dict[str, Any]:
         settings = self._settings
         url = settings.token_url
         if settings.auth_mode is SalesforceAuthMode.JWT:
@@ -135,8 +156,11 @@ class SalesforceClient:
 
     def _jwt_assertion(self) -> str:
         settings = self._settings
-        assert settings.private_key_path is not None  # settings validation guarantees it
-        key = settings.private_key_path.read_bytes()
+        if self._private_key is not None:
+            key = self._private_key.value().encode()
+        else:
+            assert settings.private_key_path is not None  # settings validation guarantees it
+            key = settings.private_key_path.read_bytes()
         claims = {
             "iss": settings.client_id,
             "sub": settings.username,

@@ -9,7 +9,9 @@ The parsed template comes from pycep (scripts/infra_check.py, in .venv-infra). I
 bare string is either a literal or a reference to a parameter or variable; a string that names
 one of them is read as the reference, a string with `${` as an interpolation, and a dict as an
 expression (function call, property access, condition). Values that are only known at deploy
-time (module outputs, Key Vault references) are stood in for by a value of the setting's type.
+time (module outputs, Key Vault references, a parameter infra/main.parameters.json maps to a
+bare `${VAR}`, which the deployer's azd value decides) are stood in for by a value of the
+setting's type (the setting's own example when it has one).
 """
 
 from __future__ import annotations
@@ -48,10 +50,13 @@ AZURE_CHOICES = {
     "PROFILE_STORE_KIND": "Cosmos DB instead of the local SQLite file",
     "LAKE_KIND": "Blob Storage (the ADLS Gen2 lake) instead of a local folder",
     "SUPPORT_AUDIT_KIND": "append blobs shared by every instance instead of a local SQLite file",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "telemetry with the app's managed identity, so "
+    "Application Insights keeps local auth off",
 }
 
 UNKNOWN = object()  # a value only known at deploy time
 SETTING_EXPRESSION = re.compile(r"%([A-Za-z0-9_]+)%")
+AZD_VALUE = re.compile(r"\$\{[A-Z0-9_]+\}")  # a parameter file value with no default of its own
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,8 @@ def resolve(value: Any, template: Template, seen: frozenset[str] = frozenset()) 
     if value in seen:
         return UNKNOWN
     if value in template.parameters:
+        if AZD_VALUE.fullmatch(str(template.parameter_file.get(value, ""))):
+            return UNKNOWN  # `${VAR}`: the deployer's azd value; the default is only a fallback
         default = template.parameters[value].get("default")
         return UNKNOWN if default is None else resolve(default, template, seen | {value})
     if value in template.variables:
@@ -220,6 +227,8 @@ def stand_in(name: str) -> str | None:
     type leaves no safe guess (numbers, enums: the template must fix those)."""
     group_name, field_name = app_setting_names()[name]
     info = GROUPS[group_name].model_fields[field_name]
+    if info.examples:  # the setting shows what a value looks like (e.g. a Key Vault secret URI)
+        return str(info.examples[0])
     leaves = _leaf_types(info.annotation)
     if any(isinstance(t, type) and issubclass(t, AnyHttpUrl) for t in leaves):
         return "https://deploy-time.example.com/"
