@@ -7,7 +7,7 @@ from pathlib import Path
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parents[2]
-PROTO = "crosswalk/pubsub/eventbus.proto"
+PROTO = "pubsub_api/eventbus.proto"
 GENERATED = ("eventbus_pb2.py", "eventbus_pb2.pyi", "eventbus_pb2_grpc.py")
 
 
@@ -25,14 +25,14 @@ def test_checked_in_stubs_match_the_proto(tmp_path: Path) -> None:
 
     assert code == 0
     for name in GENERATED:
-        fresh = (tmp_path / "crosswalk" / "pubsub" / name).read_text()
-        assert fresh == (ROOT / "crosswalk" / "pubsub" / name).read_text(), (
+        fresh = (tmp_path / "pubsub_api" / name).read_text()
+        assert fresh == (ROOT / "pubsub_api" / name).read_text(), (
             f"{name} is stale: regenerate as {PROTO} says"
         )
 
 
 def test_stubs_name_salesforce_s_method_paths() -> None:
-    from crosswalk.pubsub import eventbus_pb2
+    from pubsub_api import eventbus_pb2
 
     service = eventbus_pb2.DESCRIPTOR.services_by_name["PubSub"]
 

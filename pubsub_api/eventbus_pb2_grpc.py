@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from crosswalk.pubsub import eventbus_pb2 as crosswalk_dot_pubsub_dot_eventbus__pb2
+from pubsub_api import eventbus_pb2 as pubsub__api_dot_eventbus__pb2
 
 GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
@@ -18,7 +18,7 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in crosswalk/pubsub/eventbus_pb2_grpc.py depends on'
+        + ' but the generated code in pubsub_api/eventbus_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
@@ -36,18 +36,18 @@ class PubSubStub:
         """
         self.Subscribe = channel.stream_stream(
                 '/eventbus.v1.PubSub/Subscribe',
-                request_serializer=crosswalk_dot_pubsub_dot_eventbus__pb2.FetchRequest.SerializeToString,
-                response_deserializer=crosswalk_dot_pubsub_dot_eventbus__pb2.FetchResponse.FromString,
+                request_serializer=pubsub__api_dot_eventbus__pb2.FetchRequest.SerializeToString,
+                response_deserializer=pubsub__api_dot_eventbus__pb2.FetchResponse.FromString,
                 _registered_method=True)
         self.GetSchema = channel.unary_unary(
                 '/eventbus.v1.PubSub/GetSchema',
-                request_serializer=crosswalk_dot_pubsub_dot_eventbus__pb2.SchemaRequest.SerializeToString,
-                response_deserializer=crosswalk_dot_pubsub_dot_eventbus__pb2.SchemaInfo.FromString,
+                request_serializer=pubsub__api_dot_eventbus__pb2.SchemaRequest.SerializeToString,
+                response_deserializer=pubsub__api_dot_eventbus__pb2.SchemaInfo.FromString,
                 _registered_method=True)
         self.GetTopic = channel.unary_unary(
                 '/eventbus.v1.PubSub/GetTopic',
-                request_serializer=crosswalk_dot_pubsub_dot_eventbus__pb2.TopicRequest.SerializeToString,
-                response_deserializer=crosswalk_dot_pubsub_dot_eventbus__pb2.TopicInfo.FromString,
+                request_serializer=pubsub__api_dot_eventbus__pb2.TopicRequest.SerializeToString,
+                response_deserializer=pubsub__api_dot_eventbus__pb2.TopicInfo.FromString,
                 _registered_method=True)
 
 
@@ -77,18 +77,18 @@ def add_PubSubServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Subscribe': grpc.stream_stream_rpc_method_handler(
                     servicer.Subscribe,
-                    request_deserializer=crosswalk_dot_pubsub_dot_eventbus__pb2.FetchRequest.FromString,
-                    response_serializer=crosswalk_dot_pubsub_dot_eventbus__pb2.FetchResponse.SerializeToString,
+                    request_deserializer=pubsub__api_dot_eventbus__pb2.FetchRequest.FromString,
+                    response_serializer=pubsub__api_dot_eventbus__pb2.FetchResponse.SerializeToString,
             ),
             'GetSchema': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSchema,
-                    request_deserializer=crosswalk_dot_pubsub_dot_eventbus__pb2.SchemaRequest.FromString,
-                    response_serializer=crosswalk_dot_pubsub_dot_eventbus__pb2.SchemaInfo.SerializeToString,
+                    request_deserializer=pubsub__api_dot_eventbus__pb2.SchemaRequest.FromString,
+                    response_serializer=pubsub__api_dot_eventbus__pb2.SchemaInfo.SerializeToString,
             ),
             'GetTopic': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTopic,
-                    request_deserializer=crosswalk_dot_pubsub_dot_eventbus__pb2.TopicRequest.FromString,
-                    response_serializer=crosswalk_dot_pubsub_dot_eventbus__pb2.TopicInfo.SerializeToString,
+                    request_deserializer=pubsub__api_dot_eventbus__pb2.TopicRequest.FromString,
+                    response_serializer=pubsub__api_dot_eventbus__pb2.TopicInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -116,8 +116,8 @@ class PubSub:
             request_iterator,
             target,
             '/eventbus.v1.PubSub/Subscribe',
-            crosswalk_dot_pubsub_dot_eventbus__pb2.FetchRequest.SerializeToString,
-            crosswalk_dot_pubsub_dot_eventbus__pb2.FetchResponse.FromString,
+            pubsub__api_dot_eventbus__pb2.FetchRequest.SerializeToString,
+            pubsub__api_dot_eventbus__pb2.FetchResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -143,8 +143,8 @@ class PubSub:
             request,
             target,
             '/eventbus.v1.PubSub/GetSchema',
-            crosswalk_dot_pubsub_dot_eventbus__pb2.SchemaRequest.SerializeToString,
-            crosswalk_dot_pubsub_dot_eventbus__pb2.SchemaInfo.FromString,
+            pubsub__api_dot_eventbus__pb2.SchemaRequest.SerializeToString,
+            pubsub__api_dot_eventbus__pb2.SchemaInfo.FromString,
             options,
             channel_credentials,
             insecure,
@@ -170,8 +170,8 @@ class PubSub:
             request,
             target,
             '/eventbus.v1.PubSub/GetTopic',
-            crosswalk_dot_pubsub_dot_eventbus__pb2.TopicRequest.SerializeToString,
-            crosswalk_dot_pubsub_dot_eventbus__pb2.TopicInfo.FromString,
+            pubsub__api_dot_eventbus__pb2.TopicRequest.SerializeToString,
+            pubsub__api_dot_eventbus__pb2.TopicInfo.FromString,
             options,
             channel_credentials,
             insecure,
