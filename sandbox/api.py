@@ -22,6 +22,7 @@ from .d2c.app import D2CApp
 from .d2c.store import D2CPlatform
 from .entra.app import EntraApp
 from .entra.directory import STOREFRONT_CLIENT_ID, STOREFRONT_CLIENT_SECRET, Directory
+from .eventgrid.topics import EventGridTopics
 from .faults import Faults
 from .outbox import Outbox
 from .pubsub.bus import EventBus
@@ -84,6 +85,8 @@ class Sandbox:
         pubsub_port: int = 0,
         pubsub_keepalive: float = 270.0,
         pubsub_idle_close: float = 70.0,
+        eventgrid_port: int = 0,
+        eventgrid_time_scale: float = 1.0,
     ) -> None:
         self.seed = seed
         self.api_version = api_version
@@ -174,6 +177,17 @@ class Sandbox:
         self._entra_server = ServerThread(
             EntraApp(self.entra).handle, name="entra", host=host, port=entra_port
         )
+        # Event Grid topics ("salesforce", "d2c") over TLS; tokens from the Entra stand-in.
+        self.eventgrid = EventGridTopics(self.entra, time_scale=eventgrid_time_scale, seed=seed)
+        for topic in ("salesforce", "d2c"):
+            self.eventgrid.create(topic)
+        self._eventgrid_server = ServerThread(
+            self.eventgrid.handle,
+            name="eventgrid",
+            host=host,
+            port=eventgrid_port,
+            ssl_context=keys.server_ssl,
+        )
         self.salesforce_url = ""
         self.pubsub_target = ""
         self.d2c_url = ""
@@ -192,15 +206,18 @@ class Sandbox:
         try:
             entra_port = self._entra_server.start()
             pubsub_port = self._pubsub_server.start()
+            eventgrid_port = self._eventgrid_server.start()
         except BaseException:
             self._sf_server.stop()
             self._d2c_server.stop()
             self._entra_server.stop()
+            self._pubsub_server.stop()
             raise
         self.salesforce_url = f"https://{self.host}:{sf_port}"
         self.d2c_url = f"http://{self.host}:{d2c_port}"
         self.entra_url = f"http://{self.host}:{entra_port}"
         self.pubsub_target = f"{self.host}:{pubsub_port}"
+        self.eventgrid.url = f"https://{self.host}:{eventgrid_port}"
         self.entra.authority = self.entra_url
         self.org.instance_url = self.salesforce_url
         self._started = True
@@ -225,6 +242,8 @@ class Sandbox:
         self._d2c_server.stop()
         self._entra_server.stop()
         self._pubsub_server.stop()
+        self._eventgrid_server.stop()
+        self.eventgrid.close()
         if self._persist:
             self.save()
         self._sf_outbox.close()
@@ -550,6 +569,8 @@ class Sandbox:
         return {
             "salesforce_url": self.salesforce_url,
             "pubsub_target": self.pubsub_target,
+            "eventgrid_endpoints": {t: self.eventgrid.endpoint(t) for t in self.eventgrid.topics},
+            "eventgrid_keys": {t: topic.key for t, topic in self.eventgrid.topics.items()},
             "d2c_url": self.d2c_url,
             "ca_bundle": self.ca_bundle,
             "api_version": self.api_version,
