@@ -229,6 +229,16 @@ var appSettings = {
   NOTIFY_CONSOLE_URL: 'https://${names.functionApp}.azurewebsites.net/api/support/console'
 }
 
+// The Pub/Sub API relay publishes to the Salesforce topic (modules/events.bicep names it and
+// grants the app's identity EventGrid Data Sender there; the endpoint follows Event Grid's
+// https://<topic>.<region>-1.eventgrid.azure.net/api/events, written out because the topic
+// module depends on the Function App).
+var relaySettings = {
+  RELAY_ENABLED: 'true'
+  RELAY_SCHEDULE: '0 * * * * *'
+  RELAY_EVENT_GRID_ENDPOINT: 'https://${names.prefix}-salesforce-events.${location}-1.eventgrid.azure.net/api/events'
+}
+
 // Only with a webhook: an unresolved Key Vault reference would reach the app as text.
 var notifySettings = empty(notifyWebhookUrl) ? {} : {
   NOTIFY_WEBHOOK_URL: '${keyVaultReference}notify-webhook-url)'
@@ -259,6 +269,7 @@ var schedulerSettings = {
 var functionAppSettings = union(
   hostSettings,
   appSettings,
+  relaySettings,
   notifySettings,
   profileApiSettings,
   useScheduler ? schedulerSettings : {},
@@ -303,6 +314,7 @@ module events 'modules/events.bicep' = {
     tags: tags
     namePrefix: names.prefix
     functionAppId: functionApp.outputs.id
+    relayPrincipalId: functionApp.outputs.principalId
     subscribe: subscribeEvents
     lakeName: lake.outputs.name
     deadLetterContainer: lake.outputs.deadLetterContainer

@@ -48,6 +48,7 @@ AZURE_CHOICES = {
     "PROFILE_STORE_KIND": "Cosmos DB instead of the local SQLite file",
     "LAKE_KIND": "Blob Storage (the ADLS Gen2 lake) instead of a local folder",
     "SUPPORT_AUDIT_KIND": "append blobs shared by every instance instead of a local SQLite file",
+    "RELAY_ENABLED": "the Pub/Sub API relay runs in Azure (locally make run turns it on too)",
 }
 
 UNKNOWN = object()  # a value only known at deploy time
