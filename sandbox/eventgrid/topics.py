@@ -45,6 +45,7 @@ class Topic:
     published: int = 0
     requests: int = 0
     refused: int = 0
+    fail_next: list[int] = field(default_factory=list)  # test fault: answer these statuses
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -101,6 +102,9 @@ class EventGridTopics:
         topic = self.topic(match.group(1))
         with self._lock:
             topic.requests += 1
+            fault = topic.fail_next.pop(0) if topic.fail_next else None
+        if fault is not None:
+            return self._refuse(topic, _error(fault, "InjectedFault", f"test fault {fault}"))
         if not request.query.get("api-version"):
             return self._refuse(topic, _error(400, "BadRequest", "api-version is required"))
         refused = self._authenticate(topic, request)

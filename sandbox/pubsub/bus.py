@@ -90,6 +90,22 @@ class EventBus:
                 )
             self.changed.notify_all()
 
+    def inject(self, entity: str, schema_id: str, payload: bytes) -> None:
+        """Test fault: an event whose payload is whatever the test says (e.g. not Avro)."""
+        with self.changed:
+            self._position += 1
+            self._events.append(
+                BusEvent(
+                    self._position,
+                    self.clock.now_ms(),
+                    entity,
+                    schema_id,
+                    payload,
+                    str(uuid.uuid4()),
+                )
+            )
+            self.changed.notify_all()
+
     def _expire(self) -> None:
         floor = self.clock.now_ms() - self.retention_ms
         gone = 0
