@@ -44,6 +44,22 @@ def app_env(sb: Any, data: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
+def relay_env(sb: Any, **overrides: str) -> dict[str, str]:
+    """The relay's settings for a running sandbox: its Pub/Sub API, its Salesforce Event Grid
+    topic (the key; in Azure the app's identity), the sandbox CA for both."""
+    env = {
+        "RELAY_ENABLED": "true",
+        "RELAY_SCHEDULE": "* * * * * *",  # a session ends: the next starts within a second
+        "RELAY_PUBSUB_ENDPOINT": sb.pubsub_target,
+        "RELAY_CA_BUNDLE": str(sb.ca_bundle),
+        "RELAY_EVENT_GRID_ENDPOINT": sb.eventgrid.endpoint("salesforce"),
+        "RELAY_EVENT_GRID_KEY": sb.eventgrid.topic("salesforce").key,
+        "RELAY_EVENT_GRID_CA_BUNDLE": str(sb.ca_bundle),
+    }
+    env.update(overrides)
+    return env
+
+
 def onboardable_accounts(sb: Any, *, needs_approval: bool | None = None) -> list[dict[str, Any]]:
     """Seeded Accounts that qualify and are not synced yet, by whether a person must approve.
 
