@@ -45,6 +45,7 @@ class Checkpoint:
     lease_until_ms: int = 0
     relayed: int = 0
     dead_lettered: int = 0
+    last_lag_ms: int | None = None  # commit -> Event Grid accepted, of the last batch
     last_error: dict[str, Any] | None = None
     catch_ups: list[dict[str, Any]] = field(default_factory=list)
 
@@ -59,6 +60,7 @@ class Checkpoint:
             "owner": self.owner,
             "leaseUntilMs": self.lease_until_ms,
             "relayed": self.relayed,
+            "lastLagMs": self.last_lag_ms,
             "deadLettered": self.dead_lettered,
             "lastError": self.last_error,
             "catchUps": self.catch_ups[-KEEP_CATCH_UPS:],
@@ -75,6 +77,7 @@ class Checkpoint:
             lease_until_ms=int(doc.get("leaseUntilMs") or 0),
             relayed=int(doc.get("relayed") or 0),
             dead_lettered=int(doc.get("deadLettered") or 0),
+            last_lag_ms=doc.get("lastLagMs"),
             last_error=doc.get("lastError"),
             catch_ups=list(doc.get("catchUps") or []),
         )
@@ -155,6 +158,7 @@ class Lease:
         self.checkpoint.replay_id = replay_id.hex()
         if commit_ms is not None:
             self.checkpoint.last_commit_ms = max(commit_ms, self.checkpoint.last_commit_ms or 0)
+            self.checkpoint.last_lag_ms = max(0, self._now() - commit_ms)
         self.checkpoint.relayed += relayed
         self.checkpoint.dead_lettered += dead
         if relayed or dead:
@@ -193,7 +197,32 @@ def read_checkpoints(lake: Lake) -> list[Checkpoint]:
     """Every channel's checkpoint (support health)."""
     out = []
     for path in lake.list(PREFIX):
+        if not path.endswith(".json"):
+            continue
         found = lake.read_tagged(path)
         if found:
             out.append(Checkpoint.from_json(found[0]))
+    return out
+
+
+def relay_health(lake: Lake, now_ms: int, stale_after_s: float = 600) -> list[dict[str, Any]]:
+    """The relay's state per channel for support: last checkpoint and its age, lag, totals,
+    last error, and the latest catch-up; ``stale`` when no relay moved it for a while."""
+    out = []
+    for c in read_checkpoints(lake):
+        age = (now_ms - c.saved_ms) / 1000 if c.saved_ms is not None else None
+        out.append(
+            {
+                "topic": c.topic,
+                "lastCheckpointAt": _iso(c.saved_ms),
+                "checkpointAgeSeconds": None if age is None else round(age, 1),
+                "stale": age is None or age > stale_after_s,
+                "lagMs": c.last_lag_ms,
+                "lastCommitAt": _iso(c.last_commit_ms),
+                "relayed": c.relayed,
+                "deadLettered": c.dead_lettered,
+                "lastError": c.last_error,
+                "lastCatchUp": c.catch_ups[-1] if c.catch_ups else None,
+            }
+        )
     return out

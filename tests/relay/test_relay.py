@@ -187,3 +187,22 @@ def test_a_spent_delivery_allocation_is_reported_and_not_retried_in_the_session(
 
     assert report.error_kind == "limit" and rig.pubsub.calls["Subscribe"] == 1
     assert json.dumps(_checkpoint(rig)["lastError"]).find("limit.exceeded") > 0
+
+
+def test_support_health_shows_each_channel_s_checkpoint_lag_and_last_error(rig: RelayRig) -> None:
+    from crosswalk.relay.checkpoint import relay_health
+    from crosswalk.support.health import relay_attention
+
+    _start(rig)
+    rig.sb.salesforce_create("Account", {"Name": "Healthy"})
+    rig.relay_until(lambda: len(rig.sink.received) == 1)
+    healthy = relay_health(rig.lake, rig.sb.clock.now_ms())
+    rig.sb.pubsub_faults(limit_exceeded=True)
+    rig.session(0.5)
+
+    [channel] = relay_health(rig.lake, rig.sb.clock.now_ms())
+    assert healthy[0]["relayed"] == 1 and healthy[0]["lagMs"] is not None
+    assert healthy[0]["lastError"] is None and relay_attention(healthy) == []
+    assert channel["lastError"]["kind"] == "limit"
+    [item] = relay_attention([channel])
+    assert item["kind"] == "relay" and "limit" in item["text"]
