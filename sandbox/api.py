@@ -340,6 +340,18 @@ class Sandbox:
         if d2c is not None:
             self._d2c_outbox.set_target(d2c)
 
+    def publish_events_to_topics(self, salesforce: bool = False, d2c: bool = True) -> None:
+        """Send a service's events to its Event Grid topic stand-in (which delivers to its
+        subscriptions) instead of straight at a webhook: D2C publishes there as the D2C
+        platform does; Salesforce's events reach the Salesforce topic through the relay."""
+        for wanted, name, outbox in (
+            (salesforce, "salesforce", self._sf_outbox),
+            (d2c, "d2c", self._d2c_outbox),
+        ):
+            if wanted:
+                topic = self.eventgrid.topic(name)
+                outbox.set_topic(self.eventgrid.endpoint(name), topic.key, self.ca_bundle)
+
     def set_event_delivery(
         self, *, duplicate: float | None = None, reorder: bool | None = None, service: str = "all"
     ) -> None:

@@ -198,3 +198,15 @@ def test_an_event_past_its_time_to_live_is_dead_lettered(sb, webhook: Webhook) -
     wait_for(lambda: len(deliveries.dead_letters) == 1)
     assert deliveries.dead_letters[0]["deadletterreason"] == "TimeToLiveExceeded"
     assert len(webhook.requests) == 4
+
+
+def test_the_d2c_stand_in_publishes_its_events_through_the_d2c_topic(sb, webhook: Webhook) -> None:
+    sb.eventgrid.subscribe("d2c", Subscription("d2c_events", webhook.url))
+    sb.publish_events_to_topics(d2c=True)
+
+    sb.d2c_register("ann@example.com", "Example", company_name="Example Ltd")
+
+    wait_for(lambda: len(webhook.received()) == 1)
+    assert webhook.received()[0]["type"] == "customer.registered"
+    assert sb.eventgrid.topic("d2c").published == 1
+    assert webhook.requests[0]["headers"]["aeg-event-type"] == "Notification"
