@@ -365,6 +365,7 @@ class ProfileApiSettings(_Group):
     authority: AnyHttpUrl = AnyHttpUrl("https://login.microsoftonline.com")
     issuer: str | None = Field(default=None, min_length=1, max_length=300)
     jwks_url: AnyHttpUrl | None = None
+    ca_bundle: Path | None = None  # None: public roots (Entra ID); the stand-in's local CA
     required_role: str = Field(default="Profiles.Read", min_length=1, max_length=100)
     clock_skew_seconds: int = Field(default=60, ge=0, le=300)
     jwks_refresh_cooldown_seconds: float = Field(default=30, ge=0, le=3600)

@@ -174,8 +174,13 @@ class Sandbox:
         )
         self._d2c_server = ServerThread(d2c_app.handle, name="d2c", host=host, port=d2c_port)
         self.entra = Directory()
+        self.entra.ca_bundle = self.ca_bundle
         self._entra_server = ServerThread(
-            EntraApp(self.entra).handle, name="entra", host=host, port=entra_port
+            EntraApp(self.entra).handle,
+            name="entra",
+            host=host,
+            port=entra_port,
+            ssl_context=keys.server_ssl,  # Entra serves HTTPS only; MSAL refuses anything else
         )
         # Event Grid topics ("salesforce", "d2c") over TLS; tokens from the Entra stand-in.
         self.eventgrid = EventGridTopics(self.entra, time_scale=eventgrid_time_scale, seed=seed)
@@ -215,7 +220,7 @@ class Sandbox:
             raise
         self.salesforce_url = f"https://{self.host}:{sf_port}"
         self.d2c_url = f"http://{self.host}:{d2c_port}"
-        self.entra_url = f"http://{self.host}:{entra_port}"
+        self.entra_url = f"https://{self.host}:{entra_port}"
         self.pubsub_target = f"{self.host}:{pubsub_port}"
         self.eventgrid.url = f"https://{self.host}:{eventgrid_port}"
         self.entra.authority = self.entra_url

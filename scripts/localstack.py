@@ -33,6 +33,7 @@ def app_env(sb: Any, data: Path, **overrides: str) -> dict[str, str]:
         "PROFILE_API_AUTHORITY": sb.entra_url,
         "PROFILE_API_TENANT_ID": sb.entra.tenant_id,
         "PROFILE_API_AUDIENCE": sb.entra.api_app_id,
+        "PROFILE_API_CA_BUNDLE": str(sb.ca_bundle),  # the stand-in serves TLS, as Entra does
         "SUPPORT_AUDIT_SQLITE_PATH": str(data / "audit.sqlite3"),
         # the timer binding reads %RECONCILE_SCHEDULE% from the app settings, as in Azure
         "RECONCILE_SCHEDULE": "0 0 2 * * *",

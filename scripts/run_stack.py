@@ -230,7 +230,8 @@ Try:
           -d '{{"path":"/users$","method":"POST","status":422}}'
      curl -s -X POST {app_url}/api/accounts/<another account id>/onboard
   4. read profiles as the storefront's backend does (OAuth 2.0 client credentials):
-     PROFILE_TOKEN=$(curl -s {sb.entra.token_url} -d grant_type=client_credentials \\
+     PROFILE_TOKEN=$(curl -s --cacert {sb.ca_bundle} {sb.entra.token_url} \\
+          -d grant_type=client_credentials \\
           -d client_id={STOREFRONT_CLIENT_ID} -d client_secret={STOREFRONT_CLIENT_SECRET} \\
           -d scope={sb.entra.api_identifier_uri}/.default | python3 -c \\
           'import json,sys; print(json.load(sys.stdin)["access_token"])')

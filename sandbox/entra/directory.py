@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import ssl
 import threading
 import time
 import urllib.parse
@@ -80,6 +81,7 @@ class Directory:
         self.api_app_id = API_APP_ID
         self.api_identifier_uri = API_IDENTIFIER_URI
         self.authority = ""  # set once the server listens
+        self.ca_bundle: str | None = None  # the CA its TLS certificate comes from
         self._lock = threading.Lock()
         self._keys: list[SigningKey] = [_new_key()]
         self._clients: dict[str, Client] = {}
@@ -165,7 +167,10 @@ class Directory:
                 "scope": f"{self.api_identifier_uri}/.default",
             }
         ).encode()
-        with urllib.request.urlopen(self.token_url, data=form, timeout=10) as answer:
+        context = ssl.create_default_context(cafile=self.ca_bundle) if self.ca_bundle else None
+        with urllib.request.urlopen(
+            self.token_url, data=form, timeout=10, context=context
+        ) as answer:
             return str(json.load(answer)["access_token"])
 
     def claims_for(self, client: Client, **overrides: Any) -> dict[str, Any]:
