@@ -206,3 +206,34 @@ def test_support_health_shows_each_channel_s_checkpoint_lag_and_last_error(rig: 
     assert channel["lastError"]["kind"] == "limit"
     [item] = relay_attention([channel])
     assert item["kind"] == "relay" and "limit" in item["text"]
+
+
+def test_the_relay_publishes_with_an_entra_token_when_its_identity_holds_data_sender(
+    rig: RelayRig,
+) -> None:
+    from pathlib import Path
+
+    from azure.identity import ClientSecretCredential
+
+    from crosswalk.relay.publisher import EventGridPublisher
+
+    sb = rig.sb
+    identity = sb.entra.register_client(roles=[])
+    sb.eventgrid.topic("salesforce").senders.add(identity.client_id)
+    credential = ClientSecretCredential(
+        sb.entra.tenant_id,
+        identity.client_id,
+        identity.secret,
+        authority=sb.entra_url,
+        disable_instance_discovery=True,
+        connection_verify=sb.ca_bundle,
+    )
+    rig.publisher = EventGridPublisher(
+        sb.eventgrid.endpoint("salesforce"), credential=credential, ca_bundle=Path(sb.ca_bundle)
+    )
+    _start(rig)
+    rig.sb.salesforce_create("Account", {"Name": "Token Inc"})
+
+    rig.relay_until(lambda: len(rig.sink.received) == 1)
+
+    assert rig.sink.received[0]["data"]["payload"]["Name"] == "Token Inc"
