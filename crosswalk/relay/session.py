@@ -136,13 +136,16 @@ def _relay(ctx: RelayContext, lease: Lease, report: TopicReport, deadline: float
                 timeout=max(deadline - ctx.monotonic(), 0.1),
             )
             try:
-                for response in subscription.responses:
-                    if response.events:
-                        _relay_events(ctx, lease, report, response.events, deadline)
-                        subscription.request(len(response.events))
+                for group in subscription.groups():
+                    events = [e for response in group for e in response.events]
+                    # the last response's latest id covers everything before it in the stream
+                    position = group[-1].latest_replay_id
+                    if events:
+                        _relay_events(ctx, lease, report, events, position, deadline)
+                        subscription.request(len(events))
                     else:
-                        lease.advance(response.latest_replay_id)  # keepalive
-                        report.keepalives += 1
+                        lease.advance(position)  # keepalives only
+                    report.keepalives += sum(1 for response in group if not response.events)
                     pause, refreshed = 0.5, False
                     if ctx.monotonic() >= deadline or ctx.stop.is_set():
                         return
@@ -180,7 +183,12 @@ def _relay(ctx: RelayContext, lease: Lease, report: TopicReport, deadline: float
 
 
 def _relay_events(
-    ctx: RelayContext, lease: Lease, report: TopicReport, events: Any, deadline: float
+    ctx: RelayContext,
+    lease: Lease,
+    report: TopicReport,
+    events: list[Any],
+    position: bytes,
+    deadline: float,
 ) -> None:
     converted: list[CometdEvent] = []
     dead = 0
@@ -199,7 +207,7 @@ def _relay_events(
         publish_by = min(deadline + lease_ms / 4000, ctx.monotonic() + lease_ms / 4000)
         ctx.publisher.publish(converted, deadline=publish_by)
     commit_ms = max((e.commit_ms for e in converted), default=None)
-    lease.advance(events[-1].replay_id, commit_ms=commit_ms, relayed=len(converted), dead=dead)
+    lease.advance(position, commit_ms=commit_ms, relayed=len(converted), dead=dead)
     now = ctx.now_ms()
     lags = [float(now - e.commit_ms) for e in converted]
     report.relayed += len(converted)

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -64,9 +65,15 @@ def classify(err: grpc.RpcError) -> PubSubError:
     return PubSubError(kind, message, status=code.name, error_code=trailer)
 
 
+_END = object()
+
+
 @dataclass
 class Subscription:
-    """An open Subscribe stream: iterate ``responses``; ``request(n)`` adds capacity."""
+    """An open Subscribe stream: ``groups()`` yields what arrived; ``request(n)`` adds
+    capacity. A reader thread takes responses off the stream as they come, so while the
+    relay publishes one group the next accumulates: a backlog is published in few requests,
+    a trickle at once."""
 
     responses: Iterator[pb.FetchResponse]
     _requests: queue.Queue[pb.FetchRequest | None]
@@ -74,6 +81,43 @@ class Subscription:
 
     def request(self, n: int) -> None:
         self._requests.put(pb.FetchRequest(num_requested=n))
+
+    def groups(self, max_events: int = 500) -> Iterator[list[pb.FetchResponse]]:
+        """Every response, grouped: the first that arrives plus whatever else has arrived
+        (up to ``max_events`` events); raises the stream's PubSubError at its end."""
+        arrived: queue.Queue[Any] = queue.Queue()
+
+        def pump() -> None:
+            try:
+                for response in self.responses:
+                    arrived.put(response)
+                arrived.put(_END)
+            except PubSubError as exc:
+                arrived.put(exc)
+
+        threading.Thread(target=pump, name="pubsub-responses", daemon=True).start()
+        while True:
+            item = arrived.get()
+            group: list[pb.FetchResponse] = []
+            count = 0
+            while True:
+                if item is _END:
+                    if group:
+                        yield group
+                    return
+                if isinstance(item, PubSubError):
+                    if group:
+                        yield group
+                    raise item
+                group.append(item)
+                count += len(item.events)
+                if count >= max_events:
+                    break
+                try:
+                    item = arrived.get_nowait()
+                except queue.Empty:
+                    break
+            yield group
 
     def close(self) -> None:
         self._requests.put(None)

@@ -70,6 +70,7 @@ class Deliveries:
         self.time_scale = time_scale
         self.subscriptions: list[Subscription] = []
         self.delivered: list[dict[str, Any]] = []
+        self.delivered_at: list[float] = []  # time.time() of each success (benchmarks)
         self.dead_letters: list[dict[str, Any]] = []
         self.attempts = 0
         self._queue: list[_Attempt] = []
@@ -124,6 +125,7 @@ class Deliveries:
         with self._cond:
             self._queue.clear()
             self.delivered.clear()
+            self.delivered_at.clear()
             self.dead_letters.clear()
             self.attempts = 0
 
@@ -166,6 +168,7 @@ class Deliveries:
             self.attempts += 1
             if status in SUCCESS:
                 self.delivered.append(attempt.event)
+                self.delivered_at.append(time.time())
                 return
         final = NO_RETRY_FUNCTION if sub.endpoint_type == "AzureFunction" else NO_RETRY_WEBHOOK
         if status in final:
