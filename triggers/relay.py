@@ -48,10 +48,11 @@ async def salesforce_relay(timer: func.TimerRequest, client: df.DurableOrchestra
         return
     reports = await asyncio.to_thread(run_session, ctx)
     for report in reports:
-        await _after(client, report)
+        _log(report)
+    await _catch_up(client, [r for r in reports if r.catch_up_reason is not None])
 
 
-async def _after(client: df.DurableOrchestrationClient, report: TopicReport) -> None:
+def _log(report: TopicReport) -> None:
     log.info(
         "relay %s: %d relayed, %d dead-lettered, %d keepalives, lag %s ms, ended: %s",
         report.topic,
@@ -61,14 +62,20 @@ async def _after(client: df.DurableOrchestrationClient, report: TopicReport) -> 
         None if report.lag_ms is None else round(report.lag_ms),
         report.stopped,
     )
-    if report.catch_up_reason is None:
+
+
+async def _catch_up(client: df.DurableOrchestrationClient, expired: list[TopicReport]) -> None:
+    """One reconciliation for every channel that aged out, from the earliest last commit
+    (an unknown one: from the reconciliation watermark)."""
+    if not expired:
         return
-    since = report.catch_up_since
+    sinces = [r.catch_up_since for r in expired]
+    since = None if any(s is None for s in sinces) else min(s for s in sinces if s is not None)
     run_id = f"reconcile-relay-{uuid.uuid4().hex[:16]}"
     started = await start_unless_running(client, run_id, "relay", since=since)
     log.warning(
         "relay %s: catch-up reconciliation since %s %s",
-        report.topic,
+        ", ".join(r.topic for r in expired),
         since.isoformat() if since else "the watermark",
         "started" if started else "not started: a run is active (it or the next covers it)",
     )

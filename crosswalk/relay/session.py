@@ -204,8 +204,9 @@ def _relay_events(
     lease_ms = ctx.settings.lease_seconds * 1000
     lease.ensure(margin_ms=int(lease_ms / 2))
     if converted:
-        publish_by = min(deadline + lease_ms / 4000, ctx.monotonic() + lease_ms / 4000)
-        ctx.publisher.publish(converted, deadline=publish_by)
+        # ensure() left at least half the lease: publishing (with its retries) takes at most a
+        # quarter, so no other relay can have taken the channel before the checkpoint moves
+        ctx.publisher.publish(converted, deadline=ctx.monotonic() + lease_ms / 4000)
     commit_ms = max((e.commit_ms for e in converted), default=None)
     lease.advance(position, commit_ms=commit_ms, relayed=len(converted), dead=dead)
     now = ctx.now_ms()

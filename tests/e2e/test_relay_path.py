@@ -20,7 +20,7 @@ from devhost.testing import run
 from sandbox.eventgrid.delivery import Subscription
 from scripts.localstack import APP_DIR, app_env, relay_env
 from tests.e2e.conftest import FAST_RETRIES, QUIET_SCHEDULE, Stack
-from tests.e2e.sync import customer_of, instances, onboarded, running
+from tests.e2e.sync import customer_of, instances, list_instances, onboarded, running
 
 pytestmark = pytest.mark.slow
 
@@ -136,3 +136,31 @@ def test_kill_9_of_the_relay_mid_session_loses_nothing_and_applies_nothing_twice
     patches = stack.sb.stats()["d2c"]["calls"].get("PATCH /v1/customers/{id}", 0)
     assert patches <= len(names)
     assert customer_of(stack, account["Id"])["name"] == names[-1]
+
+
+def test_an_expired_checkpoint_starts_a_catch_up_reconciliation_from_the_last_commit(
+    relay_stack,
+) -> None:
+    stack = relay_stack(RELAY_TOPICS="/data/AccountChangeEvent")
+    _relaying(stack)
+    account = stack.sb.salesforce_create("Account", {"Name": "Seen Before", "Type": "Prospect"})
+    topic = stack.sb.eventgrid.topic("salesforce")
+    _wait(lambda: topic.published >= 1, what="the create to be relayed")
+    checkpoint = stack.data / "lake" / "relay" / "checkpoints" / "data-AccountChangeEvent.json"
+    last_commit = json.loads(checkpoint.read_text())["lastCommitAt"]
+
+    stack.sb.advance_clock(73 * 3600)  # Salesforce's 72 hours pass; the relay's clock does not
+    stack.sb.salesforce_edit("Account", account, {"Name": "Changed In The Gap"})
+
+    _wait(
+        lambda: list_instances(stack.host, "instanceIdPrefix=reconcile-relay-"),
+        what="the catch-up reconciliation",
+    )
+    [run_listed] = list_instances(stack.host, "instanceIdPrefix=reconcile-relay-")
+    status = stack.host.wait_for(run_listed["instanceId"], timeout=120)
+    run_input = (
+        status["input"] if isinstance(status["input"], dict) else json.loads(status["input"])
+    )
+    assert run_input["trigger"] == "relay"
+    assert run_input["since"][:19] == last_commit[:19]
+    assert json.loads(checkpoint.read_text())["catchUps"][-1]["since"][:19] == last_commit[:19]
