@@ -30,7 +30,10 @@ def test_a_salesforce_change_reaches_the_topic_as_the_cometd_cloudevent_the_app_
 
     rig.relay_until(lambda: len(rig.sink.received) >= 2)
 
-    create, update = sorted(rig.sink.received, key=lambda e: e["time"] + e["id"])[:2]
+    by_kind = {
+        e["data"]["payload"]["ChangeEventHeader"]["changeType"]: e for e in rig.sink.received
+    }
+    create, update = by_kind["CREATE"], by_kind["UPDATE"]
     header = update["data"]["payload"]["ChangeEventHeader"]
     assert update["type"] == "com.salesforce.cdc.AccountChangeEvent"
     assert update["subject"] == account
