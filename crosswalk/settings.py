@@ -425,7 +425,7 @@ class RelaySettings(_Group):
     event_grid_ca_bundle: Path | None = None
     session_seconds: float = Field(default=290, ge=5, le=3600)
     batch_size: int = Field(default=100, ge=1, le=100)
-    lease_seconds: float = Field(default=60, ge=10, le=600)
+    lease_seconds: float = Field(default=60, ge=2, le=600)
     max_checkpoint_age_hours: float = Field(default=71, gt=0, le=72)
 
     _split = field_validator("topics", mode="before")(_split_commas)

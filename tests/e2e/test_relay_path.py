@@ -96,7 +96,7 @@ def test_kill_9_of_the_relay_mid_session_loses_nothing_and_applies_nothing_twice
     env = {
         **os.environ,
         **stack.env,
-        **relay_env(stack.sb, RELAY_BATCH_SIZE="2", RELAY_LEASE_SECONDS="10"),
+        **relay_env(stack.sb, RELAY_BATCH_SIZE="2", RELAY_LEASE_SECONDS="3"),
     }
     command = [sys.executable, "-m", "crosswalk.relay", "--seconds", "30"]
     first = subprocess.Popen(command, env=env, cwd=APP_DIR, stdout=subprocess.DEVNULL)
@@ -118,7 +118,7 @@ def test_kill_9_of_the_relay_mid_session_loses_nothing_and_applies_nothing_twice
     lease_until = json.loads(checkpoint.read_text())["leaseUntilMs"] / 1000
     time.sleep(max(0.0, lease_until - time.time()) + 0.1)
     second = subprocess.run(
-        [*command[:-1], "8"], env=env, cwd=APP_DIR, capture_output=True, text=True, timeout=60
+        [*command[:-1], "4"], env=env, cwd=APP_DIR, capture_output=True, text=True, timeout=60
     )
     _wait(lambda: _settled(stack), what="the app to settle")
 
