@@ -7,12 +7,14 @@ event is dead-lettered at once; anything else (a timeout, no connection, other c
 retried on the schedule 10 s, 30 s, 1 min, 5 min, 10 min, 30 min, 1 h, 3 h, 6 h, then 12 h,
 with some randomness, until the subscription's maximum attempts (1-30, default 30) or event
 time to live (1-1440 minutes, default 1440) runs out; then dead-lettered. Deliveries run
-concurrently, so order is not kept and a retried event arrives after later ones.
+concurrently, so order is not kept and a retried event arrives after later ones; a
+subscription's ``duplicate`` probability delivers an event a second time, as Event Grid may.
 ``time_scale`` shrinks the schedule for tests (0.001: the first retry after 10 ms).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import http.client
 import itertools
@@ -41,8 +43,11 @@ class Subscription:
     endpoint_type: str = "AzureFunction"  # or "WebHook"
     max_attempts: int = 30
     ttl_minutes: int = 1440
+    duplicate: float = 0.0  # test option: the probability a delivered event comes again
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.duplicate <= 1.0:
+            raise ValueError("duplicate: a probability between 0 and 1")
         if not 1 <= self.max_attempts <= 30:
             raise ValueError("max_attempts: 1 to 30")
         if not 1 <= self.ttl_minutes <= 1440:
@@ -169,6 +174,19 @@ class Deliveries:
             if status in SUCCESS:
                 self.delivered.append(attempt.event)
                 self.delivered_at.append(time.time())
+                if sub.duplicate and self._rng.random() < sub.duplicate:
+                    # Event Grid delivers at least once: the same event again, later
+                    heapq.heappush(
+                        self._queue,
+                        _Attempt(
+                            time.monotonic() + 0.05 * self._rng.random(),
+                            next(self._seq),
+                            dataclasses.replace(sub, duplicate=0.0),
+                            attempt.event,
+                            published=attempt.published,
+                        ),
+                    )
+                    self._cond.notify_all()
                 return
         final = NO_RETRY_FUNCTION if sub.endpoint_type == "AzureFunction" else NO_RETRY_WEBHOOK
         if status in final:

@@ -54,6 +54,7 @@ def relay_stack(tmp_path: Path) -> Iterator[Callable[..., Stack]]:
                 Subscription(
                     "salesforce_change_events",
                     f"{host.url}/runtime/webhooks/eventgrid?functionName=salesforce_change_events",
+                    duplicate=0.25,  # Event Grid delivers at least once
                 ),
             )
             return Stack(sb=sb, host=host, data=data, env=env)

@@ -210,3 +210,14 @@ def test_the_d2c_stand_in_publishes_its_events_through_the_d2c_topic(sb, webhook
     assert webhook.received()[0]["type"] == "customer.registered"
     assert sb.eventgrid.topic("d2c").published == 1
     assert webhook.requests[0]["headers"]["aeg-event-type"] == "Notification"
+
+
+def test_a_subscription_may_deliver_an_event_twice_as_event_grid_may(sb, webhook: Webhook) -> None:
+    sb.eventgrid.subscribe("salesforce", Subscription("fn", webhook.url, duplicate=1.0))
+
+    with publisher(sb) as client:
+        client.send([event(1), event(2)])
+
+    wait_for(lambda: len(webhook.received()) == 4)
+    time.sleep(0.2)  # and no third copy
+    assert sorted(e["id"] for e in webhook.received()) == ["evt-1", "evt-1", "evt-2", "evt-2"]
