@@ -28,14 +28,26 @@ CHANNELS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass
 class BusEvent:
+    """One retained event. The Avro payload is made from the CometD event the first time a
+    subscriber reads it, so commits cost nothing extra while nobody subscribes."""
+
     position: int
     time_ms: int
     entity: str
     schema_id: str
-    payload: bytes
+    cometd: dict[str, Any] | None
     event_uuid: str
+    _payload: bytes | None = None
+
+    @property
+    def payload(self) -> bytes:
+        if self._payload is None:
+            assert self.cometd is not None
+            self._payload = encode(self.cometd)[1]
+            self.cometd = None
+        return self._payload
 
     @property
     def replay_id(self) -> bytes:
@@ -74,9 +86,9 @@ class EventBus:
     def publish(self, cloud_events: list[dict[str, Any]]) -> None:
         """Add the committed change events (the org's CometD CloudEvents) to the bus."""
         now = self.clock.now_ms()
-        encoded = [encode(ce["data"]) for ce in cloud_events]
         with self.changed:
-            for schema, payload in encoded:
+            for ce in cloud_events:
+                schema = SCHEMAS[ce["data"]["payload"]["ChangeEventHeader"]["entityName"]]
                 self._position += 1
                 self._events.append(
                     BusEvent(
@@ -84,7 +96,7 @@ class EventBus:
                         now,
                         schema.entity,
                         schema.schema_id,
-                        payload,
+                        ce["data"],
                         str(uuid.uuid4()),
                     )
                 )
@@ -100,8 +112,9 @@ class EventBus:
                     self.clock.now_ms(),
                     entity,
                     schema_id,
-                    payload,
+                    None,
                     str(uuid.uuid4()),
+                    _payload=payload,
                 )
             )
             self.changed.notify_all()
@@ -147,6 +160,7 @@ class EventBus:
             out = []
             for e in itertools.islice(self._events, start, None):
                 if entity is None or e.entity == entity:
+                    _ = e.payload  # encoded here, under the lock, once
                     out.append(e)
                     if len(out) >= limit:
                         break
