@@ -6,9 +6,15 @@ from __future__ import annotations
 import base64
 import json
 import time
+from pathlib import Path
 
-from crosswalk.relay.checkpoint import checkpoint_path
-from tests.relay.conftest import ACCOUNTS, RelayRig
+from azure.identity import ClientSecretCredential
+
+from crosswalk.relay.checkpoint import checkpoint_path, relay_health
+from crosswalk.relay.publisher import EventGridPublisher
+from crosswalk.relay.session import run_session
+from crosswalk.support.health import relay_attention
+from tests.relay.conftest import ACCOUNTS, RelayRig, in_background
 
 
 def _checkpoint(rig: RelayRig) -> dict:
@@ -97,8 +103,6 @@ def test_the_server_s_corrupted_replay_id_error_also_starts_a_catch_up(rig: Rela
     ctx = rig.context(max_checkpoint_age_hours=72)
     ctx.now_ms = lambda: int(time.time() * 1000)  # a relay whose own clock sees no gap
 
-    from crosswalk.relay.session import run_session
-
     [report] = run_session(ctx, 0.6)
 
     assert report.catch_up_reason is not None and "replayid.corrupted" in report.catch_up_reason
@@ -134,9 +138,6 @@ def test_two_relays_at_once_publish_each_event_once(rig: RelayRig) -> None:
     _start(rig)
     for i in range(150):
         rig.sb.salesforce_create("Account", {"Name": f"Twice {i}"})
-    from crosswalk.relay.session import run_session
-    from tests.relay.conftest import in_background
-
     results: dict[str, list] = {}
     threads = [
         in_background(lambda name=name: results.update({name: run_session(rig.context(), 1.5)}))
@@ -193,9 +194,6 @@ def test_a_spent_delivery_allocation_is_reported_and_not_retried_in_the_session(
 
 
 def test_support_health_shows_each_channel_s_checkpoint_lag_and_last_error(rig: RelayRig) -> None:
-    from crosswalk.relay.checkpoint import relay_health
-    from crosswalk.support.health import relay_attention
-
     _start(rig)
     rig.sb.salesforce_create("Account", {"Name": "Healthy"})
     rig.relay_until(lambda: len(rig.sink.received) == 1)
@@ -214,12 +212,6 @@ def test_support_health_shows_each_channel_s_checkpoint_lag_and_last_error(rig: 
 def test_the_relay_publishes_with_an_entra_token_when_its_identity_holds_data_sender(
     rig: RelayRig,
 ) -> None:
-    from pathlib import Path
-
-    from azure.identity import ClientSecretCredential
-
-    from crosswalk.relay.publisher import EventGridPublisher
-
     sb = rig.sb
     identity = sb.entra.register_client(roles=[])
     sb.eventgrid.topic("salesforce").senders.add(identity.client_id)
