@@ -202,3 +202,29 @@ def test_a_schema_without_the_header_first_is_refused() -> None:
             "s",
             json.dumps({"type": "record", "name": "X", "fields": [{"name": "a", "type": "int"}]}),
         )
+
+
+def test_avro_logical_timestamps_and_dates_become_cometd_strings_too() -> None:
+    raw = account_schema()
+    for spec in raw["fields"]:
+        if spec["name"] == "LastModifiedDate":
+            spec.pop("doc")
+            spec["type"] = ["null", {"type": "long", "logicalType": "timestamp-millis"}]
+        if spec["name"] == "SLAExpirationDate__c":
+            spec.pop("doc")
+            spec["type"] = ["null", {"type": "int", "logicalType": "date"}]
+    schema = ChangeSchema.from_json("schema-logical", json.dumps(raw))
+    payload = encode(
+        raw,
+        {
+            "ChangeEventHeader": header("CREATE"),
+            **{f["name"]: None for f in raw["fields"][1:]},
+            "LastModifiedDate": 1_714_559_400_123,
+            "SLAExpirationDate__c": 19_844,
+        },
+    )
+
+    body = to_cometd(schema, payload, REPLAY).body["payload"]
+
+    assert body["LastModifiedDate"] == "2024-05-01T10:30:00.123Z"
+    assert body["SLAExpirationDate__c"] == "2024-05-01"
