@@ -13,7 +13,9 @@ Public names (kept stable; other tooling relies on them)
 api_version="59.0", daily_api_limit=100_000, **options) -> ContextManager[Sandbox]``
     Both servers on free ports. ``options``: ``host``, ``salesforce_port``, ``d2c_port``,
     ``duplicate_events`` (0..1), ``reorder_events`` (bool), ``token_ttl`` (seconds),
-    ``persist`` (bool: load/save ``data_dir/state.json``; needs ``data_dir``).
+    ``persist`` (bool: load/save ``data_dir/state.json``; needs ``data_dir``), ``entra_port``,
+    ``pubsub_port``, ``pubsub_keepalive``, ``pubsub_idle_close``, ``eventgrid_port``,
+    ``eventgrid_time_scale``.
 ``Sandbox`` (same keyword arguments; ``start()``, ``close()``, context manager)
 
 Attributes of a running ``Sandbox`` ``sb``:
