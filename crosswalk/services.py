@@ -10,6 +10,7 @@ import threading
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
+from crosswalk.errors import ConfigurationError
 from crosswalk.settings import AuditKind, Settings, current_settings
 
 if TYPE_CHECKING:
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from crosswalk.lake.raw import RawLanding
     from crosswalk.profile_api.auth import TokenVerifier
     from crosswalk.profiles.base import ProfileStore
+    from crosswalk.relay.publisher import EventGridPublisher
+    from crosswalk.relay.stream import PubSubClient
     from crosswalk.support.audit import AuditStore
 
 
@@ -64,6 +67,33 @@ class Services:
 
         with self._lock:
             return open_lake(self.settings.lake)
+
+    @cached_property
+    def pubsub(self) -> PubSubClient:
+        """The Pub/Sub API channel the relay subscribes over (Salesforce's session)."""
+        from crosswalk.relay.stream import PubSubClient
+
+        relay = self.settings.relay
+        with self._lock:
+            return PubSubClient(
+                relay.pubsub_endpoint,
+                lambda refresh: self.salesforce.access(refresh=refresh),
+                ca_bundle=relay.ca_bundle,
+            )
+
+    @cached_property
+    def event_grid(self) -> EventGridPublisher:
+        """The relay's publisher to the Salesforce Event Grid topic."""
+        from crosswalk.relay.publisher import EventGridPublisher
+
+        relay = self.settings.relay
+        if relay.event_grid_endpoint is None:
+            raise ConfigurationError("RELAY_EVENT_GRID_ENDPOINT: required by the relay")
+        key = relay.event_grid_key.get_secret_value() if relay.event_grid_key else None
+        with self._lock:
+            return EventGridPublisher(
+                str(relay.event_grid_endpoint), key=key, ca_bundle=relay.event_grid_ca_bundle
+            )
 
     @cached_property
     def raw_landing(self) -> RawLanding | None:

@@ -9,6 +9,7 @@ raises `SettingsError` naming the environment variable, never the Python attribu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -34,6 +35,12 @@ CommaList = Annotated[list[str], NoDecode]
 def _split_commas(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _six_field_schedule(value: str) -> str:
+    if len(value.split()) != 6:
+        raise ValueError("NCRONTAB needs six fields, seconds first (e.g. '0 0 2 * * *')")
     return value
 
 
@@ -302,12 +309,7 @@ class ReconcileSettings(_Group):
     # much before the watermark, and records it finds twice are simply in sync.
     overlap_seconds: float = Field(default=300, ge=0, le=86_400)
 
-    @field_validator("schedule")
-    @classmethod
-    def _six_fields(cls, value: str) -> str:
-        if len(value.split()) != 6:
-            raise ValueError("NCRONTAB needs six fields, seconds first (e.g. '0 0 2 * * *')")
-        return value
+    _six_fields = field_validator("schedule")(_six_field_schedule)
 
 
 class System(StrEnum):
@@ -439,6 +441,7 @@ class ProfileApiSettings(_Group):
     authority: AnyHttpUrl = AnyHttpUrl("https://login.microsoftonline.com")
     issuer: str | None = Field(default=None, min_length=1, max_length=300)
     jwks_url: AnyHttpUrl | None = None
+    ca_bundle: Path | None = None  # None: public roots (Entra ID); the stand-in's local CA
     required_role: str = Field(default="Profiles.Read", min_length=1, max_length=100)
     clock_skew_seconds: int = Field(default=60, ge=0, le=300)
     jwks_refresh_cooldown_seconds: float = Field(default=30, ge=0, le=3600)
@@ -483,6 +486,47 @@ class TelemetrySettings(_Group):
         return bool(self.applicationinsights_connection_string or self.otel_exporter_otlp_endpoint)
 
 
+class RelaySettings(_Group):
+    """The Pub/Sub API relay (crosswalk/relay): Salesforce change events -> Event Grid."""
+
+    model_config = SettingsConfigDict(env_prefix="RELAY_")
+    prefix: ClassVar[str] = "RELAY_"
+
+    enabled: bool = False
+    schedule: str = "0 * * * * *"  # the timer binding reads %RELAY_SCHEDULE% itself
+    pubsub_endpoint: str = Field(
+        default="api.pubsub.salesforce.com:7443", pattern=r"^[A-Za-z0-9.-]+:\d{1,5}$"
+    )
+    ca_bundle: Path | None = None  # None: the system's public roots (Salesforce)
+    topics: CommaList = Field(
+        default_factory=lambda: ["/data/AccountChangeEvent", "/data/ContactChangeEvent"]
+    )
+    event_grid_endpoint: AnyHttpUrl | None = None
+    event_grid_key: SecretStr | None = None  # None: Entra ID (DefaultAzureCredential)
+    event_grid_ca_bundle: Path | None = None
+    session_seconds: float = Field(default=290, ge=5, le=3600)
+    batch_size: int = Field(default=100, ge=1, le=100)
+    lease_seconds: float = Field(default=60, ge=2, le=600)
+    max_checkpoint_age_hours: float = Field(default=71, gt=0, le=72)
+
+    _split = field_validator("topics", mode="before")(_split_commas)
+    _six_fields = field_validator("schedule")(_six_field_schedule)
+
+    @field_validator("topics")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        bad = [t for t in value if not re.fullmatch(r"/data/[A-Za-z0-9_]{1,80}", t)]
+        if bad or not value:
+            raise ValueError(f"not change event channels (/data/<Name>): {', '.join(bad)}")
+        return value
+
+    @model_validator(mode="after")
+    def _needs_topic(self) -> RelaySettings:
+        if self.enabled and self.event_grid_endpoint is None:
+            raise ValueError("event_grid_endpoint: required when the relay is enabled")
+        return self
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """All groups together; built by `load_settings`, then passed in, never re-read."""
@@ -501,6 +545,7 @@ class Settings:
     support: SupportSettings
     profile_api: ProfileApiSettings
     telemetry: TelemetrySettings
+    relay: RelaySettings
 
 
 GROUPS: dict[str, type[_Group]] = {
@@ -518,6 +563,7 @@ GROUPS: dict[str, type[_Group]] = {
     "notify": NotifySettings,
     "profile_api": ProfileApiSettings,
     "telemetry": TelemetrySettings,
+    "relay": RelaySettings,
 }
 
 

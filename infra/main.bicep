@@ -314,6 +314,15 @@ var jwtSettings = useJwt ? {
   SALESFORCE_USERNAME: salesforceUsername
   SALESFORCE_PRIVATE_KEY_SECRET_URI: '${keyVault.outputs.uri}secrets/salesforce-jwt-key'
 } : {}
+// The Pub/Sub API relay publishes to the Salesforce topic (modules/events.bicep names it and
+// grants the app's identity EventGrid Data Sender there; the endpoint follows Event Grid's
+// https://<topic>.<region>-1.eventgrid.azure.net/api/events, written out because the topic
+// module depends on the Function App).
+var relaySettings = {
+  RELAY_ENABLED: 'true'
+  RELAY_SCHEDULE: '0 * * * * *'
+  RELAY_EVENT_GRID_ENDPOINT: 'https://${names.prefix}-salesforce-events.${location}-1.eventgrid.azure.net/api/events'
+}
 
 // Only with a webhook: an unresolved Key Vault reference would reach the app as text.
 var notifySettings = empty(notifyWebhookUrl) ? {} : {
@@ -349,6 +358,7 @@ var functionAppSettings = union(
   hostSettings,
   appSettings,
   jwtSettings,
+  relaySettings,
   notifySettings,
   profileApiSettings,
   useScheduler ? schedulerSettings : {},
@@ -395,6 +405,7 @@ module events 'modules/events.bicep' = {
     tags: tags
     namePrefix: names.prefix
     functionAppId: functionApp.outputs.id
+    relayPrincipalId: functionApp.outputs.principalId
     subscribe: subscribeEvents
     lakeName: lake.outputs.name
     deadLetterContainer: lake.outputs.deadLetterContainer

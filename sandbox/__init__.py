@@ -1,4 +1,5 @@
-"""Local stand-ins for the Salesforce REST API and the D2C customer API, over real HTTP(S).
+"""Local stand-ins for Salesforce (REST API; Pub/Sub API over gRPC), the D2C customer API,
+Entra ID and Event Grid topics, over real HTTP(S).
 
 The app never imports this package, and this package imports nothing of the app: it plays
 the outside systems. Start it with ``python -m sandbox`` or, in tests::
@@ -12,8 +13,9 @@ Public names (kept stable; other tooling relies on them)
 api_version="59.0", daily_api_limit=100_000, **options) -> ContextManager[Sandbox]``
     Both servers on free ports. ``options``: ``host``, ``salesforce_port``, ``d2c_port``,
     ``duplicate_events`` (0..1), ``reorder_events`` (bool), ``token_ttl`` (seconds),
-    ``persist`` (bool: load/save ``data_dir/state.json``; needs ``data_dir``), ``seed_contacts``
-    (Contacts per seeded Account; default 1-4).
+    ``persist`` (bool: load/save ``data_dir/state.json``; needs ``data_dir``), ``entra_port``,
+    ``pubsub_port``, ``pubsub_keepalive``, ``pubsub_idle_close``, ``eventgrid_port``,
+    ``eventgrid_time_scale``, ``seed_contacts`` (Contacts per seeded Account; default 1-4).
 ``Sandbox`` (same keyword arguments; ``start()``, ``close()``, context manager)
 
 Attributes of a running ``Sandbox`` ``sb``:
@@ -23,7 +25,9 @@ Attributes of a running ``Sandbox`` ``sb``:
     ``jwt_certificate_path``, ``integration_user_id`` (005..., the user behind API tokens:
     ``commitUser`` of API changes), ``admin_user_id`` (the "person" of the helpers below),
     ``org_id``, ``d2c_token`` (API client "crosswalk"), ``d2c_storefront_token`` (API client
-    "storefront"), ``data_dir``, ``seed``.
+    "storefront"), ``data_dir``, ``seed``, ``entra_url`` (https) and ``entra``,
+    ``pubsub_target`` (``host:port``, gRPC over TLS) and ``bus``, ``eventgrid`` (topics
+    ``salesforce`` and ``d2c``: ``endpoint(name)``, ``topic(name)``, ``subscribe(...)``).
 
 Methods:
     ``stats() -> dict``  calls per ``"METHOD /template"`` and ``total`` per service (control
@@ -49,6 +53,8 @@ Methods:
         marketing_consent=False) -> customer``, ``d2c_edit(customer_id, fields) -> customer``
         (origin "storefront")
     ``d2c_customers() -> list``, ``d2c_customer(id)``, ``d2c_users(customer_id) -> list``
+    ``pubsub_faults(drop_after=None, delay=0.0, limit_exceeded=False)``, ``pubsub_stats()``
+    ``publish_events_to_topics(salesforce=False, d2c=True)``  events via the Event Grid topics
     ``info() -> dict``  URLs and credentials; ``save()`` writes ``data_dir/state.json``
 
 Errors from the helpers: ``SalesforceError`` (``.status``, ``.code``, ``.message``,

@@ -16,7 +16,8 @@ from .persist import STATE_FILE
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m sandbox",
-        description="Local Salesforce REST API (HTTPS) and D2C API (HTTP) stand-ins.",
+        description="Local Salesforce (REST over HTTPS, Pub/Sub API over gRPC), D2C, Entra ID "
+        "and Event Grid stand-ins.",
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--salesforce-port", type=int, default=8443)
@@ -30,6 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     strict.add_argument("--state-country-picklists", action="store_true")
     strict.add_argument("--duplicate-rules", action="store_true", help="Contact and Lead")
+    p.add_argument("--pubsub-port", type=int, default=7443, help="the Pub/Sub API (gRPC)")
+    p.add_argument("--eventgrid-port", type=int, default=8084, help="the Event Grid topics")
     p.add_argument("--seed", type=int, default=0, help="create N Accounts with 1-4 Contacts each")
     p.add_argument(
         "--seed-contacts", type=int, default=None, help="Contacts per seeded Account (default 1-4)"
@@ -68,7 +71,9 @@ def banner(sb: Sandbox) -> str:
         "Crosswalk sandbox is running (Ctrl-C stops it).",
         f"  Salesforce  {info['salesforce_url']}  (login URL and instance URL, HTTPS)",
         f"  D2C         {info['d2c_url']}",
-        f"  Entra ID    {info['entra_url']}  (profile API tokens)",
+        f"  Entra ID    {info['entra_url']}  (profile API and Event Grid tokens, HTTPS)",
+        f"  Pub/Sub API {info['pubsub_target']}  (gRPC over TLS)",
+        f"  Event Grid  {', '.join(info['eventgrid_endpoints'].values())}",
         f"  CA bundle   {info['ca_bundle']}",
         f"  control     {info['salesforce_url']}/__sandbox/..., {info['d2c_url']}/__sandbox/...",
         "",
@@ -87,6 +92,13 @@ def banner(sb: Sandbox) -> str:
         f"PROFILE_API_AUTHORITY={info['entra_url']}",
         f"PROFILE_API_TENANT_ID={info['entra_tenant_id']}",
         f"PROFILE_API_AUDIENCE={info['profile_api_audience']}",
+        f"PROFILE_API_CA_BUNDLE={info['ca_bundle']}",
+        "RELAY_ENABLED=true",
+        f"RELAY_PUBSUB_ENDPOINT={info['pubsub_target']}",
+        f"RELAY_CA_BUNDLE={info['ca_bundle']}",
+        f"RELAY_EVENT_GRID_ENDPOINT={info['eventgrid_endpoints']['salesforce']}",
+        f"RELAY_EVENT_GRID_KEY={info['eventgrid_keys']['salesforce']}",
+        f"RELAY_EVENT_GRID_CA_BUNDLE={info['ca_bundle']}",
     ]
     return "\n".join(lines)
 
@@ -107,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         salesforce_port=args.salesforce_port,
         d2c_port=args.d2c_port,
         entra_port=args.entra_port,
+        pubsub_port=args.pubsub_port,
+        eventgrid_port=args.eventgrid_port,
         persist=True,
         seed_contacts=args.seed_contacts,
     )

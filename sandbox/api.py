@@ -22,8 +22,11 @@ from .d2c.app import D2CApp
 from .d2c.store import D2CPlatform
 from .entra.app import EntraApp
 from .entra.directory import STOREFRONT_CLIENT_ID, STOREFRONT_CLIENT_SECRET, Directory
+from .eventgrid.topics import EventGridTopics
 from .faults import Faults
 from .outbox import Outbox
+from .pubsub.bus import EventBus
+from .pubsub.server import PubSubFaults, PubSubServer, PubSubService
 from .salesforce.app import SalesforceApp
 from .salesforce.bulk_jobs import jobs_of
 from .salesforce.org import OrgConfig, SalesforceOrg
@@ -81,6 +84,11 @@ class Sandbox:
         token_ttl: float = 7200.0,
         persist: bool = False,
         seed_contacts: int | None = None,
+        pubsub_port: int = 0,
+        pubsub_keepalive: float = 270.0,
+        pubsub_idle_close: float = 70.0,
+        eventgrid_port: int = 0,
+        eventgrid_time_scale: float = 1.0,
     ) -> None:
         self.seed = seed
         self.seed_contacts = seed_contacts
@@ -128,6 +136,18 @@ class Sandbox:
             keys.jwt_public_key,
         )
         self.d2c = D2CPlatform(self.clock, self._d2c_outbox, seed)
+        self.bus = EventBus(self.clock)
+        self.org.listeners.append(self.bus.publish)
+        self._pubsub = PubSubService(
+            self.org, self.bus, keepalive=pubsub_keepalive, idle_close=pubsub_idle_close
+        )
+        self._pubsub_server = PubSubServer(
+            self._pubsub,
+            host=host,
+            port=pubsub_port,
+            key_pem=keys.server_key_pem,
+            cert_chain_pem=keys.server_cert_chain_pem,
+        )
         self._sf_stats, self._d2c_stats = Stats(), Stats()
         self._sf_faults, self._d2c_faults = Faults("salesforce", seed), Faults("d2c", seed)
         self._persist = persist and not self._own_dir
@@ -157,10 +177,27 @@ class Sandbox:
         )
         self._d2c_server = ServerThread(d2c_app.handle, name="d2c", host=host, port=d2c_port)
         self.entra = Directory()
+        self.entra.ca_bundle = self.ca_bundle
         self._entra_server = ServerThread(
-            EntraApp(self.entra).handle, name="entra", host=host, port=entra_port
+            EntraApp(self.entra).handle,
+            name="entra",
+            host=host,
+            port=entra_port,
+            ssl_context=keys.server_ssl,  # Entra serves HTTPS only; MSAL refuses anything else
+        )
+        # Event Grid topics ("salesforce", "d2c") over TLS; tokens from the Entra stand-in.
+        self.eventgrid = EventGridTopics(self.entra, time_scale=eventgrid_time_scale, seed=seed)
+        for topic in ("salesforce", "d2c"):
+            self.eventgrid.create(topic)
+        self._eventgrid_server = ServerThread(
+            self.eventgrid.handle,
+            name="eventgrid",
+            host=host,
+            port=eventgrid_port,
+            ssl_context=keys.server_ssl,
         )
         self.salesforce_url = ""
+        self.pubsub_target = ""
         self.d2c_url = ""
         self.entra_url = ""
         self._started = False
@@ -176,13 +213,19 @@ class Sandbox:
             raise
         try:
             entra_port = self._entra_server.start()
+            pubsub_port = self._pubsub_server.start()
+            eventgrid_port = self._eventgrid_server.start()
         except BaseException:
             self._sf_server.stop()
             self._d2c_server.stop()
+            self._entra_server.stop()
+            self._pubsub_server.stop()
             raise
         self.salesforce_url = f"https://{self.host}:{sf_port}"
         self.d2c_url = f"http://{self.host}:{d2c_port}"
-        self.entra_url = f"http://{self.host}:{entra_port}"
+        self.entra_url = f"https://{self.host}:{entra_port}"
+        self.pubsub_target = f"{self.host}:{pubsub_port}"
+        self.eventgrid.url = f"https://{self.host}:{eventgrid_port}"
         self.entra.authority = self.entra_url
         self.org.instance_url = self.salesforce_url
         self._started = True
@@ -206,6 +249,9 @@ class Sandbox:
         self._sf_server.stop()
         self._d2c_server.stop()
         self._entra_server.stop()
+        self._pubsub_server.stop()
+        self._eventgrid_server.stop()
+        self.eventgrid.close()
         if self._persist:
             self.save()
         self._sf_outbox.close()
@@ -235,6 +281,8 @@ class Sandbox:
             self.seed = seed
         self._sf_outbox.clear()
         self._d2c_outbox.clear()
+        self.bus.reset()
+        self._pubsub.faults = PubSubFaults()
         self.org.reset()
         self._seed_data(self.seed)
         self.d2c.reset()
@@ -269,6 +317,7 @@ class Sandbox:
         return {
             "salesforce": {**self._sf_stats.snapshot(), "api_usage": {"used": used, "max": limit}},
             "d2c": self._d2c_stats.snapshot(),
+            "pubsub": self.pubsub_stats(),
             "events": {
                 "salesforce": self._sf_outbox.snapshot(),
                 "d2c": self._d2c_outbox.snapshot(),
@@ -300,6 +349,18 @@ class Sandbox:
             self._sf_outbox.set_target(salesforce)
         if d2c is not None:
             self._d2c_outbox.set_target(d2c)
+
+    def publish_events_to_topics(self, salesforce: bool = False, d2c: bool = True) -> None:
+        """Send a service's events to its Event Grid topic stand-in (which delivers to its
+        subscriptions) instead of straight at a webhook: D2C publishes there as the D2C
+        platform does; Salesforce's events reach the Salesforce topic through the relay."""
+        for wanted, name, outbox in (
+            (salesforce, "salesforce", self._sf_outbox),
+            (d2c, "d2c", self._d2c_outbox),
+        ):
+            if wanted:
+                topic = self.eventgrid.topic(name)
+                outbox.set_topic(self.eventgrid.endpoint(name), topic.key, self.ca_bundle)
 
     def set_event_delivery(
         self, *, duplicate: float | None = None, reorder: bool | None = None, service: str = "all"
@@ -355,6 +416,26 @@ class Sandbox:
     def advance_clock(self, seconds: float) -> None:
         """Move the sandbox clock forward (tokens expire, timestamps jump) without sleeping."""
         self.clock.advance(seconds)
+
+    def pubsub_faults(
+        self,
+        *,
+        drop_after: int | None = None,
+        delay: float = 0.0,
+        limit_exceeded: bool = False,
+    ) -> None:
+        """Pub/Sub API faults (replacing the last set): end streams with UNAVAILABLE after
+        ``drop_after`` more events, wait ``delay`` s before each response, refuse subscribing
+        as if the org's daily delivery allocation were spent."""
+        self._pubsub.faults = PubSubFaults(drop_after, delay, limit_exceeded)
+
+    def pubsub_stats(self) -> dict[str, Any]:
+        """Pub/Sub API calls per method, events delivered (the allocation) and the position."""
+        return {
+            **self._pubsub.calls,
+            "delivered": self.bus.delivered,
+            "latest_position": self.bus.latest(),
+        }
 
     def salesforce_expire_tokens(self) -> None:
         """Every issued access token answers 401 INVALID_SESSION_ID from now on."""
@@ -567,6 +648,9 @@ class Sandbox:
         """URLs and development credentials (what ``python -m sandbox`` prints)."""
         return {
             "salesforce_url": self.salesforce_url,
+            "pubsub_target": self.pubsub_target,
+            "eventgrid_endpoints": {t: self.eventgrid.endpoint(t) for t in self.eventgrid.topics},
+            "eventgrid_keys": {t: topic.key for t, topic in self.eventgrid.topics.items()},
             "d2c_url": self.d2c_url,
             "ca_bundle": self.ca_bundle,
             "api_version": self.api_version,

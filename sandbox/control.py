@@ -1,6 +1,8 @@
 """``/__sandbox/...``: the control path both servers serve (never counted in stats).
 
 The same operations as the Python API, for a sandbox started with ``python -m sandbox``.
+Imports run one way: ``api`` builds the handlers from here and hands itself in; this module
+knows the sandbox only as the ``Controls`` protocol below.
 """
 
 from __future__ import annotations
@@ -8,15 +10,54 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from .d2c.errors import Problem
 from .salesforce.errors import SfError
 
-if TYPE_CHECKING:
-    from .api import Sandbox
+
+class Controls(Protocol):
+    """What the control path drives: the in-process API's operations (``sandbox.api``)."""
+
+    seed: int
+
+    def info(self) -> dict[str, Any]: ...
+    def stats(self) -> dict[str, Any]: ...
+    def reset(self, seed: int | None = None) -> None: ...
+    def add_fault(self, service: str, spec: dict[str, Any]) -> list[str]: ...
+    def list_faults(self, service: str = "both") -> list[dict[str, Any]]: ...
+    def clear_faults(self, service: str = "both") -> None: ...
+    def set_events_to(self, salesforce: str | None = None, d2c: str | None = None) -> None: ...
+    def set_event_delivery(
+        self, *, duplicate: float | None = None, reorder: bool | None = None, service: str = "all"
+    ) -> None: ...
+    def events_delivered(self, service: str = "all") -> list[dict[str, Any]]: ...
+    def advance_clock(self, seconds: float) -> None: ...
+    def pubsub_faults(
+        self, *, drop_after: int | None = None, delay: float = 0.0, limit_exceeded: bool = False
+    ) -> None: ...
+    def pubsub_stats(self) -> dict[str, Any]: ...
+    def salesforce_expire_tokens(self) -> None: ...
+    def salesforce_set_api_usage(self, used: int) -> None: ...
+    def salesforce_records(
+        self, sobject: str, include_deleted: bool = False
+    ) -> list[dict[str, Any]]: ...
+    def salesforce_create(self, sobject: str, fields: dict[str, Any]) -> str: ...
+    def salesforce_undelete(self, sobject: str, record_id: str) -> None: ...
+    def salesforce_convert_lead(
+        self, record_id: str, account_id: str | None = None
+    ) -> dict[str, str]: ...
+    def salesforce_record(self, sobject: str, record_id: str) -> dict[str, Any]: ...
+    def salesforce_edit(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None: ...
+    def salesforce_delete(self, sobject: str, record_id: str) -> None: ...
+    def d2c_register(self, **body: Any) -> dict[str, Any]: ...
+    def d2c_customers(self) -> list[dict[str, Any]]: ...
+    def d2c_users(self, customer_id: str) -> list[dict[str, Any]]: ...
+    def d2c_customer(self, customer_id: str) -> dict[str, Any]: ...
+    def d2c_edit(self, customer_id: str, fields: dict[str, Any]) -> dict[str, Any]: ...
+
 
 ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -27,7 +68,7 @@ def _ok(body: Any = None, status: int = 200) -> web.Response:
     return web.json_response(body, status=status, dumps=lambda o: json.dumps(o))
 
 
-def make_control_handler(sb: Sandbox, service: str) -> ControlHandler:
+def make_control_handler(sb: Controls, service: str) -> ControlHandler:
     """The control handler of one server; ``service`` is the default target of faults."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -48,7 +89,7 @@ def make_control_handler(sb: Sandbox, service: str) -> ControlHandler:
     return handle
 
 
-def _route(sb: Sandbox, service: str, request: web.Request, body: Any) -> web.Response:
+def _route(sb: Controls, service: str, request: web.Request, body: Any) -> web.Response:
     path = request.rel_url.path.rstrip("/")
     method = request.method
     q = request.rel_url.query
@@ -81,6 +122,20 @@ def _route(sb: Sandbox, service: str, request: web.Request, body: Any) -> web.Re
     if path == "/__sandbox/clock" and method == "POST":
         sb.advance_clock(float(body.get("advance", 0)))
         return _ok({"advanced": body.get("advance", 0)})
+    if path == "/__sandbox/pubsub/faults" and method == "POST":
+        drop_after = body.get("drop_after")
+        if drop_after is not None and (type(drop_after) is not int or drop_after < 0):
+            raise ValueError("drop_after: a whole number of events, 0 or more")
+        delay = body.get("delay", 0.0)
+        if type(delay) not in (int, float) or delay < 0:
+            raise ValueError("delay: seconds, a JSON number 0 or more")
+        limit_exceeded = body.get("limit_exceeded", False)
+        if not isinstance(limit_exceeded, bool):
+            raise ValueError("limit_exceeded: a JSON boolean")
+        sb.pubsub_faults(drop_after=drop_after, delay=float(delay), limit_exceeded=limit_exceeded)
+        return _ok(sb.pubsub_stats())
+    if path == "/__sandbox/pubsub" and method == "GET":
+        return _ok(sb.pubsub_stats())
     if path == "/__sandbox/salesforce/expire-tokens" and method == "POST":
         sb.salesforce_expire_tokens()
         return _ok()

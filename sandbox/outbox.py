@@ -7,6 +7,10 @@ exponential back-off and holds the events behind it, so order survives retries; 
 Grid, 400, 401, 403 and 413 answers are not retried (the event is counted as rejected). For tests,
 ``duplicate`` (a probability) sends an event twice and ``reorder`` swaps each pair of
 neighbours.
+
+With ``set_topic`` the outbox publishes to an Event Grid topic instead, as the service's
+publisher would: each event in a CloudEvents batch (``application/cloudevents-batch+json``)
+with the topic's ``aeg-sas-key``, over TLS trusting the given CA; the topic then delivers.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import ssl
 import threading
 import time
 from collections import deque
@@ -61,6 +66,8 @@ class Outbox:
         self._failures = 0
         self._rejected: list[dict[str, Any]] = []
         self._rng = random.Random(f"{seed}:{name}:outbox")
+        self._topic_key: str | None = None
+        self._ssl: ssl.SSLContext | None = None
         self._conn: http.client.HTTPConnection | None = None
         self._conn_key: tuple[str, str, int | None] | None = None
         self._thread = threading.Thread(target=self._run, name=f"outbox-{name}", daemon=True)
@@ -74,6 +81,15 @@ class Outbox:
     def set_target(self, url: str | None) -> None:
         with self._cond:
             self._target = url or None
+            self._topic_key = None
+            self._cond.notify_all()
+
+    def set_topic(self, endpoint: str, key: str, ca_bundle: str) -> None:
+        """Publish to an Event Grid topic (its endpoint and key) from now on."""
+        with self._cond:
+            self._target = f"{endpoint}?api-version=2018-01-01"
+            self._topic_key = key
+            self._ssl = ssl.create_default_context(cafile=ca_bundle)
             self._cond.notify_all()
 
     def configure(self, *, duplicate: float | None = None, reorder: bool | None = None) -> None:
@@ -184,7 +200,8 @@ class Outbox:
                     self._cond.notify_all()
 
     def _deliver(self, event: dict[str, Any], epoch: int) -> None:
-        body = json.dumps(event, separators=(",", ":")).encode()
+        payload = [event] if self._topic_key else event
+        body = json.dumps(payload, separators=(",", ":")).encode()
         delay = self._backoff
         while True:
             with self._cond:
@@ -222,6 +239,11 @@ class Outbox:
             # Event Grid's webhook contract: Functions hosts check this header.
             "aeg-event-type": "Notification",
         }
+        if self._topic_key:  # publishing to a topic: a batch of one, with the topic's key
+            headers = {
+                "Content-Type": "application/cloudevents-batch+json; charset=utf-8",
+                "aeg-sas-key": self._topic_key,
+            }
         for attempt in range(2):  # a kept-alive socket the peer closed: reconnect once
             try:
                 conn = self._connection(key)
@@ -241,8 +263,12 @@ class Outbox:
         if self._conn is None or self._conn_key != key:
             self._close_conn()
             scheme, host, port = key
-            cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-            self._conn = cls(host, port, timeout=self._timeout)
+            if scheme == "https":
+                self._conn = http.client.HTTPSConnection(
+                    host, port, timeout=self._timeout, context=self._ssl
+                )
+            else:
+                self._conn = http.client.HTTPConnection(host, port, timeout=self._timeout)
             self._conn_key = key
         return self._conn
 

@@ -35,6 +35,8 @@ class KeyMaterial:
     jwt_private_key_path: Path
     jwt_certificate_path: Path
     jwt_public_key: RSAPublicKey
+    server_key_pem: bytes  # the same certificate for gRPC (the Pub/Sub API server)
+    server_cert_chain_pem: bytes
 
 
 def _generated() -> dict[str, bytes]:
@@ -98,4 +100,6 @@ def load_key_material(data_dir: Path) -> KeyMaterial:
         jwt_private_key_path=jwt_key_path,
         jwt_certificate_path=jwt_cert_path,
         jwt_public_key=public_key,
+        server_key_pem=server_cert.private_key_pem.bytes(),
+        server_cert_chain_pem=b"".join(pem.bytes() for pem in server_cert.cert_chain_pems),
     )

@@ -33,9 +33,29 @@ def app_env(sb: Any, data: Path, **overrides: str) -> dict[str, str]:
         "PROFILE_API_AUTHORITY": sb.entra_url,
         "PROFILE_API_TENANT_ID": sb.entra.tenant_id,
         "PROFILE_API_AUDIENCE": sb.entra.api_app_id,
+        "PROFILE_API_CA_BUNDLE": str(sb.ca_bundle),  # the stand-in serves TLS, as Entra does
         "SUPPORT_AUDIT_SQLITE_PATH": str(data / "audit.sqlite3"),
         # the timer binding reads %RECONCILE_SCHEDULE% from the app settings, as in Azure
         "RECONCILE_SCHEDULE": "0 0 2 * * *",
+        # the relay's timer (%RELAY_SCHEDULE%): once a leap year unless the relay is on, so
+        # time-skipping tests do not stop at every minute
+        "RELAY_SCHEDULE": "0 0 0 29 2 *",
+    }
+    env.update(overrides)
+    return env
+
+
+def relay_env(sb: Any, **overrides: str) -> dict[str, str]:
+    """The relay's settings for a running sandbox: its Pub/Sub API, its Salesforce Event Grid
+    topic (the key; in Azure the app's identity), the sandbox CA for both."""
+    env = {
+        "RELAY_ENABLED": "true",
+        "RELAY_SCHEDULE": "* * * * * *",  # a session ends: the next starts within a second
+        "RELAY_PUBSUB_ENDPOINT": sb.pubsub_target,
+        "RELAY_CA_BUNDLE": str(sb.ca_bundle),
+        "RELAY_EVENT_GRID_ENDPOINT": sb.eventgrid.endpoint("salesforce"),
+        "RELAY_EVENT_GRID_KEY": sb.eventgrid.topic("salesforce").key,
+        "RELAY_EVENT_GRID_CA_BUNDLE": str(sb.ca_bundle),
     }
     env.update(overrides)
     return env

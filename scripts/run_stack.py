@@ -1,8 +1,11 @@
 """`make run`: the whole local stack with demo data, in one terminal.
 
-Starts the sandbox (Salesforce + D2C stand-ins, seeded, both event streams pointed at devhost) in
-this process and devhost on the app as a child process, prints the URLs and three things to
-try, and stops both on Ctrl-C. State lives under .crosswalk/ (git-ignored): delete it to
+Starts the sandbox (Salesforce with its Pub/Sub API, D2C, Entra ID and Event Grid stand-ins,
+seeded) in this process and devhost on the app as a child process, prints the URLs and things
+to try, and stops both on Ctrl-C. Events take the production path: Salesforce changes go
+through the Pub/Sub API to the app's relay, which publishes them to the Salesforce topic; D2C
+publishes to the D2C topic; each topic delivers to the app's Event Grid trigger. The relay's
+progress is printed as "relay ▸". State lives under .crosswalk/ (git-ignored): delete it to
 start over.
 """
 
@@ -10,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -27,7 +32,13 @@ sys.path.insert(0, str(ROOT))
 import sandbox  # noqa: E402
 from crosswalk.support.auth import Role, make_dev_token  # noqa: E402
 from sandbox.entra.directory import STOREFRONT_CLIENT_ID, STOREFRONT_CLIENT_SECRET  # noqa: E402
-from scripts.localstack import WebhookSink, app_env, onboardable_accounts  # noqa: E402
+from sandbox.eventgrid.delivery import Subscription  # noqa: E402
+from scripts.localstack import (  # noqa: E402
+    WebhookSink,
+    app_env,
+    onboardable_accounts,
+    relay_env,
+)
 
 PORTS = (  # (flag, `make run` variable, what listens there, default)
     ("port", "PORT", "the app (devhost)", 7071),
@@ -99,6 +110,29 @@ def _print_chat(message: dict[str, Any]) -> None:
     print(f"\nchat ▸ {text}\n", flush=True)
 
 
+def _watch_relay(checkpoints: Path, stop: threading.Event) -> None:
+    """Print a line whenever the relay moves a checkpoint past new events: what it relayed
+    and its lag (commit in Salesforce -> accepted by the topic)."""
+    seen: dict[str, int] = {}
+    while not stop.wait(1.0):
+        for path in sorted(checkpoints.glob("*.json")):
+            try:
+                doc = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            relayed = int(doc.get("relayed") or 0)
+            if seen.get(path.name, 0) != relayed or (path.name not in seen and doc.get("replayId")):
+                lag = doc.get("lastLagMs")
+                lag_text = "-" if lag is None else f"{lag} ms"
+                error = doc.get("lastError")
+                print(
+                    f"relay ▸ {doc.get('topic')}: {relayed} relayed, lag {lag_text}"
+                    + (f", last error {error['kind']}: {error['message']}" if error else ""),
+                    flush=True,
+                )
+                seen[path.name] = relayed
+
+
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -119,10 +153,13 @@ def main() -> int:
             data_dir=args.data / "sandbox",
             salesforce_port=args.salesforce_port,
             d2c_port=args.d2c_port,
-            salesforce_events_to=events,
-            d2c_events_to=d2c_events,
         ) as sb,
     ):
+        # the production path: each topic delivers to its Event Grid trigger; D2C publishes
+        # to its topic, Salesforce's changes reach theirs through the relay (RELAY_*)
+        sb.eventgrid.subscribe("salesforce", Subscription("salesforce_change_events", events))
+        sb.eventgrid.subscribe("d2c", Subscription("d2c_events", d2c_events))
+        sb.publish_events_to_topics(d2c=True)
         # the support console signs in with a development token (App Service auth in Azure)
         support_key = os.environ.get("SUPPORT_DEV_TOKEN_KEY") or secrets.token_hex(32)
         support = {
@@ -137,7 +174,14 @@ def main() -> int:
             "NOTIFY_WEBHOOK_URL": chat.url,
             "NOTIFY_CONSOLE_URL": f"{app_url}/api/support/console",
         }
-        env = {**support, **notify, **os.environ, **app_env(sb, args.data)}
+        env = {**support, **notify, **os.environ, **app_env(sb, args.data, **relay_env(sb))}
+        stop_watch = threading.Event()
+        stack.callback(stop_watch.set)
+        threading.Thread(
+            target=_watch_relay,
+            args=(args.data / "lake" / "relay" / "checkpoints", stop_watch),
+            daemon=True,
+        ).start()
         token = make_dev_token(support_key, "you@example.com", list(Role), ttl_seconds=7 * 86400)
         host = subprocess.Popen(
             [
@@ -163,6 +207,10 @@ Crosswalk is running.
   Salesforce sandbox   {sb.salesforce_url}  (CA bundle {sb.ca_bundle})
   D2C sandbox          {sb.d2c_url}
   Entra ID sandbox     {sb.entra_url}  (tokens for the profile API)
+  Pub/Sub API sandbox  {sb.pubsub_target}  (gRPC over TLS; the relay subscribes here)
+  Event Grid sandbox   {sb.eventgrid.endpoint("salesforce")}
+                       {sb.eventgrid.endpoint("d2c")}
+  relay                in the app (timer salesforce_relay); "relay ▸" lines show its lag
   state                {args.data}  (delete it to start over)
   support console      {app_url}/api/support/console  (paste this token when asked:)
                        {token}
@@ -182,7 +230,8 @@ Try:
           -d '{{"path":"/users$","method":"POST","status":422}}'
      curl -s -X POST {app_url}/api/accounts/<another account id>/onboard
   4. read profiles as the storefront's backend does (OAuth 2.0 client credentials):
-     PROFILE_TOKEN=$(curl -s {sb.entra.token_url} -d grant_type=client_credentials \\
+     PROFILE_TOKEN=$(curl -s --cacert {sb.ca_bundle} {sb.entra.token_url} \\
+          -d grant_type=client_credentials \\
           -d client_id={STOREFRONT_CLIENT_ID} -d client_secret={STOREFRONT_CLIENT_SECRET} \\
           -d scope={sb.entra.api_identifier_uri}/.default | python3 -c \\
           'import json,sys; print(json.load(sys.stdin)["access_token"])')

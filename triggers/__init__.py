@@ -10,6 +10,7 @@ from triggers import (  # noqa: E402, F401
     onboarding,
     profiles_api,
     reconciliation,
+    relay,
     salesforce_events,
     support,
     support_actions,

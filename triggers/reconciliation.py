@@ -108,7 +108,11 @@ async def reconciliation_timer(
 
 
 async def start_unless_running(
-    client: df.DurableOrchestrationClient, instance_id: str, trigger: str
+    client: df.DurableOrchestrationClient,
+    instance_id: str,
+    trigger: str,
+    *,
+    since: datetime | None = None,
 ) -> bool:
     """Start run `instance_id` unless it exists or another run holds the lease (that run, or
     the next, sees the same changes); True when it started."""
@@ -120,7 +124,7 @@ async def start_unless_running(
     if active is not None:
         log.warning("reconciliation %s skipped: run %s is still active", instance_id, active)
         return False
-    await _start(client, instance_id, trigger)
+    await _start(client, instance_id, trigger, since=since)
     log.info("reconciliation %s started by the %s", instance_id, trigger)
     return True
 

@@ -17,7 +17,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -83,6 +83,16 @@ class ApiBudget:
         return {"max": self.max, "remaining": self.remaining}
 
 
+@dataclass(frozen=True)
+class SalesforceAccess:
+    """What the Pub/Sub API's call metadata names: ``accesstoken``, ``instanceurl`` and
+    ``tenantid`` (the org id, from the token response's ``id`` URL ``.../id/<org>/<user>``)."""
+
+    access_token: str = field(repr=False)
+    instance_url: str
+    org_id: str
+
+
 class SalesforceClient:
     def __init__(
         self,
@@ -112,6 +122,7 @@ class SalesforceClient:
         )
         if hasattr(self._session, "limit_listener"):
             self._session.limit_listener = lambda used, most: self.governor.observe(used, most)
+        self._access: SalesforceAccess | None = None
 
     # ------------------------------------------------------------------ session
 
@@ -178,6 +189,25 @@ class SalesforceClient:
             version=self._settings.api_version,
             session=self._session,
         )
+
+    def access(self, *, refresh: bool = False) -> SalesforceAccess:
+        """A session for the Pub/Sub API (a fresh one with ``refresh``, after UNAUTHENTICATED)."""
+        with self._lock:
+            if self._access is None or refresh:
+                token = self._token()
+                identity = str(token.get("id", "")).rstrip("/").split("/")
+                if len(identity) < 2 or not identity[-2].startswith("00D"):
+                    raise AuthenticationFailed(
+                        "token response has no org id in its id URL", system=SYSTEM
+                    )
+                self._access = SalesforceAccess(
+                    access_token=str(token["access_token"]),
+                    instance_url=str(self._settings.instance_url or token["instance_url"]).rstrip(
+                        "/"
+                    ),
+                    org_id=identity[-2],
+                )
+            return self._access
 
     def _client(self, *, refresh: bool = False) -> Salesforce:
         with self._lock:

@@ -56,6 +56,14 @@ class Lake(Protocol):
         """Paths that start with `prefix` (a plain string prefix, as Blob listing does), sorted."""
         ...
 
+    def read_tagged(self, path: str) -> tuple[dict[str, Any], str] | None:
+        """A document and its ETag (a version tag); None when it does not exist."""
+
+    def write_if(self, path: str, document: Mapping[str, Any], etag: str | None) -> str:
+        """Write only if the document still has ``etag`` (None: only if it does not exist);
+        returns the new ETag, or raises `PreconditionFailed` when another writer came first.
+        What makes one writer of a checkpoint (crosswalk/relay/checkpoint.py)."""
+
     def close(self) -> None:
         """Release clients and credentials."""
         ...

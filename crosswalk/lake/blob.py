@@ -13,11 +13,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
     HttpResponseError,
     ResourceExistsError,
+    ResourceModifiedError,
     ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
@@ -29,6 +31,7 @@ from crosswalk.errors import (
     ConfigurationError,
     IntegrationError,
     NotFound,
+    PreconditionFailed,
     TransientError,
     error_for_status,
 )
@@ -222,6 +225,42 @@ class BlobLake:
             return []  # no container yet: nothing has been written
         except AzureError as exc:
             raise lake_error(exc, "list", prefix) from exc
+
+    def read_tagged(self, path: str) -> tuple[dict[str, Any], str] | None:
+        blob = self._container.get_blob_client(check_path(path))
+        try:
+            download = blob.download_blob()
+            data = bytes(download.readall())
+        except ResourceNotFoundError:
+            return None
+        except AzureError as exc:
+            raise lake_error(exc, "read", path) from exc
+        return decode(data, path), str(download.properties.etag)
+
+    def write_if(self, path: str, document: Mapping[str, Any], etag: str | None) -> str:
+        """Blob Storage's conditional write: If-Match the ETag, or If-None-Match * to create."""
+        blob = self._container.get_blob_client(check_path(path))
+        data = encode(document)
+        condition: dict[str, Any] = (
+            {"overwrite": False}
+            if etag is None
+            else {"overwrite": True, "etag": etag, "match_condition": MatchConditions.IfNotModified}
+        )
+        try:
+            try:
+                result = blob.upload_blob(data, content_settings=_JSON, **condition)
+            except ResourceNotFoundError as exc:
+                if getattr(exc, "error_code", None) != "ContainerNotFound":
+                    raise
+                self._create_container()
+                result = blob.upload_blob(data, content_settings=_JSON, **condition)
+        except (ResourceExistsError, ResourceModifiedError) as exc:
+            raise PreconditionFailed(
+                f"{path} changed since it was read", system=SYSTEM, status=412
+            ) from exc
+        except AzureError as exc:
+            raise lake_error(exc, "write", path) from exc
+        return str(result["etag"])
 
     def close(self) -> None:
         self._container.close()

@@ -7,13 +7,21 @@ Writes go to a temporary file in the same folder and are renamed over the target
 from __future__ import annotations
 
 import errno
+import fcntl
+import hashlib
 import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from crosswalk.errors import IntegrationError, NotFound, PermanentError, TransientError
+from crosswalk.errors import (
+    IntegrationError,
+    NotFound,
+    PermanentError,
+    PreconditionFailed,
+    TransientError,
+)
 from crosswalk.lake.base import SYSTEM, check_path, check_prefix, decode, encode
 
 _TMP_SUFFIX = ".tmp"
@@ -106,6 +114,33 @@ class FolderLake:
         except OSError as exc:
             raise _os_error(exc, "list", prefix) from exc
         return sorted(found)
+
+    def read_tagged(self, path: str) -> tuple[dict[str, Any], str] | None:
+        try:
+            data = self.get_bytes(path)
+        except NotFound:
+            return None
+        return decode(data, path), hashlib.sha256(data).hexdigest()
+
+    def write_if(self, path: str, document: Mapping[str, Any], etag: str | None) -> str:
+        """Compare and swap under an advisory lock beside the file (released on any exit,
+        kill -9 included; named like an in-flight write so listings skip it); the ETag is
+        the content's hash."""
+        target = self._file(path)
+        data = encode(document)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target.with_name(f".{target.name}.lock{_TMP_SUFFIX}"), "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                current = self.read_tagged(path)
+                if (current[1] if current else None) != etag:
+                    raise PreconditionFailed(
+                        f"{path} changed since it was read", system=SYSTEM, status=412
+                    )
+                self.put_bytes(path, data, content_type="application/json")
+        except OSError as exc:
+            raise _os_error(exc, "write", path) from exc
+        return hashlib.sha256(data).hexdigest()
 
     def close(self) -> None:
         """Nothing to release; here so every `Lake` can be closed the same way."""

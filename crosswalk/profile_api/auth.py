@@ -9,6 +9,7 @@ hold (Entra rotates keys), at most once per cooldown so unknown ids cannot flood
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 
 import jwt
@@ -49,6 +50,11 @@ class TokenVerifier:
             lifespan=3600,
             timeout=10,
             cooldown_duration=settings.jwks_refresh_cooldown_seconds,
+            ssl_context=(
+                ssl.create_default_context(cafile=str(settings.ca_bundle))
+                if settings.ca_bundle
+                else None
+            ),
         )
 
     def verify(self, authorization: str | None) -> Caller:

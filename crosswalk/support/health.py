@@ -17,7 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from crosswalk.clients.salesforce import ApiBudget
+from crosswalk.errors import CrosswalkError
 from crosswalk.models import ReconciliationReport
+from crosswalk.relay.checkpoint import relay_health
 from crosswalk.support.views import Sources, matches_state, pending_approvals
 from crosswalk.sync_state import SyncStatus
 
@@ -141,7 +143,9 @@ async def summary(
     counts = count_states(states, stale_before)
     overdue = sum(1 for a in approvals if a["overdue"])
     waits = allowance_waiting(await src.durable.instances("", ["Running"], 100))
+    relay = await _relay(src)
     items = attention(counts, overdue, last_run, budget, reserve_percent, waits)
+    items += relay_attention(relay)
     return {
         "at": src.now().isoformat(),
         "records": counts,
@@ -162,6 +166,34 @@ async def summary(
             {**budget.as_dict(), "reservePercent": reserve_percent} if budget else None
         ),
         "waitingForAllowance": waits,
+        "relay": relay,
         "attention": items,
         "fingerprint": fingerprint(items),
     }
+
+
+async def _relay(src: Sources) -> list[dict[str, Any]]:
+    """The Pub/Sub API relay's checkpoints (empty when it never ran or the lake is off)."""
+    if src.lake is None:
+        return []
+    now_ms = int(src.now().timestamp() * 1000)
+    try:
+        return await asyncio.to_thread(relay_health, src.lake, now_ms)
+    except CrosswalkError:
+        return []
+
+
+def relay_attention(relay: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A channel whose last session stopped on an error, or that no relay moved lately."""
+    items = []
+    for channel in relay:
+        error = channel["lastError"]
+        if error is not None:
+            text = f"relay of {channel['topic']} stopped: {error['kind']}: {error['message']}"
+        elif channel["stale"]:
+            age = channel["checkpointAgeSeconds"]
+            text = f"relay of {channel['topic']}: no checkpoint for {age} s"
+        else:
+            continue
+        items.append({"kind": "relay", "count": 1, "text": text, "page": "#/"})
+    return items

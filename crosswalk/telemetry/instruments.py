@@ -26,6 +26,10 @@ class Instruments:
     allowance_waits: Counter
     events: Counter
     dead_letters: Counter
+    relayed: Counter
+    relay_lag: Histogram
+    relay_checkpoint_age: _Gauge
+    relay_errors: Counter
 
     @classmethod
     def build(cls, provider: MeterProvider) -> Instruments:
@@ -76,6 +80,24 @@ class Instruments:
             ),
             dead_letters=meter.create_counter(
                 "crosswalk.dead_letters", unit="{event}", description="events kept, by source"
+            ),
+            relayed=meter.create_counter(
+                "crosswalk.relay.events",
+                unit="{event}",
+                description="Salesforce change events Event Grid accepted, by topic",
+            ),
+            relay_lag=meter.create_histogram(
+                "crosswalk.relay.lag",
+                unit="ms",
+                description="from the change's commit to Event Grid accepting it, by topic",
+            ),
+            relay_checkpoint_age=meter.create_gauge(
+                "crosswalk.relay.checkpoint_age",
+                unit="s",
+                description="age of the checkpoint a relay session starts from, by topic",
+            ),
+            relay_errors=meter.create_counter(
+                "crosswalk.relay.errors", unit="{error}", description="by topic and kind"
             ),
         )
 
@@ -144,3 +166,20 @@ def event_received(source: str, kind: str) -> None:
 def dead_lettered(source: str) -> None:
     if _instruments:
         _instruments.dead_letters.add(1, {"source": source})
+
+
+def relayed(topic: str, count: int, lags_ms: list[float]) -> None:
+    if _instruments:
+        _instruments.relayed.add(count, {"topic": topic})
+        for lag in lags_ms:
+            _instruments.relay_lag.record(lag, {"topic": topic})
+
+
+def relay_checkpoint_age(topic: str, seconds: float) -> None:
+    if _instruments:
+        _instruments.relay_checkpoint_age.set(seconds, {"topic": topic})
+
+
+def relay_error(topic: str, kind: str) -> None:
+    if _instruments:
+        _instruments.relay_errors.add(1, {"topic": topic, "kind": kind})

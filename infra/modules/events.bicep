@@ -16,6 +16,9 @@ param namePrefix string
 @description('Function App resource id (subscriptions deliver to its functions).')
 param functionAppId string
 
+@description('The Function App identity\'s principal id: the Pub/Sub API relay publishes to the Salesforce topic with it.')
+param relayPrincipalId string
+
 @description('Create the subscriptions. Event Grid checks that the function exists, so the first provision (before any code is deployed) leaves them out; azure.yaml\'s postdeploy hook provisions again with this on.')
 param subscribe bool
 
@@ -42,6 +45,7 @@ var topics = [
 ]
 
 var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+var eventGridDataSender = 'd5a91429-5739-47e2-a06b-3470a27159e7'
 
 resource lake 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: lakeName
@@ -74,6 +78,18 @@ resource deadLetterAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' =
     }
   }
 ]
+
+// The relay runs in the Function App (crosswalk/relay): its identity publishes to the
+// Salesforce topic, and only there.
+resource relaySender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(topic[0].id, relayPrincipalId, eventGridDataSender)
+  scope: topic[0]
+  properties: {
+    principalId: relayPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', eventGridDataSender)
+  }
+}
 
 resource subscription 'Microsoft.EventGrid/topics/eventSubscriptions@2022-06-15' = [
   for (t, i) in topics: if (subscribe) {

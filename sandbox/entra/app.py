@@ -20,6 +20,64 @@ def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(status=status, text=json.dumps(body), content_type="application/json")
 
 
+def openid_configuration(d: Directory) -> dict[str, Any]:
+    """The tenant's v2.0 OpenID Provider metadata, with the members Entra ID publishes
+    (``https://login.microsoftonline.com/<tenant>/v2.0/.well-known/openid-configuration``);
+    MSAL reads ``authorization_endpoint``, ``token_endpoint`` and
+    ``device_authorization_endpoint`` from it. Only the token and keys endpoints are served:
+    the authorize, device code, user info and logout URLs are named, not implemented."""
+    base = f"{d.authority}/{d.tenant_id}"
+    return {
+        "token_endpoint": f"{base}/oauth2/v2.0/token",
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_post",
+            "private_key_jwt",
+            "client_secret_basic",
+        ],
+        "jwks_uri": d.jwks_url,
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": d.issuer,
+        "request_uri_parameter_supported": False,
+        "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+        "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+        "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+        "http_logout_supported": True,
+        "frontchannel_logout_supported": True,
+        "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
+        "claims_supported": [
+            "sub",
+            "iss",
+            "cloud_instance_name",
+            "cloud_instance_host_name",
+            "cloud_graph_host_name",
+            "msgraph_host",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "acr",
+            "nonce",
+            "preferred_username",
+            "name",
+            "tid",
+            "ver",
+            "at_hash",
+            "c_hash",
+            "email",
+        ],  # fmt: skip
+        "kerberos_endpoint": f"{base}/kerberos",
+        "tenant_region_scope": "EU",
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net",
+    }
+
+
 class EntraApp:
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
@@ -44,16 +102,7 @@ class EntraApp:
         if what.endswith("keys") and method == "GET":
             return _json(self.directory.jwks())
         if what.endswith("openid-configuration") and method == "GET":
-            d = self.directory
-            return _json(
-                {
-                    "issuer": d.issuer,
-                    "token_endpoint": d.token_url,
-                    "jwks_uri": d.jwks_url,
-                    "id_token_signing_alg_values_supported": ["RS256"],
-                    "token_endpoint_auth_methods_supported": ["client_secret_post"],
-                }
-            )
+            return _json(openid_configuration(self.directory))
         return _json({"error": "method_not_allowed"}, 405)
 
     async def _control(self, path: str, method: str, request: web.Request) -> web.Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import ssl
 import threading
 import time
 import urllib.parse
@@ -28,6 +29,9 @@ API_IDENTIFIER_URI = "api://crosswalk-profiles"
 STOREFRONT_CLIENT_ID = "a1b2c3d4-0000-4000-8000-00000000f00d"
 STOREFRONT_CLIENT_SECRET = "storefront-backend-dev-secret"
 PROFILES_READ = "Profiles.Read"
+# Azure resources a client may ask a token for, by `.default` scope -> the token's audience.
+EVENT_GRID_SCOPE = "https://eventgrid.azure.net/.default"
+EVENT_GRID_AUDIENCE = "https://eventgrid.azure.net"
 TOKEN_TTL_SECONDS = 3599
 
 
@@ -77,6 +81,7 @@ class Directory:
         self.api_app_id = API_APP_ID
         self.api_identifier_uri = API_IDENTIFIER_URI
         self.authority = ""  # set once the server listens
+        self.ca_bundle: str | None = None  # the CA its TLS certificate comes from
         self._lock = threading.Lock()
         self._keys: list[SigningKey] = [_new_key()]
         self._clients: dict[str, Client] = {}
@@ -137,6 +142,11 @@ class Directory:
         if not secrets.compare_digest(form.get("client_secret", ""), client.secret):
             raise EntraError(401, "invalid_client", 7000215, "invalid client secret provided")
         scope = form.get("scope", "")
+        if scope == EVENT_GRID_SCOPE:
+            # an Azure resource's token (what azure-identity asks for Event Grid): its own
+            # audience, no app roles (Azure RBAC decides what the client may do)
+            token = self.sign(self.claims_for(client, aud=EVENT_GRID_AUDIENCE, roles=None))
+            return {"token_type": "Bearer", "expires_in": TOKEN_TTL_SECONDS, "access_token": token}
         if scope not in (f"{self.api_identifier_uri}/.default", f"{self.api_app_id}/.default"):
             raise EntraError(
                 400, "invalid_scope", 1002012, "the scope must be the API's /.default scope"
@@ -157,7 +167,10 @@ class Directory:
                 "scope": f"{self.api_identifier_uri}/.default",
             }
         ).encode()
-        with urllib.request.urlopen(self.token_url, data=form, timeout=10) as answer:
+        context = ssl.create_default_context(cafile=self.ca_bundle) if self.ca_bundle else None
+        with urllib.request.urlopen(
+            self.token_url, data=form, timeout=10, context=context
+        ) as answer:
             return str(json.load(answer)["access_token"])
 
     def claims_for(self, client: Client, **overrides: Any) -> dict[str, Any]:
@@ -180,6 +193,23 @@ class Directory:
             claims["roles"] = list(client.roles)
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}
+
+    def verify(self, token: str, audience: str) -> dict[str, Any]:
+        """Claims of a token this tenant signed for ``audience`` (jwt.InvalidTokenError if
+        not): how the sandbox's Event Grid topics check a bearer token."""
+        kid = jwt.get_unverified_header(token).get("kid")
+        with self._lock:
+            key = next((k for k in self._keys if k.kid == kid), None)
+        if key is None:
+            raise jwt.InvalidTokenError("signed with a key the tenant does not publish")
+        return jwt.decode(
+            token,
+            key.private.public_key(),
+            algorithms=["RS256"],
+            audience=audience,
+            issuer=self.issuer,
+            options={"require": ["exp", "aud", "iss"]},
+        )
 
     def sign(self, claims: dict[str, Any], *, kid: str | None = None) -> str:
         """Sign `claims` with the current key (or the key `kid`): tests craft odd tokens here."""

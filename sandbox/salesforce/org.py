@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +57,8 @@ class SalesforceOrg:
         self.ids = IdFactory()
         self.dml = Dml(self.store, self.ids, clock)
         self.events = ChangeEventBuilder()
+        # Called with each commit's change events after the outbox (the Pub/Sub API's bus).
+        self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self.org_id = ORG_ID
         self.instance_url = ""
         self.api = RollingAllowance(config.daily_api_limit, clock.now_ms)
@@ -194,6 +196,8 @@ class SalesforceOrg:
         txn.changes = []
         txn.undo = []
         self.outbox.publish(events)
+        for listener in self.listeners:
+            listener(events)
 
     def sobject(self, name: str) -> SObjectType:
         t = self.store.tables.get(name)

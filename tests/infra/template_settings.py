@@ -52,6 +52,7 @@ AZURE_CHOICES = {
     "SUPPORT_AUDIT_KIND": "append blobs shared by every instance instead of a local SQLite file",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "telemetry with the app's managed identity, so "
     "Application Insights keeps local auth off",
+    "RELAY_ENABLED": "the Pub/Sub API relay runs in Azure (locally make run turns it on too)",
 }
 
 UNKNOWN = object()  # a value only known at deploy time

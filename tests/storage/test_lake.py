@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from crosswalk.errors import InvalidData, NotFound
+from crosswalk.errors import InvalidData, NotFound, PreconditionFailed
 from crosswalk.lake import account_snapshot_path
 from crosswalk.lake.base import Lake
 
@@ -162,3 +162,23 @@ def test_a_document_that_is_not_a_json_object_is_invalid_data(lake: Lake, docume
         lake.put_json("raw/x/a.json", document)  # type: ignore[arg-type]
 
     assert lake.exists("raw/x/a.json") is False
+
+
+# ---------------------------------------------------------------- conditional writes
+
+
+def test_write_if_creates_only_when_missing_and_then_needs_the_current_etag(lake: Lake) -> None:
+    first = lake.write_if("relay/checkpoint.json", {"n": 1}, None)
+
+    with pytest.raises(PreconditionFailed):
+        lake.write_if("relay/checkpoint.json", {"n": 99}, None)
+    second = lake.write_if("relay/checkpoint.json", {"n": 2}, first)
+    with pytest.raises(PreconditionFailed):
+        lake.write_if("relay/checkpoint.json", {"n": 3}, first)  # a stale writer
+
+    assert lake.read_tagged("relay/checkpoint.json") == ({"n": 2}, second)
+
+
+def test_read_tagged_of_a_missing_document_is_none(lake: Lake) -> None:
+    assert lake.read_tagged("relay/none.json") is None
+    assert lake.list("relay/") == []

@@ -12,7 +12,13 @@ from scripts.package_app import build
 ROOT = Path(__file__).resolve().parents[2]
 ROLE_FOLDERS = ("activities", "orchestrators", "entities", "triggers", "crosswalk")
 # A new top-level file or folder is a decision: ship it (here) or leave it out (.funcignore).
-SHIPPED_TOP_LEVEL = {"function_app.py", "host.json", "requirements.txt", *ROLE_FOLDERS}
+SHIPPED_TOP_LEVEL = {
+    "function_app.py",
+    "host.json",
+    "requirements.txt",
+    "pubsub_api",  # the Pub/Sub API's proto and generated modules the relay imports
+    *ROLE_FOLDERS,
+}
 # what a developer's checkout holds besides the tracked files: none of it may ship
 LOCAL_ONLY = (
     ".venv/lib/python3.11/site-packages/azure/functions/__init__.py",

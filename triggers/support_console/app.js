@@ -308,7 +308,12 @@ async function pageHome() {
         (health.salesforceApi
           ? `Salesforce API: ${health.salesforceApi.remaining} of ${health.salesforceApi.max} calls left today.`
           : "Salesforce API allowance unavailable.") +
-        (health.partial ? " Counts cover the first 200,000 records." : ""))));
+        (health.partial ? " Counts cover the first 200,000 records." : "")),
+      ...(health.relay || []).map((r) => h("p", { class: "muted relay" },
+        `Relay ${r.topic}: ${r.relayed} relayed, lag ${r.lagMs == null ? "–" : (r.lagMs / 1000).toFixed(1) + " s"}, ` +
+        `checkpoint ${r.checkpointAgeSeconds == null ? "never" : Math.round(r.checkpointAgeSeconds) + " s ago"}` +
+        (r.lastError ? `; last error ${r.lastError.kind}: ${r.lastError.message}` : "") +
+        (r.lastCatchUp ? `; catch-up since ${r.lastCatchUp.since || "the watermark"} (${r.lastCatchUp.at})` : "")))));
 }
 
 // ------------------------------------------------------------------ routing
