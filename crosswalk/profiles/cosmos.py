@@ -4,6 +4,14 @@ Layout (one container, partition key path `/sf_account_id`):
 - a profile is a flat document, `id` = partition key = the 18-char Account id, `type` =
   "profile", the profile's fields as JSON plus `email_domain_lc` / `primary_email_lc` (folded
   copies for the case-insensitive lookups); Cosmos' own `_etag` is the profile's etag.
+- a lookup entry is `{id: sf_account_id: "<kind>:<sha256>", type: "lookup", accounts: [...]}`
+  (`lookup_key`): its own logical partition, so a read by D2C id, user id, e-mail or domain
+  is a point read of the entry and a point read of the profile. A transactional batch is
+  bound to one logical partition, so entries cannot be written in the profile's batch:
+  `upsert` adds the new keys' entries before the profile and removes the dropped keys' after
+  it, so a written profile is always findable; an entry left naming an Account whose profile
+  dropped the key (a crash between the steps) is skipped by reads (the profile's own
+  `lookup_keys` decide) and put right by `repair_lookups`.
 - a reconciliation report is `{id, sf_account_id: "report:<run_id>", type: "report",
   started_at, report}`: its own logical partition, never mistaken for an Account (Account ids
   contain no colon), and no second container to provision, secure and pay for.
@@ -47,9 +55,12 @@ from crosswalk.errors import (
     error_for_status,
 )
 from crosswalk.models import ProfileStatus, ReconciliationReport, UnifiedProfile, utc_iso
+from crosswalk.profiles import cosmos_lookups as lookup_entries
 from crosswalk.profiles.base import (
     SYSTEM,
     ChangePage,
+    KeyedReads,
+    LookupKind,
     account_key,
     check_limit,
     chunks,
@@ -57,6 +68,8 @@ from crosswalk.profiles.base import (
     encode_cursor,
     feed_stamp,
     fold,
+    lookup_key,
+    profile_lookup_keys,
     run_key,
     status_value,
     unique_keys,
@@ -127,6 +140,7 @@ def to_document(profile: UnifiedProfile, changed_at: datetime) -> dict[str, Any]
         status=ProfileStatus(profile.status).value,
         email_domain_lc=fold(profile.email_domain),
         primary_email_lc=fold(profile.primary_email),
+        lookup_keys=profile_lookup_keys(profile),
         changed_at=stamp,
         feed_key=f"{stamp}|{key}",
     )
@@ -151,7 +165,7 @@ def report_document(report: ReconciliationReport) -> dict[str, Any]:
     }
 
 
-class CosmosProfileStore:
+class CosmosProfileStore(KeyedReads):
     """`ProfileStore` over one Cosmos DB container (see the module docstring for the layout).
 
     `credential` is an account key, a `TokenCredential`, or None for `DefaultAzureCredential`
@@ -230,12 +244,7 @@ class CosmosProfileStore:
 
     def _read(self, key: str) -> dict[str, Any] | None:
         """The document whose id and partition key are `key` (a point read), or None."""
-        try:
-            return self._container().read_item(item=key, partition_key=key)
-        except CosmosHttpResponseError as exc:
-            if exc.status_code == 404:
-                return None
-            raise
+        return lookup_entries.read_document(self._container(), key)
 
     # ---------------------------------------------------------------- profiles
 
@@ -250,6 +259,11 @@ class CosmosProfileStore:
         document = to_document(profile, changed)
         key = document["id"]
         container = self._container()
+        before = self._read(key)
+        had = set(before.get("lookup_keys", [])) if before else set()
+        wanted = set(document["lookup_keys"])
+        for entry in sorted(wanted - had):
+            self._lookup_add(entry, key)
         if if_match is None:
             stored = container.upsert_item(document)
         else:
@@ -266,6 +280,7 @@ class CosmosProfileStore:
                         f"profile {key} changed since it was read", system=SYSTEM, status=412
                     ) from exc
                 raise
+        self._lookups_drop(key, had - wanted)
         return profile.model_copy(
             update={"sf_account_id": key, "etag": stored["_etag"], "changed_at": changed}
         )
@@ -273,6 +288,7 @@ class CosmosProfileStore:
     @_mapped("delete profile")
     def delete(self, sf_account_id: str, *, if_match: str | None = None) -> bool:
         key = account_key(sf_account_id)
+        before = self._read(key)
         conditions: dict[str, Any] = {}
         if if_match is not None:
             conditions = {"etag": if_match, "match_condition": MatchConditions.IfNotModified}
@@ -286,7 +302,56 @@ class CosmosProfileStore:
                     f"profile {key} changed since it was read", system=SYSTEM, status=412
                 ) from exc
             raise
+        self._lookups_drop(key, set(before.get("lookup_keys", [])) if before else set())
         return True
+
+    # ---------------------------------------------------------------- lookup entries
+
+    def _lookup_add(self, entry: str, account: str) -> bool:
+        return lookup_entries.add(self._container(), entry, account)
+
+    def _lookup_remove(self, entry: str, account: str) -> bool:
+        return lookup_entries.remove(self._container(), entry, account)
+
+    def _lookups_drop(self, account: str, entries: set[str]) -> None:
+        """Remove the account from entries its profile no longer carries, then look again: a
+        writer that put a key back meanwhile gets its entry back."""
+        if not entries:
+            return
+        for entry in sorted(entries):
+            self._lookup_remove(entry, account)
+        now = self._read(account)
+        for entry in sorted(entries & set(now.get("lookup_keys", [])) if now else ()):
+            self._lookup_add(entry, account)
+
+    @_mapped("find profiles")
+    def find(self, kind: LookupKind, value: str) -> list[UnifiedProfile]:
+        entry_key = lookup_key(kind, value)
+        entry = self._read(entry_key) if entry_key else None
+        if entry is None:
+            return []
+        found = []
+        for account in sorted(entry["accounts"]):
+            document = self._read(account)
+            if document is not None and entry_key in document.get("lookup_keys", []):
+                found.append(from_document(document))
+        return found
+
+    @_mapped("repair lookups")
+    def repair_lookups(self, sf_account_id: str) -> int:
+        key = account_key(sf_account_id)
+        document = self._read(key)
+        wanted = set(document.get("lookup_keys", [])) if document else set()
+        named = {
+            row["id"]
+            for row in self._query(
+                "SELECT c.id FROM c WHERE c.type = 'lookup' AND ARRAY_CONTAINS(c.accounts, @a)",
+                a=key,
+            )
+        }
+        changed = sum(self._lookup_add(entry, key) for entry in sorted(wanted))
+        changed += sum(self._lookup_remove(entry, key) for entry in sorted(named - wanted))
+        return changed
 
     @_mapped("read profiles")
     def get_many(self, sf_account_ids: Sequence[str]) -> dict[str, UnifiedProfile]:
@@ -313,21 +378,6 @@ class CosmosProfileStore:
     def versions(self) -> dict[str, str]:
         rows = self._query(f"SELECT c.id, c._etag FROM c WHERE {_PROFILE}")
         return {str(row["id"]): str(row["_etag"]) for row in rows}
-
-    @_mapped("find profile")
-    def find_by_d2c_customer(self, d2c_customer_id: str) -> UnifiedProfile | None:
-        hits = self._profiles("c.d2c_customer_id = @d2c", top=1, d2c=d2c_customer_id)
-        return hits[0] if hits else None
-
-    @_mapped("find profiles")
-    def find_by_email_domain(self, domain: str) -> list[UnifiedProfile]:
-        folded = fold(domain)
-        return [] if folded is None else self._profiles("c.email_domain_lc = @v", v=folded)
-
-    @_mapped("find profiles")
-    def find_by_email(self, email: str) -> list[UnifiedProfile]:
-        folded = fold(email)
-        return [] if folded is None else self._profiles("c.primary_email_lc = @v", v=folded)
 
     @_mapped("list profiles")
     def list_by_status(

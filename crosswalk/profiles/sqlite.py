@@ -4,7 +4,9 @@ Each thread gets its own connection (sqlite3 connections must not be shared mid-
 WAL lets readers run beside the one writer, `busy_timeout` makes writers queue instead of
 failing, and the etag check-and-write runs inside `BEGIN IMMEDIATE` so no other process can
 slip a write between the check and the update. The profile is stored as JSON; the fields the
-lookups need are copied into indexed columns (emails and domains case-folded).
+lookups need are copied into indexed columns (emails and domains case-folded), and every
+lookup key of a profile (`profile_lookup_keys`) is a row of `lookups`, written in the same
+transaction as the profile: the same contract as Cosmos DB's lookup entries, never stale.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from crosswalk.models import ProfileStatus, ReconciliationReport, UnifiedProfile
 from crosswalk.profiles.base import (
     SYSTEM,
     ChangePage,
+    KeyedReads,
+    LookupKind,
     account_key,
     check_limit,
     chunks,
@@ -31,6 +35,8 @@ from crosswalk.profiles.base import (
     encode_cursor,
     feed_stamp,
     fold,
+    lookup_key,
+    profile_lookup_keys,
     run_key,
     status_value,
     unique_keys,
@@ -55,6 +61,12 @@ CREATE INDEX IF NOT EXISTS profiles_d2c ON profiles (d2c_customer_id);
 CREATE INDEX IF NOT EXISTS profiles_domain ON profiles (email_domain);
 CREATE INDEX IF NOT EXISTS profiles_email ON profiles (primary_email);
 CREATE INDEX IF NOT EXISTS profiles_status ON profiles (status, sf_account_id);
+CREATE TABLE IF NOT EXISTS lookups (
+    lookup_key    TEXT NOT NULL,
+    sf_account_id TEXT NOT NULL,
+    PRIMARY KEY (lookup_key, sf_account_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS lookups_account ON lookups (sf_account_id);
 CREATE TABLE IF NOT EXISTS reports (
     run_id     TEXT PRIMARY KEY,
     started_at TEXT NOT NULL,
@@ -75,6 +87,7 @@ _FEED_COLUMNS = {"feed_seq": "INTEGER", "changed_at": "TEXT"}
 _FEED_INDEX = "CREATE INDEX IF NOT EXISTS profiles_feed ON profiles (feed_seq)"
 
 _COLUMNS = "sf_account_id, etag, body, changed_at"
+_JOINED = "p.sf_account_id, p.etag, p.body, p.changed_at"  # the same, from `profiles AS p`
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -103,7 +116,7 @@ def _row_profile(row: sqlite3.Row | tuple[Any, ...]) -> UnifiedProfile:
     )
 
 
-class SqliteProfileStore:
+class SqliteProfileStore(KeyedReads):
     """`ProfileStore` over a SQLite file (`path`); the file and its folder are created on use."""
 
     def __init__(self, path: Path | str) -> None:
@@ -143,9 +156,12 @@ class SqliteProfileStore:
                 if not self._schema_ready:
                     conn.execute("BEGIN IMMEDIATE")
                     try:
+                        fresh = not _has_table(conn, "lookups")
                         for statement in filter(str.strip, _SCHEMA.split(";")):
                             conn.execute(statement)
                         _add_feed_columns(conn)
+                        if fresh:
+                            _fill_lookups(conn)
                     except BaseException:
                         conn.execute("ROLLBACK")
                         raise
@@ -225,6 +241,7 @@ class SqliteProfileStore:
                 " changed_at = excluded.changed_at",
                 (*values, seq, feed_stamp(changed)),
             )
+            _write_lookups(conn, key, profile_lookup_keys(profile))
         return profile.model_copy(
             update={"sf_account_id": key, "etag": etag, "changed_at": changed}
         )
@@ -243,6 +260,7 @@ class SqliteProfileStore:
                     f"profile {key} changed since it was read", system=SYSTEM, status=412
                 )
             conn.execute("DELETE FROM profiles WHERE sf_account_id = ?", (key,))
+            _write_lookups(conn, key, [])
         return True
 
     @_mapped
@@ -265,19 +283,27 @@ class SqliteProfileStore:
         return [_row_profile(row) for row in self._conn().execute(sql, params)]
 
     @_mapped
-    def find_by_d2c_customer(self, d2c_customer_id: str) -> UnifiedProfile | None:
-        hits = self._select("d2c_customer_id = ?", (d2c_customer_id,), limit=1)
-        return hits[0] if hits else None
+    def find(self, kind: LookupKind, value: str) -> list[UnifiedProfile]:
+        key = lookup_key(kind, value)
+        if key is None:
+            return []
+        rows = self._conn().execute(
+            f"SELECT {_JOINED} FROM lookups AS l"
+            " JOIN profiles AS p ON p.sf_account_id = l.sf_account_id"
+            " WHERE l.lookup_key = ? ORDER BY l.sf_account_id",
+            (key,),
+        )
+        return [_row_profile(row) for row in rows]
 
     @_mapped
-    def find_by_email_domain(self, domain: str) -> list[UnifiedProfile]:
-        folded = fold(domain)
-        return [] if folded is None else self._select("email_domain = ?", (folded,))
-
-    @_mapped
-    def find_by_email(self, email: str) -> list[UnifiedProfile]:
-        folded = fold(email)
-        return [] if folded is None else self._select("primary_email = ?", (folded,))
+    def repair_lookups(self, sf_account_id: str) -> int:
+        key = account_key(sf_account_id)
+        with self._write() as conn:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM profiles WHERE sf_account_id = ?", (key,)
+            ).fetchone()
+            wanted = profile_lookup_keys(_row_profile(row)) if row else []
+            return _write_lookups(conn, key, wanted)
 
     @_mapped
     def versions(self) -> dict[str, str]:
@@ -347,6 +373,34 @@ class SqliteProfileStore:
             (check_limit(limit),),
         )
         return [ReconciliationReport.model_validate_json(body) for (body,) in rows]
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return found.fetchone() is not None
+
+
+def _write_lookups(conn: sqlite3.Connection, account: str, wanted: Sequence[str]) -> int:
+    """Make the account's lookup rows exactly `wanted`; returns how many rows changed."""
+    have = {k for (k,) in conn.execute(
+        "SELECT lookup_key FROM lookups WHERE sf_account_id = ?", (account,)
+    )}  # fmt: skip
+    gone, new = have - set(wanted), set(wanted) - have
+    conn.executemany(
+        "DELETE FROM lookups WHERE lookup_key = ? AND sf_account_id = ?",
+        [(k, account) for k in gone],
+    )
+    conn.executemany(
+        "INSERT INTO lookups (lookup_key, sf_account_id) VALUES (?, ?)",
+        [(k, account) for k in new],
+    )
+    return len(gone) + len(new)
+
+
+def _fill_lookups(conn: sqlite3.Connection) -> None:
+    """A file made before lookup entries gets them for every profile it holds."""
+    for row in conn.execute(f"SELECT {_COLUMNS} FROM profiles").fetchall():
+        _write_lookups(conn, row[0], profile_lookup_keys(_row_profile(row)))
 
 
 def _add_feed_columns(conn: sqlite3.Connection) -> None:
