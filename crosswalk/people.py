@@ -100,7 +100,7 @@ def merge_person(
             continue
         known = incoming.model_dump(exclude_unset=True, exclude_none=True, exclude={"consent"})
         if incoming.origin is Origin.SALESFORCE and person.origin is Origin.STOREFRONT:
-            known.pop("origin")  # a sign-up stays a sign-up once Salesforce lists its Contact
+            known.pop("origin", None)  # a sign-up stays a sign-up once Salesforce lists its Contact
         consent = newer_consent(person.consent, incoming.consent, owner)
         merged.append(person.model_copy(update={**known, "consent": consent}))
         placed = True
