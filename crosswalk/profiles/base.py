@@ -115,6 +115,14 @@ class ProfileStore(Protocol):
         """
         ...
 
+    def put_tombstones(self, hashes: Sequence[str], at: datetime) -> None:
+        """Remember erased people by their keyed hashes (crosswalk/erasure/keys.py)."""
+        ...
+
+    def tombstoned(self, hashes: Sequence[str]) -> set[str]:
+        """Which of these keyed hashes belong to erased people (a point read each)."""
+        ...
+
     def put_report(self, report: ReconciliationReport) -> None:
         """Store (or replace) a reconciliation report under its run id."""
         ...
@@ -200,6 +208,16 @@ def account_key(sf_account_id: str) -> str:
             "not a Salesforce Account id: must start with 001", system=SYSTEM, field="sf_account_id"
         )
     return full
+
+
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+def tombstone_key(value: str) -> str:
+    """A tombstone's keyed hash, refused unless it is one (64 lowercase hex)."""
+    if not isinstance(value, str) or not _HASH.match(value):
+        raise InvalidData("a tombstone is 64 lowercase hex", system=SYSTEM, field="hash")
+    return value
 
 
 _RUN_ID = re.compile(r"[^/\\?#\x00-\x1f]{1,200}")

@@ -12,6 +12,8 @@ Layout (one container, partition key path `/sf_account_id`):
   it, so a written profile is always findable; an entry left naming an Account whose profile
   dropped the key (a crash between the steps) is skipped by reads (the profile's own
   `lookup_keys` decide) and put right by `repair_lookups`.
+- a tombstone of an erased person is `{id: sf_account_id: "tomb:<keyed hash>", type:
+  "tombstone", at}`: a point read answers "was this person erased?".
 - a reconciliation report is `{id, sf_account_id: "report:<run_id>", type: "report",
   started_at, report}`: its own logical partition, never mistaken for an Account (Account ids
   contain no colon), and no second container to provision, secure and pay for.
@@ -72,11 +74,13 @@ from crosswalk.profiles.base import (
     profile_lookup_keys,
     run_key,
     status_value,
+    tombstone_key,
     unique_keys,
 )
 
 PARTITION_KEY_PATH = "/sf_account_id"
 REPORT_PREFIX = "report:"
+TOMBSTONE_PREFIX = "tomb:"
 _CHUNK = 1000  # ids per ARRAY_CONTAINS query: ~22 KB of parameters, far below the 512 KB cap
 _PROFILE = "c.type = 'profile'"
 
@@ -411,6 +415,21 @@ class CosmosProfileStore(KeyedReads):
         return ChangePage(
             [from_document(row) for row in page], encode_cursor({"key": last}), len(rows) > limit
         )
+
+    # ---------------------------------------------------------------- tombstones
+
+    @_mapped("write tombstones")
+    def put_tombstones(self, hashes: Sequence[str], at: datetime) -> None:
+        container = self._container()
+        for value in hashes:
+            key = TOMBSTONE_PREFIX + tombstone_key(value)
+            container.upsert_item(
+                {"id": key, "sf_account_id": key, "type": "tombstone", "at": feed_stamp(at)}
+            )
+
+    @_mapped("read tombstones")
+    def tombstoned(self, hashes: Sequence[str]) -> set[str]:
+        return {h for h in hashes if self._read(TOMBSTONE_PREFIX + tombstone_key(h)) is not None}
 
     # ---------------------------------------------------------------- reports
 

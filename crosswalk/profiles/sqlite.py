@@ -39,6 +39,7 @@ from crosswalk.profiles.base import (
     profile_lookup_keys,
     run_key,
     status_value,
+    tombstone_key,
     unique_keys,
 )
 from crosswalk.sqlite_wal import switch_to_wal
@@ -67,6 +68,10 @@ CREATE TABLE IF NOT EXISTS lookups (
     PRIMARY KEY (lookup_key, sf_account_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS lookups_account ON lookups (sf_account_id);
+CREATE TABLE IF NOT EXISTS tombstones (
+    hash TEXT PRIMARY KEY,
+    at   TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS reports (
     run_id     TEXT PRIMARY KEY,
     started_at TEXT NOT NULL,
@@ -343,6 +348,23 @@ class SqliteProfileStore(KeyedReads):
         return ChangePage(
             [_row_profile(row) for row in page], encode_cursor({"seq": last}), len(rows) > limit
         )
+
+    # ---------------------------------------------------------------- tombstones
+
+    @_mapped
+    def put_tombstones(self, hashes: Sequence[str], at: datetime) -> None:
+        rows = [(tombstone_key(h), feed_stamp(at)) for h in hashes]
+        with self._write() as conn:
+            conn.executemany("INSERT OR IGNORE INTO tombstones (hash, at) VALUES (?, ?)", rows)
+
+    @_mapped
+    def tombstoned(self, hashes: Sequence[str]) -> set[str]:
+        wanted = [tombstone_key(h) for h in hashes]
+        if not wanted:
+            return set()
+        marks = ", ".join("?" * len(wanted))
+        rows = self._conn().execute(f"SELECT hash FROM tombstones WHERE hash IN ({marks})", wanted)
+        return {h for (h,) in rows}
 
     # ---------------------------------------------------------------- reports
 

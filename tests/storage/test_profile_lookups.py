@@ -151,3 +151,25 @@ def test_cosmos_stale_entry_is_skipped_and_repaired(store: ProfileStore) -> None
         profile_lookup_keys(written)
     )
     assert not any("acme" in d["id"] for d in documents)
+
+
+# ---------------------------------------------------------------- tombstones
+
+
+def test_tombstones_answer_which_hashes_were_erased(store: ProfileStore) -> None:
+    from datetime import UTC, datetime
+
+    erased, other = "a" * 64, "b" * 64
+
+    store.put_tombstones([erased], datetime(2026, 1, 1, tzinfo=UTC))
+    store.put_tombstones([erased], datetime(2026, 1, 2, tzinfo=UTC))  # again: no error
+
+    assert store.tombstoned([erased, other]) == {erased}
+    assert store.tombstoned([]) == set()
+
+
+def test_a_tombstone_that_is_not_a_keyed_hash_is_refused(store: ProfileStore) -> None:
+    from crosswalk.errors import InvalidData
+
+    with pytest.raises(InvalidData):
+        store.tombstoned(["jane@acme.example"])
