@@ -13,6 +13,21 @@ from crosswalk.services import services
 from crosswalk.whole_profile import merge_people
 
 
+def _without_erased(profile: UnifiedProfile) -> UnifiedProfile:
+    """The profile without people who were erased: no flow brings them back."""
+    from activities.erasure import erased_values
+
+    erased = erased_values([v for p in profile.contacts for v in (p.email, p.d2c_user_id)])
+    if not erased:
+        return profile
+    people = [
+        p
+        for p in profile.contacts
+        if not {(p.email or "").strip().lower(), p.d2c_user_id or ""} & erased
+    ]
+    return profile.model_copy(update={"contacts": people})
+
+
 @bp.activity_trigger(input_name="payload")
 def profile_upsert(payload: dict) -> dict[str, Any]:
     """Write the profile; the stored version's etag guards against a concurrent writer."""
@@ -24,6 +39,7 @@ def profile_upsert(payload: dict) -> dict[str, Any]:
         if current is not None:  # keep the sign-ups and the owner's newer consent
             people = merge_people(current.contacts, profile.contacts, owner)
             profile = profile.model_copy(update={"contacts": people})
+        profile = _without_erased(profile)
         try:
             stored = store.upsert(profile, if_match=current.etag if current else None)
         except PreconditionFailed:

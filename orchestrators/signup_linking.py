@@ -120,6 +120,9 @@ def _link(run: _Run) -> Step:
         error = {"kind": "permanent", "system": "d2c", "code": "INVALID_DATA", "detail": detail}
         return {"outcome": "invalid", "note": detail, "error": error}
     user = D2CUser.model_validate(run.signup.user)
+    erased = yield from run.step("erasure_check", {"values": [user.email, user.id]})
+    if erased["erased"]:  # a person who asked to be forgotten: nothing links them again
+        return {"outcome": "erased", "note": "this person was erased; nothing was linked"}
     domain = matchable_domain(user.email)
     matches: list[str] = []
     if domain is not None:

@@ -36,9 +36,25 @@ def app_env(sb: Any, data: Path, **overrides: str) -> dict[str, str]:
         "SUPPORT_AUDIT_SQLITE_PATH": str(data / "audit.sqlite3"),
         # the timer binding reads %RECONCILE_SCHEDULE% from the app settings, as in Azure
         "RECONCILE_SCHEDULE": "0 0 2 * * *",
+        "CURATED_REFRESH_SCHEDULE": "0 */15 * * * *",
+        "CURATED_COMPACT_SCHEDULE": "0 30 3 * * *",
+        "ERASURE_KEY": local_erasure_key(data),
     }
     env.update(overrides)
     return env
+
+
+def local_erasure_key(data: Path) -> str:
+    """A random erasure key kept beside the local state (so tombstones outlive a restart);
+    in Azure it is a Key Vault reference."""
+    import secrets
+
+    path = data / "erasure.key"
+    if not path.exists():
+        data.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def onboardable_accounts(sb: Any, *, needs_approval: bool | None = None) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ bp = df.Blueprint()
 
 from triggers import (  # noqa: E402, F401
     d2c_events,
+    erasure,
     onboarding,
     profiles_api,
     reconciliation,

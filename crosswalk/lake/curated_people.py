@@ -184,10 +184,13 @@ class PeopleTable:
             return 0
         return int(table.delete(predicate).get("num_deleted_rows", 0))
 
-    def rows(self, where: str | None = None) -> list[dict[str, Any]]:
+    def rows(self, where: str | None = None, *, version: int | None = None) -> list[dict[str, Any]]:
+        """Rows (of `version`, for time travel); a vacuumed version raises delta-rs' error."""
         table = self._open()
         if table is None:
             return []
+        if version is not None:
+            table = DeltaTable(self.uri, version=version, storage_options=self._options)
         sql = f"SELECT {', '.join(COLUMNS)} FROM people" + (f" WHERE {where}" if where else "")
         result = QueryBuilder().register("people", table).execute(sql).read_all()
         names = result.schema.names

@@ -25,6 +25,9 @@ class Instruments:
     salesforce_remaining: _Gauge
     events: Counter
     dead_letters: Counter
+    erasures: Counter
+    curated_refresh: Histogram
+    curated_rows: Counter
 
     @classmethod
     def build(cls, provider: MeterProvider) -> Instruments:
@@ -70,6 +73,19 @@ class Instruments:
             ),
             dead_letters=meter.create_counter(
                 "crosswalk.dead_letters", unit="{event}", description="events kept, by source"
+            ),
+            erasures=meter.create_counter(
+                "crosswalk.erasures", unit="{person}", description="erasures, by outcome"
+            ),
+            curated_refresh=meter.create_histogram(
+                "crosswalk.curated.refresh.duration",
+                unit="s",
+                description="curated zone refreshes and compactions, by job",
+            ),
+            curated_rows=meter.create_counter(
+                "crosswalk.curated.rows",
+                unit="{row}",
+                description="rows a curated refresh wrote or deleted, by table and change",
             ),
         )
 
@@ -133,3 +149,17 @@ def event_received(source: str, kind: str) -> None:
 def dead_lettered(source: str) -> None:
     if _instruments:
         _instruments.dead_letters.add(1, {"source": source})
+
+
+def erasure_finished(outcome: str) -> None:
+    if _instruments:
+        _instruments.erasures.add(1, {"outcome": outcome})
+
+
+def curated_refreshed(job: str, seconds: float, rows: dict[str, int]) -> None:
+    """One curated job: its duration, and rows by `<table>.<change>` (e.g. `profiles.upserted`)."""
+    if _instruments:
+        _instruments.curated_refresh.record(seconds, {"job": job})
+        for name, count in rows.items():
+            table, _, change = name.partition(".")
+            _instruments.curated_rows.add(count, {"table": table, "change": change})

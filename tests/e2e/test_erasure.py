@@ -1,0 +1,132 @@
+"""Erasing a person end to end (devhost + sandbox): support asks, the saga removes them from
+D2C, Salesforce, the profile store and its lookups, the raw zone, the curated tables and their
+older versions, dead letters and reports; each store is read back; a receipt stays, without
+personal data; a replay, a reconciliation and a new sign-up afterwards bring nothing back."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from crosswalk.erasure.keys import Person, tombstones
+from crosswalk.lake.curated import ProfileTable
+from crosswalk.lake.folder import FolderLake
+from crosswalk.lake.raw import RawZone, decode_lines
+from crosswalk.replay import AppClient, replay
+from crosswalk.settings import LakeKind, LakeSettings
+from tests.e2e.sync import instances, onboarded, settle, wire_d2c_events
+from tests.support.stack import easy_auth_principal
+
+pytestmark = pytest.mark.slow
+APPROVER = easy_auth_principal("lee@support", "Support.Approve")
+
+
+def _raw_text(lake: FolderLake) -> str:
+    return "\n".join(
+        json.dumps(line)
+        for path in lake.list("raw/")
+        if path.endswith(".jsonl")
+        for line in decode_lines(lake.get_bytes(path), path)
+    ).lower()
+
+
+def _wait_raw(lake: FolderLake, needle: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while needle not in _raw_text(lake):
+        assert time.monotonic() < deadline, f"{needle} never landed"
+        time.sleep(0.05)
+
+
+def _erase(stack, **body) -> dict:
+    response = stack.host.post(
+        "/api/support/erasures", json={**body, "reason": "ticket 4711"}, headers=APPROVER
+    )
+    assert response.status == 202, response.text
+    started = response.json()
+    status = stack.host.wait_for(started["instanceId"], timeout=60)
+    assert status["runtimeStatus"] == "Completed", status
+    return {**started, "output": status["output"]}
+
+
+def test_an_erasure_removes_the_person_from_every_store_and_nothing_brings_them_back(
+    stack_factory,
+):
+    stack = wire_d2c_events(stack_factory(seed=12, LAKE_RAW_FLUSH_SECONDS="0.05"))
+    (account,) = onboarded(stack, 1)
+    domain = stack.profiles().get(account["Id"]).email_domain
+    email = f"jane.doe@{domain}"
+    customer = stack.sb.d2c_register(
+        email=email, last_name="Doe", first_name="Jane", marketing_consent=True
+    )
+    (user,) = stack.sb.d2c_users(customer["id"])
+    settle(stack)
+    lake = FolderLake(stack.data / "lake")
+    _wait_raw(lake, email)
+    lake.put_json("deadletter/d2c/2026/01/01/evt-x.json", {"event": {"user": {"email": email}}})
+    table = ProfileTable.from_settings(
+        LakeSettings.model_validate({"kind": LakeKind.FOLDER, "folder": stack.data / "lake"})
+    )
+    table.refresh(stack.profiles())
+    assert any(r["email"] == email for r in table.people.rows())
+    old_versions = table.people.version()
+
+    done = _erase(stack, email=email.upper())
+
+    receipt = done["output"]["receipt"]
+    assert done["output"]["outcome"] == "erased" and receipt["accounts"] == [account["Id"]]
+    assert email not in json.dumps(receipt).lower() and "jane" not in json.dumps(receipt).lower()
+    # D2C: the user's data is gone
+    erased_user = next(u for u in stack.sb.d2c_users(customer["id"]) if u["id"] == user["id"])
+    assert erased_user["email"].endswith("@erased.invalid") and erased_user["last_name"] is None
+    # Salesforce: the Contact kept for the books, anonymised (the default)
+    contacts = [
+        c for c in stack.sb.salesforce_records("Contact") if c["AccountId"] == account["Id"]
+    ]
+    assert all(c["Email"] != email for c in contacts)
+    assert any(c["LastName"] == "Erased" and c["Email"] is None for c in contacts)
+    # profile store and lookups
+    profile = stack.profiles().get(account["Id"])
+    assert all(p.email != email and p.d2c_user_id != user["id"] for p in profile.contacts)
+    assert stack.profiles().find_by_email(email) == []
+    # raw zone and dead letters
+    assert email not in _raw_text(lake) and user["id"].lower() not in _raw_text(lake)
+    assert lake.list("deadletter/d2c/2026/01/01/") == []
+    # curated tables, every version still readable
+    assert not any(r["email"] == email for r in table.people.rows())
+    readable = []
+    for version in range(table.people.version() + 1):
+        try:
+            rows = table.people.rows(version=version)
+        except Exception as exc:  # vacuumed: the files only that version needed are gone
+            assert "not found" in str(exc).lower() or "no such file" in str(exc).lower(), exc
+            continue
+        readable.append(version)
+        assert not any(r["email"] == email for r in rows), version
+    assert readable and max(readable) > old_versions  # the newest is read, older ones vacuumed
+    assert old_versions not in readable
+    # the audit log names the request, never the person
+    audit = stack.host.get("/api/support/audit?limit=50", headers=APPROVER).json()
+    assert "erase" in json.dumps(audit) and email not in json.dumps(audit).lower()
+    # the receipt is served to support staff
+    served = stack.host.get(f"/api/support/erasures/{done['requestId']}", headers=APPROVER)
+    assert served.json()["receipt"]["outcome"] == "erased"
+
+    # a replay of the raw window, a reconciliation and a new sign-up bring nothing back
+    zone, app = RawZone(lake), AppClient(stack.host.url, None)
+    now = datetime.now(UTC)
+    replay(zone, app, now - timedelta(days=1), now + timedelta(hours=1), dry_run=False)
+    app.close()
+    assert stack.host.post("/api/reconciliations").status in (200, 202)
+    again = stack.sb.d2c_register(email=email, last_name="Doe", first_name="Jane")
+    settle(stack)
+    (signup,) = [i for i in instances(stack, f"signup-{again['id']}")]
+    assert signup["output"]["outcome"] == "erased"
+    after = stack.profiles().get(account["Id"])
+    assert all(p.email != email for p in after.contacts)
+    assert stack.profiles().find_by_email(email) == []
+    assert [c for c in stack.sb.salesforce_records("Contact") if c["Email"] == email] == []
+    key = stack.env["ERASURE_KEY"].encode()
+    assert stack.profiles().tombstoned(tombstones(key, Person(email=email)))
