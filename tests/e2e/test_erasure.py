@@ -17,7 +17,7 @@ from crosswalk.lake.folder import FolderLake
 from crosswalk.lake.raw import RawZone, decode_lines
 from crosswalk.replay import AppClient, replay
 from crosswalk.settings import LakeKind, LakeSettings
-from tests.e2e.sync import instances, onboarded, settle, wire_d2c_events
+from tests.e2e.sync import D2C_EVENTS, deliver, instances, onboarded, settle, wire_d2c_events
 from tests.support.stack import easy_auth_principal
 
 pytestmark = pytest.mark.slow
@@ -113,6 +113,8 @@ def test_an_erasure_removes_the_person_from_every_store_and_nothing_brings_them_
     # the receipt is served to support staff
     served = stack.host.get(f"/api/support/erasures/{done['requestId']}", headers=APPROVER)
     assert served.json()["receipt"]["outcome"] == "erased"
+    record = stack.host.get(f"/api/support/records/{account['Id']}", headers=APPROVER).json()
+    assert any(e["source"] == "erasure" for e in record["timeline"])
 
     # a replay of the raw window, a reconciliation and a new sign-up bring nothing back
     zone, app = RawZone(lake), AppClient(stack.host.url, None)
@@ -130,3 +132,54 @@ def test_an_erasure_removes_the_person_from_every_store_and_nothing_brings_them_
     assert [c for c in stack.sb.salesforce_records("Contact") if c["Email"] == email] == []
     key = stack.env["ERASURE_KEY"].encode()
     assert stack.profiles().tombstoned(tombstones(key, Person(email=email)))
+
+
+def test_a_d2c_erasure_event_by_user_id_deletes_the_salesforce_record_and_is_never_landed(
+    stack_factory,
+):
+    stack = wire_d2c_events(
+        stack_factory(seed=12, LAKE_RAW_FLUSH_SECONDS="0.05", ERASURE_SALESFORCE="delete")
+    )
+    (account,) = onboarded(stack, 1)
+    domain = stack.profiles().get(account["Id"]).email_domain
+    email = f"sam.lee@{domain}"
+    customer = stack.sb.d2c_register(email=email, last_name="Lee", first_name="Sam")
+    (user,) = stack.sb.d2c_users(customer["id"])
+    settle(stack)
+    (contact,) = [c for c in stack.sb.salesforce_records("Contact") if c["Email"] == email]
+
+    event = {
+        "specversion": "1.0",
+        "id": "evt-erasure-1",
+        "source": "/d2c/privacy",
+        "type": "person.erasure_requested",
+        "time": datetime.now(UTC).isoformat(),
+        "data": {"request_id": "req-d2c-000001", "user_id": user["id"], "email": email},
+    }
+    deliver(stack, event, D2C_EVENTS)
+    status = stack.host.wait_for("erase-req-d2c-000001", timeout=60)
+
+    assert status["output"]["outcome"] == "erased"
+    assert status["output"]["receipt"]["steps"]["salesforce"]["mode"] == "delete"
+    assert all(c["Id"] != contact["Id"] for c in stack.sb.salesforce_records("Contact"))
+    assert stack.profiles().find_by_email(email) == []
+    time.sleep(0.3)  # two landing periods: the erasure event itself is never written
+    assert "req-d2c-000001" not in _raw_text(FolderLake(stack.data / "lake"))
+
+
+def test_a_malformed_erasure_event_starts_nothing_and_keeps_nothing(stack_factory):
+    stack = stack_factory(seed=12, LAKE_RAW_FLUSH_SECONDS="0.05")
+    event = {
+        "specversion": "1.0",
+        "id": "evt-erasure-bad",
+        "source": "/d2c/privacy",
+        "type": "person.erasure_requested",
+        "data": {"request_id": "req-bad-000001", "email": "not-an-email"},
+    }
+
+    deliver(stack, event, D2C_EVENTS)
+
+    assert instances(stack, "erase-") == []
+    lake = FolderLake(stack.data / "lake")
+    time.sleep(0.3)
+    assert lake.list("deadletter/") == [] and "not-an-email" not in _raw_text(lake)
