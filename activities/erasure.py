@@ -10,6 +10,7 @@ from typing import Any
 from simple_salesforce.format import format_soql
 
 from activities import bp
+from crosswalk.curated_jobs import ONE_AT_A_TIME
 from crosswalk.erasure.keys import Person, mentions, normalise, tombstone, tombstones
 from crosswalk.erasure.lake import erase_dead_letters, erase_raw, scrub
 from crosswalk.erasure.requests import (
@@ -178,12 +179,16 @@ def erasure_curated(payload: dict) -> dict[str, Any]:
     svc = services()
     person = _request(payload).person()
     table = ProfileTable.from_settings(svc.settings.lake)
-    refreshed = table.refresh(svc.profiles)
+    with ONE_AT_A_TIME:
+        return _erase_curated(table, person)
+
+
+def _erase_curated(table: ProfileTable, person: Person) -> dict[str, Any]:
+    refreshed = table.refresh(services().profiles)
     clauses = []
     if person.email:
-        clauses.append(
-            f"lower(email) = '{person.email.strip().lower().replace(chr(39), chr(39) * 2)}'"
-        )
+        quoted = person.email.strip().lower().replace("'", "''")  # a SQL string literal
+        clauses.append(f"lower(email) = '{quoted}'")
     if person.d2c_user_id:  # the id's pattern has no quote
         clauses.append(f"d2c_user_id = '{person.d2c_user_id}'")
     deleted = table.people.delete_where(" OR ".join(clauses)) if clauses else 0

@@ -5,6 +5,7 @@ import azure.durable_functions as df
 bp = df.Blueprint()
 
 from triggers import (  # noqa: E402, F401
+    curated,
     d2c_events,
     erasure,
     onboarding,

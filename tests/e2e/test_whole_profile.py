@@ -100,3 +100,37 @@ def test_a_consent_withdrawn_on_the_storefront_reaches_salesforce_and_the_profil
         p for p in stack.profiles().get(account["Id"]).contacts if p.origin == "storefront"
     ]
     assert signup.consent.marketing is False and signup.consent.source == "d2c"
+
+
+def test_the_curated_tables_appear_and_follow_edits_without_anyone_running_a_command(
+    stack_factory,
+):
+    stack = wire_d2c_events(
+        stack_factory(seed=12, time_skipping=False, CURATED_REFRESH_SCHEDULE="*/1 * * * * *")
+    )
+    (account,) = onboarded(stack, 1)
+    settings = LakeSettings.model_validate({"kind": LakeKind.FOLDER, "folder": stack.data / "lake"})
+    table = ProfileTable.from_settings(settings)
+
+    first = _eventually(lambda: table.read().get(account["Id"]))
+    stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Renamed By Sales GmbH"})
+    renamed = _eventually(
+        lambda: (row := table.read().get(account["Id"])) and row.name == "Renamed By Sales GmbH"
+    )
+
+    assert first.contacts and renamed
+
+
+def _eventually(probe, timeout: float = 30):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            found = probe()
+        except Exception:  # a refresh committing while we read: read again
+            found = None
+        if found:
+            return found
+        assert time.monotonic() < deadline, "the curated table never caught up"
+        time.sleep(0.2)
