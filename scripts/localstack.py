@@ -36,7 +36,7 @@ def app_env(sb: Any, data: Path, **overrides: str) -> dict[str, str]:
         "SUPPORT_AUDIT_SQLITE_PATH": str(data / "audit.sqlite3"),
         # the timer binding reads %RECONCILE_SCHEDULE% from the app settings, as in Azure
         "RECONCILE_SCHEDULE": "0 0 2 * * *",
-        "CURATED_REFRESH_SCHEDULE": "0 */15 * * * *",
+        "CURATED_REFRESH_SCHEDULE": "0 * * * * *",  # locally every minute
         "CURATED_COMPACT_SCHEDULE": "0 30 3 * * *",
         "ERASURE_KEY": local_erasure_key(data),
     }

@@ -77,6 +77,7 @@ from crosswalk.profiles.base import (
     tombstone_key,
     unique_keys,
 )
+from crosswalk.telemetry.azure_calls import hooks
 
 PARTITION_KEY_PATH = "/sf_account_id"
 REPORT_PREFIX = "report:"
@@ -219,7 +220,8 @@ class CosmosProfileStore(KeyedReads):
             from azure.identity import DefaultAzureCredential
 
             credential = self._owned_credential = DefaultAzureCredential()
-        self._client = CosmosClient(self._endpoint, credential=credential, **self._options)
+        options = {**hooks("cosmos"), **self._options}
+        self._client = CosmosClient(self._endpoint, credential=credential, **options)
         if self._create:
             database = self._client.create_database_if_not_exists(self._database)
             return database.create_container_if_not_exists(
