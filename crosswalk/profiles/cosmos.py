@@ -347,7 +347,12 @@ class CosmosProfileStore(KeyedReads):
     def repair_lookups(self, sf_account_id: str) -> int:
         key = account_key(sf_account_id)
         document = self._read(key)
-        wanted = set(document.get("lookup_keys", [])) if document else set()
+        wanted = set(profile_lookup_keys(from_document(document))) if document else set()
+        rewritten = 0
+        if document is not None and set(document.get("lookup_keys") or []) != wanted:
+            # written before lookup entries existed: writing it again adds keys and entries
+            self.upsert(from_document(document), if_match=document["_etag"])
+            rewritten = len(wanted)
         named = {
             row["id"]
             for row in self._query(
@@ -357,7 +362,7 @@ class CosmosProfileStore(KeyedReads):
         }
         changed = sum(self._lookup_add(entry, key) for entry in sorted(wanted))
         changed += sum(self._lookup_remove(entry, key) for entry in sorted(named - wanted))
-        return changed
+        return changed + rewritten
 
     @_mapped("read profiles")
     def get_many(self, sf_account_ids: Sequence[str]) -> dict[str, UnifiedProfile]:

@@ -173,3 +173,20 @@ def test_a_tombstone_that_is_not_a_keyed_hash_is_refused(store: ProfileStore) ->
 
     with pytest.raises(InvalidData):
         store.tombstoned(["jane@acme.example"])
+
+
+@pytest.mark.cosmos
+@pytest.mark.parametrize("store", ["cosmos"], indirect=True)
+def test_cosmos_repair_gives_a_profile_from_before_lookups_its_entries(store: ProfileStore) -> None:
+    written = store.upsert(_with_people(1, "ana@acme.example"))
+    container = store._container()  # type: ignore[attr-defined]
+    old = container.read_item(item=written.sf_account_id, partition_key=written.sf_account_id)
+    old.pop("lookup_keys")
+    container.replace_item(item=old["id"], body=old)  # as an older version of the app wrote it
+    for entry in profile_lookup_keys(written):
+        container.delete_item(item=entry, partition_key=entry)
+    assert store.find_by_email("ana@acme.example") == []
+
+    assert store.repair_lookups(account_id(1)) == 2  # its e-mail and D2C user id entries
+
+    assert [p.sf_account_id for p in store.find_by_email("ana@acme.example")] == [account_id(1)]
