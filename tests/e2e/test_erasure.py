@@ -183,3 +183,33 @@ def test_a_malformed_erasure_event_starts_nothing_and_keeps_nothing(stack_factor
     lake = FolderLake(stack.data / "lake")
     time.sleep(0.3)
     assert lake.list("deadletter/") == [] and "not-an-email" not in _raw_text(lake)
+
+
+def test_a_step_that_keeps_failing_ends_needs_attention_and_a_new_request_finishes(
+    stack_factory,
+):
+    stack = wire_d2c_events(stack_factory(seed=12, LAKE_RAW_FLUSH_SECONDS="0.05"))
+    (account,) = onboarded(stack, 1)
+    domain = stack.profiles().get(account["Id"]).email_domain
+    email = f"kim.park@{domain}"
+    customer = stack.sb.d2c_register(email=email, last_name="Park", first_name="Kim")
+    settle(stack)
+    stack.sb.faults("d2c", path=r"/erase$", method="POST", status=503)
+
+    failed = _erase(stack, email=email)
+
+    receipt = failed["output"]["receipt"]
+    assert failed["output"]["outcome"] == "needs_attention"
+    assert receipt["failed_step"] == "erasure_d2c" and "d2c" not in receipt["steps"]
+    assert stack.profiles().find_by_email(email)  # the later steps have not run
+    record = stack.host.get(f"/api/support/records/{account['Id']}", headers=APPROVER).json()
+    (event,) = [e for e in record["timeline"] if e["source"] == "erasure"]
+    assert "needs_attention" in event["summary"] and "erasure_d2c" in event["summary"]
+
+    stack.sb.clear_faults("d2c")
+    done = _erase(stack, email=email)
+
+    assert done["output"]["outcome"] == "erased"
+    assert stack.profiles().find_by_email(email) == []
+    user = stack.sb.d2c_users(customer["id"])[0]
+    assert user["email"].endswith("@erased.invalid")
