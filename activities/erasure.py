@@ -73,11 +73,13 @@ def erasure_begin(payload: dict) -> dict[str, Any]:
         profiles.update({p.sf_account_id: p for p in found})
     wanted = person.values()
     users = {person.d2c_user_id} if person.d2c_user_id else set()
+    customers: set[str] = set()
     records: set[tuple[str, str]] = set()
     for profile in profiles.values():
         for someone in profile.contacts:
             if mentions(someone.model_dump(mode="json"), wanted):
                 users.update([someone.d2c_user_id] if someone.d2c_user_id else [])
+                customers.update([someone.d2c_customer_id] if someone.d2c_customer_id else [])
                 if someone.sf_contact_id:
                     records.add(("Contact", someone.sf_contact_id))
                 if someone.sf_lead_id:
@@ -90,6 +92,7 @@ def erasure_begin(payload: dict) -> dict[str, Any]:
     return {
         "accounts": sorted(profiles),
         "d2c_users": sorted(users),
+        "signup_customers": sorted(customers),
         "salesforce": [{"sobject": s, "id": i} for s, i in sorted(records)],
     }
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from crosswalk.ids import D2CUserId, SalesforceContactId, SalesforceLeadId
+from crosswalk.ids import D2CCustomerId, D2CUserId, SalesforceContactId, SalesforceLeadId
 
 
 class SourceSystem(StrEnum):
@@ -51,6 +51,9 @@ class ProfileContact(BaseModel):
     sf_contact_id: SalesforceContactId | None = None
     sf_lead_id: SalesforceLeadId | None = None
     d2c_user_id: D2CUserId | None = None
+    d2c_customer_id: D2CCustomerId | None = Field(
+        default=None, description="a sign-up's own storefront customer (its signup_link key)"
+    )
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None

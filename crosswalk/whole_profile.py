@@ -79,6 +79,7 @@ def signup_person(
         sf_contact_id=contact_id,
         sf_lead_id=lead_id,
         d2c_user_id=user.id,
+        d2c_customer_id=customer.id,
         first_name=user.first_name,
         last_name=user.last_name,
         email=user.email,

@@ -1,13 +1,14 @@
 """`person_erasure`: erase one person everywhere Crosswalk keeps them, as a saga.
 
 begin (tombstone first, then find their profiles, Salesforce records and D2C users) -> D2C ->
-Salesforce -> profile store and lookups -> raw zone, snapshots and dead letters -> curated
-tables and their older versions -> reconciliation reports -> receipt. An erasure cannot be
-undone, so a step that keeps failing is not compensated: the steps are each safe to run again,
-transient failures are retried with back-off, and a step that fails for good ends the run
-`needs_attention` with a receipt naming the step; running the request again (the same
-request id) finishes the rest. The input, history and status hold ids only: who to erase is
-in the request document the activities read (crosswalk/erasure/requests.py).
+Salesforce -> profile store and lookups, and their sign-up's `signup_link` entity state ->
+raw zone, snapshots and dead letters -> curated tables and their older versions ->
+reconciliation reports -> receipt. An erasure cannot be undone, so a step that keeps failing
+is not compensated: the steps are each safe to run again, transient failures are retried
+with back-off, and a step that fails for good ends the run `needs_attention` with a receipt
+naming the step; a new request for the same person finishes the rest. The input, history
+and status hold ids only: who to erase is in the request document the activities read
+(crosswalk/erasure/requests.py).
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ def person_erasure(context: df.DurableOrchestrationContext) -> Step:
         yield from step("erasure_d2c", {"d2c_users": found["d2c_users"]})
         yield from step("erasure_salesforce", {"records": found["salesforce"]})
         yield from step("erasure_profiles", {"accounts": accounts})
+        for customer_id in found.get("signup_customers", []):  # the sign-up's entity state
+            yield context.call_entity(df.EntityId("signup_link", customer_id), "forget", {})
+        steps["signup_links"] = {"forgotten": len(found.get("signup_customers", []))}
         yield from step("erasure_lake", {"accounts": accounts})
         yield from step("erasure_curated", {})
         yield from step("erasure_reports", {})

@@ -17,7 +17,15 @@ from crosswalk.lake.folder import FolderLake
 from crosswalk.lake.raw import RawZone, decode_lines
 from crosswalk.replay import AppClient, replay
 from crosswalk.settings import LakeKind, LakeSettings
-from tests.e2e.sync import D2C_EVENTS, deliver, instances, onboarded, settle, wire_d2c_events
+from tests.e2e.sync import (
+    D2C_EVENTS,
+    deliver,
+    entity,
+    instances,
+    onboarded,
+    settle,
+    wire_d2c_events,
+)
 from tests.support.stack import easy_auth_principal
 
 pytestmark = pytest.mark.slow
@@ -91,6 +99,8 @@ def test_an_erasure_removes_the_person_from_every_store_and_nothing_brings_them_
     profile = stack.profiles().get(account["Id"])
     assert all(p.email != email and p.d2c_user_id != user["id"] for p in profile.contacts)
     assert stack.profiles().find_by_email(email) == []
+    link = entity(stack, "signup_link", customer["id"])
+    assert link["email"] is None and link["changes"] == [] and link["status"] == "linked"
     # raw zone and dead letters
     assert email not in _raw_text(lake) and user["id"].lower() not in _raw_text(lake)
     assert lake.list("deadletter/d2c/2026/01/01/") == []
