@@ -19,6 +19,7 @@ from crosswalk.erasure.requests import (
     load_request,
     receipt_path,
     request_path,
+    save_receipt,
 )
 from crosswalk.errors import ConfigurationError, NotFound, PermanentError
 from crosswalk.lake.curated import ProfileTable
@@ -223,7 +224,7 @@ def erasure_finish(payload: dict) -> dict[str, Any]:
     """Write the receipt; on success delete the request, the last copy of who it was."""
     lake = services().lake
     receipt = ErasureReceipt.model_validate(payload["receipt"])
-    lake.put_json(receipt_path(receipt.request_id), receipt.model_dump(mode="json"))
+    save_receipt(lake, receipt)
     if receipt.outcome == "erased":
         lake.delete(request_path(receipt.request_id))
     return {"receipt": receipt_path(receipt.request_id)}

@@ -46,6 +46,7 @@ def person_erasure(context: df.DurableOrchestrationContext) -> Step:
         return result
 
     failed: StepFailed | None = None
+    purge: list[str] = []
     try:
         found = yield from step("erasure_begin", {})
         accounts = found["accounts"]
@@ -59,6 +60,7 @@ def person_erasure(context: df.DurableOrchestrationContext) -> Step:
         yield from step("erasure_profiles", {"accounts": accounts})
         for customer_id in found.get("signup_customers", []):  # the sign-up's entity state
             yield context.call_entity(df.EntityId("signup_link", customer_id), "forget", {})
+            purge.append(f"signup-{customer_id}-")  # its instances' history: a timer purges
         steps["signup_links"] = {"forgotten": len(found.get("signup_customers", []))}
         yield from step("erasure_lake", {"accounts": accounts})
         yield from step("erasure_curated", {})
@@ -75,6 +77,7 @@ def person_erasure(context: df.DurableOrchestrationContext) -> Step:
         "accounts": accounts,
         "steps": steps,
         "failed_step": failed.step if failed else None,
+        "purge": purge,
     }
     yield from call_with_retry(context, "erasure_finish", {"receipt": receipt}, retry)
     count(context, metric.erasure_finished, outcome)

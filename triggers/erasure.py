@@ -2,7 +2,9 @@
 audited without the person's data) and from the D2C platform (`person.erasure_requested`,
 routed here by triggers/d2c_events.py). Both save the request document and start
 `person_erasure` once per request id; `GET /api/support/erasures/{requestId}` reads the
-receipt (or the running saga's stage).
+receipt (or the running saga's stage). `erasure_purge_timer` purges the task hub history of
+the erased people's own sign-up instances (their inputs carried the person), which only a
+function with a durable client can do, and records it in the receipt.
 
 The D2C event is never landed in the raw zone nor dead-lettered with its data: it carries the
 e-mail of someone who asked to be forgotten.
@@ -26,6 +28,8 @@ from crosswalk.erasure.requests import (
     ErasureRequest,
     check_id,
     load_receipt,
+    receipts_to_purge,
+    save_receipt,
     save_request,
 )
 from crosswalk.services import services
@@ -137,3 +141,38 @@ async def support_erasure(
     if receipt is None and status is None:
         raise HttpError(404, "not_found", "no erasure with that request id")
     return view(principal, body)
+
+
+PURGE_SCHEDULE = "0 37 * * * *"  # hourly, clear of the digest's minute 7 and of the hour
+
+
+@bp.timer_trigger(schedule=PURGE_SCHEDULE, arg_name="timer")
+@bp.durable_client_input(client_name="client")
+async def erasure_purge_timer(
+    timer: func.TimerRequest, client: df.DurableOrchestrationClient
+) -> None:
+    await purge_erased_histories(client)
+
+
+async def purge_erased_histories(client: df.DurableOrchestrationClient) -> int:
+    """Purge the finished instances every receipt still lists; returns how many were purged."""
+    lake = services().lake
+    purged = 0
+    for receipt in await asyncio.to_thread(receipts_to_purge, lake):
+        done, left = 0, []
+        async with DurableGateway(client) as gateway:
+            for prefix in receipt.purge:
+                listed = await gateway.instances(prefix)
+                running = [i for i in listed if i.get("runtimeStatus") in ("Running", "Pending")]
+                for item in listed:
+                    if item not in running:
+                        await client.purge_instance_history(item["instanceId"])
+                        done += 1
+                if running:
+                    left.append(prefix)  # next time, once they finished
+        steps = {**receipt.steps, "task_hub": {"instances_purged": done}}
+        await asyncio.to_thread(
+            save_receipt, lake, receipt.model_copy(update={"purge": left, "steps": steps})
+        )
+        purged += done
+    return purged

@@ -51,6 +51,11 @@ class ErasureReceipt(BaseModel):
     accounts: list[str] = Field(default_factory=list, description="Account ids they belonged to")
     steps: dict[str, dict[str, Any]] = Field(default_factory=dict)
     failed_step: str | None = None
+    purge: list[str] = Field(
+        default_factory=list,
+        description="instance id prefixes whose task hub history still holds them (their"
+        " sign-ups'): purged by the erasure_purge timer, then emptied",
+    )
 
 
 def request_path(request_id: str) -> str:
@@ -81,6 +86,19 @@ def load_request(lake: Lake, request_id: str) -> ErasureRequest | None:
 def load_receipt(lake: Lake, request_id: str) -> ErasureReceipt | None:
     path = receipt_path(request_id)
     return ErasureReceipt.model_validate(lake.get_json(path)) if lake.exists(path) else None
+
+
+def save_receipt(lake: Lake, receipt: ErasureReceipt) -> None:
+    lake.put_json(receipt_path(receipt.request_id), receipt.model_dump(mode="json"))
+
+
+def receipts_to_purge(lake: Lake) -> list[ErasureReceipt]:
+    found = []
+    for path in lake.list("erasure/receipts/"):
+        receipt = ErasureReceipt.model_validate(lake.get_json(path))
+        if receipt.purge:
+            found.append(receipt)
+    return found
 
 
 def receipts_for(lake: Lake, account_id: str) -> list[ErasureReceipt]:

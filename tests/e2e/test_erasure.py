@@ -22,6 +22,7 @@ from tests.e2e.sync import (
     deliver,
     entity,
     instances,
+    list_instances,
     onboarded,
     settle,
     wire_d2c_events,
@@ -46,6 +47,13 @@ def _wait_raw(lake: FolderLake, needle: str, timeout: float = 30) -> None:
     while needle not in _raw_text(lake):
         assert time.monotonic() < deadline, f"{needle} never landed"
         time.sleep(0.05)
+
+
+def _until(probe, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.1)
 
 
 def _erase(stack, **body) -> dict:
@@ -101,6 +109,13 @@ def test_an_erasure_removes_the_person_from_every_store_and_nothing_brings_them_
     assert stack.profiles().find_by_email(email) == []
     link = entity(stack, "signup_link", customer["id"])
     assert link["email"] is None and link["changes"] == [] and link["status"] == "linked"
+    # the task hub: their sign-up's instances (whose input carried them) purged by the timer
+    assert receipt["purge"] == [f"signup-{customer['id']}-"]
+    assert instances(stack, f"signup-{customer['id']}-")
+    stack.host.advance(timedelta(hours=1))
+    _until(lambda: not list_instances(stack.host, f"instanceIdPrefix=signup-{customer['id']}-"))
+    served = stack.host.get(f"/api/support/erasures/{done['requestId']}", headers=APPROVER)
+    assert served.json()["receipt"]["steps"]["task_hub"]["instances_purged"] >= 1
     # raw zone and dead letters
     assert email not in _raw_text(lake) and user["id"].lower() not in _raw_text(lake)
     assert lake.list("deadletter/d2c/2026/01/01/") == []
