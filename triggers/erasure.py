@@ -59,7 +59,10 @@ async def start_erasure(
         "request_id": request_id,
         "source": request.source,
         "requested_at": request.requested_at.isoformat(),
-        "policy": {"retry": sync_policy(svc.settings).get("retry")},
+        "policy": {
+            "retry": sync_policy(svc.settings).get("retry"),
+            "raw_flush_seconds": svc.settings.lake.raw_flush_seconds,
+        },
     }
     await start_once(client, "person_erasure", started, client_input)
     return started
