@@ -9,13 +9,14 @@ Run: .venv/bin/python bench/profile_api.py [N] (default 10000).
 Then the same with the app on Cosmos DB: the `@vercel/cosmosdb-server` the contract suite uses,
 through scripts/cosmosdb_server.js (a Node server on this machine: it shows the shape of the
 cost, not Azure's latency or RU limits; the app's SDK does not verify TLS for localhost, so its
-worker warns). The last two lines are the results.
+worker warns). Each store's result line prints as soon as it is measured.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import statistics
 import sys
@@ -152,6 +153,7 @@ def main() -> None:
         env = app_env(sb, data / "sqlite")
         store = SqliteProfileStore(Path(env["PROFILE_STORE_SQLITE_PATH"]))
         results.append(_measure(sb, env, store, n, "sqlite"))
+        print(results[-1], flush=True)
         # The same against the Cosmos DB API server the contract suite uses (our launcher).
         workspace = data / "cosmos"
         workspace.mkdir()
@@ -174,7 +176,8 @@ def main() -> None:
                 **cosmos.client_options(),
             )
             results.append(_measure(sb, env, store, n, "cosmosdb-server"))
-    print("\n".join(results))
+    print(results[-1], flush=True)
+    print(f"load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
