@@ -1,8 +1,11 @@
 """Activities of a reconciliation run: read a page of all three systems, repair, report.
 
 A page read is the expensive part and is built to cost the org one API call: one SOQL page
-(queryAll, so deleted Accounts show up as orphans) with the Contacts as a child subquery,
-then one D2C lookup call for the page's external refs and one bulk profile read. Only the
+(queryAll, so deleted Accounts show up as orphans) with the Contacts as a child subquery
+(child rows count toward the page's 2,000 records, so 2 Contacts an Account make pages of
+about 666 Accounts; an Account with more Contacts than Salesforce sends inline costs one call
+per further page of them), then one D2C lookup call for the page's external refs and one
+bulk profile read. Only the
 records that drifted travel back to the orchestrator, so its history stays small.
 """
 
@@ -16,12 +19,8 @@ from simple_salesforce.format import format_soql
 
 from activities import bp
 from crosswalk.clients.salesforce import ACCOUNT_FIELDS, CONTACT_FIELDS
-from crosswalk.errors import (
-    InvalidData,
-    NotFound,
-    PreconditionFailed,
-    error_for_status,
-)
+from crosswalk.clients.salesforce_limits import collection_calls
+from crosswalk.errors import InvalidData, NotFound, PreconditionFailed
 from crosswalk.models import (
     DriftClass,
     DriftFinding,
@@ -76,7 +75,9 @@ def reconcile_scan_page(payload: dict) -> dict[str, Any]:
     onboarding = OnboardingSettings.model_validate(payload.get("onboarding") or {})
     ownership = FieldOwnershipSettings.model_validate(payload.get("ownership") or {})
     page = _fetch(payload)
-    accounts = [SalesforceAccount.model_validate(r) for r in page.get("records", [])]
+    records = page.get("records", [])
+    child_calls = svc.salesforce.page_children(records, "Contacts")
+    accounts = [SalesforceAccount.model_validate(r) for r in records]
     ids = [a.Id for a in accounts]
     customers = svc.d2c.lookup(ids) if ids else {}
     profiles = svc.profiles.get_many(ids) if ids else {}
@@ -98,6 +99,7 @@ def reconcile_scan_page(payload: dict) -> dict[str, Any]:
         "locator": None if page.get("done", True) else next_url,
         "after": {"modstamp": last.SystemModstamp.isoformat(), "id": last.Id} if last else None,
         "d2c_calls": 1 if ids else 0,
+        "salesforce_calls": 1 + child_calls,
     }
 
 
@@ -150,37 +152,28 @@ def _write_profile(raw: dict[str, Any]) -> None:
 
 @bp.activity_trigger(input_name="payload")
 def reconcile_write_salesforce(payload: dict) -> dict[str, Any]:
-    """sObject Collections updates, 200 records a call, each record succeeding on its own.
+    """sObject Collections updates laid out as a real org accepts them (by type, one record per
+    Id, 200 a call), each record succeeding on its own.
 
-    Returns the ids written and, per refused record, Salesforce's reason; only a failure of a
-    whole call raises (and is retried by the orchestrator when transient).
+    Returns the ids written and, per refused record, Salesforce's reason and whether it is
+    worth another try (a row lock); only a failure of a whole call raises (and is retried by
+    the orchestrator when transient).
     """
-    sf = services().salesforce
     records = payload["records"]
-    written: list[str] = []
-    refused: list[dict[str, Any]] = []
-    calls = 0
-    for start in range(0, len(records), 200):
-        chunk = records[start : start + 200]
-        body = {"allOrNone": False, "records": chunk}
-        calls += 1
-        results = sf.call(
-            lambda api, body=body: api.restful("composite/sobjects", method="PATCH", json=body)
-        )
-        if not isinstance(results, list) or len(results) != len(chunk):
-            raise error_for_status("salesforce", 502, "collections answer does not match request")
-        for record, result in zip(chunk, results, strict=True):
-            if result.get("success"):
-                written.append(record["Id"])
-            else:
-                first = (result.get("errors") or [{}])[0]
-                refused.append(
-                    {
-                        "id": record["Id"],
-                        "code": first.get("statusCode") or first.get("errorCode"),
-                        "message": str(first.get("message", "refused"))[:500],
-                    }
-                )
+    calls = len(collection_calls(records))
+    outcomes = services().salesforce.update_each(records)
+    written = [o.id for o in outcomes if o.error is None]
+    refused = [
+        {
+            "id": o.id,
+            "code": o.error.code,
+            "field": o.error.field,
+            "message": o.error.detail[:500],
+            "transient": o.error.retryable,
+        }
+        for o in outcomes
+        if o.error is not None
+    ]
     return {"written": written, "refused": refused, "calls": calls}
 
 

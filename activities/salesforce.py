@@ -35,7 +35,7 @@ def sf_write_back_d2c_ids(payload: dict) -> dict[str, Any]:
     """Account and primary Contact get the D2C ids, in one sObject Collections call."""
     records = write_back_records(payload)
     results = services().salesforce.update_records(records, all_or_none=True)
-    return {"updated": [r.get("id") for r in results]}
+    return {"updated": [r.id for r in results]}
 
 
 @bp.activity_trigger(input_name="payload")

@@ -112,6 +112,21 @@ _BY_STATUS: dict[int, type[IntegrationError]] = {
 }
 
 
+# Salesforce errorCodes that mean "try again" whatever the HTTP status (a row lock is
+# answered 400 on a single PATCH and inside a 200 collections answer): StatusCode docs,
+# "unable to obtain exclusive access to this record".
+SALESFORCE_TRANSIENT_CODES = frozenset(
+    {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"}
+)
+# Per-record codes of Salesforce's field and record rules: permanent, with the field named.
+_SALESFORCE_RECORD_CODES: dict[str, type[IntegrationError]] = {
+    "ENTITY_IS_DELETED": NotFound,
+    "INVALID_CROSS_REFERENCE_KEY": NotFound,
+    "DUPLICATES_DETECTED": Conflict,
+    "DUPLICATE_VALUE": Conflict,
+}
+
+
 def error_for_status(
     system: str,
     status: int,
@@ -124,6 +139,10 @@ def error_for_status(
     """Classify an HTTP failure: 408, 425, 429 and 5xx are transient, other 4xx permanent."""
     if code == "REQUEST_LIMIT_EXCEEDED":
         cls: type[IntegrationError] = RateLimited
+    elif system == "salesforce" and code in SALESFORCE_TRANSIENT_CODES:
+        cls = TransientError
+    elif system == "salesforce" and status == 400 and code in _SALESFORCE_RECORD_CODES:
+        cls = _SALESFORCE_RECORD_CODES[code]
     elif status in _BY_STATUS:
         cls = _BY_STATUS[status]
     elif status in (408, 425) or status >= 500:
@@ -133,6 +152,27 @@ def error_for_status(
     return cls(
         message, system=system, status=status, code=code, field=field, retry_after=retry_after
     )
+
+
+def error_for_salesforce_record(
+    sobject: str, record_id: str | None, error: dict[str, Any]
+) -> IntegrationError:
+    """One refused record of an sObject Collections answer (`statusCode`, `message`,
+    `fields`), classified as a whole call would be: a row lock is transient; a field rule
+    (STRING_TOO_LONG, INVALID_EMAIL_ADDRESS, a restricted picklist...) is permanent and
+    names the field for support staff."""
+    code = error.get("statusCode") or error.get("errorCode")
+    fields = error.get("fields") or []
+    field = fields[0] if fields else None
+    where = f"{sobject} {record_id or '?'}" + (f" field {', '.join(fields)}" if fields else "")
+    message = f"{where}: {error.get('message') or 'refused'}"
+    if code == "REQUEST_LIMIT_EXCEEDED":
+        cls: type[IntegrationError] = RateLimited
+    elif code in SALESFORCE_TRANSIENT_CODES:
+        cls = TransientError
+    else:
+        cls = _SALESFORCE_RECORD_CODES.get(code or "", InvalidData)
+    return cls(message, system="salesforce", status=400, code=code, field=field)
 
 
 def error_for_salesforce(exc: Exception) -> IntegrationError:

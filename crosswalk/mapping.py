@@ -31,6 +31,14 @@ from crosswalk.models import (
 from crosswalk.settings import OnboardingSettings
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# What Salesforce's Email fields take (Help KB 000384328 and 000001145): 80 characters; the
+# local part letters, digits, !#$%&'*/=?^_+-`{|}~ and dots, not first; the domain letters,
+# digits and dashes (non-Latin addresses only with Email Address Internationalization).
+_SALESFORCE_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*/=?^_+`{|}~-][A-Za-z0-9!#$%&'*/=?^_+`{|}~.-]*"
+    r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+)
+SALESFORCE_EMAIL_MAX = 80
 
 FREE_MAIL_DOMAINS = frozenset(
     {
@@ -309,12 +317,21 @@ def _person_fields(user: D2CUser, customer: Customer, plan: SignupPlan) -> dict[
     last_name = _clean(user.last_name)
     if last_name is None:
         plan.problems.append(MappingProblem("user.last_name", "Salesforce requires a last name"))
+    email = user.email.strip().lower()
     if not is_valid_email(user.email):
         plan.problems.append(MappingProblem("user.email", f"{user.email!r} is not a valid email"))
+    elif len(email) > SALESFORCE_EMAIL_MAX:
+        plan.problems.append(
+            MappingProblem("user.email", f"longer than Salesforce's {SALESFORCE_EMAIL_MAX}")
+        )
+    elif not _SALESFORCE_EMAIL.match(email):
+        plan.problems.append(
+            MappingProblem("user.email", f"{user.email!r} is not an address Salesforce accepts")
+        )
     return {
         "FirstName": _limited_signup(plan, "user.first_name", _clean(user.first_name), 40),
         "LastName": _limited_signup(plan, "user.last_name", last_name, 80),
-        "Email": user.email.strip().lower(),
+        "Email": email,
         "Phone": _limited_signup(plan, "user.phone", _clean(user.phone), 40),
         "D2C_User_Id__c": user.id,
     }

@@ -97,6 +97,7 @@ class CompoundAddress(_Salesforce):
 class SalesforceContact(_Salesforce):
     attributes: SObjectAttributes | None = None
     Id: SalesforceContactId
+    IsDeleted: bool | None = None
     AccountId: SalesforceAccountId | None = None
     FirstName: str | None = None
     LastName: str
@@ -151,11 +152,17 @@ class SalesforceAccount(_Salesforce):
     @field_validator("Contacts", mode="before")
     @classmethod
     def _child_subquery(cls, value: Any) -> Any:
-        """`(SELECT ... FROM Contacts)` arrives as a query result, or null when empty."""
+        """`(SELECT ... FROM Contacts)` arrives as a query result, or null when empty; a
+        result not read to its end (`done: false`) is refused rather than taken as all, and
+        deleted Contacts (queryAll returns them under live Accounts too) are left out."""
         if value is None:
             return []
         if isinstance(value, dict) and "records" in value:
-            return value["records"]
+            if value.get("done") is False:
+                raise ValueError("only the first part of the Contacts: page it to the end")
+            value = value["records"]
+        if isinstance(value, list):  # queryAll also brings Contacts in the recycle bin
+            return [c for c in value if not (isinstance(c, dict) and c.get("IsDeleted"))]
         return value
 
 

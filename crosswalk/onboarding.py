@@ -72,7 +72,9 @@ def onboarding_input(
 SALESFORCE_CALLS_PER_ONBOARDING = 3
 """At most what one onboarding spends of the org's daily API allowance: one read of the
 Account with its Contacts (by the starter or the saga), one more after an approval wait, and
-the write-back. Without an approval it is 2 (bench/onboarding.py measures calls per account)."""
+the write-back. Without an approval it is 2 (bench/onboarding.py measures calls per account).
+An Account with more Contacts than Salesforce sends inline (200) costs one more call per
+further page of them on each read."""
 
 
 def made_by_this_run(result: dict[str, Any]) -> bool:

@@ -10,7 +10,7 @@ import threading
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
-from crosswalk.settings import Settings, current_settings
+from crosswalk.settings import AuditKind, Settings, current_settings
 
 if TYPE_CHECKING:
     from crosswalk.clients.chat import ChatWebhook
@@ -85,10 +85,18 @@ class Services:
 
     @cached_property
     def audit(self) -> AuditStore:
-        from crosswalk.support.audit import open_audit_store
-
+        """The configured audit store, built once (it pools connections)."""
+        support = self.settings.support
         with self._lock:
-            return open_audit_store(self.settings)
+            if support.audit_kind is AuditKind.BLOB:
+                from crosswalk.lake.blob import open_container
+                from crosswalk.support.audit_blob import BlobAuditStore
+
+                client, credential = open_container(self.settings.lake, support.audit_container)
+                return BlobAuditStore(client, credential=credential)
+            from crosswalk.support.audit import SqliteAuditStore
+
+            return SqliteAuditStore(support.audit_sqlite_path)
 
 
 @lru_cache(maxsize=1)

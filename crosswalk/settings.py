@@ -63,13 +63,23 @@ class SalesforceAuthMode(StrEnum):
     CLIENT_CREDENTIALS = "client_credentials"
 
 
+_LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
+
+
 class SalesforceSettings(_Group):
-    """How to reach the org: OAuth 2.0 against the login URL, then the REST API."""
+    """How to reach the org: OAuth 2.0 at the token host, then the REST API.
+
+    The token host and the JWT audience are two settings because Salesforce wants different
+    values in them: the client credentials flow only works on the org's My Domain ("doesn't
+    support calls to login.salesforce.com or test.salesforce.com"), while a JWT's `aud` must
+    be login.salesforce.com or test.salesforce.com, never My Domain ("audience is invalid").
+    """
 
     model_config = SettingsConfigDict(env_prefix="SALESFORCE_")
     prefix: ClassVar[str] = "SALESFORCE_"
 
-    login_url: AnyHttpUrl = AnyHttpUrl("https://login.salesforce.com")
+    login_url: AnyHttpUrl | None = None
+    jwt_audience: AnyHttpUrl | None = None
     instance_url: AnyHttpUrl | None = None
     api_version: str = Field(default="59.0", pattern=r"^\d{2}\.0$")
     auth_mode: SalesforceAuthMode = SalesforceAuthMode.CLIENT_CREDENTIALS
@@ -77,23 +87,73 @@ class SalesforceSettings(_Group):
     client_secret: SecretStr | None = None
     username: str | None = None
     private_key_path: Path | None = None
+    private_key_secret_uri: AnyHttpUrl | None = Field(
+        default=None,
+        examples=["https://kv-example.vault.azure.net/secrets/salesforce-jwt-key"],
+    )
+    """The JWT key as a Key Vault secret, read with the app's identity (no version: the latest,
+    so a rotation is picked up); instead of private_key_path."""
     ca_bundle: Path | None = None
     client_name: str = Field(default="crosswalk", pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    state_country_picklists: bool = False
     integration_user_id: str | None = Field(
         default=None, pattern=r"^005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?$"
     )
     timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
+    @field_validator("private_key_secret_uri")
+    @classmethod
+    def _a_key_vault_secret(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        segments = [s for s in (value.path or "").split("/") if s] if value else []
+        if value is not None and (
+            value.scheme != "https" or len(segments) not in (2, 3) or segments[0] != "secrets"
+        ):
+            raise ValueError("must be https://<vault>.vault.azure.net/secrets/<name>[/<version>]")
+        return value
+
     @model_validator(mode="after")
     def _credentials_for_mode(self) -> SalesforceSettings:
-        if self.auth_mode is SalesforceAuthMode.CLIENT_CREDENTIALS and self.client_secret is None:
-            raise ValueError("client_secret: required when auth_mode is client_credentials")
+        if self.auth_mode is SalesforceAuthMode.CLIENT_CREDENTIALS:
+            if self.client_secret is None:
+                raise ValueError("client_secret: required when auth_mode is client_credentials")
+            host = (self.login_url or self.instance_url or AnyHttpUrl("https://-")).host
+            if host in _LOGIN_HOSTS or host == "-":
+                raise ValueError(
+                    "login_url: the org's My Domain (https://NAME.my.salesforce.com) when "
+                    "auth_mode is client_credentials; Salesforce refuses the flow on "
+                    "login.salesforce.com and test.salesforce.com"
+                )
         if self.auth_mode is SalesforceAuthMode.JWT:
-            if self.private_key_path is None:
+            if self.private_key_path is None and self.private_key_secret_uri is None:
                 raise ValueError("private_key_path: required when auth_mode is jwt")
+            if self.private_key_path is not None and self.private_key_secret_uri is not None:
+                raise ValueError("private_key_secret_uri: give it or private_key_path, not both")
             if not self.username:
                 raise ValueError("username: required when auth_mode is jwt")
+            if self.jwt_audience is not None and self.jwt_audience.host not in _LOGIN_HOSTS:
+                raise ValueError(
+                    "jwt_audience: https://login.salesforce.com (production) or "
+                    "https://test.salesforce.com (sandbox orgs); Salesforce refuses any other "
+                    "audience, My Domain included"
+                )
         return self
+
+    @property
+    def token_url(self) -> str:
+        """Where tokens are requested: the login URL, else My Domain (the instance URL), else
+        login.salesforce.com (JWT only; client credentials never get here unset)."""
+        base = self.login_url or self.instance_url or "https://login.salesforce.com"
+        return str(base).rstrip("/") + "/services/oauth2/token"
+
+    @property
+    def audience(self) -> str:
+        """The JWT's `aud`: the setting, else test.salesforce.com for a sandbox org's hosts
+        (test.salesforce.com, NAME--SANDBOX.sandbox.my.salesforce.com), else login."""
+        if self.jwt_audience is not None:
+            return str(self.jwt_audience).rstrip("/")
+        host = (self.login_url or self.instance_url or AnyHttpUrl("https://-")).host or ""
+        sandbox_org = host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com")
+        return "https://test.salesforce.com" if sandbox_org else "https://login.salesforce.com"
 
 
 class D2CSettings(_Group):
@@ -314,6 +374,11 @@ class SupportSettings(_Group):
     approval_sla_hours: float = Field(default=24, gt=0)
     bulk_retry_max: int = Field(default=100, ge=1, le=1000)
     salesforce_reserve_percent: float = Field(default=20, ge=0, le=100)
+    # where a record page links an instance's trace: {operation_id} is the W3C trace id,
+    # which Application Insights calls the operation id
+    trace_url: str | None = Field(
+        default=None, max_length=2000, pattern=r"^https?://[^\s]*\{operation_id\}[^\s]*$"
+    )
 
     @model_validator(mode="after")
     def _dev_token_needs_key(self) -> SupportSettings:
@@ -433,6 +498,11 @@ class TelemetrySettings(_Group):
     prefix: ClassVar[str] = ""
 
     applicationinsights_connection_string: SecretStr | None = None
+    applicationinsights_authentication_string: str | None = Field(
+        default=None, pattern=r"^(ClientId=[0-9a-fA-F-]{36};)?Authorization=AAD$"
+    )
+    """`Authorization=AAD`: send with the app's managed identity (`ClientId=<id>;` first for a
+    user-assigned one), so Application Insights can keep local auth off. The host reads it too."""
     otel_exporter_otlp_endpoint: AnyHttpUrl | None = None
     otel_service_name: str = Field(default="crosswalk", min_length=1, max_length=100)
     otel_metric_export_interval: int = Field(default=60_000, ge=100, le=3_600_000)

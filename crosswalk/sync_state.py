@@ -347,7 +347,11 @@ class SyncState(BaseModel):
         """Give the claim back untouched (e.g. the account turned out not to qualify)."""
         if self.current_instance_id != instance_id or self.status is not SyncStatus.ONBOARDING:
             raise IllegalTransition(f"instance {instance_id} holds no onboarding claim to release")
-        previous = self.transitions[-1].from_status if self.transitions else SyncStatus.NEW
+        previous = SyncStatus.NEW  # where the record was before this instance claimed it
+        for transition in reversed(self.transitions):
+            if transition.instance_id != instance_id:
+                break
+            previous = transition.from_status
         self.transitions.append(
             Transition.model_validate(
                 {

@@ -14,10 +14,12 @@ from urllib.parse import quote
 from aiohttp import web
 
 from devhost import client_history, paging
-from devhost.engine import BadRequest, Conflict, Engine, Gone, NotFound, NotRewindable
+from devhost.engine import Engine
 from devhost.entities import EntityNotFound, client_input, scheduler_id
 from devhost.history import iso_short, parse_iso
+from devhost.instances import BadRequest, Conflict, Gone, NotFound
 from devhost.options import HostOptions
+from devhost.rewind import NotRewindable
 from devhost.store import Instance
 
 PREFIX = "/runtime/webhooks/durabletask"
@@ -187,7 +189,7 @@ class DurableApi:
             input_status = text
             input_text = value if isinstance(value, str) else json.dumps(value)
         try:
-            iid = self.engine.start_new(
+            iid = self.engine.instances.start_new(
                 request.match_info["name"], request.match_info.get("iid"), input_text, input_status
             )
         except BadRequest as exc:
@@ -265,7 +267,7 @@ class DurableApi:
         iid = request.match_info["iid"]
         if self.engine.store.instance(iid) is None:
             return web.Response(status=404)
-        return _json({"instancesDeleted": self.engine.purge([iid])})
+        return _json({"instancesDeleted": self.engine.instances.purge([iid])})
 
     async def purge_many(self, request: web.Request) -> web.Response:
         if not request.query.get("createdTimeFrom"):
@@ -273,7 +275,7 @@ class DurableApi:
         rows = self.engine.store.query_instances(**self._filters(request))
         if not rows:
             return web.Response(status=404)
-        return _json({"instancesDeleted": self.engine.purge([i.id for i in rows])})
+        return _json({"instancesDeleted": self.engine.instances.purge([i.id for i in rows])})
 
     async def raise_event(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json":
@@ -285,7 +287,7 @@ class DurableApi:
             except ValueError as exc:
                 return _error(400, "Invalid JSON in request body.", exc)
         try:
-            self.engine.raise_event(
+            self.engine.instances.raise_event(
                 request.match_info["iid"], request.match_info["event"], text or None
             )
         except NotFound:
@@ -298,7 +300,7 @@ class DurableApi:
         async def handler(request: web.Request) -> web.Response:
             reason = request.query.get("reason")
             try:
-                getattr(self.engine, op)(request.match_info["iid"], reason)
+                getattr(self.engine.instances, op)(request.match_info["iid"], reason)
             except NotFound:
                 return web.Response(status=404)
             except Gone:
@@ -321,7 +323,7 @@ class DurableApi:
             return _error(400, f"instance '{request.match_info['iid']}' not found")
         new_id = _flag(request, "restartWithNewInstanceId", True)
         try:
-            iid = self.engine.start_new(
+            iid = self.engine.instances.start_new(
                 inst.name, None if new_id else inst.id, inst.input, inst.input_status
             )
         except (BadRequest, Conflict) as exc:

@@ -40,7 +40,16 @@ SCHEDULING = {
 
 def iso(ts: float) -> str:
     """.NET round-trip format with 7 fractional digits, as the SDK receives it."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+    global _last_iso
+    last = _last_iso  # one tuple, swapped whole: safe from any thread
+    if last[0] == ts:  # an episode stamps all its events with one time: format it once
+        return last[1]
+    text = datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds")[:26] + "0Z"
+    _last_iso = (ts, text)
+    return text
+
+
+_last_iso: tuple[float, str] = (float("nan"), "")
 
 
 def iso_short(ts: float) -> str:

@@ -24,22 +24,40 @@ Checked against azure-functions-durable-extension 2.13.x and DurableTask.Core 2.
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from devhost.history import SCHEDULING, Event, EventType
+from devhost.orchestrator_actions import (
+    ACTION_NAMES,
+    ATOMIC,
+    CALL_ACTIVITY,
+    CALL_ACTIVITY_RETRY,
+    CALL_ENTITY,
+    CALL_SUB,
+    CALL_SUB_RETRY,
+    CONTINUE_AS_NEW,
+    CREATE_TIMER,
+    OPEN,
+    RETRY,
+    SIGNAL_ENTITY,
+    WAIT_EVENT,
+    WHEN_ALL,
+    WHEN_ANY,
+    Node,
+    describe,
+    flatten,
+    loads,
+    max_attempts,
+    missing,
+    scheduled_as,
+    top_level,
+    tree,
+    work_kind,
+)
 
-CALL_ACTIVITY, CALL_ACTIVITY_RETRY, CALL_SUB, CALL_SUB_RETRY = 0, 1, 2, 3
-CONTINUE_AS_NEW, CREATE_TIMER, WAIT_EVENT, CALL_ENTITY = 4, 5, 6, 7
-CALL_HTTP, SIGNAL_ENTITY, SCHEDULED_SIGNAL, WHEN_ANY, WHEN_ALL = 8, 9, 10, 11, 12
-_ATOMIC = {CALL_ACTIVITY, CALL_SUB, CREATE_TIMER, CALL_ENTITY, CALL_HTTP, SIGNAL_ENTITY}
-_RETRY = {CALL_ACTIVITY_RETRY, CALL_SUB_RETRY}
-# DTFx "open tasks": what must finish before the orchestration may complete. Entity calls and
-# external events are the extension's own completion sources, not DTFx tasks.
-_OPEN = {CALL_ACTIVITY, CALL_SUB, CREATE_TIMER, CALL_HTTP, CALL_ACTIVITY_RETRY, CALL_SUB_RETRY}
 AS_AZURE = "(as Azure would)"
 _SCHEDULING = frozenset(int(s) for s in SCHEDULING)
 
@@ -56,22 +74,6 @@ class Work:
     action: dict[str, Any]
     attempt: int = 1
     final: bool = False  # the retry timer after the last attempt (fires at once in DTFx)
-
-
-@dataclass
-class _Node:
-    action: dict[str, Any]
-    parent: _Node | None = None
-    children: list[_Node] = field(default_factory=list)
-    done: bool = False
-    failed: bool = False
-    attempts: int = 0
-    request_id: str | None = None
-    lost: str | None = None  # why the host threw before allocating an id
-
-    @property
-    def type(self) -> int:
-        return int(self.action.get("actionType", -1))
 
 
 @dataclass
@@ -95,52 +97,42 @@ class Context:
     exists: Exists = lambda kind, name: True
 
 
-def _tree(action: dict[str, Any], parent: _Node | None = None) -> _Node:
-    node = _Node(action, parent)
-    node.children = [_tree(a, node) for a in action.get("compoundActions") or []]
-    return node
-
-
-def _missing(kind: str, name: str) -> str:
-    return f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function."
-
-
 class _Walker:
-    def __init__(self, top: list[_Node], ctx: Context) -> None:
+    def __init__(self, top: list[Node], ctx: Context) -> None:
         self.top = top
         self.ctx = ctx
         self.cursor = -1
         self.next_id = 0
-        self.by_id: dict[int, tuple[_Node, str]] = {}
-        self.unmatched: dict[int, tuple[_Node, str]] = {}  # ids no scheduling event claimed yet
+        self.by_id: dict[int, tuple[Node, str]] = {}
+        self.unmatched: dict[int, tuple[Node, str]] = {}  # ids no scheduling event claimed yet
         self.open: set[int] = set()
-        self.by_request: dict[str, _Node] = {}
-        self.waiters: dict[str, list[_Node]] = {}  # a stack per name, as the extension keeps
+        self.by_request: dict[str, Node] = {}
+        self.waiters: dict[str, list[Node]] = {}  # a stack per name, as the extension keeps
         self.buffered: dict[str, deque[dict[str, Any]]] = {}
-        self.allocated: list[tuple[int, _Node, str, int]] = []
+        self.allocated: list[tuple[int, Node, str, int]] = []
         self.continued = False
         self.carry: list[Event] = []
         self.failure: str | None = None
         self.nondeterminism: str | None = None
 
-    def _alloc(self, node: _Node, role: str) -> int:
+    def _alloc(self, node: Node, role: str) -> int:
         i = self.next_id
         self.next_id += 1
         self.by_id[i] = self.unmatched[i] = (node, role)
         self.allocated.append((i, node, role, node.attempts))
-        if node.type in _OPEN:
+        if node.type in OPEN:
             self.open.add(i)
         return i
 
-    def _lost_reason(self, node: _Node) -> str | None:
+    def _lost_reason(self, node: Node) -> str | None:
         """The ArgumentException the extension throws before DTFx allocates an id."""
         t, action = node.type, node.action
         name = str(action.get("functionName") or "")
         if t in (CALL_ACTIVITY, CALL_ACTIVITY_RETRY) and not self.ctx.exists("activity", name):
-            return _missing("activity", name)
+            return missing("activity", name)
         if t in (CALL_SUB, CALL_SUB_RETRY):
             if not self.ctx.exists("orchestrator", name):
-                return _missing("orchestrator", name)
+                return missing("orchestrator", name)
             child = action.get("instanceId")
             if child and child.lower() in {
                 i.lower() for i in (self.ctx.instance_id, self.ctx.parent_id) if i
@@ -154,10 +146,10 @@ class _Walker:
         if t == CALL_ENTITY:
             entity = str(action.get("instanceId") or "@@")[1:].partition("@")[0]
             if not self.ctx.exists("entity", entity):
-                return _missing("entity", entity)
+                return missing("entity", entity)
         return None
 
-    def start(self, node: _Node) -> None:
+    def start(self, node: Node) -> None:
         t = node.type
         if self.failure is not None:
             return
@@ -169,14 +161,14 @@ class _Walker:
         if t == SIGNAL_ENTITY:
             entity = str(node.action.get("instanceId") or "@@")[1:].partition("@")[0]
             if not self.ctx.exists("entity", entity):
-                self.failure = _missing("entity", entity)  # thrown synchronously: fails
+                self.failure = missing("entity", entity)  # thrown synchronously: fails
                 return
-        if t in _ATOMIC:
+        if t in ATOMIC:
             i = self._alloc(node, "task")
             if t == SIGNAL_ENTITY or (t == CREATE_TIMER and node.action.get("isCanceled")):
                 self.open.discard(i)  # a cancelled timer is removed from DTFx's open tasks
                 self.finish(node)
-        elif t in _RETRY:
+        elif t in RETRY:
             node.attempts = 1
             self._alloc(node, "attempt")
         elif t == WAIT_EVENT:
@@ -198,7 +190,7 @@ class _Walker:
         else:  # ScheduledSignal (the SDK never emits it), unknown: nothing to wait for
             self.finish(node)
 
-    def finish(self, node: _Node, failed: bool = False) -> None:
+    def finish(self, node: Node, failed: bool = False) -> None:
         if node.done:
             return
         node.done, node.failed = True, failed
@@ -240,7 +232,7 @@ class _Walker:
         elif kind == EventType.EventSent:
             entry = self.by_id.get(ev.get("EventId", -1))
             if entry and entry[0].type == CALL_ENTITY:
-                request_id = (_loads(ev.get("Input")) or {}).get("id")
+                request_id = (loads(ev.get("Input")) or {}).get("id")
                 if request_id:
                     self.by_request[str(request_id)] = entry[0]
         elif kind == EventType.EventRaised:
@@ -251,7 +243,7 @@ class _Walker:
             name = str(ev.get("Name", ""))
             node = self.by_request.pop(name, None)
             if node is not None:
-                payload = _loads(ev.get("Input"))
+                payload = loads(ev.get("Input"))
                 self.finish(node, isinstance(payload, dict) and "exceptionType" in payload)
                 return
             waiting = self.waiters.get(name.lower())
@@ -283,11 +275,11 @@ class _Walker:
             )
             return
         node, role = entry
-        produced, produced_name = _scheduled_as(node, role)
+        produced, produced_name = scheduled_as(node, role)
         if produced != kind:
             self.nondeterminism = (
                 f"A previous execution of this orchestration scheduled {label}, but the current "
-                f"orchestration replay instead produced {_ACTION_NAMES[produced]} with this "
+                f"orchestration replay instead produced {ACTION_NAMES[produced]} with this "
                 "sequence number. Was a change made to the orchestrator code after this "
                 "instance had already started running?"
             )
@@ -326,27 +318,27 @@ class _Walker:
         if role == "task":
             self.finish(node)
         elif role == "retry_timer":
-            if node.attempts < _max_attempts(node):
+            if node.attempts < max_attempts(node):
                 node.attempts += 1
                 self._alloc(node, "attempt")
             else:
                 self.finish(node, failed=True)
 
     # -- why the instance waits ---------------------------------------------------------------
-    def pending(self, node: _Node) -> list[str]:
+    def pending(self, node: Node) -> list[str]:
         """What an unfinished action still waits for, in words."""
         if node.done:
             return []
         if node.children:
             return [p for c in node.children for p in self.pending(c)]
-        return [_describe(node)]
+        return [describe(node)]
 
     def why_waiting(self, sdk_done: bool) -> str | None:
         """Say why, when Azure's replay is behind what the SDK already decided."""
         if self.failure is not None or not self.top:
             return None
-        current = _walk([self.top[self.cursor]])
-        lost = [_describe(n) + f": {n.lost}" for n in current if n.lost]
+        current = flatten([self.top[self.cursor]])
+        lost = [describe(n) + f": {n.lost}" for n in current if n.lost]
         if not self.all_done:
             stuck = self.top[self.cursor]
             ahead = len(self.top) - 1 - self.cursor
@@ -363,7 +355,7 @@ class _Walker:
             elif sdk_done:
                 parts.append("the orchestrator has finished, but its result waits")
         elif self.open and sdk_done:
-            names = [_describe(self.by_id[i][0]) for i in sorted(self.open)]
+            names = [describe(self.by_id[i][0]) for i in sorted(self.open)]
             parts = [
                 f"waiting for {', '.join(names)} {AS_AZURE}",
                 "an orchestration completes only when no scheduled task is still open",
@@ -375,87 +367,6 @@ class _Walker:
         if lost:
             parts.append("never scheduled: " + "; ".join(lost))
         return "; ".join(parts)
-
-
-def _walk(nodes: list[_Node]) -> list[_Node]:
-    out: list[_Node] = []
-    for n in nodes:
-        out.append(n)
-        out.extend(_walk(n.children))
-    return out
-
-
-def _describe(node: _Node) -> str:
-    a, t = node.action, node.type
-    if t in (CALL_ACTIVITY, CALL_ACTIVITY_RETRY):
-        return f"activity '{a.get('functionName')}'"
-    if t in (CALL_SUB, CALL_SUB_RETRY):
-        iid = a.get("instanceId")
-        return f"sub-orchestration '{a.get('functionName')}'" + (f" ('{iid}')" if iid else "")
-    if t == CREATE_TIMER:
-        return f"timer at {a.get('fireAt')}"
-    if t == WAIT_EVENT:
-        return f"external event '{a.get('externalEventName')}'"
-    if t == CALL_ENTITY:
-        return f"entity {a.get('instanceId')} operation '{a.get('operation')}'"
-    if t == CALL_HTTP:
-        return "call_http"
-    return f"action type {t}"
-
-
-_ACTION_NAMES = {
-    EventType.TaskScheduled: "a ScheduleTaskOrchestratorAction",
-    EventType.TimerCreated: "a CreateTimerOrchestratorAction",
-    EventType.SubOrchestrationInstanceCreated: "a CreateSubOrchestrationAction",
-    EventType.EventSent: "a SendEventOrchestratorAction",
-}
-
-
-def _scheduled_as(node: _Node, role: str) -> tuple[EventType, str | None]:
-    """The scheduling event (and its name) DTFx writes for an allocated id."""
-    t = node.type
-    if role == "retry_timer" or t == CREATE_TIMER:
-        return EventType.TimerCreated, None
-    if t in (CALL_SUB, CALL_SUB_RETRY):
-        return EventType.SubOrchestrationInstanceCreated, str(node.action.get("functionName"))
-    if t in (CALL_ENTITY, SIGNAL_ENTITY):
-        return EventType.EventSent, "op"
-    if t == CALL_HTTP:
-        return EventType.TaskScheduled, None
-    return EventType.TaskScheduled, str(node.action.get("functionName"))
-
-
-def _max_attempts(node: _Node) -> int:
-    return int((node.action.get("retryOptions") or {}).get("maxNumberOfAttempts", 1))
-
-
-def _loads(text: Any) -> Any:
-    try:
-        return json.loads(text) if isinstance(text, str) else text
-    except ValueError:
-        return text
-
-
-def _kind(node: _Node, role: str) -> str:
-    if role == "retry_timer":
-        return "retry_timer"
-    return {
-        CALL_ACTIVITY: "activity",
-        CALL_ACTIVITY_RETRY: "activity",
-        CALL_SUB: "suborchestration",
-        CALL_SUB_RETRY: "suborchestration",
-        CREATE_TIMER: "timer",
-        CALL_ENTITY: "entity",
-        SIGNAL_ENTITY: "entity",
-        CALL_HTTP: "http",
-    }[node.type]
-
-
-def top_level(actions: list[Any]) -> list[dict[str, Any]]:
-    """Schema V2/V3: one inner list; V1: one WhenAny per inner list (how the host awaits)."""
-    if len(actions) == 1:
-        return list(actions[0])
-    return [{"actionType": WHEN_ANY, "compoundActions": group} for group in actions]
 
 
 def simulate(
@@ -470,7 +381,7 @@ def simulate(
     `sdk_done`: the reply finished (output, error or continue-as-new), so any action the host
     has not yet carried out, or task still open, holds that outcome back.
     """
-    walker = _Walker([_tree(a) for a in top_level(actions)], ctx or Context())
+    walker = _Walker([tree(a) for a in top_level(actions)], ctx or Context())
     walker.advance()
     for ev in history:
         holder: dict[str, Any] = {"event": ev, "consumed": False}
@@ -484,8 +395,10 @@ def simulate(
     )
     for task_id, node, role, attempt in walker.allocated:
         if task_id not in scheduled:
-            final = role == "retry_timer" and attempt >= _max_attempts(node)
-            result.new_work.append(Work(task_id, _kind(node, role), node.action, attempt, final))
+            final = role == "retry_timer" and attempt >= max_attempts(node)
+            result.new_work.append(
+                Work(task_id, work_kind(node, role), node.action, attempt, final)
+            )
     result.finished = (walker.all_done or walker.failure is not None) and not walker.open
     result.waiting = walker.why_waiting(sdk_done)
     return result

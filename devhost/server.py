@@ -121,12 +121,11 @@ class Host:
         log.info("devhost serving %s at %s", self.app_dir, self.url)
 
     def _enabled(self, function: dict[str, Any]) -> bool:
-        """False for an HTTP, timer or Event Grid function its Disabled setting turns off
-        (durable functions are left alone: a disabled one would hold messages on Azure)."""
-        kinds = {b.get("type") for b in function["bindings"]}
-        if kinds & {"httpTrigger", "timerTrigger", "eventGridTrigger"} and disabled_by_setting(
-            function["name"], self.env
-        ):
+        """False for a function its Disabled setting turns off. The host creates no listener
+        for it (azure-webjobs-sdk `HostListenerFactory`), so an HTTP route 404s, a timer never
+        fires, and the Durable extension never registers a disabled orchestrator, activity or
+        entity: to it the function does not exist."""
+        if disabled_by_setting(function["name"], self.env):
             log.info(
                 "function '%s' is disabled by its AzureWebJobs.*.Disabled setting", function["name"]
             )

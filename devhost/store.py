@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,11 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
         self._history: dict[str, list[Event]] = {}
+        self._history_json: dict[str, str] = {}  # the same events as JSON, comma-joined
+        # Read-through caches of what this store alone writes (an episode reads its instance
+        # twice and its waiting note once): None = known not to exist.
+        self._instances: dict[str, Instance | None] = {}
+        self._notes: dict[str, str | None] = {}
         self._episodes: dict[str, int] = {}
         self._in_tx = False
 
@@ -132,17 +138,27 @@ class Store:
         except BaseException:
             self.db.execute("ROLLBACK")
             self._history.clear()  # caches may hold uncommitted appends: reload lazily
+            self._history_json.clear()
             self._episodes.clear()
+            self._instances.clear()
+            self._notes.clear()
             raise
         finally:
             self._in_tx = False
 
     # -- instances --------------------------------------------------------------------
     def instance(self, instance_id: str) -> Instance | None:
+        """A copy: callers change it and `put_instance` it back."""
+        if instance_id in self._instances:
+            cached = self._instances[instance_id]
+            return None if cached is None else copy(cached)
         row = self.db.execute("SELECT * FROM instances WHERE id=?", (instance_id,)).fetchone()
-        return Instance(*row) if row else None
+        found = Instance(*row) if row else None
+        self._instances[instance_id] = found
+        return None if found is None else copy(found)
 
     def put_instance(self, inst: Instance) -> None:
+        self._instances[inst.id] = copy(inst)
         self.db.execute(
             "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
@@ -203,14 +219,23 @@ class Store:
         ):
             self.db.execute(f"DELETE FROM {table} WHERE {col}=?", (instance_id,))
         self._history.pop(instance_id, None)
+        self._history_json.pop(instance_id, None)
         self._episodes.pop(instance_id, None)
+        self._instances[instance_id] = None
+        self._notes[instance_id] = None
 
     def waiting_note(self, instance_id: str) -> str | None:
+        if instance_id in self._notes:
+            return self._notes[instance_id]
         row = self.db.execute("SELECT note FROM waiting_notes WHERE id=?", (instance_id,))
         found = row.fetchone()
-        return found[0] if found else None
+        self._notes[instance_id] = found[0] if found else None
+        return self._notes[instance_id]
 
     def set_waiting_note(self, instance_id: str, note: str | None) -> None:
+        if instance_id in self._notes and self._notes[instance_id] == (note or None):
+            return  # already so
+        self._notes[instance_id] = note or None
         if note:
             sql = "INSERT OR REPLACE INTO waiting_notes VALUES (?,?)"
             self.db.execute(sql, (instance_id, note))
@@ -227,22 +252,31 @@ class Store:
             ).fetchall()
             cached = [ev for _, text in rows for ev in json.loads(text)]
             self._history[instance_id] = cached
+            self._history_json[instance_id] = ",".join(t[1:-1] for _, t in rows if t != "[]")
             self._episodes[instance_id] = rows[-1][0] if rows else 0
         return list(cached)
+
+    def history_json(self, instance_id: str) -> str:
+        """The history as the items of a JSON array (compact), without re-encoding it: what
+        an episode hands the worker grows by one episode's events each time."""
+        self.history(instance_id)  # loaded
+        return self._history_json[instance_id]
 
     def append_history(self, instance_id: str, events: list[Event]) -> None:
         self.history(instance_id)  # make sure the cache and episode counter are loaded
         episode = self._episodes[instance_id] + 1
-        self.db.execute(
-            "INSERT INTO history VALUES (?,?,?)",
-            (instance_id, episode, json.dumps(events, separators=(",", ":"))),
-        )
+        text = json.dumps(events, separators=(",", ":"))
+        self.db.execute("INSERT INTO history VALUES (?,?,?)", (instance_id, episode, text))
         self._episodes[instance_id] = episode
         self._history[instance_id].extend(events)
+        if events:
+            before = self._history_json[instance_id]
+            self._history_json[instance_id] = f"{before},{text[1:-1]}" if before else text[1:-1]
 
     def replace_history(self, instance_id: str, events: list[Event]) -> None:
         self.db.execute("DELETE FROM history WHERE instance_id=?", (instance_id,))
         self._history[instance_id] = []
+        self._history_json[instance_id] = ""
         self._episodes[instance_id] = 0
         if events:
             self.append_history(instance_id, events)

@@ -26,8 +26,12 @@ param durableBackend string = 'AzureStorage'
 @allowed(['Consumption', 'Dedicated'])
 param schedulerSku string = 'Consumption'
 
-@description('Cosmos DB throughput: 0 is serverless (pay per request); otherwise the autoscale maximum RU/s (1000 or more).')
-@minValue(0)
+@description('Capacity units of a Dedicated Durable Task Scheduler (each a fixed monthly price).')
+@minValue(1)
+param schedulerCapacity int = 1
+
+@description('Cosmos DB throughput: 0 is serverless (pay per request); otherwise the container\'s autoscale maximum RU/s (at least 1000, in steps of 1000). Fixed at the first provision: Cosmos DB switches an account neither way (azure.yaml\'s preprovision hook refuses).')
+@allowed([0, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 20000, 50000, 100000])
 param cosmosThroughput int = 0
 
 @description('Most instances the Function App scales out to.')
@@ -39,6 +43,9 @@ param maximumInstanceCount int = 40
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
+@description('Private-network variant: a virtual network with the Function App integrated, private endpoints (and private DNS zones) for the host storage, the lake, Cosmos DB and Key Vault with their public network access off, and a NAT gateway with one static outbound address. The Function App itself, Event Grid, Application Insights and API Management stay public (README, "Which variant").')
+param privateNetworking bool = false
+
 @description('Spread the Function App over availability zones (region must have them). Keeps at least two always-ready instances per function group, which bills all the time.')
 param zoneRedundant bool = false
 
@@ -49,8 +56,20 @@ param alertEmail string = ''
 @minLength(1)
 param authClientId string
 
-@description('Salesforce login or My Domain URL (SALESFORCE_LOGIN_URL).')
-param salesforceLoginUrl string = 'https://login.salesforce.com'
+@description('The Salesforce org\'s My Domain URL, https://NAME.my.salesforce.com (SALESFORCE_LOGIN_URL): the client credentials flow works only there.')
+@minLength(1)
+param salesforceLoginUrl string
+
+@description('Salesforce sign-in: client_credentials (the consumer secret) or jwt (JWT bearer, signed with the key from Key Vault).')
+@allowed(['client_credentials', 'jwt'])
+param salesforceAuthMode string = 'client_credentials'
+
+@description('With jwt: the integration user the JWT names (SALESFORCE_USERNAME). azd passes empty when unset.')
+param salesforceUsername string
+
+@secure()
+@description('With jwt: the connected app certificate\'s PEM private key, base64-encoded (one line, so azd can carry it); stored in Key Vault as salesforce-jwt-key, which the app reads with its identity (SALESFORCE_PRIVATE_KEY_SECRET_URI). A new value is a rotation.')
+param salesforcePrivateKeyBase64 string = ''
 
 @description('Salesforce connected app consumer key (SALESFORCE_CLIENT_ID).')
 @minLength(1)
@@ -85,6 +104,9 @@ param curatedCompactSchedule string = '0 30 3 * * *'
 @minValue(1)
 param auditRetentionDays int = 365
 
+@description('Set once the audit retention policy is locked (README step 6): the template stops sending it, since a locked policy refuses create-or-update.')
+param auditRetentionLocked bool = false
+
 @description('Create the Event Grid subscriptions. Off on the first provision (the functions do not exist before the first deploy); azure.yaml\'s postdeploy hook turns it on and provisions again.')
 param subscribeEvents bool = false
 
@@ -95,7 +117,7 @@ param profileApiAudience string = ''
 @allowed(['Consumption', 'BasicV2', 'StandardV2'])
 param apimSku string = 'Consumption'
 
-@description('API Management publisher e-mail, which the service requires (with profileApiAudience).')
+@description('API Management publisher e-mail, which the service requires: without it no API Management is created (the profile API is still on, without the gateway).')
 param apimPublisherEmail string = ''
 
 @description('More app settings, e.g. {"APPROVAL_TIMEOUT_HOURS": "24"}: names from the README\'s configuration table only (tests/infra checks infra/main.parameters.json).')
@@ -104,6 +126,10 @@ param extraAppSettings object = {}
 var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var useScheduler = durableBackend == 'DurableTaskScheduler'
+var useJwt = salesforceAuthMode == 'jwt'
+// API Management refuses a service without a publisher e-mail. (Compound conditions are
+// parenthesised: pycep-parser, checkov's parser, has no operator precedence.)
+var useApim = !(empty(profileApiAudience) || empty(apimPublisherEmail))
 
 var names = {
   resourceGroup: 'rg-${environmentName}'
@@ -138,6 +164,51 @@ resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   tags: tags
 }
 
+// The private-network variant's network and private endpoints (privateNetworking).
+module network 'modules/network.bicep' = if (privateNetworking) {
+  name: 'network'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    namePrefix: names.prefix
+  }
+}
+
+// Each service's host name resolves through its privatelink zone inside the network.
+var storageSuffix = environment().suffixes.storage
+var privateZones = [
+  'privatelink.blob.${storageSuffix}'
+  'privatelink.queue.${storageSuffix}'
+  'privatelink.table.${storageSuffix}'
+  'privatelink.dfs.${storageSuffix}'
+  'privatelink.documents.azure.com'
+  'privatelink.vaultcore.azure.net'
+]
+
+module privateEndpoints 'modules/private-endpoints.bicep' = if (privateNetworking) {
+  name: 'private-endpoints'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    namePrefix: names.prefix
+    vnetId: privateNetworking ? network.outputs.id : ''
+    subnetId: privateNetworking ? network.outputs.endpointSubnetId : ''
+    zones: privateZones
+    // zone: index into privateZones. The lake's dfs endpoint serves the Delta table (delta-rs).
+    endpoints: [
+      { key: 'host-blob', resourceId: hostStorage.outputs.id, groupId: 'blob', zone: 0 }
+      { key: 'host-queue', resourceId: hostStorage.outputs.id, groupId: 'queue', zone: 1 }
+      { key: 'host-table', resourceId: hostStorage.outputs.id, groupId: 'table', zone: 2 }
+      { key: 'lake-blob', resourceId: lake.outputs.id, groupId: 'blob', zone: 0 }
+      { key: 'lake-dfs', resourceId: lake.outputs.id, groupId: 'dfs', zone: 3 }
+      { key: 'cosmos', resourceId: cosmos.outputs.id, groupId: 'Sql', zone: 4 }
+      { key: 'keyvault', resourceId: keyVault.outputs.id, groupId: 'vault', zone: 5 }
+    ]
+  }
+}
+
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
   scope: rg
@@ -156,6 +227,7 @@ module hostStorage 'modules/host-storage.bicep' = {
     location: location
     tags: tags
     name: names.hostStorage
+    privateNetworking: privateNetworking
   }
 }
 
@@ -170,6 +242,8 @@ module lake 'modules/lake.bicep' = {
     auditContainer: auditContainer
     deadLetterContainer: deadLetterContainer
     auditRetentionDays: auditRetentionDays
+    auditRetentionLocked: auditRetentionLocked
+    privateNetworking: privateNetworking
   }
 }
 
@@ -183,6 +257,7 @@ module cosmos 'modules/cosmos.bicep' = {
     databaseName: profileDatabase
     containerName: profileContainer
     throughput: cosmosThroughput
+    privateNetworking: privateNetworking
   }
 }
 
@@ -197,7 +272,9 @@ module keyVault 'modules/keyvault.bicep' = {
       'salesforce-client-secret': salesforceClientSecret
       'd2c-token': d2cToken
       'notify-webhook-url': notifyWebhookUrl
+      'salesforce-jwt-key': empty(salesforcePrivateKeyBase64) ? '' : base64ToString(salesforcePrivateKeyBase64)
     }
+    privateNetworking: privateNetworking
   }
 }
 
@@ -210,13 +287,15 @@ module scheduler 'modules/durable-scheduler.bicep' = if (useScheduler) {
     name: names.scheduler
     taskHubName: taskHubName
     sku: schedulerSku
+    capacity: schedulerCapacity
+    allowedAddresses: privateNetworking ? ['${network.outputs.outboundIpAddress}/32'] : ['0.0.0.0/0']
   }
 }
 
 // What crosswalk/settings.py reads (and the timer binding's %RECONCILE_SCHEDULE%).
 var appSettings = {
   SALESFORCE_LOGIN_URL: salesforceLoginUrl
-  SALESFORCE_AUTH_MODE: 'client_credentials'
+  SALESFORCE_AUTH_MODE: salesforceAuthMode
   SALESFORCE_CLIENT_ID: salesforceClientId
   SALESFORCE_CLIENT_SECRET: '${keyVaultReference}salesforce-client-secret)'
   D2C_BASE_URL: d2cBaseUrl
@@ -237,6 +316,13 @@ var appSettings = {
   NOTIFY_CONSOLE_URL: 'https://${names.functionApp}.azurewebsites.net/api/support/console'
 }
 
+// JWT bearer: the key is read by the app itself with its identity (no version: the latest, so
+// a rotation is picked up), never put in an app setting or a file.
+var jwtSettings = useJwt ? {
+  SALESFORCE_USERNAME: salesforceUsername
+  SALESFORCE_PRIVATE_KEY_SECRET_URI: '${keyVault.outputs.uri}secrets/salesforce-jwt-key'
+} : {}
+
 // Only with a webhook: an unresolved Key Vault reference would reach the app as text.
 var notifySettings = empty(notifyWebhookUrl) ? {} : {
   NOTIFY_WEBHOOK_URL: '${keyVaultReference}notify-webhook-url)'
@@ -249,11 +335,14 @@ var profileApiSettings = empty(profileApiAudience) ? {} : {
 }
 
 // What the Functions host reads: its storage through the identity, and telemetry (the app
-// reads APPLICATIONINSIGHTS_CONNECTION_STRING too; host.json has telemetryMode OpenTelemetry).
+// reads the APPLICATIONINSIGHTS_* settings too; host.json has telemetryMode OpenTelemetry).
 var hostSettings = {
   AzureWebJobsStorage__accountName: names.hostStorage
   AzureWebJobsStorage__credential: 'managedidentity'
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+  // Telemetry with the app's identity (Monitoring Metrics Publisher, access.bicep): the host
+  // and the app's distro both read it, so Application Insights keeps local auth off.
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
   PYTHON_ENABLE_OPENTELEMETRY: 'true'
 }
 
@@ -267,6 +356,7 @@ var schedulerSettings = {
 var functionAppSettings = union(
   hostSettings,
   appSettings,
+  jwtSettings,
   notifySettings,
   profileApiSettings,
   useScheduler ? schedulerSettings : {},
@@ -287,6 +377,7 @@ module functionApp 'modules/function-app.bicep' = {
     zoneRedundant: zoneRedundant
     appSettings: functionAppSettings
     authClientId: authClientId
+    subnetId: privateNetworking ? network.outputs.appSubnetId : ''
   }
 }
 
@@ -299,6 +390,7 @@ module access 'modules/access.bicep' = {
     lakeName: lake.outputs.name
     keyVaultName: keyVault.outputs.name
     cosmosName: cosmos.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
     schedulerName: useScheduler ? names.scheduler : ''
   }
 }
@@ -329,8 +421,8 @@ module alerts 'modules/alerts.bicep' = {
   }
 }
 
-// API Management in front of the profile API, when it is on.
-module apim 'modules/apim.bicep' = if (!empty(profileApiAudience)) {
+// API Management in front of the profile API, when it is on and has a publisher e-mail.
+module apim 'modules/apim.bicep' = if (useApim) {
   name: 'apim'
   scope: rg
   params: {
@@ -351,5 +443,10 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output SUPPORT_CONSOLE_URL string = 'https://${functionApp.outputs.hostName}/api/support/console'
 output EVENT_TOPIC_ENDPOINTS array = events.outputs.topicEndpoints
 output DURABLE_BACKEND string = durableBackend
+// Kept in the azd environment: the preprovision hook compares the next provision against it.
+output COSMOS_CAPACITY_MODE string = (cosmosThroughput == 0) ? 'serverless' : 'provisioned'
 output KEY_VAULT_NAME string = keyVault.outputs.name
-output PROFILE_API_GATEWAY_URL string = empty(profileApiAudience) ? '' : apim.outputs.gatewayUrl
+// Private variant: the one address the app's outbound calls come from (for Salesforce's and
+// the D2C platform's IP allow lists); empty without it.
+output OUTBOUND_IP_ADDRESS string = privateNetworking ? network.outputs.outboundIpAddress : ''
+output PROFILE_API_GATEWAY_URL string = useApim ? apim.outputs.gatewayUrl : ''

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from crosswalk.mapping import customer_values, plan_onboarding
 from crosswalk.models import (
     ApprovalDecision,
+    ApprovalReason,
     ApprovalVerdict,
     ProfileStatus,
     SalesforceAccount,
@@ -111,10 +112,7 @@ def _onboard(run: _Run) -> Step:
     run.account_name = account.Name
 
     if not qualifies_for_onboarding(account, run.onboarding):
-        note = f"Type {account.Type!r} is not one of {run.onboarding.account_types}"
-        yield from run.entity_op("release", note=note)
-        context.set_custom_status(custom_status("not_qualified", reasons=[note]))
-        return {"outcome": "not_qualified", "reason": note}
+        return (yield from _not_qualified(run, account))
 
     plan = plan_onboarding(account, run.onboarding)
     if not plan.ok:
@@ -122,8 +120,10 @@ def _onboard(run: _Run) -> Step:
 
     reasons = approval_reasons(account, run.approval)
     decision: ApprovalDecision | None = None
-    if reasons:
-        decision = yield from _await_approval(run, [r.model_dump() for r in reasons])
+    approved: set[ApprovalReason] = set()
+    while not set(reasons) <= approved:  # some reason nobody has approved yet
+        changed = [r for r in reasons if r not in approved] if approved else []
+        decision = yield from _await_approval(run, reasons, changed)
         if decision is None or decision.decision is ApprovalVerdict.REJECT:
             why = (
                 decision.reason if decision else "no decision before the last escalation timed out"
@@ -136,13 +136,17 @@ def _onboard(run: _Run) -> Step:
             )
             context.set_custom_status(custom_status("rejected", reasons=[why]))
             return {"outcome": "rejected", "reason": why}
-        if request.account is not None:
-            # the starter's read may be days old after the wait: write what Salesforce has now
-            raw = yield from run.step("sf_read_account", {"account_id": request.account_id})
-            account = SalesforceAccount.model_validate(raw)
-            plan = plan_onboarding(account, run.onboarding)
-            if not plan.ok:
-                return (yield from _invalid(run, account, plan))
+        approved = set(reasons)
+        # The read before the wait may be days old: decide again on what Salesforce has now.
+        raw = yield from run.step("sf_read_account", {"account_id": request.account_id})
+        account = SalesforceAccount.model_validate(raw)
+        run.account_name = account.Name
+        if not qualifies_for_onboarding(account, run.onboarding):
+            return (yield from _not_qualified(run, account))
+        plan = plan_onboarding(account, run.onboarding)
+        if not plan.ok:
+            return (yield from _invalid(run, account, plan))
+        reasons = approval_reasons(account, run.approval)
 
     snapshot = yield from run.step("lake_put_account_snapshot", {"account": raw})
 
@@ -253,16 +257,36 @@ def _invalid(run: _Run, account: SalesforceAccount, plan: Any) -> Step:
     return {"outcome": "invalid", "problems": problems, "notes": plan.notes}
 
 
-def _await_approval(run: _Run, reasons: list[dict[str, Any]]) -> Step:
+def _not_qualified(run: _Run, account: SalesforceAccount) -> Step:
+    """The Account's Type is not one that becomes a customer: release the record, end."""
+    note = f"Type {account.Type!r} is not one of {run.onboarding.account_types}"
+    yield from run.entity_op("release", note=note)
+    run.context.set_custom_status(custom_status("not_qualified", reasons=[note]))
+    return {"outcome": "not_qualified", "reason": note}
+
+
+def _await_approval(run: _Run, asked: list[ApprovalReason], changed: list[ApprovalReason]) -> Step:
     """Race ApprovalDecision against a durable timer; escalate, then give up.
 
     Returns the decision, or None when the last escalation timed out. A malformed decision
     event is recorded and ignored: the wait goes on until a valid one or the deadline.
+    `changed`: the reasons an earlier approval did not cover (the Account changed during the
+    wait), said in the status and to the approvers so they know why they are asked again.
     """
     context = run.context
     began = context.current_utc_datetime
+    reasons = [r.model_dump() for r in asked]
+    again: dict[str, Any] = {}
+    if changed:
+        again = {
+            "asked_again": "the Account changed after it was approved: "
+            + "; ".join(r.message for r in changed),
+            "changed": [r.model_dump() for r in changed],
+        }
     yield from run.entity_op(
-        "advance", status=SyncStatus.AWAITING_APPROVAL, note="; ".join(r["code"] for r in reasons)
+        "advance",
+        status=SyncStatus.AWAITING_APPROVAL,
+        note=("asked again: " if changed else "") + "; ".join(r.code for r in asked),
     )
     for escalation in range(run.approval.escalations + 1):
         deadline = context.current_utc_datetime + timedelta(hours=run.approval.timeout_hours)
@@ -274,6 +298,7 @@ def _await_approval(run: _Run, reasons: list[dict[str, Any]]) -> Step:
             reasons=reasons,
             deadline=deadline.isoformat(),
             escalation=escalation,
+            detail=again.get("asked_again"),
         )
         context.set_custom_status(
             custom_status(
@@ -282,6 +307,7 @@ def _await_approval(run: _Run, reasons: list[dict[str, Any]]) -> Step:
                 reasons=reasons,
                 deadline=deadline.isoformat(),
                 escalation=escalation,
+                **again,
             )
         )
         while True:

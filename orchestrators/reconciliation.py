@@ -478,31 +478,50 @@ def _all_settled(context: df.DurableOrchestrationContext, tasks: list[Any]) -> S
 
 
 def _flush(page: _Page, everything: bool) -> Step:
-    """Send the carried Salesforce writes in full chunks of 200 (all of them on the last page)."""
+    """Send the carried Salesforce writes in full chunks of 200 (all of them on the last page).
+
+    A record refused for a reason Salesforce says to retry (a row lock) is sent again, alone
+    with the others like it, after a durable back-off, up to the retry policy's attempts.
+    """
     run = page.run
     count = len(run.pending_writes)
     if not everything:
         count -= count % WRITE_CHUNK
     batch, run.pending_writes = run.pending_writes[:count], run.pending_writes[count:]
     page.status("writing", records=len(batch))
-    result = yield from page.step(
-        "reconcile_write_salesforce", {"records": [w["record"] for w in batch]}
-    )
-    refused_ids = {r["id"]: r for r in result["refused"]}
+    records = [w["record"] for w in batch]
+    written = 0
+    problems: dict[str, dict[str, Any]] = {}
+    delay = page.retry.first_interval_seconds
+    for attempt in range(1, page.retry.max_attempts + 1):
+        result = yield from page.step("reconcile_write_salesforce", {"records": records})
+        written += len(result["written"])
+        problems.update({r["id"]: r for r in result["refused"]})
+        for record_id in result["written"]:
+            problems.pop(record_id, None)
+        again = {r["id"] for r in result["refused"] if r.get("transient")}
+        if not again or attempt == page.retry.max_attempts:
+            break
+        yield page.context.create_timer(page.now + timedelta(seconds=delay))
+        delay = min(delay * page.retry.backoff_coefficient, page.retry.max_interval_seconds)
+        records = [r for r in records if r["Id"] in again]
     refused: list[DriftFinding] = []
+    reported: set[tuple[str, str]] = set()
     for entry in batch:
-        problem = refused_ids.get(entry["record"]["Id"])
-        if problem is not None:
-            refused.append(
-                DriftFinding(
-                    sf_account_id=entry["account"],
-                    drift=entry["drift"],
-                    reason=f"Salesforce write of {entry['record']['attributes']['type']} "
-                    f"{entry['record']['Id']}",
-                    repair_error=f"{problem['code']}: {problem['message']}",
-                )
+        record = entry["record"]
+        problem = problems.get(record["Id"])
+        if problem is None or (entry["account"], record["Id"]) in reported:
+            continue
+        reported.add((entry["account"], record["Id"]))
+        refused.append(
+            DriftFinding(
+                sf_account_id=entry["account"],
+                drift=entry["drift"],
+                reason=f"Salesforce write of {record['attributes']['type']} {record['Id']}",
+                repair_error=f"{problem['code']}: {problem['message']}"[:500],
             )
-    return len(result["written"]), refused
+        )
+    return written, refused
 
 
 def _finish(page: _Page, status: str, failure: dict[str, Any] | None) -> Step:

@@ -388,6 +388,38 @@ class Sandbox:
         with self.org.transaction(self._person()) as txn:
             self.org.dml.undelete(txn, t, record_id)
 
+    def salesforce_org_rules(
+        self,
+        *,
+        restricted_picklists: list[str] | None = None,
+        state_country_picklists: bool | None = None,
+        duplicate_rules: bool | None = None,
+        concurrent_long_requests: int | None = None,
+        long_request_seconds: float | None = None,
+    ) -> None:
+        """Switch the org settings that change what a write may contain (an admin's choice
+        in Salesforce): restricted picklists ("Account.Industry"), State and Country/Territory
+        Picklists, the standard Contact and Lead duplicate rules; and the limit on concurrent
+        long-running requests (25 of 20 seconds or more; smaller in tests)."""
+        rules = self.org.dml.rules
+        with self.org.store.lock:
+            if restricted_picklists is not None:
+                rules.restricted_picklists = frozenset(restricted_picklists)
+            if state_country_picklists is not None:
+                rules.state_country_picklists = state_country_picklists
+            if duplicate_rules is not None:
+                rules.duplicate_rules = duplicate_rules
+            if concurrent_long_requests is not None:
+                rules.concurrent_long_requests = concurrent_long_requests
+            if long_request_seconds is not None:
+                rules.long_request_seconds = long_request_seconds
+
+    def salesforce_hold_row_lock(self, record_id: str, writes: int = 1) -> None:
+        """Another transaction holds the record: its next `writes` writes through the API are
+        refused per record with UNABLE_TO_LOCK_ROW, as Salesforce does under contention."""
+        with self.org.store.lock:
+            self.org.dml.held[record_id] = int(writes)
+
     def salesforce_edit_outside_transactions(
         self, sobject: str, record_id: str, fields: dict[str, Any]
     ) -> None:

@@ -73,7 +73,10 @@ class ServerThread:
             loop.close()
 
     async def _setup(self) -> None:
-        app = web.Application(client_max_size=MAX_BODY, handler_args={"max_field_size": 65536})
+        # lines and fields longer than a real service takes reach the handler, which answers
+        # as that service does (Salesforce: 414 / 431 beyond 16,384 bytes)
+        limits = {"max_field_size": 65536, "max_line_size": 1 << 20}
+        app = web.Application(client_max_size=MAX_BODY, handler_args=limits)
         app.router.add_route("*", "/{tail:.*}", self._handler)
         self._runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=1.0

@@ -26,6 +26,7 @@ def account_payload() -> dict[str, Any]:
 def minimal_env() -> dict[str, str]:
     """The smallest environment Crosswalk starts with (client-credentials auth)."""
     return {
+        "SALESFORCE_LOGIN_URL": "https://acme.my.salesforce.com",
         "SALESFORCE_CLIENT_ID": "3MVG9-dev-client",
         "SALESFORCE_CLIENT_SECRET": "dev-secret-value",
         "D2C_BASE_URL": "http://127.0.0.1:8082",

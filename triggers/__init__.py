@@ -4,6 +4,7 @@ import azure.durable_functions as df
 
 bp = df.Blueprint()
 
+from crosswalk.telemetry.functions import trace_functions  # noqa: E402
 from triggers import (  # noqa: E402, F401
     curated,
     d2c_events,
@@ -17,3 +18,5 @@ from triggers import (  # noqa: E402, F401
     support_console,
     support_digest,
 )
+
+trace_functions(bp)  # spans continuing each caller's trace / one per entity batch

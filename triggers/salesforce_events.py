@@ -31,7 +31,7 @@ from crosswalk.clients.durable import start_once
 from crosswalk.models import SalesforceAccountId
 from crosswalk.onboarding import onboarding_input, onboarding_instance_id
 from crosswalk.services import services
-from crosswalk.telemetry import metric
+from crosswalk.telemetry import current_traceparent, metric
 from triggers import bp
 from triggers.account_changes import route_account_change
 from triggers.dead_letters import dead_letter
@@ -151,7 +151,9 @@ async def salesforce_change_events(
             client,
             "account_onboarding",
             instance_id,
-            onboarding_input(svc.settings, account_id, modstamp, "event"),
+            onboarding_input(
+                svc.settings, account_id, modstamp, "event", traceparent=current_traceparent()
+            ),
         )
         if existing is not None:
             log.info("event %s: %s already %s as %s", event.id, account_id, existing, instance_id)

@@ -91,4 +91,10 @@ async def audit(
 
 def sources(gateway: DurableGateway) -> Sources:
     svc = services()
-    return Sources(durable=gateway, profiles=svc.profiles, lake=svc.lake, audit=audit_store())
+    return Sources(
+        durable=gateway,
+        profiles=svc.profiles,
+        lake=svc.lake,
+        audit=audit_store(),
+        trace_url=svc.settings.support.trace_url,
+    )

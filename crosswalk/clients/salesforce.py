@@ -4,7 +4,9 @@ Crosswalk performs the OAuth 2.0 exchange itself against the configured login UR
 bearer or client credentials; simple-salesforce's own login flows only know
 `*.salesforce.com`), caches the token, and hands `simple-salesforce` the instance URL, the
 session id and a `requests.Session` that trusts the configured CA bundle. An expired session
-is refreshed once; every other failure is classified through crosswalk.errors.
+is refreshed once; every other failure is classified through crosswalk.errors. The JWT key
+comes from a file or, in Azure, from Key Vault (read with the app's identity and cached; a
+refused assertion re-reads it once, so a rotated key is picked up at once).
 
 SOQL is only ever built with `format_soql`, which quotes and escapes every value.
 """
@@ -26,10 +28,14 @@ from simple_salesforce.exceptions import SalesforceExpiredSession
 from simple_salesforce.format import format_soql
 
 from crosswalk.clients.http import make_session
+from crosswalk.clients.keyvault import KeyVaultSecret
+from crosswalk.clients.salesforce_limits import address_fields, collection_calls
 from crosswalk.errors import (
     AuthenticationFailed,
+    IntegrationError,
     TransientError,
     error_for_salesforce,
+    error_for_salesforce_record,
     error_for_status,
 )
 from crosswalk.models import SalesforceAccount
@@ -37,6 +43,7 @@ from crosswalk.settings import SalesforceAuthMode, SalesforceSettings
 
 SYSTEM = "salesforce"
 T = TypeVar("T")
+ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
 
 ACCOUNT_FIELDS = (
     "Id, IsDeleted, Name, Type, Industry, Phone, Website, AnnualRevenue, NumberOfEmployees, "
@@ -46,7 +53,7 @@ ACCOUNT_FIELDS = (
     "SystemModstamp"
 )
 CONTACT_FIELDS = (
-    "Id, AccountId, FirstName, LastName, Email, Phone, MobilePhone, Title, "
+    "Id, IsDeleted, AccountId, FirstName, LastName, Email, Phone, MobilePhone, Title, "
     "HasOptedOutOfEmail, Primary_Contact__c, D2C_User_Id__c, CreatedDate"
 )
 
@@ -77,9 +84,18 @@ class ApiBudget:
 
 class SalesforceClient:
     def __init__(
-        self, settings: SalesforceSettings, *, session: requests.Session | None = None
+        self,
+        settings: SalesforceSettings,
+        *,
+        session: requests.Session | None = None,
+        private_key: KeyVaultSecret | None = None,
     ) -> None:
         self._settings = settings
+        # The JWT key from Key Vault: given (tests pass one with their credential), or built
+        # from private_key_secret_uri with the app's identity.
+        if private_key is None and settings.private_key_secret_uri is not None:
+            private_key = KeyVaultSecret(str(settings.private_key_secret_uri))
+        self._private_key = private_key
         # `Sforce-Call-Options` shows up as `changeOrigin` (`...;client=crosswalk`) in the change
         # events our own writes cause, which is how their echoes are recognised.
         self._session = session or make_session(
@@ -93,8 +109,17 @@ class SalesforceClient:
     # ------------------------------------------------------------------ session
 
     def _token(self) -> dict[str, Any]:
+        try:
+            return self._request_token()
+        except AuthenticationFailed:
+            if self._settings.auth_mode is not SalesforceAuthMode.JWT or self._private_key is None:
+                raise
+            self._private_key.refresh()  # a rotated key: sign again with the vault's latest
+            return self._request_token()
+
+    def _request_token(self) -> dict[str, Any]:
         settings = self._settings
-        url = str(settings.login_url).rstrip("/") + "/services/oauth2/token"
+        url = settings.token_url
         if settings.auth_mode is SalesforceAuthMode.JWT:
             form = {
                 "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
@@ -124,12 +149,15 @@ class SalesforceClient:
 
     def _jwt_assertion(self) -> str:
         settings = self._settings
-        assert settings.private_key_path is not None  # settings validation guarantees it
-        key = settings.private_key_path.read_bytes()
+        if self._private_key is not None:
+            key = self._private_key.value().encode()
+        else:
+            assert settings.private_key_path is not None  # settings validation guarantees it
+            key = settings.private_key_path.read_bytes()
         claims = {
             "iss": settings.client_id,
             "sub": settings.username,
-            "aud": str(settings.login_url).rstrip("/"),
+            "aud": settings.audience,
             "exp": int(time.time()) + 180,
         }
         return jwt.encode(claims, key, algorithm="RS256")
@@ -163,7 +191,8 @@ class SalesforceClient:
     # ------------------------------------------------------------------ reads
 
     def get_account_with_contacts(self, account_id: str) -> SalesforceAccount | None:
-        """The Account and its Contacts in one API call (a child subquery)."""
+        """The Account and its Contacts in one API call (a child subquery), plus one per
+        further page of Contacts when there are more than Salesforce sends inline."""
         soql = format_soql(
             f"SELECT {ACCOUNT_FIELDS}, (SELECT {CONTACT_FIELDS} FROM Contacts) "
             "FROM Account WHERE Id = {}",
@@ -171,7 +200,29 @@ class SalesforceClient:
         )
         result = self.call(lambda sf: sf.query(soql))
         records = result.get("records", [])
+        self.page_children(records, "Contacts")
         return SalesforceAccount.model_validate(records[0]) if records else None
+
+    def page_children(self, records: list[dict[str, Any]], relationship: str) -> int:
+        """Read each record's child subquery to its end, in place; returns the calls made.
+
+        A subquery with many children comes back `done: false` with a `nextRecordsUrl` of its
+        own (SOQL and SOSL Reference, "Understanding Query Results"); a queryMore on the parent
+        ends those cursors, so this runs before the next parent page is read.
+        """
+        calls = 0
+        for record in records:
+            result = record.get(relationship)
+            while isinstance(result, dict) and not result.get("done", True):
+                url = result.get("nextRecordsUrl")
+                if not url:
+                    break
+                more = self.call(lambda sf, url=url: sf.query_more(url, identifier_is_url=True))
+                calls += 1
+                result["records"] = [*result.get("records", []), *more.get("records", [])]
+                result["done"] = more.get("done", True)
+                result["nextRecordsUrl"] = more.get("nextRecordsUrl")
+        return calls
 
     def api_budget(self) -> ApiBudget:
         """Today's API allowance (one API call)."""
@@ -248,23 +299,28 @@ class SalesforceClient:
 
     # ------------------------------------------------------------------ writes
 
+    def _fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Fields as this org takes them (country and state codes where its picklists are on)."""
+        return address_fields(fields, self._settings.state_country_picklists)
+
     def update(self, sobject: str, record_id: str, fields: Mapping[str, Any]) -> None:
-        self.call(lambda sf: getattr(sf, sobject).update(record_id, dict(fields)))
+        body = self._fields(fields)
+        self.call(lambda sf: getattr(sf, sobject).update(record_id, body))
 
     def upsert(
         self, sobject: str, external_field: str, external_value: str, fields: Mapping[str, Any]
     ) -> str | None:
         """Upsert by external id; returns the Id when Salesforce reports one (created)."""
         path = f"{external_field}/{external_value}"
-        response = self.call(
-            lambda sf: getattr(sf, sobject).upsert(path, dict(fields), raw_response=True)
-        )
+        body = self._fields(fields)
+        response = self.call(lambda sf: getattr(sf, sobject).upsert(path, body, raw_response=True))
         # 201 created / 200 updated (API >= 46.0) carry {"id", "created"}; 204 has no body.
         body = _json_or_empty(response) if response.content else {}
         return body.get("id")
 
     def create(self, sobject: str, fields: Mapping[str, Any]) -> str:
-        result = self.call(lambda sf: getattr(sf, sobject).create(dict(fields)))
+        body = self._fields(fields)
+        result = self.call(lambda sf: getattr(sf, sobject).create(body))
         return str(result["id"])
 
     def find_id(self, sobject: str, external_field: str, external_value: str) -> str | None:
@@ -274,37 +330,66 @@ class SalesforceClient:
         records = self.call(lambda sf: sf.query(soql)).get("records", [])
         return records[0]["Id"] if records else None
 
+    def update_each(self, records: Sequence[Mapping[str, Any]]) -> list[RecordOutcome]:
+        """sObject Collections updates, each record succeeding or failing on its own.
+
+        Records are sent as `collection_calls` lays them out (by type, one record per Id, 200
+        a call), so no call holds more chunks than Salesforce processes. Only a failure of a
+        whole call raises.
+        """
+        outcomes: list[RecordOutcome] = []
+        for call in collection_calls([self._fields(r) for r in records]):
+            outcomes.extend(self._update_call(call, all_or_none=False))
+        return outcomes
+
     def update_records(
         self, records: Sequence[Mapping[str, Any]], *, all_or_none: bool = False
-    ) -> list[dict[str, Any]]:
-        """sObject Collections update (200 records per call, types may be mixed).
+    ) -> list[RecordOutcome]:
+        """sObject Collections update (laid out as `update_each` does); a refused record
+        raises, classified by its errorCode (a row lock is transient) with its field named,
+        even though the HTTP status was 200. With allOrNone the record that caused the
+        rollback is the one reported, not a record rolled back because of it."""
+        outcomes: list[RecordOutcome] = []
+        for call in collection_calls([self._fields(r) for r in records]):
+            results = self._update_call(call, all_or_none=all_or_none)
+            failed = [o for o in results if o.error is not None]
+            if failed:
+                cause = next((o for o in failed if o.code != ROLLED_BACK), failed[0])
+                assert cause.error is not None
+                raise cause.error
+            outcomes.extend(results)
+        return outcomes
 
-        Each record carries `attributes.type` and `Id`. A record Salesforce refuses raises,
-        naming its errorCode and fields, even though the HTTP status was 200.
-        """
-        results: list[dict[str, Any]] = []
-        for start in range(0, len(records), 200):
-            body = {
-                "allOrNone": all_or_none,
-                "records": [dict(r) for r in records[start : start + 200]],
-            }
-            response = self.call(
-                lambda sf, body=body: sf.restful("composite/sobjects", method="PATCH", json=body)
-            )
-            for result in response:
-                if not result.get("success", False):
-                    errors = result.get("errors") or [{}]
-                    first = errors[0]
-                    fields = first.get("fields") or []
-                    raise error_for_status(
-                        SYSTEM,
-                        400,
-                        f"record {result.get('id') or '?'}: {first.get('message', 'refused')}",
-                        code=first.get("statusCode") or first.get("errorCode"),
-                        field=fields[0] if fields else None,
-                    )
-            results.extend(response)
-        return results
+    def _update_call(
+        self, records: list[dict[str, Any]], *, all_or_none: bool
+    ) -> list[RecordOutcome]:
+        body = {"allOrNone": all_or_none, "records": records}
+        response = self.call(lambda sf: sf.restful("composite/sobjects", method="PATCH", json=body))
+        if not isinstance(response, list) or len(response) != len(records):
+            raise error_for_status(SYSTEM, 502, "collections answer does not match the request")
+        outcomes = []
+        for record, result in zip(records, response, strict=True):
+            sobject = record["attributes"]["type"]
+            if result.get("success"):
+                outcomes.append(RecordOutcome(sobject, record["Id"], None))
+                continue
+            first = (result.get("errors") or [{}])[0]
+            error = error_for_salesforce_record(sobject, record["Id"], first)
+            outcomes.append(RecordOutcome(sobject, record["Id"], error))
+        return outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """One record of an sObject Collections call: written, or refused with its error."""
+
+    sobject: str
+    id: str
+    error: IntegrationError | None
+
+    @property
+    def code(self) -> str | None:
+        return self.error.code if self.error is not None else None
 
 
 def _json_or_empty(response: requests.Response) -> dict[str, Any]:

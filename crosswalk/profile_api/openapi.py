@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 document of the profile API, built from the models that validate its
-input and shape its output. API Management imports the committed copy
-(`docs/profile-api.openapi.json`); a test keeps that copy equal to this."""
+input and shape its output, and its OpenAPI 3.0 rendering for API Management, which imports
+3.1 only with caveats (Learn: "API Management: supported OpenAPI features"). Both are
+committed (`docs/profile-api.openapi.json`, `docs/profile-api.openapi30.json`); tests keep
+them equal to these."""
 
 from __future__ import annotations
 
@@ -147,10 +149,70 @@ def document(server_url: str = "/api") -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":  # python -m crosswalk.profile_api.openapi: refresh the copy in docs/
+def openapi_30(document_31: dict[str, Any]) -> dict[str, Any]:
+    """The same contract in OpenAPI 3.0: a null alternative (`anyOf [X, {type: null}]`, a type
+    list with "null") becomes `nullable`, `const` a one-value enum, and a `$ref` with sibling
+    keywords (which 3.0 ignores) an `allOf` of that one reference."""
+
+    def schema(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        node = dict(node)
+        for key in ("properties", "patternProperties"):
+            if isinstance(node.get(key), dict):
+                node[key] = {name: schema(value) for name, value in node[key].items()}
+        for key in ("items", "additionalProperties", "not"):
+            if isinstance(node.get(key), dict):
+                node[key] = schema(node[key])
+        for key in ("anyOf", "allOf", "oneOf"):
+            if isinstance(node.get(key), list):
+                node[key] = [schema(choice) for choice in node[key]]
+        choices = node.get("anyOf")
+        if isinstance(choices, list) and {"type": "null"} in choices:
+            rest = [c for c in choices if c != {"type": "null"}]
+            del node["anyOf"]
+            node = {**rest[0], **node} if len(rest) == 1 else {"anyOf": rest, **node}
+            node["nullable"] = True
+        if isinstance(node.get("type"), list):
+            listed = node.pop("type")
+            types = [t for t in listed if t != "null"]
+            if len(types) < len(listed):
+                node["nullable"] = True
+            if len(types) == 1:
+                node["type"] = types[0]
+            else:
+                node["anyOf"] = [{"type": t} for t in types]
+        if "const" in node:
+            node["enum"] = [node.pop("const")]
+        if "$ref" in node and len(node) > 1:
+            node = {"allOf": [{"$ref": node.pop("$ref")}], **node}
+        return node
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        return {
+            key: schema(value) if key == "schema" else walk(value) for key, value in node.items()
+        }
+
+    rendered = walk({key: value for key, value in document_31.items() if key != "components"})
+    components = dict(document_31.get("components") or {})
+    components["schemas"] = {
+        name: schema(value) for name, value in (components.get("schemas") or {}).items()
+    }
+    return {**rendered, "openapi": "3.0.3", "components": walk(components)}
+
+
+if __name__ == "__main__":  # python -m crosswalk.profile_api.openapi: refresh the copies in docs/
     import json
     from pathlib import Path
 
-    target = Path(__file__).resolve().parents[2] / "docs" / "profile-api.openapi.json"
-    target.write_text(json.dumps(document(), indent=2) + "\n")
-    print(f"wrote {target}")
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    for name, content in (
+        ("profile-api.openapi.json", document()),
+        ("profile-api.openapi30.json", openapi_30(document())),
+    ):
+        (docs / name).write_text(json.dumps(content, indent=2) + "\n")
+        print(f"wrote {docs / name}")

@@ -3,6 +3,8 @@
 Behind a small interface: `SqliteAuditStore` locally (`SUPPORT_AUDIT_KIND=sqlite`), append
 blobs in the lake's storage account in Azure (`blob`, crosswalk/support/audit_blob.py), where
 every instance of the app writes to the same log and a retention policy can make it WORM.
+Which one runs is `crosswalk.services` `Services.audit`'s choice; both stores import the
+entry from here, never the other way round.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Any, Protocol
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from crosswalk.settings import AuditKind, Settings
 from crosswalk.sqlite_wal import switch_to_wal
 
 
@@ -128,15 +129,3 @@ class SqliteAuditStore:
         if conn is not None:
             conn.close()
             self._local.conn = None
-
-
-def open_audit_store(settings: Settings) -> AuditStore:
-    """Build the configured audit store; call once and reuse it (it pools connections)."""
-    support = settings.support
-    if support.audit_kind is AuditKind.BLOB:
-        from crosswalk.lake.blob import open_container
-        from crosswalk.support.audit_blob import BlobAuditStore
-
-        client, credential = open_container(settings.lake, support.audit_container)
-        return BlobAuditStore(client, credential=credential)
-    return SqliteAuditStore(support.audit_sqlite_path)

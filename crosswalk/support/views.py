@@ -59,6 +59,7 @@ class Sources:
     lake: Lake | None
     audit: AuditStore
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    trace_url: str | None = None  # SUPPORT_TRACE_URL, with {operation_id}
 
 
 async def _thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -104,6 +105,7 @@ async def record_view(src: Sources, account_id: str) -> dict[str, Any] | None:
                 "customStatus": decoded(status.get("customStatus")),
                 "output": decoded(status.get("output")),
                 "ledger": ledger(status),
+                **trace_of(status, src.trace_url),
             }
         )
     report_dicts = [r.model_dump(mode="json") for r in reports]
@@ -127,6 +129,22 @@ async def record_view(src: Sources, account_id: str) -> dict[str, Any] | None:
         "ledger": latest["ledger"] if latest else None,
         "findings": [e for e in events if e["source"] == "reconciliation"],
     }
+
+
+def trace_of(status: dict[str, Any], trace_url: str | None) -> dict[str, Any]:
+    """The instance's operation id (the trace its start continued, carried in its input as
+    `traceparent`), and the link to that trace where SUPPORT_TRACE_URL says where traces are."""
+    given = decoded(status.get("input"))
+    traceparent = given.get("traceparent") if isinstance(given, dict) else None
+    match = _TRACEPARENT.fullmatch(traceparent) if isinstance(traceparent, str) else None
+    if match is None:
+        return {"operationId": None, "traceUrl": None}
+    operation_id = match.group(1)
+    link = trace_url.replace("{operation_id}", operation_id) if trace_url else None
+    return {"operationId": operation_id, "traceUrl": link}
+
+
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
 
 
 def _dead_letters(lake: Lake | None, account_id: str, now: datetime) -> list[dict[str, Any]]:

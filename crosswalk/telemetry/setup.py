@@ -1,7 +1,8 @@
 """Turn telemetry on once, at app start, from the telemetry settings; or leave it all off.
 
 - `APPLICATIONINSIGHTS_CONNECTION_STRING`: the Azure Monitor OpenTelemetry distro
-  (traces, metrics and logs to Application Insights);
+  (traces, metrics and logs to Application Insights), sending with the app's managed identity
+  when `APPLICATIONINSIGHTS_AUTHENTICATION_STRING` is `Authorization=AAD` (local auth off);
 - `OTEL_EXPORTER_OTLP_ENDPOINT`: OTLP over HTTP/protobuf to that collector;
 - both: both, through the same providers; neither: nothing is installed at all.
 
@@ -99,6 +100,7 @@ def _azure_monitor(
     assert settings.applicationinsights_connection_string is not None
     configure_azure_monitor(
         connection_string=settings.applicationinsights_connection_string.get_secret_value(),
+        credential=azure_monitor_credential(settings),
         resource=resource,
         span_processors=processors,
         metric_readers=readers,
@@ -111,6 +113,18 @@ def _azure_monitor(
             "urllib": {"enabled": False},
         },
     )
+
+
+def azure_monitor_credential(settings: TelemetrySettings) -> Any:
+    """The managed identity the authentication string names (None: the connection string
+    alone, which Application Insights refuses once local auth is off)."""
+    text = settings.applicationinsights_authentication_string
+    if text is None:
+        return None
+    from azure.identity import ManagedIdentityCredential
+
+    fields = dict(part.split("=", 1) for part in text.split(";"))
+    return ManagedIdentityCredential(client_id=fields.get("ClientId"))
 
 
 def _sdk_providers(

@@ -16,6 +16,8 @@ param keyVaultName string
 @description('Cosmos DB account of the profile store.')
 param cosmosName string
 
+@description('Application Insights component the app and its host send telemetry to.')
+param appInsightsName string
 
 @description('Durable Task Scheduler name, or empty with the Azure Storage backend.')
 param schedulerName string = ''
@@ -28,6 +30,7 @@ var roles = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 // Cosmos DB's own data-plane role "Built-in Data Contributor".
 var cosmosDataContributor = '00000000-0000-0000-0000-000000000002'
@@ -54,6 +57,10 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
 
 resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = {
   name: cosmosName
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
 }
 
 resource scheduler 'Microsoft.DurableTask/schedulers@2025-11-01' existing = if (!empty(schedulerName)) {
@@ -109,5 +116,16 @@ resource profileAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments
     principalId: principalId
     roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributor}'
     scope: cosmos.id
+  }
+}
+
+// Telemetry with Entra ID (Application Insights has local auth off): the identity publishes.
+resource telemetryAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(appInsights.id, principalId, roles.monitoringMetricsPublisher)
+  scope: appInsights
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
   }
 }

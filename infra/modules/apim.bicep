@@ -2,7 +2,8 @@
 // an Entra ID access token; `validate-jwt` refuses anything without a valid token carrying the
 // Profiles.Read role before it reaches the Function App (which checks the token again), and a
 // rate limit keeps one client from starving the others. The API is imported from the OpenAPI
-// document the app serves (docs/profile-api.openapi.json, kept equal to it by a test).
+// 3.0 rendering of the document the app serves (docs/profile-api.openapi30.json, kept equal
+// to it by a test): API Management documents OpenAPI 3.1 import as partial, with caveats.
 
 @description('Azure region.')
 param location string
@@ -97,7 +98,7 @@ resource api 'Microsoft.ApiManagement/service/apis@2024-05-01' = {
     serviceUrl: 'https://${functionHostName}/api'
     subscriptionRequired: consumption
     format: 'openapi+json'
-    value: loadTextContent('../../docs/profile-api.openapi.json')
+    value: loadTextContent('../../docs/profile-api.openapi30.json')
   }
 }
 

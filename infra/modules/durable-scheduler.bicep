@@ -18,17 +18,23 @@ param taskHubName string
 @allowed(['Consumption', 'Dedicated'])
 param sku string = 'Consumption'
 
+@description('Capacity units of a Dedicated scheduler (Consumption takes none).')
+@minValue(1)
+param capacity int = 1
+
+@description('Addresses allowed to reach the scheduler (CIDR): everyone (identity decides) or, in the private variant, the NAT gateway\'s outbound address.')
+param allowedAddresses array = ['0.0.0.0/0']
+
 resource scheduler 'Microsoft.DurableTask/schedulers@2025-11-01' = {
   name: name
   location: location
   tags: tags
   properties: {
-    sku: {
-      name: sku
-    }
-    // Flex Consumption has no fixed outbound addresses: access is decided by the identity's
-    // role, not by IP (an empty list would refuse every caller).
-    ipAllowlist: ['0.0.0.0/0']
+    sku: (sku == 'Dedicated') ? { name: sku, capacity: capacity } : { name: sku }
+    // Without a VNet Flex Consumption has no fixed outbound addresses: access is decided by
+    // the identity's role, not by IP (an empty list would refuse every caller). The private
+    // variant narrows it to the NAT gateway's address: the scheduler has no private endpoint.
+    ipAllowlist: allowedAddresses
   }
 }
 

@@ -78,7 +78,8 @@ resource deadLetterAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 resource subscription 'Microsoft.EventGrid/topics/eventSubscriptions@2022-06-15' = [
   for (t, i) in topics: if (subscribe) {
     parent: topic[i]
-    name: 'crosswalk-${t.function}'
+    // Subscription names: 3-64 letters, digits and hyphens (function names have underscores).
+    name: 'crosswalk-${t.key}'
     dependsOn: [deadLetterAccess]
     properties: {
       destination: {

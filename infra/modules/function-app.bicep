@@ -1,5 +1,7 @@
 // The Function App on Flex Consumption: Python 3.11, system-assigned identity, HTTPS only,
-// TLS 1.2, FTP and basic publishing credentials off, the deployment package pulled from the
+// TLS 1.2, FTP and basic publishing credentials off (by the publishing credential policies:
+// Flex Consumption refuses siteConfig.ftpsState and the other stack and scale properties,
+// which live in functionAppConfig here; tests/infra/test_azure_rules.py lists them), the deployment package pulled from the
 // host storage account with the identity, and App Service authentication (Entra ID) in
 // front of the support API and console.
 
@@ -36,6 +38,9 @@ param appSettings object
 @description('Client id of the Entra app registration that signs support staff in.')
 param authClientId string
 
+@description('Subnet of the Flex Consumption VNet integration (private-network variant); empty: none.')
+param subnetId string = ''
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -62,12 +67,14 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
   properties: {
     serverFarmId: plan.id
+    // Private variant: all outbound traffic goes into the virtual network (storage, Cosmos DB
+    // and Key Vault over private endpoints, the internet through the NAT gateway).
+    virtualNetworkSubnetId: empty(subnetId) ? null : subnetId
     httpsOnly: true
     clientCertEnabled: false
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [for item in items(appSettings): { name: item.key, value: item.value }]
     }
@@ -142,9 +149,11 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
         }
       }
     }
+    // No token store: Flex Consumption has no shared file system to keep one in, and the app
+    // never reads stored provider tokens (only the X-MS-CLIENT-PRINCIPAL header).
     login: {
       tokenStore: {
-        enabled: true
+        enabled: false
       }
     }
   }

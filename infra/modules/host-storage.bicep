@@ -14,6 +14,9 @@ param name string
 @description('Blob container the deployment package is uploaded to.')
 param deploymentContainer string = 'app-package'
 
+@description('Private-network variant: public network access off, reached through private endpoints.')
+param privateNetworking bool
+
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
   location: location
@@ -30,10 +33,12 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    // Private variant: the Function App reaches blobs, queues and tables through private
+    // endpoints, and the platform deploys the package through the app's VNet integration.
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: privateNetworking ? 'Deny' : 'Allow'
     }
   }
 }

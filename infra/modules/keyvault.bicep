@@ -15,6 +15,9 @@ param name string
 @secure()
 param secrets object
 
+@description('Private-network variant: public network access off, reached through private endpoints.')
+param privateNetworking bool
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -29,10 +32,13 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     enablePurgeProtection: true
-    publicNetworkAccess: 'Enabled'
+    // Private variant: Key Vault references resolve through the app's VNet integration (Flex
+    // Consumption routes all outbound traffic into the network) and the private endpoint;
+    // the template's secrets are written through Azure Resource Manager, not the data plane.
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: privateNetworking ? 'Deny' : 'Allow'
     }
   }
 }

@@ -29,6 +29,12 @@ param deadLetterContainer string
 @maxValue(146000)
 param auditRetentionDays int
 
+@description('The audit retention policy has been locked (README step 6). A locked policy only accepts extend, never create-or-update, so the template then leaves it alone.')
+param auditRetentionLocked bool
+
+@description('Private-network variant: public network access off, reached through private endpoints.')
+param privateNetworking bool
+
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
   location: location
@@ -48,10 +54,14 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
+    // Private variant: the firewall denies everything but the private endpoints and trusted
+    // Azure services: Event Grid dead-letters here with its topics' identities as a trusted
+    // service, which storage only honours while public network access is Enabled (Disabled
+    // would refuse the trusted services too), so it stays Enabled behind a Deny firewall.
     publicNetworkAccess: 'Enabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: privateNetworking ? 'Deny' : 'Allow'
     }
   }
 }
@@ -100,7 +110,9 @@ resource audit 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-0
   }
 }
 
-resource auditRetention 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = {
+// Sent until the policy is locked; after that a provision leaves it as it is (a longer period
+// is `az storage container immutability-policy extend`).
+resource auditRetention 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (!auditRetentionLocked) {
   parent: audit
   name: 'default'
   properties: {

@@ -38,10 +38,10 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'web'
     WorkspaceResourceId: workspace.id
-    // Ingestion by connection string: the app's OpenTelemetry distro (crosswalk/telemetry)
-    // sends with the connection string alone, without an Entra credential, so local auth
-    // stays on until it takes the app's identity.
-    DisableLocalAuth: false
+    // Entra ID only: the host and the app's distro (crosswalk/telemetry) send with the app's
+    // identity (APPLICATIONINSIGHTS_AUTHENTICATION_STRING=Authorization=AAD, Monitoring
+    // Metrics Publisher in access.bicep); the connection string alone is refused.
+    DisableLocalAuth: true
   }
 }
 

@@ -6,8 +6,10 @@ transaction); the edge only awaits the request body and injected latency.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,14 +17,17 @@ from aiohttp import web
 
 from ..faults import Faults, delay_or_drop
 from ..stats import Stats
+from .calls import Call, Ctx, Resp
 from .errors import SfError
 from .oauth import OAuthError
 from .org import SalesforceOrg, change_origin
-from .rest import Call, Ctx, Resp, dispatch, match
+from .rest import dispatch, match
 from .store import Actor, Txn
 
 JSON_TYPE = "application/json;charset=UTF-8"
+MAX_URI_AND_HEADERS = 16_384
 _CLIENT = re.compile(r"client\s*=\s*([^,;\s]+)", re.IGNORECASE)
+_ALLOW_SAVE = re.compile(r"allowSave\s*=\s*true", re.IGNORECASE)
 _STATUS_CODES = {
     400: "BAD_REQUEST",
     401: "INVALID_SESSION_ID",
@@ -76,11 +81,55 @@ class SalesforceApp:
         self.stats = stats
         self.faults = faults
         self.control = control
+        self._in_flight: dict[int, float] = {}  # request -> monotonic start (one event loop)
+        self._request_ids = itertools.count()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.rel_url.raw_path
         if path.startswith("/__sandbox"):
             return await self.control(request)
+        refused = self._too_long(request) or self._long_running_limit()
+        if refused is not None:
+            return refused
+        key = next(self._request_ids)
+        self._in_flight[key] = time.monotonic()
+        try:
+            return await self._handle(request, path)
+        finally:
+            del self._in_flight[key]
+
+    def _too_long(self, request: web.Request) -> web.Response | None:
+        """ "The maximum length for the combined URI and headers is 16,384 bytes": beyond it
+        the URI alone gets 414, the two together 431 (Help KB 000386264). The body Salesforce
+        sends with them is not documented; this one has the usual error shape."""
+        uri = len(request.rel_url.raw_path_qs.encode())
+        headers = sum(len(k) + len(v) + 4 for k, v in request.raw_headers)
+        if uri > MAX_URI_AND_HEADERS:
+            status, code = 414, "URI_TOO_LONG"
+        elif uri + headers > MAX_URI_AND_HEADERS:
+            status, code = 431, "REQUEST_HEADER_FIELDS_TOO_LARGE"
+        else:
+            return None
+        self.stats.count_fault(str(status))
+        message = f"The URI and headers may hold at most {MAX_URI_AND_HEADERS} bytes"
+        return _json(status, SfError(status, code, message).body())
+
+    def _long_running_limit(self) -> web.Response | None:
+        """ "Concurrent inbound requests (calls) with a duration of 20 seconds or longer"
+        are limited to 25 an org; beyond it "the API returns a REQUEST_LIMIT_EXCEEDED
+        exception code" (App Limits, API Request Limits and Allocations), 403 in REST."""
+        rules = self.org.dml.rules
+        now = time.monotonic()
+        long_running = sum(
+            1 for began in self._in_flight.values() if now - began >= rules.long_request_seconds
+        )
+        if long_running < rules.concurrent_long_requests:
+            return None
+        self.stats.count_fault("concurrent_long_requests")
+        err = SfError(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.")
+        return _json(err.status, err.body())
+
+    async def _handle(self, request: web.Request, path: str) -> web.StreamResponse:
         method = request.method
         is_oauth = path.startswith("/services/oauth2/")
         found = None if is_oauth else match(path)
@@ -122,7 +171,10 @@ class SalesforceApp:
             return _json(404, {"error": "not_found", "error_description": "unknown endpoint"})
         try:
             out = self.org.tokens.token_response(
-                body, request.headers.get("Authorization"), self.org.instance_url
+                body,
+                request.headers.get("Authorization"),
+                self.org.instance_url,
+                host=(request.host or "").rsplit(":", 1)[0],
             )
         except OAuthError as exc:
             return _json(exc.status, exc.body)
@@ -153,9 +205,11 @@ class SalesforceApp:
             return exc.status, exc.body(), headers
         client_opt = _CLIENT.search(call.headers.get("Sforce-Call-Options", ""))
         version = self._version(call.path)
+        duplicate_header = call.headers.get("Sforce-Duplicate-Rule-Header", "")
         actor = Actor(
             user_id=session.user_id if session else self.org.integration_user_id,
             change_origin=change_origin(version, client_opt.group(1) if client_opt else None),
+            allow_save=bool(_ALLOW_SAVE.search(duplicate_header)),
         )
         resp = self.run(call, actor, version)
         resp.headers.update(headers)

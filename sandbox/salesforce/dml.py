@@ -7,10 +7,12 @@ from typing import Any
 from ..clock import Clock, sf_datetime
 from .errors import SfError, converted_lead, entity_deleted, not_found
 from .ids import IdFactory, to18
+from .rules import OrgRules, apply_addresses, check_picklists, duplicates
 from .schema import SObjectType
 from .store import Change, Record, Store, Txn
 from .validate import check_required, clean_input
 
+RECYCLE_BIN_MS = 15 * 24 * 3600 * 1000
 _NAMED = {"Contact", "Lead", "User"}  # Name derived from FirstName + LastName
 
 
@@ -30,6 +32,49 @@ class Dml:
         self.store = store
         self.ids = ids
         self.clock = clock
+        # rows another transaction holds: Id -> writes still refused with UNABLE_TO_LOCK_ROW
+        self.held: dict[str, int] = {}
+        self.rules = OrgRules()
+        self.recycle_bin: list[tuple[str, str, str]] = []  # (deleted at, sobject, Id), in order
+
+    def purge_recycle_bin(self) -> None:
+        """ "Records are placed in the Recycle Bin for 15 days, after which they are
+        permanently deleted" (Apex Developer Guide, Restoring Deleted Records): after that
+        queryAll no longer finds them. The caller holds the store lock."""
+        cutoff = sf_datetime(self.clock.now_ms() - RECYCLE_BIN_MS)
+        kept = 0
+        for stamp, name, rid in self.recycle_bin:
+            if stamp >= cutoff:
+                break
+            kept += 1
+            row = self.store.table(name).rows.get(rid)
+            if row is not None and row.get("IsDeleted") and row["SystemModstamp"] == stamp:
+                self.store.put(name, rid, None)
+        del self.recycle_bin[:kept]
+
+    def _org_rules(self, txn: Txn, sobject: SObjectType, values: Record, rec: Record) -> None:
+        """The org's own settings on the record as it will be stored (rules.py)."""
+        check_picklists(sobject, values, self.rules)
+        apply_addresses(sobject, values, rec, self.rules)
+        rows = self.store.table(sobject.name).rows.values()
+        duplicates(sobject, rec, rows, self.rules, txn.actor.allow_save)
+
+    def _take_lock(self, rid: str) -> None:
+        """A row held elsewhere refuses the write: 'unable to obtain exclusive access to this
+        record' (StatusCode UNABLE_TO_LOCK_ROW), per record, worth a retry."""
+        left = self.held.get(rid, 0)
+        if left <= 0:
+            return
+        if left == 1:
+            del self.held[rid]
+        else:
+            self.held[rid] = left - 1
+        raise SfError(
+            400,
+            "UNABLE_TO_LOCK_ROW",
+            f"unable to obtain exclusive access to this record or 1 records: {rid}",
+            [],
+        )
 
     def _exists(self, sobject: str, rid: str) -> str | None:
         return self.store.state(sobject, rid)
@@ -77,6 +122,7 @@ class Dml:
             rec["OwnerId"] = user
         rec["CreatedDate"] = rec["LastModifiedDate"] = rec["SystemModstamp"] = now
         rec["CreatedById"] = rec["LastModifiedById"] = user
+        self._org_rules(txn, sobject, values, rec)
         _derive(sobject, rec)
         check_required(sobject, rec)
         self._check_unique(sobject, rec, rid)
@@ -111,9 +157,11 @@ class Dml:
                 new.pop(k, None)
             else:
                 new[k] = v
+        self._org_rules(txn, sobject, values, new)
         _derive(sobject, new)
         check_required(sobject, new)
         rid = row["Id"]
+        self._take_lock(rid)
         self._check_unique(sobject, new, rid)
         changed = [k for k in sobject.fields if row.get(k) != new.get(k)]
         now = sf_datetime(self.clock.now_ms())
@@ -189,6 +237,7 @@ class Dml:
     def delete(self, txn: Txn, sobject: SObjectType, record_id: str) -> str:
         self.writable(sobject)
         row = self.row(sobject, record_id)
+        self._take_lock(row["Id"])
         now = sf_datetime(self.clock.now_ms())
         self._mark_deleted(txn, sobject, row, now)
         if sobject.name == "Account":  # contacts go to the recycle bin with their account
@@ -208,6 +257,7 @@ class Dml:
         new["LastModifiedById"] = txn.actor.user_id
         txn.put(sobject.name, row["Id"], new)
         txn.record(Change(sobject.name, row["Id"], "DELETE", new))
+        self.recycle_bin.append((now, sobject.name, row["Id"]))
 
     def undelete(self, txn: Txn, sobject: SObjectType, record_id: str) -> str:
         self.writable(sobject)

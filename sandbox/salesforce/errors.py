@@ -9,23 +9,34 @@ class SfError(Exception):
     """An error the REST API answers with ``[{message, errorCode, fields}]`` and ``status``."""
 
     def __init__(
-        self, status: int, code: str, message: str, fields: list[str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: list[str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields
+        self.extra = extra or {}  # e.g. duplicateResult beside DUPLICATES_DETECTED
 
     def body(self) -> list[dict[str, Any]]:
-        item: dict[str, Any] = {"message": self.message, "errorCode": self.code}
+        item: dict[str, Any] = {**self.extra, "message": self.message, "errorCode": self.code}
         if self.fields is not None:
             item["fields"] = self.fields
         return [item]
 
     def collection_error(self) -> dict[str, Any]:
         """sObject Collections spell it ``statusCode``, not ``errorCode``."""
-        return {"statusCode": self.code, "message": self.message, "fields": self.fields or []}
+        return {
+            **self.extra,
+            "statusCode": self.code,
+            "message": self.message,
+            "fields": self.fields or [],
+        }
 
 
 def not_found() -> SfError:

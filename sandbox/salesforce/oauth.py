@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from ..clock import Clock
 
+LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
+
 
 class OAuthError(Exception):
     """A token-endpoint failure: ``{"error", "error_description"}`` with ``status``."""
@@ -85,10 +87,14 @@ class TokenService:
 
     # -- token endpoint ----------------------------------------------------------------
     def token_response(
-        self, body: bytes, authorization: str | None, instance_url: str
+        self, body: bytes, authorization: str | None, instance_url: str, host: str = ""
     ) -> dict[str, Any]:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         grant = form.get("grant_type")
+        if grant == "client_credentials" and host.lower() in LOGIN_HOSTS:
+            # "The client credentials flow doesn't support calls to login.salesforce.com or
+            # test.salesforce.com" (Help KB 000886201); the answer as clients report it
+            raise OAuthError("invalid_grant", "request not supported on this domain")
         if grant == "client_credentials":
             client_id, secret = self._client_auth(form, authorization)
             if client_id != self.config.client_id or not hmac.compare_digest(
@@ -97,7 +103,7 @@ class TokenService:
                 raise OAuthError("invalid_client", "invalid client credentials")
             user_id = self.config.integration_user_id
         elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
-            client_id, user_id = self._jwt(form.get("assertion", ""), instance_url)
+            client_id, user_id = self._jwt(form.get("assertion", ""))
         elif grant is None:
             raise OAuthError("unsupported_grant_type", "grant type not supported")
         else:
@@ -129,7 +135,7 @@ class TokenService:
             return client_id, secret
         return form.get("client_id", ""), form.get("client_secret", "")
 
-    def _jwt(self, assertion: str, instance_url: str) -> tuple[str, str]:
+    def _jwt(self, assertion: str) -> tuple[str, str]:
         try:
             claims = jwt.decode(
                 assertion,
@@ -143,12 +149,11 @@ class TokenService:
         if claims.get("iss") != self.config.client_id:
             raise OAuthError("invalid_client_id", "client identifier invalid")
         aud = claims.get("aud")
-        accepted = {
-            "https://login.salesforce.com",
-            "https://test.salesforce.com",
-            instance_url,
-            instance_url.rstrip("/"),
-        }
+        # "the authorization server's URL: https://login.salesforce.com,
+        # https://test.salesforce.com, or https://site.force.com/customers" (OAuth 2.0 JWT
+        # Bearer Flow); My Domain (this stand-in's own URL) is not one of them. Experience
+        # Cloud sites are not modelled.
+        accepted = {"https://login.salesforce.com", "https://test.salesforce.com"}
         auds = aud if isinstance(aud, list) else [aud]
         if not any(isinstance(a, str) and a.rstrip("/") in accepted for a in auds):
             raise OAuthError("invalid_grant", "audience is invalid")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
+import functools
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 
 from ..clock import Clock, sf_datetime
 from ..outbox import Outbox
+from .cursors import Cursors
 from .dml import Dml
 from .errors import SfError
 from .events import ChangeEventBuilder
@@ -19,12 +19,11 @@ from .ids import IdFactory, make_id
 from .oauth import OAuthConfig, TokenService
 from .schema import OBJECTS, SObjectType
 from .shape import rest_record
-from .soql import Plan, compile_query, run
-from .store import Actor, Record, Store, Txn
+from .soql import compile_query, run
+from .store import Actor, Store, Txn
 
 ORG_ID = make_id("00D", 4_242_424)
 DEFAULT_BATCH = 2000
-MAX_LOCATORS = 500
 
 
 @dataclass(frozen=True)
@@ -60,8 +59,7 @@ class SalesforceOrg:
         self.instance_url = ""
         self.api_used = 0
         self._usage_lock = threading.Lock()
-        self._locators: OrderedDict[str, tuple[Plan, list[Record], str]] = OrderedDict()
-        self._locator_ids = itertools.count(1)
+        self.cursors = Cursors()
         self.integration_user_id = ""
         self.admin_user_id = ""
         self._create_users()
@@ -121,7 +119,9 @@ class SalesforceOrg:
             self.store.clear()
             self.ids.reset()
             self.events.reset()
-            self._locators.clear()
+            self.cursors.clear()
+            self.dml.held.clear()
+            self.dml.recycle_bin.clear()
             self._create_users()
         with self._usage_lock:
             self.api_used = 0
@@ -142,7 +142,7 @@ class SalesforceOrg:
                 for row in rows:
                     self.store.put(name, row["Id"], row)
             self.ids.restore(state["ids"])
-            self._locators.clear()
+            self.cursors.clear()
         self.set_api_usage(state.get("api_used", 0))
 
     # -- API usage ---------------------------------------------------------------------
@@ -206,46 +206,20 @@ class SalesforceOrg:
         self, text: str, version: str, *, include_deleted: bool, batch: int
     ) -> dict[str, Any]:
         with self.store.lock:
+            self.dml.purge_recycle_bin()
             plan = compile_query(self.store, text, version, self.clock.now_ms())
             rows = run(plan, self.store, include_deleted=include_deleted)
             if plan.count_only:
                 return {"totalSize": len(rows), "done": True, "records": []}
-            return self._page(plan, rows, None, 0, batch, version)
+            assert plan.project is not None
+            project = plan.project
+            if include_deleted:  # queryAll: deleted children under every parent too
+                project = functools.partial(plan.project, include_deleted=True)
+            return self.cursors.first_page(rows, project, version, batch, self.clock.now_ms())
 
     def query_more(self, locator: str, version: str, batch: int) -> dict[str, Any]:
-        loc_id, _, offset_text = locator.rpartition("-")
         with self.store.lock:
-            entry = self._locators.get(loc_id)
-            if entry is None or not offset_text.isdigit():
-                raise SfError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-            plan, rows, _ = entry
-            self._locators.move_to_end(loc_id)
-            return self._page(plan, rows, loc_id, int(offset_text), batch, version)
-
-    def _page(
-        self,
-        plan: Plan,
-        rows: list[Record],
-        loc_id: str | None,
-        offset: int,
-        batch: int,
-        version: str,
-    ) -> dict[str, Any]:
-        assert plan.project is not None
-        project = plan.project
-        done = offset + batch >= len(rows)
-        out: dict[str, Any] = {"totalSize": len(rows), "done": done}
-        if not done:
-            if loc_id is None:
-                loc_id = make_id("01g", next(self._locator_ids))
-                self._locators[loc_id] = (plan, rows, version)
-                while len(self._locators) > MAX_LOCATORS:
-                    self._locators.popitem(last=False)
-            out["nextRecordsUrl"] = f"/services/data/v{version}/query/{loc_id}-{offset + batch}"
-        elif loc_id is not None:
-            self._locators.pop(loc_id, None)
-        out["records"] = [project(r) for r in rows[offset : offset + batch]]
-        return out
+            return self.cursors.next_page(locator, batch, self.clock.now_ms())
 
     # -- inspection --------------------------------------------------------------------
     def records(self, sobject: str, *, include_deleted: bool = False) -> list[dict[str, Any]]:

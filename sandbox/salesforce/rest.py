@@ -6,66 +6,23 @@ same code for its subrequests. They run inside the caller's transaction (``ctx.t
 
 from __future__ import annotations
 
-import datetime
-import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 from urllib.parse import unquote, unquote_plus
 
-from .errors import SfError, json_error, not_found
-from .org import DEFAULT_BATCH, SalesforceOrg
+from ..clock import sf_datetime
+from . import composite
+from .calls import Call, Ctx, Handler, Resp
+from .dml import RECYCLE_BIN_MS
+from .errors import SfError, not_found
+from .org import DEFAULT_BATCH
 from .schema import OBJECTS, SObjectType
 from .shape import rest_record, select_fields
 from .soql import parse_datetime_literal
-from .store import Txn
 
-_NO_BODY = object()
 MIN_VERSION = 20
-
-
-@dataclass
-class Call:
-    """One REST request (top-level or a composite subrequest)."""
-
-    method: str
-    path: str  # raw (percent-encoded) path
-    query: Mapping[str, str]
-    headers: Mapping[str, str]
-    body: Any = _NO_BODY  # parsed JSON, or _NO_BODY
-    raw_body: bytes = b""
-
-    def json(self) -> Any:
-        if self.body is not _NO_BODY:
-            return self.body
-        if not self.raw_body.strip():
-            raise json_error("The request body is empty.")
-        try:
-            self.body = json.loads(self.raw_body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise json_error(f"Unexpected character: {exc}") from None
-        return self.body
-
-
-@dataclass
-class Resp:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Ctx:
-    """What a handler may touch: the org, the open transaction, the API version in the URL."""
-
-    org: SalesforceOrg
-    txn: Txn
-    version: str
-    dispatch: Callable[[Call, Ctx], Resp]
-
-
-Handler = Callable[[Call, Ctx, tuple[str, ...]], Resp]
+MAX_SOQL = 100_000
 
 
 @dataclass(frozen=True)
@@ -292,6 +249,7 @@ def _updated(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
 
 def _deleted(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
     sobject = ctx.org.sobject(p[0])
+    ctx.org.dml.purge_recycle_bin()
     start, end = _parse_window(call)
     rows = ctx.org.store.table(sobject.name).rows.values()
     deleted = [
@@ -299,12 +257,12 @@ def _deleted(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
         for r in rows
         if r["IsDeleted"] and start <= r["SystemModstamp"] <= end
     ]
-    earliest = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=15)
+    earliest = ctx.org.clock.now_ms() - RECYCLE_BIN_MS  # purged after 15 days
     return Resp(
         200,
         {
             "deletedRecords": deleted,
-            "earliestDateAvailable": earliest.strftime("%Y-%m-%dT%H:%M:00.000+0000"),
+            "earliestDateAvailable": sf_datetime(earliest - earliest % 60_000),
             "latestDateCovered": end,
         },
     )
@@ -323,6 +281,10 @@ def _query(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
     q = call.query.get("q")
     if q is None or not q.strip():
         raise SfError(400, "MALFORMED_QUERY", "A query string has to be specified")
+    if len(q) > MAX_SOQL:  # "SOQL statement ... By default, 100,000 characters" (App Limits)
+        raise SfError(
+            400, "MALFORMED_QUERY", f"SOQL statements cannot be longer than {MAX_SOQL} characters"
+        )
     body = ctx.org.query(
         q, ctx.version, include_deleted=p[0] == "queryAll", batch=batch_size(call.headers)
     )
@@ -343,8 +305,6 @@ def _route(pattern: str, methods: dict[str, Handler], template: Callable[..., st
 
 
 def _composite_handlers() -> dict[str, dict[str, Handler]]:
-    from . import composite  # the composite module dispatches back into this one
-
     return {
         "composite": {"POST": composite.composite},
         "batch": {"POST": composite.batch},
@@ -469,11 +429,3 @@ def dispatch(call: Call, ctx: Ctx) -> Resp:
         ctx = Ctx(ctx.org, ctx.txn, version, ctx.dispatch)
         params = params[1:]
     return handler(call, ctx, params)
-
-
-def run_call(call: Call, ctx: Ctx) -> Resp:
-    """``dispatch`` with errors turned into responses (composite subrequests)."""
-    try:
-        return dispatch(call, ctx)
-    except SfError as exc:
-        return Resp(exc.status, exc.body())

@@ -220,6 +220,12 @@ def _address(prefix: str, label: str) -> list[Field]:
         Field(f"{prefix}PostalCode", "string", f"{label} Zip/Postal Code", 20),
         Field(f"{prefix}Country", "string", f"{label} Country", 80),
     ]
+    # State and Country/Territory Picklists' code fields (rules.py: refused unless the org
+    # has them switched on); not part of the compound view here
+    codes = [
+        Field(f"{prefix}StateCode", "picklist", f"{label} State Code", 10),
+        Field(f"{prefix}CountryCode", "picklist", f"{label} Country Code", 10),
+    ]
     compound = Field(
         f"{prefix}Address",
         "address",
@@ -228,7 +234,7 @@ def _address(prefix: str, label: str) -> list[Field]:
         updateable=False,
         compound_of=tuple(p.name for p in parts),
     )
-    return [*parts, compound]
+    return [*parts, *codes, compound]
 
 
 def _ident() -> list[Field]:

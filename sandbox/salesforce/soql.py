@@ -21,7 +21,7 @@ from .store import Record, Store
 
 Getter = Callable[[Record], Any]
 Predicate = Callable[[Record], bool]
-Projector = Callable[[Record], dict[str, Any]]
+Projector = Callable[..., dict[str, Any]]  # (row, include_deleted=False) -> JSON
 
 
 @dataclass
@@ -490,6 +490,7 @@ def _compile_node(
 ) -> Projector:
     url = f"/services/data/v{version}/sobjects/{sobject.name}/"
     steps: list[Callable[[Record, dict[str, Any]], None]] = []
+    child_steps: list[Callable[[Record, dict[str, Any], bool], None]] = []
     for kind, item in node["order"]:
         if kind == "field":
             steps.append(_field_step(item))
@@ -500,13 +501,15 @@ def _compile_node(
             sub_proj = _compile_node(sub, table.type, version, store, [])
             steps.append(_rel_step(item, rel_name, table, sub_proj))
         else:
-            steps.append(_child_step(item, store))
+            child_steps.append(_child_step(item, store))
     name = sobject.name
 
-    def project(r: Record) -> dict[str, Any]:
+    def project(r: Record, include_deleted: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"attributes": {"type": name, "url": url + r["Id"]}}
         for step in steps:
             step(r, out)
+        for child in child_steps:
+            child(r, out, include_deleted)
         return out
 
     return project
@@ -535,9 +538,12 @@ def _child_step(cp: ChildPlan, store: Store) -> Callable[..., None]:
     table = store.table(cp.child.name)
 
     def step(r: Record, out: dict[str, Any], include_deleted: bool = False) -> None:
+        """queryAll is ALL ROWS: "all rows for both top level and aggregate relationships,
+        including deleted records" (Apex Developer Guide), so deleted children come under
+        live parents too; query gives live children only."""
         ids = store.child_ids(cp.child.name, cp.fk, r["Id"])
         rows = [table.rows[i] for i in ids]
-        result = select(cp.plan, rows, live_only=not r.get("IsDeleted"))
+        result = select(cp.plan, rows, live_only=not include_deleted)
         if not result:
             out[cp.name] = None
             return

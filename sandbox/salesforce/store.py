@@ -49,6 +49,7 @@ class Actor:
 
     user_id: str
     change_origin: str = ""
+    allow_save: bool = False  # Sforce-Duplicate-Rule-Header: allowSave=true
 
 
 class Store:

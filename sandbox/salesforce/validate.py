@@ -14,7 +14,14 @@ from .errors import SfError, invalid_field, json_error, malformed_id
 from .ids import to18
 from .schema import BY_PREFIX, Field, SObjectType
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Help KB 000001145 / 000384328: the local part takes letters, digits and
+# !#$%&'*/=?^_+-`{|}~ and dots ('..' inside and a dot at the end allowed, not at the start),
+# the domain letters, digits and dashes; non-Latin characters only with Email Address
+# Internationalization, which the stand-in's org does not have.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*/=?^_+`{|}~-][A-Za-z0-9!#$%&'*/=?^_+`{|}~.-]*"
+    r"@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+)
 _TYPE_NAMES = {
     "int": "int",
     "double": "double",

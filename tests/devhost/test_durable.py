@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta
+
+import pytest
 
 APP = "durable"
 RUNNING = {"Running"}
@@ -185,6 +188,39 @@ def test_rewind_failed_instance(app_host) -> None:
     assert status["output"] == ["Hello one", "ok after 2"]
 
 
+def test_rewind_clears_every_failed_task_including_one_the_orchestrator_handled(app_host):
+    # DurableTask.AzureStorage AzureTableTrackingStore.RewindHistoryAsync: every TaskFailed
+    # of the execution turns into a GenericEvent, so the handled call runs again too.
+    key = uid()
+    iid = start(app_host, "handles_one_failure", key)
+    assert app_host.wait_for(iid)["runtimeStatus"] == "Failed"
+
+    assert app_host.post(f"/api/client/rewind/{iid}").status == 200
+    status = app_host.wait_for(iid)
+
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == ["ok after 2", "ok after 2"]
+
+
+def test_rewind_rewinds_a_failed_sub_orchestration_in_place(app_host):
+    # The child keeps its history (its completed call is not run again) and its execution;
+    # only its failure is cleared, and its completion then reaches the waiting parent.
+    key = uid()
+    iid = start(app_host, "parent_of_failing_child", key)
+    assert app_host.wait_for(iid)["runtimeStatus"] == "Failed"
+    child = app_host.wait_for(f"{key}-child")
+    assert child["runtimeStatus"] == "Failed"
+
+    assert app_host.post(f"/api/client/rewind/{iid}").status == 200
+    status = app_host.wait_for(iid)
+    rewound_child = app_host.wait_for(f"{key}-child")
+
+    assert status["runtimeStatus"] == "Completed", status
+    assert status["output"] == {"child": ["ok after 1", "ok after 2"]}
+    assert rewound_child["runtimeStatus"] == "Completed"
+    assert rewound_child["createdTime"] == child["createdTime"]
+
+
 def test_purge_one_and_by_filter(app_host) -> None:
     iid = start(app_host, "sequence", ["P"])
     app_host.wait_for(iid)
@@ -241,6 +277,34 @@ def test_plain_function_orchestrator_with_http_api_input(app_host) -> None:
     status = app_host.wait_for(iid)
     assert status["output"] == {"input": {"k": [1, 2]}, "id": iid}
     assert status["input"] == {"k": [1, 2]}
+
+
+@pytest.mark.parametrize(
+    ("body", "outcome"),
+    [
+        ('"[1, 2]"', "Completed"),  # a JSON string holding JSON text (the SDK client's way)
+        ('"plain words"', "Failed"),  # a string that is not JSON text: get_input() cannot
+        ("[1, 2]", "Failed"),  # a list arrives as a list, which the SDK cannot read
+        ("7", "Failed"),  # so does a number
+    ],
+)
+def test_http_api_start_passes_the_body_as_the_extension_does(app_host, body, outcome) -> None:
+    # HttpApiHandler.HandleStartOrchestratorRequestAsync: JsonConvert.DeserializeObject(body),
+    # stored serialised; OrchestrationContextToString sends it back as a JSON value, so the
+    # Python SDK's get_input() sees a string only for a JSON string body.
+    started = app_host.post(
+        "/runtime/webhooks/durabletask/orchestrators/plain_function",
+        data=body.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert started.status == 202, started.text
+
+    status = app_host.wait_for(started.json()["id"])
+
+    assert status["runtimeStatus"] == outcome, status
+    assert status["input"] == json.loads(body)
+    if outcome == "Completed":
+        assert status["output"]["input"] == [1, 2]
 
 
 def test_hosts_with_different_env_side_by_side(devhost_factory, tmp_path) -> None:

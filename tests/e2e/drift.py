@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 
+from crosswalk.clients.salesforce_limits import QUERY_BATCH, query_pages
 from crosswalk.mapping import plan_onboarding
 from crosswalk.models import ProfileStatus, SalesforceAccount, UnifiedProfile
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
@@ -164,3 +165,56 @@ def by_class(report_body: dict[str, Any]) -> dict[str, set[str]]:
     for finding in report_body["findings"]:
         out[finding["drift"]].add(finding["sf_account_id"])
     return dict(out)
+
+
+def scan_floor(sb: Any, since: str = "", batch: int = QUERY_BATCH) -> int:
+    """The query calls a reconciliation scan needs at least: the Accounts it reads (queryAll,
+    so deleted ones too) in `SystemModstamp, Id` order, each with its Contacts as the query
+    returns them (deleted ones too: ALL ROWS), packed into pages where child rows count
+    (`query_pages`)."""
+    contacts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for contact in sb.salesforce_records("Contact", include_deleted=True):
+        contacts[contact["AccountId"]].append(contact)
+    accounts = sorted(
+        (a for a in sb.salesforce_records("Account", include_deleted=True)),
+        key=lambda a: (a["SystemModstamp"], a["Id"]),
+    )
+    rows = [len(contacts[a["Id"]]) for a in accounts if a["SystemModstamp"] > since]
+    return query_pages(rows, batch)
+
+
+def never_synced(sb: Any, accounts: int, contacts_each: int) -> list[str]:
+    """An org that has never met Crosswalk: `accounts` qualifying Accounts (no approval
+    needed), each with `contacts_each` Contacts, the first its primary; returns their Ids."""
+    ids = []
+    for n in range(accounts):
+        domain = f"firm{n:05d}.example"
+        account_id = sb.salesforce_create(
+            "Account",
+            {
+                "Name": f"Firm {n:05d} GmbH",
+                "Type": "Customer - Direct",
+                "Industry": "Manufacturing",
+                "Website": f"https://www.{domain}",
+                "BillingStreet": f"Hauptstrasse {n % 200 + 1}",
+                "BillingCity": "Berlin",
+                "BillingPostalCode": "10115",
+                "BillingCountry": "Germany",
+                "Tax_Id__c": f"DE{n:09d}",
+                "Credit_Limit__c": 10_000,
+                "Payment_Terms_Days__c": 30,
+            },
+        )
+        for c in range(contacts_each):
+            sb.salesforce_create(
+                "Contact",
+                {
+                    "AccountId": account_id,
+                    "FirstName": "Ada",
+                    "LastName": f"Buyer {c}",
+                    "Email": f"buyer{c}@{domain}",
+                    "Primary_Contact__c": c == 0,
+                },
+            )
+        ids.append(account_id)
+    return ids

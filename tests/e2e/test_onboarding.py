@@ -134,6 +134,72 @@ def test_an_approved_onboarding_completes_with_the_approver_recorded(stack_facto
     assert _entity(stack, account["Id"])["approval"]["approver"] == "kim@support"
 
 
+def _approve_after_editing(stack, account: dict[str, Any], **fields: Any) -> str:
+    """Start, wait for approval, change the Account in Salesforce, then approve."""
+    stack.sb.set_events_to(salesforce="")  # the edit's change event is not what is tested
+    instance_id = stack.onboard(account["Id"])["id"]
+    _waiting_for_approval(stack, instance_id)
+    stack.sb.salesforce_edit("Account", account["Id"], fields)
+    decided = stack.decide(instance_id, "approve", "known customer", approver="kim@support")
+    assert decided.status == 202, decided.text
+    return instance_id
+
+
+def test_an_account_that_stopped_qualifying_during_the_wait_ends_not_qualified(stack_factory):
+    stack = stack_factory(seed=30, time_skipping=False)
+    account = _accounts(stack, approval=True)[0]
+
+    instance_id = _approve_after_editing(stack, account, Type="Prospect")
+    status = stack.host.wait_for(instance_id, timeout=30)
+
+    assert status["output"]["outcome"] == "not_qualified", status
+    assert "Prospect" in status["output"]["reason"]
+    assert not [c for c in stack.sb.d2c_customers() if c["external_ref"] == account["Id"]]
+    assert stack.profiles().get(account["Id"]) is None
+    assert _entity(stack, account["Id"])["status"] == "new"
+
+
+def test_an_account_that_changed_past_its_approval_is_asked_about_again(stack_factory):
+    with WebhookSink() as chat:
+        stack = stack_factory(seed=30, time_skipping=False, NOTIFY_WEBHOOK_URL=chat.url)
+        account = _accounts(stack, approval=True)[0]
+
+        instance_id = _approve_after_editing(stack, account, Credit_Limit__c=987_654_321)
+        deadline = time.monotonic() + 30
+        while (stack.host.status(instance_id).get("customStatus") or {}).get("changed") is None:
+            assert time.monotonic() < deadline, stack.host.status(instance_id)
+            time.sleep(0.05)
+        asking = stack.host.status(instance_id)
+        stack.decide(instance_id, "approve", "limit agreed", approver="lee@support")
+        status = stack.host.wait_for(instance_id, timeout=30)
+
+    custom = asking["customStatus"]
+    assert asking["runtimeStatus"] == "Running" and custom["waiting_for"] == "ApprovalDecision"
+    assert [r["code"] for r in custom["changed"]] == ["CREDIT_LIMIT_OVER_THRESHOLD"]
+    assert "987,654,321" in custom["asked_again"]
+    assert status["output"]["outcome"] == "synced", status
+    assert status["output"]["approval"]["approver"] == "lee@support"
+    about_it = [m for m in chat.received if m["crosswalk"].get("accountId") == account["Id"]]
+    assert [m["crosswalk"]["kind"] for m in about_it] == ["approval_requested"] * 2
+    assert "changed after it was approved" in about_it[1]["text"]
+    assert "987,654,321" in about_it[1]["text"]
+
+
+def test_an_account_whose_approval_reasons_did_not_change_proceeds_after_one_approval(
+    stack_factory,
+):
+    with WebhookSink() as chat:
+        stack = stack_factory(seed=30, time_skipping=False, NOTIFY_WEBHOOK_URL=chat.url)
+        account = _accounts(stack, approval=True)[0]
+
+        instance_id = _approve_after_editing(stack, account, Phone="+1 555 0100")
+        status = stack.host.wait_for(instance_id, timeout=30)
+
+    assert status["output"]["outcome"] == "synced", status
+    about_it = [m for m in chat.received if m["crosswalk"].get("accountId") == account["Id"]]
+    assert [m["crosswalk"]["kind"] for m in about_it] == ["approval_requested"]
+
+
 def test_a_rejected_onboarding_creates_nothing(stack_factory):
     stack = stack_factory(seed=30, time_skipping=False)
     account = _accounts(stack, approval=True)[0]

@@ -15,6 +15,7 @@ import pytest
 
 from scripts.localstack import onboardable_accounts
 from scripts.otlp_sink import Received, Span, eventually, receiver
+from tests.support.stack import easy_auth_principal
 
 pytestmark = pytest.mark.slow
 
@@ -206,3 +207,106 @@ def test_a_compensated_onboarding_reports_its_compensation_spans_and_metrics(sta
     assert invite.attributes["crosswalk.error.kind"] == "permanent"
     assert invite.attributes["crosswalk.error.status"] == 422
     assert invite.attributes["crosswalk.compensation"] is False
+
+
+def _spans_named(received: Received, name: str) -> list[Span] | None:
+    with received.lock:
+        found = [s for s in received.spans if s.name == name]
+    return found or None
+
+
+def test_every_http_trigger_continues_the_callers_trace(stack_factory):
+    with receiver() as (endpoint, received):
+        stack = stack_factory(seed=12, **_telemetry_env(endpoint))
+
+        answered = stack.host.get("/api/support/openapi.json", headers={"traceparent": CALLER})
+        listed = stack.host.get("/api/reconciliations", headers={"traceparent": CALLER})
+        (openapi,) = eventually(lambda: _spans_named(received, "trigger support_openapi"))
+        (reconciliations,) = eventually(
+            lambda: _spans_named(received, "trigger list_reconciliations")
+        )
+
+    assert answered.status == 200 and listed.status == 200
+    for span in (openapi, reconciliations):
+        assert span.trace_id == CALLER_TRACE
+        assert span.parent_span_id != ""  # a child of the caller's (host's) span
+
+
+def test_an_event_grid_trigger_continues_the_trace_a_cloud_event_carries(stack_factory):
+    event_trace = "0af7651916cd43dd8448eb211c80319c"
+    event = {
+        "specversion": "1.0",
+        "id": "trace-1",
+        "source": "/d2c",
+        "type": "customer.ignored_kind",  # acknowledged and landed, nothing started
+        "data": {},
+        # the CloudEvents distributed tracing extension
+        "traceparent": f"00-{event_trace}-b7ad6b7169203331-01",
+        "tracestate": "d2c=1",
+    }
+    with receiver() as (endpoint, received):
+        stack = stack_factory(seed=12, **_telemetry_env(endpoint))
+
+        delivered = stack.host.post(
+            "/runtime/webhooks/eventgrid?functionName=d2c_events",
+            json=[event],
+            headers={"aeg-event-type": "Notification"},
+        )
+        (span,) = eventually(lambda: _spans_named(received, "trigger d2c_events"))
+
+    assert delivered.status == 202, delivered.text
+    assert span.trace_id == event_trace
+    assert span.parent_span_id == "b7ad6b7169203331"
+
+
+def test_each_entity_operation_batch_is_a_span_with_the_entity_id(stack_factory):
+    with receiver() as (endpoint, received):
+        stack = stack_factory(seed=12, **_telemetry_env(endpoint))
+        account = onboardable_accounts(stack.sb, needs_approval=False)[0]
+
+        instance_id = stack.onboard(account["Id"])["id"]
+        status = stack.host.wait_for(instance_id, timeout=60)
+
+        def all_operations() -> list[Span] | None:
+            """every record_sync operation of the onboarding has arrived in a batch span"""
+            spans = _spans_named(received, "entity record_sync") or []
+            done = [op for s in spans for op in s.attributes["crosswalk.entity.operations"]]
+            return spans if "synced" in done else None
+
+        batches = eventually(all_operations)
+
+    assert status["output"]["outcome"] == "synced", status
+    operations = [op for s in batches for op in s.attributes["crosswalk.entity.operations"]]
+    assert operations[0] == "claim" and operations[-1] == "synced"
+    for span in batches:
+        assert span.attributes["crosswalk.entity.id"] == f"@record_sync@{account['Id']}"
+        assert span.attributes["crosswalk.sf_account_id"] == account["Id"]
+        assert span.attributes["crosswalk.entity.failed_operations"] == 0
+        assert span.attributes["crosswalk.entity.batch_size"] == len(
+            span.attributes["crosswalk.entity.operations"]
+        )
+
+
+def test_the_record_page_links_each_instance_to_its_trace(stack_factory):
+    with receiver() as (endpoint, received):
+        stack = stack_factory(
+            seed=12,
+            SUPPORT_TRACE_URL="http://127.0.0.1:16686/trace/{operation_id}",
+            **_telemetry_env(endpoint),
+        )
+        account = onboardable_accounts(stack.sb, needs_approval=False)[0]
+        started = stack.host.post(
+            f"/api/accounts/{account['Id']}/onboard", headers={"traceparent": CALLER}
+        )
+        stack.host.wait_for(started.json()["id"], timeout=60)
+
+        record = stack.host.get(
+            f"/api/support/records/{account['Id']}",
+            headers=easy_auth_principal("kim@support", "Support.Read"),
+        )
+        steps = eventually(lambda: _spans_named(received, "activity sf_write_back_d2c_ids"))
+
+    assert record.status == 200, record.text
+    (instance,) = record.json()["instances"]
+    assert instance["operationId"] == CALLER_TRACE == steps[0].trace_id
+    assert instance["traceUrl"] == f"http://127.0.0.1:16686/trace/{CALLER_TRACE}"

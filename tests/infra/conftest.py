@@ -56,3 +56,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for text in _summary:
         terminalreporter.write_sep("-", "infra check")
         terminalreporter.write_line(text)
+
+
+@pytest.fixture(scope="session")
+def bicep_files(infra_check: dict[str, Any]) -> dict[str, Any]:
+    """Every parsed .bicep file (by its path under infra/), as scripts/bicep_template reads it."""
+    from scripts.bicep_template import BicepFile
+
+    return {path: BicepFile(path, parsed) for path, parsed in infra_check["files"].items()}

@@ -48,6 +48,8 @@ AZURE_CHOICES = {
     "PROFILE_STORE_KIND": "Cosmos DB instead of the local SQLite file",
     "LAKE_KIND": "Blob Storage (the ADLS Gen2 lake) instead of a local folder",
     "SUPPORT_AUDIT_KIND": "append blobs shared by every instance instead of a local SQLite file",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "telemetry with the app's managed identity, so "
+    "Application Insights keeps local auth off",
 }
 
 UNKNOWN = object()  # a value only known at deploy time
@@ -220,6 +222,8 @@ def stand_in(name: str) -> str | None:
     type leaves no safe guess (numbers, enums: the template must fix those)."""
     group_name, field_name = app_setting_names()[name]
     info = GROUPS[group_name].model_fields[field_name]
+    if info.examples:  # the setting shows what a value looks like (e.g. a Key Vault secret URI)
+        return str(info.examples[0])
     leaves = _leaf_types(info.annotation)
     if any(isinstance(t, type) and issubclass(t, AnyHttpUrl) for t in leaves):
         return "https://deploy-time.example.com/"

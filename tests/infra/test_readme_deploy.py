@@ -121,6 +121,7 @@ def test_the_example_output_has_the_checks_format_and_checkov_version():
     assert example, "README shows no example of the check's output"
     assert re.fullmatch(
         rf"infra: (\d+) of \1 Bicep files parsed; checkov {re.escape(pinned.group(1))}: "
-        r"\d+ passed, 0 failed, \d+ suppressed",
+        r"public \d+ passed, 0 failed, \d+ suppressed; "
+        r"private \d+ passed, 0 failed, \d+ suppressed",
         example.group(1),
     )

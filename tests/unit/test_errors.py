@@ -17,6 +17,7 @@ from crosswalk.errors import (
     RateLimited,
     TransientError,
     error_for_salesforce,
+    error_for_salesforce_record,
     error_for_status,
 )
 
@@ -129,6 +130,40 @@ def test_salesforce_field_errors_keep_the_field_name():
     )
 
     assert error_for_salesforce(exc).field == "Name"
+
+
+@pytest.mark.parametrize(
+    ("code", "expected", "kind"),
+    [
+        ("UNABLE_TO_LOCK_ROW", TransientError, ErrorKind.TRANSIENT),
+        ("DUPLICATES_DETECTED", Conflict, ErrorKind.PERMANENT),
+        ("ENTITY_IS_DELETED", NotFound, ErrorKind.PERMANENT),
+        ("STRING_TOO_LONG", InvalidData, ErrorKind.PERMANENT),
+        ("INVALID_EMAIL_ADDRESS", InvalidData, ErrorKind.PERMANENT),
+        ("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", InvalidData, ErrorKind.PERMANENT),
+        ("REQUIRED_FIELD_MISSING", InvalidData, ErrorKind.PERMANENT),
+        ("FIELD_INTEGRITY_EXCEPTION", InvalidData, ErrorKind.PERMANENT),
+    ],
+)
+def test_salesforce_answers_are_classified_by_their_code_whole_call_or_per_record(
+    code, expected, kind
+):
+    whole = _sf_error(
+        sf.SalesforceMalformedRequest,
+        400,
+        [{"message": "refused", "errorCode": code, "fields": ["Email"]}],
+    )
+    record = {"statusCode": code, "message": "refused", "fields": ["Email"]}
+
+    for error in (
+        error_for_salesforce(whole),
+        error_for_salesforce_record("Contact", "003xx", record),
+    ):
+        assert type(error) is expected and error.kind is kind
+        assert error.code == code and error.field == "Email"
+    assert "Contact 003xx field Email" in str(
+        error_for_salesforce_record("Contact", "003xx", record)
+    )
 
 
 @pytest.mark.parametrize("exc", [requests.ConnectTimeout("t"), requests.ConnectionError("reset")])

@@ -217,6 +217,16 @@ def test_unmatched_consumer_signup_becomes_a_lead_named_after_the_person():
     assert plan.notes
 
 
+@pytest.mark.parametrize(
+    "email",
+    [f"{'a' * 70}@acme.example", "jürgen@acme.example", ".lead@acme.example", "a@acme_corp.de"],
+)
+def test_a_signup_email_salesforce_would_refuse_is_a_problem_before_any_call(email):
+    plan = plan_lead(_user(email=email), _customer())
+
+    assert [p.field for p in plan.problems] == ["user.email"]
+
+
 def test_signup_without_last_name_is_a_problem():
     plan = plan_lead(_user(last_name=None), _customer())
 

@@ -135,3 +135,19 @@ def test_utc_iso_writes_milliseconds_and_z():
     assert (
         utc_iso(datetime(2026, 11, 26, 10, 0, 0, 123456, tzinfo=UTC)) == "2026-11-26T10:00:00.123Z"
     )
+
+
+def test_deleted_and_unfinished_contacts_never_pass_for_the_whole_list(account_payload):
+    records = account_payload["Contacts"]["records"]
+    deleted = {**records[0], "IsDeleted": True}
+    account_payload["Contacts"] = {
+        **account_payload["Contacts"],
+        "records": [deleted, *records[1:]],
+    }
+
+    live = SalesforceAccount.model_validate(account_payload).Contacts
+    account_payload["Contacts"] = {**account_payload["Contacts"], "done": False}
+
+    assert [c.Id for c in live] == [r["Id"] for r in records[1:]]
+    with pytest.raises(ValidationError):
+        SalesforceAccount.model_validate(account_payload)

@@ -20,7 +20,7 @@ def test_minimal_environment_gives_documented_defaults(minimal_env):
 
     assert settings.salesforce.auth_mode is SalesforceAuthMode.CLIENT_CREDENTIALS
     assert settings.salesforce.api_version == "59.0"
-    assert str(settings.salesforce.login_url) == "https://login.salesforce.com/"
+    assert settings.salesforce.token_url == "https://acme.my.salesforce.com/services/oauth2/token"
     assert settings.profile_store.kind is ProfileStoreKind.SQLITE
     assert settings.lake.kind is LakeKind.FOLDER
     assert settings.approval.timeout_hours == 72
@@ -45,6 +45,77 @@ def test_secrets_never_appear_in_repr_or_errors(minimal_env):
     assert "dev-secret-value" not in repr(settings)
     assert "d2c-dev-token" not in repr(settings.d2c)
     assert settings.d2c.token.get_secret_value() == "d2c-dev-token"
+
+
+@pytest.mark.parametrize(
+    "host", ["", "https://login.salesforce.com", "https://test.salesforce.com"]
+)
+def test_client_credentials_need_the_orgs_my_domain(minimal_env, host):
+    env = {**minimal_env, "SALESFORCE_LOGIN_URL": host}
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+
+    (problem,) = caught.value.problems
+    assert problem[0] == "SALESFORCE_LOGIN_URL" and "My Domain" in problem[1]
+
+
+def test_client_credentials_ask_my_domain_for_tokens_when_only_the_instance_is_set(minimal_env):
+    env = {
+        **minimal_env,
+        "SALESFORCE_LOGIN_URL": "",
+        "SALESFORCE_INSTANCE_URL": "https://acme.my.salesforce.com",
+    }
+
+    settings = load_settings(env).salesforce
+
+    assert settings.token_url == "https://acme.my.salesforce.com/services/oauth2/token"
+
+
+def _jwt_env(minimal_env, tmp_path: Path, **more: str) -> dict[str, str]:
+    key = tmp_path / "key.pem"
+    key.write_text("not read by settings")
+    return {
+        **minimal_env,
+        "SALESFORCE_AUTH_MODE": "jwt",
+        "SALESFORCE_USERNAME": "integration@acme.example",
+        "SALESFORCE_PRIVATE_KEY_PATH": str(key),
+        **more,
+    }
+
+
+@pytest.mark.parametrize(
+    ("login_url", "token_url", "audience"),
+    [
+        ("", "https://login.salesforce.com/services/oauth2/token", "https://login.salesforce.com"),
+        (
+            "https://acme.my.salesforce.com",
+            "https://acme.my.salesforce.com/services/oauth2/token",
+            "https://login.salesforce.com",
+        ),
+        (
+            "https://acme--uat.sandbox.my.salesforce.com",
+            "https://acme--uat.sandbox.my.salesforce.com/services/oauth2/token",
+            "https://test.salesforce.com",
+        ),
+    ],
+)
+def test_jwt_audience_is_the_login_server_whatever_the_token_host(
+    minimal_env, tmp_path, login_url, token_url, audience
+):
+    settings = load_settings(_jwt_env(minimal_env, tmp_path, SALESFORCE_LOGIN_URL=login_url))
+
+    assert settings.salesforce.token_url == token_url
+    assert settings.salesforce.audience == audience
+
+
+def test_a_my_domain_jwt_audience_is_refused(minimal_env, tmp_path):
+    env = _jwt_env(minimal_env, tmp_path, SALESFORCE_JWT_AUDIENCE="https://acme.my.salesforce.com")
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env)
+
+    assert caught.value.problems[0][0] == "SALESFORCE_JWT_AUDIENCE"
 
 
 def test_jwt_mode_requires_key_path_and_username(minimal_env):

@@ -193,3 +193,15 @@ def test_the_update_log_is_the_same_whatever_order_client_signals_arrive_in():
         reversed_.note_change(note)
 
     assert reversed_.changes == in_order.changes == notes[-MAX_CHANGES:]
+
+
+def test_release_after_an_approval_wait_returns_the_record_to_where_it_was_before_the_claim():
+    state = SyncState()
+    state.claim("i-1", MOD1, T0)
+    state.advance("i-1", SyncStatus.AWAITING_APPROVAL, T0, note="CREDIT_LIMIT_OVER_THRESHOLD")
+    state.advance("i-1", SyncStatus.ONBOARDING, T0, note="approved by kim")
+
+    state.release("i-1", T0, note="not qualified any more")
+
+    assert state.status is SyncStatus.NEW
+    assert state.current_instance_id is None

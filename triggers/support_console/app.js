@@ -141,11 +141,20 @@ async function pageRecord(key) {
       { title: "Stage", cell: (i) => (i.customStatus && i.customStatus.stage) || "—" },
       { title: "Outcome", cell: (i) => (i.output && i.output.outcome) || "—" },
       { title: "Created", cell: (i) => when(i.createdTime) },
+      { title: "Trace", cell: traceCell },
     ], record.instances, "No workflow has run for this record."),
     h("h2", {}, "Timeline"),
     h("ol", { class: "timeline", "data-testid": "timeline" }, record.timeline.map((e) =>
       h("li", {}, h("span", { class: "muted" }, when(e.at)), h("span", { class: "src" }, e.source), h("span", {}, e.summary)))),
   );
+}
+
+// The operation id (W3C trace id) of the trace the instance's start continued; a link when
+// SUPPORT_TRACE_URL says where traces are, so support can jump from the record to its trace.
+function traceCell(instance) {
+  if (!instance.operationId) return "—";
+  if (!instance.traceUrl) return h("span", { class: "mono", "data-testid": "operation-id" }, instance.operationId);
+  return h("a", { class: "mono", href: instance.traceUrl, target: "_blank", rel: "noopener", "data-testid": "operation-id" }, instance.operationId);
 }
 
 function ledgerView(ledger) {

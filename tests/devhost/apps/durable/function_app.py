@@ -2,6 +2,7 @@
 
 import json
 import os
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import azure.functions as func
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-STATE_DIR = os.environ.get("CONFORMANCE_STATE_DIR", "")
+# Outside the app folder when a test gives none, so no run leaves files in the tree.
+STATE_DIR = os.environ.get("CONFORMANCE_STATE_DIR") or tempfile.gettempdir()
 
 
 # -- activities ---------------------------------------------------------------------------
@@ -221,6 +223,34 @@ def fails_once(context: df.DurableOrchestrationContext):
     a = yield context.call_activity("say_hello", "one")
     b = yield context.call_activity("flaky", f"{key}:2")
     return [a, b]
+
+
+@app.orchestration_trigger(context_name="context")
+def handles_one_failure(context: df.DurableOrchestrationContext):
+    """A failure it handles, then one it does not (both fail on the first call only)."""
+    key = context.get_input()
+    try:
+        handled = yield context.call_activity("flaky", f"{key}-handled:2")
+    except Exception:
+        handled = "handled"
+    unhandled = yield context.call_activity("flaky", f"{key}-unhandled:2")
+    return [handled, unhandled]
+
+
+@app.orchestration_trigger(context_name="context")
+def counts_then_fails_once(context: df.DurableOrchestrationContext):
+    """A child: its first activity counts its calls; its second fails on the first call."""
+    key = context.get_input()
+    first = yield context.call_activity("flaky", f"{key}-first:1")
+    second = yield context.call_activity("flaky", f"{key}-second:2")
+    return [first, second]
+
+
+@app.orchestration_trigger(context_name="context")
+def parent_of_failing_child(context: df.DurableOrchestrationContext):
+    key = context.get_input()
+    child = yield context.call_sub_orchestrator("counts_then_fails_once", key, f"{key}-child")
+    return {"child": child}
 
 
 # -- HTTP client facade (the SDK's DurableOrchestrationClient, unmodified) ---------------

@@ -1,0 +1,147 @@
+"""Activity dispatch (the extension's `TaskActivityShim`): run each queued activity in a
+worker and deliver its result to the orchestration's inbox.
+
+Activities run at least once: the queue row is deleted in the same transaction that
+delivers the result, so a crash before that runs the activity again on the next start.
+Results that finish in the same turn of the event loop share one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from devhost import failures, http_activity
+from devhost.clock import Clock
+from devhost.history import Event, EventType, event
+from devhost.index import FunctionIndex
+from devhost.limits import PayloadTooLarge, check_message
+from devhost.options import HostOptions
+from devhost.stats import Stats
+from devhost.store import ActivityRow, Store
+from devhost.workers import WorkerError, WorkerPool
+
+log = logging.getLogger("devhost")
+
+
+class Activities:
+    def __init__(
+        self,
+        store: Store,
+        pool: WorkerPool,
+        index: FunctionIndex,
+        clock: Clock,
+        options: HostOptions,
+        stats: Stats,
+        *,
+        limit: int,
+        spawn: Callable[[Any], None],
+        schedule: Callable[[str], None],
+    ) -> None:
+        self.store = store
+        self.pool = pool
+        self.index = index
+        self.clock = clock
+        self.options = options
+        self.stats = stats
+        self._slots = asyncio.Semaphore(limit)
+        self._spawn = spawn
+        self._schedule = schedule  # the orchestration an activity answered runs next
+        self.in_flight = 0
+        self._results: list[tuple[ActivityRow, Event]] = []  # finished, not yet committed
+        self._http = http_activity.HttpActivity()  # call_http runs in the host, not a worker
+        # The durable client binding JSON, for activities that take a `durable_client_input`
+        # (e.g. to start an orchestration that must not be a child); set by the server.
+        self.client_json: str | None = None
+
+    def queue(self, row: ActivityRow) -> None:
+        self.in_flight += 1  # counted now, so time skipping never sees a gap
+        self._spawn(self._run(row, time.perf_counter()))
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    async def _run(self, row: ActivityRow, queued: float) -> None:
+        result = None
+        try:
+            result = await self._run_once(row, queued)
+        finally:
+            if result is None:  # re-queued, or cancelled on stop
+                self.in_flight -= 1
+        if result is not None:
+            self._results.append((row, result))
+            if len(self._results) == 1:  # results that finish together commit together
+                asyncio.get_running_loop().call_soon(self._deliver)
+
+    def _deliver(self) -> None:
+        """Each result in the transaction that deletes its queue row (at least once)."""
+        results, self._results = self._results, []
+        delivered = []
+        try:
+            with self.store.tx():
+                for row, result in results:
+                    if self.store.delete_activity(row.id):
+                        self.store.add_message(row.instance_id, result, row.execution_id)
+                        delivered.append(row.instance_id)
+        finally:
+            self.in_flight -= len(results)
+        for instance_id in delivered:
+            self._schedule(instance_id)
+
+    def _client_for(self, activity: str) -> str | None:
+        fn = self.index.activities.get(activity.lower())
+        return self.client_json if fn is not None and fn.binding("durableClient") else None
+
+    async def _run_once(self, row: ActivityRow, queued: float) -> Event | None:
+        """The result message, or None when the worker died and the row was queued again."""
+        async with self._slots:
+            self.stats.dispatch_latency.append(time.perf_counter() - queued)
+            started = time.perf_counter()
+            try:
+                if row.name == http_activity.NAME:
+                    reply = await self._call_http(row.input)
+                else:
+                    reply = await self.pool.call(
+                        "activity",
+                        name=row.name,
+                        input=row.input,
+                        client=self._client_for(row.name),
+                    )
+            except WorkerError:
+                await asyncio.sleep(0.2)
+                self.queue(row)
+                return None
+        ms = (time.perf_counter() - started) * 1000
+        self.stats.activities += 1
+        self.stats.activity_seconds += ms / 1000
+        now = self.clock.now()
+        if reply["ok"]:
+            try:  # the result travels back as a message too
+                check_message(reply["result"], self.options.max_message_bytes)
+            except PayloadTooLarge as exc:
+                reply = {"ok": False, "error": f"PayloadTooLarge: {exc}"}
+        if reply["ok"]:
+            result = event(
+                EventType.TaskCompleted, now, TaskScheduledId=row.task_id, Result=reply["result"]
+            )
+        else:
+            result = event(
+                EventType.TaskFailed,
+                now,
+                TaskScheduledId=row.task_id,
+                Reason=f"Activity function '{row.name}' failed: {reply['error']}",
+                Details=failures.activity_details(reply["error"], reply.get("details")),
+            )
+        log.info(
+            "%s (%s) %s %.1fms", row.name, row.instance_id, "ok" if reply["ok"] else "failed", ms
+        )
+        return result
+
+    async def _call_http(self, request: str | None) -> dict[str, Any]:
+        try:
+            return {"ok": True, "result": await self._http.run(request)}
+        except http_activity.HttpActivityError as exc:
+            return {"ok": False, "error": str(exc)}

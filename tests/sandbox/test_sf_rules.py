@@ -1,0 +1,419 @@
+"""Salesforce's documented rules the stand-in enforces (docs/sandbox.md, "Rules"), each through
+simple-salesforce unmodified, as the app calls them."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote_plus
+
+import jwt
+import pytest
+import requests
+from sbkit import sf_client, sf_session, wait_until
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import (
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+)
+from simple_salesforce.format import format_soql
+
+import sandbox
+
+QUERY_MORE = "GET /services/data/v59.0/query/{locator}"
+WITH_CONTACTS = "SELECT Id, (SELECT Id FROM Contacts ORDER BY Id) FROM Account ORDER BY Id"
+
+
+def _account_with_contacts(sb: sandbox.Sandbox, contacts: int) -> tuple[str, list[str]]:
+    account_id = sb.salesforce_create("Account", {"Name": f"Aardvark ({contacts} Contacts)"})
+    ids = [
+        sb.salesforce_create("Contact", {"LastName": f"C{n:04d}", "AccountId": account_id})
+        for n in range(contacts)
+    ]
+    return account_id, ids
+
+
+def _interleaved(sb: sandbox.Sandbox, pairs: int) -> list[dict]:
+    """Account, Contact, Account, Contact...: one chunk per record."""
+    records = []
+    for account in sb.salesforce_records("Account")[:pairs]:
+        contact = next(
+            c for c in sb.salesforce_records("Contact") if c["AccountId"] == account["Id"]
+        )
+        records.append({"attributes": {"type": "Account"}, "Id": account["Id"], "Phone": "1"})
+        records.append({"attributes": {"type": "Contact"}, "Id": contact["Id"], "Phone": "2"})
+    return records
+
+
+def test_a_collections_update_of_eleven_type_chunks_is_refused_whole(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    sb.reset(seed=10)
+    records = _interleaved(sb, 6)[:11]  # A C A C A C A C A C A: 11 chunks
+
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.restful("composite/sobjects", method="PATCH", json={"records": records})
+
+    assert refused.value.content[0]["errorCode"] == "LIMIT_EXCEEDED"
+    assert "more than 10 chunks" in refused.value.content[0]["message"]
+    assert all(r["Phone"] != "1" for r in sb.salesforce_records("Account"))
+
+
+def test_ten_chunks_and_records_grouped_by_type_are_accepted(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    sb.reset(seed=120)
+    ten = _interleaved(sb, 5)
+    grouped = sorted(_interleaved(sb, 100), key=lambda r: r["attributes"]["type"])
+
+    first = sf.restful("composite/sobjects", method="PATCH", json={"records": ten})
+    second = sf.restful("composite/sobjects", method="PATCH", json={"records": grouped})
+
+    assert all(r["success"] for r in [*first, *second]) and len(second) == 200
+
+
+def test_child_rows_count_toward_the_batch_size(sf: Salesforce, sb: sandbox.Sandbox) -> None:
+    sb.reset(seed=300)
+    contacts = len(sb.salesforce_records("Contact"))
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+
+    page = sf.query(WITH_CONTACTS, headers=headers)
+    pages = [page]
+    while not page["done"]:
+        page = sf.query_more(page["nextRecordsUrl"], identifier_is_url=True, headers=headers)
+        pages.append(page)
+
+    def rows(p: dict) -> int:
+        return sum(1 + len((r["Contacts"] or {"records": []})["records"]) for r in p["records"])
+
+    assert all(rows(p) <= 200 for p in pages)
+    assert sum(len(p["records"]) for p in pages) == 300
+    assert sum(rows(p) for p in pages) == 300 + contacts
+    assert len(pages) >= (300 + contacts) // 200
+
+
+def test_batch_size_is_honoured_between_200_and_2000(sf: Salesforce, sb: sandbox.Sandbox) -> None:
+    sb.reset(seed=700)
+
+    sized = sf.query("SELECT Id FROM Account", headers={"Sforce-Query-Options": "batchSize=300"})
+    floor = sf.query("SELECT Id FROM Account", headers={"Sforce-Query-Options": "batchSize=50"})
+
+    assert len(sized["records"]) == 300 and len(floor["records"]) == 200
+
+
+def test_a_large_child_subquery_pages_on_its_own_cursor(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    account_id, contact_ids = _account_with_contacts(sb, 250)
+
+    result = sf.query(
+        f"SELECT Id, (SELECT Id FROM Contacts ORDER BY Id) FROM Account WHERE Id = '{account_id}'"
+    )
+    children = result["records"][0]["Contacts"]
+    rest = sf.query_more(children["nextRecordsUrl"], identifier_is_url=True)
+
+    assert children["done"] is False and children["totalSize"] == 250
+    assert len(children["records"]) == 200
+    assert rest["done"] is True
+    seen = [c["Id"] for c in [*children["records"], *rest["records"]]]
+    assert seen == sorted(contact_ids)
+
+
+def test_reading_the_next_parent_page_ends_the_child_cursors(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    _account_with_contacts(sb, 201)
+    for n in range(300):
+        sb.salesforce_create("Account", {"Name": f"Filler {n:03d}"})
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+    first = sf.query(
+        "SELECT Id, (SELECT Id FROM Contacts) FROM Account ORDER BY Name", headers=headers
+    )
+    child_url = first["records"][0]["Contacts"]["nextRecordsUrl"]
+
+    sf.query_more(first["nextRecordsUrl"], identifier_is_url=True, headers=headers)
+
+    with pytest.raises(SalesforceMalformedRequest) as gone:
+        sf.query_more(child_url, identifier_is_url=True)
+    assert gone.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+
+
+def test_a_query_locator_expires_after_two_days(sf: Salesforce, sb: sandbox.Sandbox) -> None:
+    sb.reset(seed=500)
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+    page = sf.query("SELECT Id FROM Account", headers=headers)
+    sf.query_more(page["nextRecordsUrl"], identifier_is_url=True, headers=headers)  # fresh
+
+    sb.advance_clock(2 * 24 * 3600 + 1)
+    later = sf_client(sb)  # the session has expired too; the cursor is what is tested
+
+    with pytest.raises(SalesforceMalformedRequest) as expired:
+        later.query_more(page["nextRecordsUrl"], identifier_is_url=True, headers=headers)
+    assert expired.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+    later.session.close()
+
+
+def test_a_held_row_is_refused_per_record_with_unable_to_lock_row(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    sb.reset(seed=4)
+    first, second = (a["Id"] for a in sb.salesforce_records("Account")[:2])
+    sb.salesforce_hold_row_lock(first, writes=1)
+    records = [
+        {"attributes": {"type": "Account"}, "Id": first, "Phone": "+1 555 0100"},
+        {"attributes": {"type": "Account"}, "Id": second, "Phone": "+1 555 0101"},
+    ]
+
+    locked = sf.restful("composite/sobjects", method="PATCH", json={"records": records})
+    again = sf.restful("composite/sobjects", method="PATCH", json={"records": records[:1]})
+
+    assert locked[0]["success"] is False and locked[1]["success"] is True
+    assert locked[0]["errors"][0]["statusCode"] == "UNABLE_TO_LOCK_ROW"
+    assert again[0]["success"] is True
+
+
+def test_a_jwt_whose_audience_is_the_my_domain_is_refused(sb: sandbox.Sandbox) -> None:
+    with open(sb.jwt_private_key_path, "rb") as fh:
+        key = fh.read()
+    grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+    def token(audience: str) -> requests.Response:
+        claims = {
+            "iss": sb.salesforce_client_id,
+            "sub": sb.jwt_username,
+            "aud": audience,
+            "exp": int(time.time()) + 180,
+        }
+        assertion = jwt.encode(claims, key, algorithm="RS256")
+        with sf_session(sb) as session:
+            return session.post(
+                f"{sb.salesforce_url}/services/oauth2/token",
+                data={"grant_type": grant, "assertion": assertion},
+            )
+
+    my_domain = token(sb.salesforce_url)
+    login = token("https://login.salesforce.com")
+
+    assert my_domain.status_code == 400
+    assert my_domain.json() == {
+        "error": "invalid_grant",
+        "error_description": "audience is invalid",
+    }
+    assert login.status_code == 200
+
+
+def test_a_restricted_picklist_refuses_a_value_it_does_not_list(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    account_id = sb.salesforce_create("Account", {"Name": "Picky", "Industry": "Shipbuilding"})
+    sb.salesforce_org_rules(restricted_picklists=["Account.Industry"])
+
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.Account.update(account_id, {"Industry": "Shipbuilding Deluxe"})
+    sf.Account.update(account_id, {"Industry": "Shipping"})
+
+    assert refused.value.content[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    assert refused.value.content[0]["fields"] == ["Industry"]
+    assert sb.salesforce_record("Account", account_id)["Industry"] == "Shipping"
+
+
+def test_country_picklists_take_integration_values_or_iso_codes_and_keep_both_in_step(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    account_id = sb.salesforce_create("Account", {"Name": "Abroad"})
+    sb.salesforce_org_rules(state_country_picklists=True)
+
+    with pytest.raises(SalesforceMalformedRequest) as by_text_code:
+        sf.Account.update(account_id, {"BillingCountry": "DE"})
+    sf.Account.update(account_id, {"BillingCountryCode": "US", "BillingStateCode": "TX"})
+    coded = sb.salesforce_record("Account", account_id)
+    sf.Account.update(account_id, {"BillingCountry": "Canada", "BillingState": "Ontario"})
+    named = sb.salesforce_record("Account", account_id)
+
+    assert by_text_code.value.content[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    assert by_text_code.value.content[0]["fields"] == ["BillingCountry"]
+    assert (coded["BillingCountry"], coded["BillingState"]) == ("United States", "Texas")
+    assert (named["BillingCountryCode"], named["BillingStateCode"]) == ("CA", "ON")
+
+
+def test_without_country_picklists_the_code_fields_do_not_exist(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    account_id = sb.salesforce_create("Account", {"Name": "Plain Text"})
+
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.Account.update(account_id, {"BillingCountryCode": "DE"})
+    sf.Account.update(account_id, {"BillingCountry": "DE"})
+
+    assert refused.value.content[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_a_duplicate_contact_is_refused_unless_the_header_allows_saving_it(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    account_id = sb.salesforce_create("Account", {"Name": "Twice"})
+    person = {"AccountId": account_id, "FirstName": "Ada", "LastName": "Byron"}
+    first = sb.salesforce_create("Contact", {**person, "Email": "ada@twice.example"})
+    sb.salesforce_org_rules(duplicate_rules=True)
+
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.Contact.create({**person, "Email": "ADA@twice.example"})
+    allowed = sf.Contact.create(
+        {**person, "Email": "ada@twice.example"},
+        headers={"Sforce-Duplicate-Rule-Header": "allowSave=true"},
+    )
+
+    error = refused.value.content[0]
+    assert error["errorCode"] == "DUPLICATES_DETECTED"
+    matched = error["duplicateResult"]["matchResults"][0]["matchRecords"][0]["record"]["Id"]
+    assert matched == first
+    assert allowed["success"] is True
+
+
+@pytest.mark.parametrize(
+    "email",
+    [".lead@acme.example", "ümlaut@acme.example", "a@acme_corp.example", "two@@acme.example"],
+)
+def test_an_email_salesforce_does_not_accept_is_refused(
+    sf: Salesforce, sb: sandbox.Sandbox, email: str
+) -> None:
+    account_id = sb.salesforce_create("Account", {"Name": "Mail"})
+
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.Contact.create({"AccountId": account_id, "LastName": "X", "Email": email})
+
+    assert refused.value.content[0]["errorCode"] == "INVALID_EMAIL_ADDRESS"
+    assert refused.value.content[0]["fields"] == ["Email"]
+
+
+def test_emails_with_inner_double_dots_and_rfc_specials_are_accepted(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    account_id = sb.salesforce_create("Account", {"Name": "Mail"})
+
+    for email in ["a..b@test.jp", "a..@test.jp", "o'neil+news@acme-corp.example"]:
+        sf.Contact.create({"AccountId": account_id, "LastName": "X", "Email": email})
+
+
+def test_requests_are_refused_while_the_org_is_at_its_long_running_limit(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    sb.salesforce_org_rules(concurrent_long_requests=1, long_request_seconds=0.2)
+    sb.faults("salesforce", path=r"/limits", latency=1.5)
+
+    def refusal() -> SalesforceRefusedRequest | None:
+        try:
+            sf.query("SELECT Id FROM Account")
+        except SalesforceRefusedRequest as exc:
+            return exc
+        return None
+
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(sf.limits)
+        refused = wait_until(refusal, timeout=5)  # once the slow call is 0.2 s old
+        slow.result()
+    after = sf.query("SELECT Id FROM Account")
+
+    assert refused.status == 403
+    assert refused.content[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+    assert refused.content[0]["message"] == "ConcurrentPerOrgLongTxn Limit exceeded."
+    assert after["done"] is True
+
+
+def test_a_query_whose_uri_passes_16384_bytes_is_refused_414(sf: Salesforce) -> None:
+    emails = [f"person.{n}@example-{n}.com" for n in range(800)]
+    soql = format_soql("SELECT Id FROM Contact WHERE Email IN {}", emails)
+
+    with pytest.raises(SalesforceGeneralError) as refused:
+        sf.query(soql)
+
+    assert refused.value.status == 414
+
+
+def test_a_soql_statement_over_100000_characters_is_refused(sf: Salesforce) -> None:
+    emails = [f"person.{n}@example-{n}.com" for n in range(4000)]
+    soql = format_soql("SELECT Id FROM Contact WHERE Email IN {}", emails)
+    sub = {"method": "GET", "url": f"/services/data/v59.0/query?q={quote_plus(soql)}"}
+
+    answer = sf.restful(
+        "composite", method="POST", json={"compositeRequest": [{**sub, "referenceId": "q"}]}
+    )
+
+    assert len(soql) > 100_000
+    (result,) = answer["compositeResponse"]
+    assert result["httpStatusCode"] == 400
+    assert result["body"][0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_a_composite_request_takes_at_most_five_query_or_collections_subrequests(
+    sf: Salesforce,
+) -> None:
+    query = {"method": "GET", "url": "/services/data/v59.0/query?q=SELECT+Id+FROM+Account"}
+    five = [{**query, "referenceId": f"q{n}"} for n in range(5)]
+    six = [*five, {**query, "referenceId": "q5"}]
+
+    ok = sf.restful("composite", method="POST", json={"compositeRequest": five})
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.restful("composite", method="POST", json={"compositeRequest": six})
+
+    assert all(r["httpStatusCode"] == 200 for r in ok["compositeResponse"])
+    assert refused.value.content[0]["errorCode"] == "LIMIT_EXCEEDED"
+
+
+def test_query_all_brings_deleted_children_under_live_parents_and_query_does_not(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    account_id, (kept, gone) = _account_with_contacts(sb, 2)
+    sb.salesforce_delete("Contact", gone)
+    soql = (
+        f"SELECT Id, (SELECT Id FROM Contacts ORDER BY Id) FROM Account WHERE Id = '{account_id}'"
+    )
+
+    live = sf.query(soql)["records"][0]["Contacts"]["records"]
+    everything = sf.query_all(soql, include_deleted=True)["records"][0]["Contacts"]["records"]
+
+    assert [c["Id"] for c in live] == [kept]
+    assert sorted(c["Id"] for c in everything) == sorted([kept, gone])
+
+
+def test_client_credentials_are_refused_on_login_salesforce_com(sb: sandbox.Sandbox) -> None:
+    form = {"grant_type": "client_credentials"}
+    auth = (sb.salesforce_client_id, sb.salesforce_client_secret)
+    url = f"{sb.salesforce_url}/services/oauth2/token"
+
+    with sf_session(sb) as session:
+        login = session.post(url, data=form, auth=auth, headers={"Host": "login.salesforce.com"})
+        my_domain = session.post(url, data=form, auth=auth)
+
+    assert login.status_code == 400
+    assert login.json()["error_description"] == "request not supported on this domain"
+    assert my_domain.status_code == 200
+
+
+def test_deleted_rows_leave_the_recycle_bin_after_15_days(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    account_id = sb.salesforce_create("Account", {"Name": "Short Lived"})
+    sb.salesforce_delete("Account", account_id)
+    soql = format_soql("SELECT Id FROM Account WHERE Id = {}", account_id)
+    binned = sf.query_all(soql, include_deleted=True)["totalSize"]
+
+    sb.advance_clock(15 * 24 * 3600 + 1)
+    later = sf_client(sb)  # a fresh session: the old one has expired
+    purged = later.query_all(soql, include_deleted=True)["totalSize"]
+
+    assert (binned, purged) == (1, 0)
+    later.session.close()
+
+
+def test_a_collections_update_with_an_id_of_another_type_is_malformed_id(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    account_id, (contact_id,) = _account_with_contacts(sb, 1)
+    records = [{"attributes": {"type": "Account"}, "Id": contact_id, "Phone": "1"}]
+
+    (result,) = sf.restful("composite/sobjects", method="PATCH", json={"records": records})
+
+    assert result["success"] is False
+    assert result["errors"][0]["statusCode"] == "MALFORMED_ID"
