@@ -31,30 +31,21 @@ because `CosmosClient()` already talks to the account.
 
 from __future__ import annotations
 
-import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
-    ClientAuthenticationError,
-    ServiceRequestError,
-    ServiceResponseError,
 )
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
-from azure.cosmos.exceptions import CosmosClientTimeoutError, CosmosHttpResponseError
+from azure.cosmos.exceptions import CosmosHttpResponseError
 
 from crosswalk.errors import (
-    AuthenticationFailed,
-    IntegrationError,
     PermanentError,
     PreconditionFailed,
-    RateLimited,
-    TransientError,
-    error_for_status,
 )
 from crosswalk.models import ProfileStatus, ReconciliationReport, UnifiedProfile, utc_iso
 from crosswalk.profiles import cosmos_lookups as lookup_entries
@@ -77,6 +68,7 @@ from crosswalk.profiles.base import (
     tombstone_key,
     unique_keys,
 )
+from crosswalk.profiles.cosmos_errors import cosmos_error, mapped
 from crosswalk.telemetry.azure_calls import hooks
 
 PARTITION_KEY_PATH = "/sf_account_id"
@@ -87,50 +79,6 @@ _PROFILE = "c.type = 'profile'"
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def cosmos_error(exc: Exception, action: str) -> IntegrationError:
-    """Sort a Cosmos / azure-core failure into the taxonomy, without secrets in the text."""
-    if isinstance(exc, IntegrationError):
-        return exc
-    if isinstance(exc, CosmosHttpResponseError):
-        status = int(exc.status_code or 0)
-        sub = getattr(exc, "sub_status", None)
-        detail = f"{action}: cosmos {status}" + (f"/{sub}" if sub else "")
-        headers = getattr(exc, "headers", None) or {}
-        if status == 429:
-            wait_ms = headers.get("x-ms-retry-after-ms")
-            retry_after = float(wait_ms) / 1000 if wait_ms else None
-            return RateLimited(
-                detail, system=SYSTEM, status=429, code="TooManyRequests", retry_after=retry_after
-            )
-        if status == 449:  # "retry with": a concurrent write conflict inside Cosmos
-            return TransientError(detail, system=SYSTEM, status=449, code="RetryWith")
-        if status == 0:
-            return TransientError(detail, system=SYSTEM)
-        return error_for_status(SYSTEM, status, detail, code=str(sub) if sub else None)
-    name = type(exc).__name__
-    if isinstance(exc, CosmosClientTimeoutError):
-        return TransientError(f"{action}: {name}", system=SYSTEM, code="TIMEOUT")
-    if isinstance(exc, ClientAuthenticationError):
-        return AuthenticationFailed(f"{action}: {name}", system=SYSTEM, code="CREDENTIAL")
-    if isinstance(exc, ServiceRequestError | ServiceResponseError):
-        return TransientError(f"{action}: {name}", system=SYSTEM, code="NETWORK")
-    return TransientError(f"{action}: {name}", system=SYSTEM)
-
-
-def _mapped(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    def decorate(method: Callable[P, R]) -> Callable[P, R]:
-        @functools.wraps(method)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return method(*args, **kwargs)
-            except AzureError as exc:
-                raise cosmos_error(exc, action) from exc
-
-        return wrapper
-
-    return decorate
 
 
 def to_document(profile: UnifiedProfile, changed_at: datetime) -> dict[str, Any]:
@@ -254,12 +202,12 @@ class CosmosProfileStore(KeyedReads):
 
     # ---------------------------------------------------------------- profiles
 
-    @_mapped("read profile")
+    @mapped("read profile")
     def get(self, sf_account_id: str) -> UnifiedProfile | None:
         document = self._read(account_key(sf_account_id))
         return None if document is None else from_document(document)
 
-    @_mapped("write profile")
+    @mapped("write profile")
     def upsert(self, profile: UnifiedProfile, *, if_match: str | None = None) -> UnifiedProfile:
         changed = datetime.now(UTC)
         document = to_document(profile, changed)
@@ -291,7 +239,7 @@ class CosmosProfileStore(KeyedReads):
             update={"sf_account_id": key, "etag": stored["_etag"], "changed_at": changed}
         )
 
-    @_mapped("delete profile")
+    @mapped("delete profile")
     def delete(self, sf_account_id: str, *, if_match: str | None = None) -> bool:
         key = account_key(sf_account_id)
         before = self._read(key)
@@ -330,7 +278,7 @@ class CosmosProfileStore(KeyedReads):
         for entry in sorted(entries & set(now.get("lookup_keys", [])) if now else ()):
             self._lookup_add(entry, account)
 
-    @_mapped("find profiles")
+    @mapped("find profiles")
     def find(self, kind: LookupKind, value: str) -> list[UnifiedProfile]:
         entry_key = lookup_key(kind, value)
         entry = self._read(entry_key) if entry_key else None
@@ -343,7 +291,7 @@ class CosmosProfileStore(KeyedReads):
                 found.append(from_document(document))
         return found
 
-    @_mapped("repair lookups")
+    @mapped("repair lookups")
     def repair_lookups(self, sf_account_id: str) -> int:
         key = account_key(sf_account_id)
         document = self._read(key)
@@ -364,7 +312,7 @@ class CosmosProfileStore(KeyedReads):
         changed += sum(self._lookup_remove(entry, key) for entry in sorted(named - wanted))
         return changed + rewritten
 
-    @_mapped("read profiles")
+    @mapped("read profiles")
     def get_many(self, sf_account_ids: Sequence[str]) -> dict[str, UnifiedProfile]:
         found: dict[str, UnifiedProfile] = {}
         for chunk in chunks(unique_keys(sf_account_ids), _CHUNK):
@@ -385,12 +333,12 @@ class CosmosProfileStore(KeyedReads):
         )
         return [from_document(row) for row in rows]
 
-    @_mapped("list profile versions")
+    @mapped("list profile versions")
     def versions(self) -> dict[str, str]:
         rows = self._query(f"SELECT c.id, c._etag FROM c WHERE {_PROFILE}")
         return {str(row["id"]): str(row["_etag"]) for row in rows}
 
-    @_mapped("list profiles")
+    @mapped("list profiles")
     def list_by_status(
         self, status: ProfileStatus | str, *, limit: int = 100, after: str | None = None
     ) -> list[UnifiedProfile]:
@@ -401,7 +349,7 @@ class CosmosProfileStore(KeyedReads):
             after=after or "",
         )
 
-    @_mapped("read changes")
+    @mapped("read changes")
     def changes(
         self, *, since: datetime | None = None, cursor: str | None = None, limit: int = 100
     ) -> ChangePage:
@@ -425,7 +373,7 @@ class CosmosProfileStore(KeyedReads):
 
     # ---------------------------------------------------------------- tombstones
 
-    @_mapped("write tombstones")
+    @mapped("write tombstones")
     def put_tombstones(self, hashes: Sequence[str], at: datetime) -> None:
         container = self._container()
         for value in hashes:
@@ -434,22 +382,22 @@ class CosmosProfileStore(KeyedReads):
                 {"id": key, "sf_account_id": key, "type": "tombstone", "at": feed_stamp(at)}
             )
 
-    @_mapped("read tombstones")
+    @mapped("read tombstones")
     def tombstoned(self, hashes: Sequence[str]) -> set[str]:
         return {h for h in hashes if self._read(TOMBSTONE_PREFIX + tombstone_key(h)) is not None}
 
     # ---------------------------------------------------------------- reports
 
-    @_mapped("write report")
+    @mapped("write report")
     def put_report(self, report: ReconciliationReport) -> None:
         self._container().upsert_item(report_document(report))
 
-    @_mapped("read report")
+    @mapped("read report")
     def get_report(self, run_id: str) -> ReconciliationReport | None:
         document = self._read(REPORT_PREFIX + run_key(run_id))
         return None if document is None else ReconciliationReport.model_validate(document["report"])
 
-    @_mapped("list reports")
+    @mapped("list reports")
     def list_reports(self, limit: int = 20) -> list[ReconciliationReport]:
         rows = self._query(
             # One sort key only: a second would need a composite index in the container policy.

@@ -42,57 +42,18 @@ from crosswalk.profiles.base import (
     tombstone_key,
     unique_keys,
 )
+from crosswalk.profiles.sqlite_schema import (
+    COLUMNS,
+    JOINED,
+    create_schema,
+    row_profile,
+    write_lookups,
+)
 from crosswalk.sqlite_wal import switch_to_wal
 
 # SQLite builds before 3.32 allow only 999 host parameters per statement.
 _CHUNK = 900
 _BUSY_TIMEOUT_MS = 30_000
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS profiles (
-    sf_account_id   TEXT PRIMARY KEY,
-    etag            TEXT NOT NULL,
-    status          TEXT NOT NULL,
-    d2c_customer_id TEXT,
-    email_domain    TEXT,
-    primary_email   TEXT,
-    body            TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS profiles_d2c ON profiles (d2c_customer_id);
-CREATE INDEX IF NOT EXISTS profiles_domain ON profiles (email_domain);
-CREATE INDEX IF NOT EXISTS profiles_email ON profiles (primary_email);
-CREATE INDEX IF NOT EXISTS profiles_status ON profiles (status, sf_account_id);
-CREATE TABLE IF NOT EXISTS lookups (
-    lookup_key    TEXT NOT NULL,
-    sf_account_id TEXT NOT NULL,
-    PRIMARY KEY (lookup_key, sf_account_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS lookups_account ON lookups (sf_account_id);
-CREATE TABLE IF NOT EXISTS tombstones (
-    hash TEXT PRIMARY KEY,
-    at   TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS reports (
-    run_id     TEXT PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    body       TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS reports_newest ON reports (started_at DESC, run_id DESC);
-CREATE TABLE IF NOT EXISTS feed_counter (
-    id   INTEGER PRIMARY KEY CHECK (id = 1),
-    last INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO feed_counter (id, last) VALUES (1, 0);
-"""
-
-# The change feed: every write takes the next number from `feed_counter` inside its write
-# transaction, so write order and feed order are the same and a reader between two commits
-# can never be overtaken by a smaller number (no skipped change). Added to older files too.
-_FEED_COLUMNS = {"feed_seq": "INTEGER", "changed_at": "TEXT"}
-_FEED_INDEX = "CREATE INDEX IF NOT EXISTS profiles_feed ON profiles (feed_seq)"
-
-_COLUMNS = "sf_account_id, etag, body, changed_at"
-_JOINED = "p.sf_account_id, p.etag, p.body, p.changed_at"  # the same, from `profiles AS p`
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -111,14 +72,6 @@ def _mapped(method: Callable[P, R]) -> Callable[P, R]:
             raise PermanentError(f"sqlite: {exc}", system=SYSTEM, code="SQLITE_ERROR") from exc
 
     return wrapper
-
-
-def _row_profile(row: sqlite3.Row | tuple[Any, ...]) -> UnifiedProfile:
-    _, etag, body, changed_at = row[:4]
-    changed = datetime.fromisoformat(changed_at) if changed_at else None
-    return UnifiedProfile.model_validate_json(body).model_copy(
-        update={"etag": etag, "changed_at": changed}
-    )
 
 
 class SqliteProfileStore(KeyedReads):
@@ -161,12 +114,7 @@ class SqliteProfileStore(KeyedReads):
                 if not self._schema_ready:
                     conn.execute("BEGIN IMMEDIATE")
                     try:
-                        fresh = not _has_table(conn, "lookups")
-                        for statement in filter(str.strip, _SCHEMA.split(";")):
-                            conn.execute(statement)
-                        _add_feed_columns(conn)
-                        if fresh:
-                            _fill_lookups(conn)
+                        create_schema(conn)
                     except BaseException:
                         conn.execute("ROLLBACK")
                         raise
@@ -201,12 +149,12 @@ class SqliteProfileStore(KeyedReads):
         row = (
             self._conn()
             .execute(
-                f"SELECT {_COLUMNS} FROM profiles WHERE sf_account_id = ?",
+                f"SELECT {COLUMNS} FROM profiles WHERE sf_account_id = ?",
                 (account_key(sf_account_id),),
             )
             .fetchone()
         )
-        return None if row is None else _row_profile(row)
+        return None if row is None else row_profile(row)
 
     @_mapped
     def upsert(self, profile: UnifiedProfile, *, if_match: str | None = None) -> UnifiedProfile:
@@ -246,7 +194,7 @@ class SqliteProfileStore(KeyedReads):
                 " changed_at = excluded.changed_at",
                 (*values, seq, feed_stamp(changed)),
             )
-            _write_lookups(conn, key, profile_lookup_keys(profile))
+            write_lookups(conn, key, profile_lookup_keys(profile))
         return profile.model_copy(
             update={"sf_account_id": key, "etag": etag, "changed_at": changed}
         )
@@ -265,7 +213,7 @@ class SqliteProfileStore(KeyedReads):
                     f"profile {key} changed since it was read", system=SYSTEM, status=412
                 )
             conn.execute("DELETE FROM profiles WHERE sf_account_id = ?", (key,))
-            _write_lookups(conn, key, [])
+            write_lookups(conn, key, [])
         return True
 
     @_mapped
@@ -275,17 +223,17 @@ class SqliteProfileStore(KeyedReads):
         for chunk in chunks(unique_keys(sf_account_ids), _CHUNK):
             marks = ", ".join("?" * len(chunk))
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM profiles WHERE sf_account_id IN ({marks})", tuple(chunk)
+                f"SELECT {COLUMNS} FROM profiles WHERE sf_account_id IN ({marks})", tuple(chunk)
             )
             for row in rows:
-                found[row[0]] = _row_profile(row)
+                found[row[0]] = row_profile(row)
         return found
 
     def _select(self, where: str, params: tuple[Any, ...], limit: int | None = None) -> list[Any]:
-        sql = f"SELECT {_COLUMNS} FROM profiles WHERE {where} ORDER BY sf_account_id"
+        sql = f"SELECT {COLUMNS} FROM profiles WHERE {where} ORDER BY sf_account_id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [_row_profile(row) for row in self._conn().execute(sql, params)]
+        return [row_profile(row) for row in self._conn().execute(sql, params)]
 
     @_mapped
     def find(self, kind: LookupKind, value: str) -> list[UnifiedProfile]:
@@ -293,22 +241,22 @@ class SqliteProfileStore(KeyedReads):
         if key is None:
             return []
         rows = self._conn().execute(
-            f"SELECT {_JOINED} FROM lookups AS l"
+            f"SELECT {JOINED} FROM lookups AS l"
             " JOIN profiles AS p ON p.sf_account_id = l.sf_account_id"
             " WHERE l.lookup_key = ? ORDER BY l.sf_account_id",
             (key,),
         )
-        return [_row_profile(row) for row in rows]
+        return [row_profile(row) for row in rows]
 
     @_mapped
     def repair_lookups(self, sf_account_id: str) -> int:
         key = account_key(sf_account_id)
         with self._write() as conn:
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM profiles WHERE sf_account_id = ?", (key,)
+                f"SELECT {COLUMNS} FROM profiles WHERE sf_account_id = ?", (key,)
             ).fetchone()
-            wanted = profile_lookup_keys(_row_profile(row)) if row else []
-            return _write_lookups(conn, key, wanted)
+            wanted = profile_lookup_keys(row_profile(row)) if row else []
+            return write_lookups(conn, key, wanted)
 
     @_mapped
     def versions(self) -> dict[str, str]:
@@ -337,8 +285,7 @@ class SqliteProfileStore(KeyedReads):
         rows = (
             self._conn()
             .execute(
-                f"SELECT {_COLUMNS}, feed_seq FROM profiles WHERE {where}"
-                " ORDER BY feed_seq LIMIT ?",
+                f"SELECT {COLUMNS}, feed_seq FROM profiles WHERE {where} ORDER BY feed_seq LIMIT ?",
                 (*params, check_limit(limit) + 1),
             )
             .fetchall()
@@ -346,7 +293,7 @@ class SqliteProfileStore(KeyedReads):
         page = rows[:limit]
         last = page[-1][4] if page else after
         return ChangePage(
-            [_row_profile(row) for row in page], encode_cursor({"seq": last}), len(rows) > limit
+            [row_profile(row) for row in page], encode_cursor({"seq": last}), len(rows) > limit
         )
 
     # ---------------------------------------------------------------- tombstones
@@ -395,50 +342,3 @@ class SqliteProfileStore(KeyedReads):
             (check_limit(limit),),
         )
         return [ReconciliationReport.model_validate_json(body) for (body,) in rows]
-
-
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-    return found.fetchone() is not None
-
-
-def _write_lookups(conn: sqlite3.Connection, account: str, wanted: Sequence[str]) -> int:
-    """Make the account's lookup rows exactly `wanted`; returns how many rows changed."""
-    have = {k for (k,) in conn.execute(
-        "SELECT lookup_key FROM lookups WHERE sf_account_id = ?", (account,)
-    )}  # fmt: skip
-    gone, new = have - set(wanted), set(wanted) - have
-    conn.executemany(
-        "DELETE FROM lookups WHERE lookup_key = ? AND sf_account_id = ?",
-        [(k, account) for k in gone],
-    )
-    conn.executemany(
-        "INSERT INTO lookups (lookup_key, sf_account_id) VALUES (?, ?)",
-        [(k, account) for k in new],
-    )
-    return len(gone) + len(new)
-
-
-def _fill_lookups(conn: sqlite3.Connection) -> None:
-    """A file made before lookup entries gets them for every profile it holds."""
-    for row in conn.execute(f"SELECT {_COLUMNS} FROM profiles").fetchall():
-        _write_lookups(conn, row[0], profile_lookup_keys(_row_profile(row)))
-
-
-def _add_feed_columns(conn: sqlite3.Connection) -> None:
-    """Give a file made before the change feed its columns (existing rows start the feed)."""
-    present = {row[1] for row in conn.execute("PRAGMA table_info(profiles)")}
-    for name, kind in _FEED_COLUMNS.items():
-        if name not in present:
-            conn.execute(f"ALTER TABLE profiles ADD COLUMN {name} {kind}")
-    if "feed_seq" not in present:
-        conn.execute(
-            "UPDATE profiles SET feed_seq = ranked.n, changed_at = ? FROM (SELECT sf_account_id,"
-            " ROW_NUMBER() OVER (ORDER BY sf_account_id) AS n FROM profiles) AS ranked"
-            " WHERE ranked.sf_account_id = profiles.sf_account_id",
-            (feed_stamp(datetime.now(UTC)),),
-        )
-        conn.execute(
-            "UPDATE feed_counter SET last = (SELECT COALESCE(MAX(feed_seq), 0) FROM profiles)"
-        )
-    conn.execute(_FEED_INDEX)

@@ -218,20 +218,14 @@ def test_blob_calls_are_measured_by_system_and_status(telemetry, azurite_connect
 
 @pytest.mark.cosmos
 def test_cosmos_calls_are_measured_by_system_and_status(telemetry, cosmos_endpoint):
-    from crosswalk.profiles.cosmos import CosmosProfileStore
+    from tests.storage.conftest import _cosmos_store
 
-    store = CosmosProfileStore(
-        cosmos_endpoint.url,
-        cosmos_endpoint.key,
-        "crosswalk-tests",
-        f"telemetry-{uuid.uuid4().hex[:12]}",
-        create_if_missing=True,
-        **cosmos_endpoint.client_options(),
-    )
+    opened = _cosmos_store(cosmos_endpoint)  # a fresh container, deleted at the end
+    store = next(opened)
     try:
         assert store.get("001000000000001AAA") is None
     finally:
-        store.close()
+        opened.close()
 
     durations = telemetry.points("crosswalk.external.duration")
     assert any(dict(key) == {"system": "cosmos", "status": "404"} for key in durations)
