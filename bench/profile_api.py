@@ -40,6 +40,7 @@ from tests.storage.factories import profile  # noqa: E402
 
 CONCURRENCY = 16
 SECONDS = 5.0
+COSMOS_PROFILES = 2000
 PACED_RATE = 1000.0  # the target: p95 under 25 ms at this rate
 
 
@@ -175,7 +176,9 @@ def main() -> None:
                 feed_settle_seconds=0,
                 **cosmos.client_options(),
             )
-            results.append(_measure(sb, env, store, n, "cosmosdb-server"))
+            # The stand-in answers the feed's query by scanning every document (profiles and
+            # their lookup entries): 2,000 profiles keep its pages under the client timeout.
+            results.append(_measure(sb, env, store, min(n, COSMOS_PROFILES), "cosmosdb-server"))
     print(results[-1], flush=True)
     print(f"load average {os.getloadavg()[0]:.2f}")
 
