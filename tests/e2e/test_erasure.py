@@ -238,3 +238,23 @@ def test_a_step_that_keeps_failing_ends_needs_attention_and_a_new_request_finish
     assert stack.profiles().find_by_email(email) == []
     user = stack.sb.d2c_users(customer["id"])[0]
     assert user["email"].endswith("@erased.invalid")
+
+
+def test_an_unmatched_sign_up_erased_by_email_leaves_its_lead_anonymised(stack_factory):
+    stack = wire_d2c_events(stack_factory(seed=12, LAKE_RAW_FLUSH_SECONDS="0.05"))
+    onboarded(stack, 1)
+    email = "lee.solo@gmail.com"
+    customer = stack.sb.d2c_register(email=email, last_name="Solo", first_name="Lee")
+    settle(stack)
+    (lead,) = [r for r in stack.sb.salesforce_records("Lead") if r["Email"] == email]
+
+    done = _erase(stack, email=email)
+
+    assert done["output"]["outcome"] == "erased", json.dumps(done["output"]["error"])
+    assert done["output"]["receipt"]["accounts"] == []  # a Lead belongs to no account
+    after = stack.sb.salesforce_record("Lead", lead["Id"])
+    assert after["Email"] is None and after["LastName"] == "Erased"
+    assert after["FirstName"] is None and after["Company"] == "Erased"
+    (user,) = stack.sb.d2c_users(customer["id"])
+    assert user["email"].endswith("@erased.invalid")
+    assert stack.sb.d2c_customer(customer["id"])["name"] == "Erased customer"
