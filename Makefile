@@ -24,7 +24,8 @@ $(INFRA_STAMP): infra/requirements-check.txt
 
 infra-venv: $(INFRA_STAMP)
 
-# Parses every .bicep file and runs checkov's Azure policies (tests/infra runs it too).
+# Parses every .bicep file, checks it against Azure's published types (scripts/bicep_schema.py)
+# and runs checkov's Azure policies on both variants (tests/infra runs it too).
 infra-check: $(INFRA_STAMP)
 	$(INFRA_VENV)/bin/python scripts/infra_check.py
 

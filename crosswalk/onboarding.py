@@ -70,11 +70,12 @@ def onboarding_input(
 
 
 SALESFORCE_CALLS_PER_ONBOARDING = 3
-"""At most what one onboarding spends of the org's daily API allowance: one read of the
+"""What one onboarding usually spends of the org's daily API allowance: one read of the
 Account with its Contacts (by the starter or the saga), one more after an approval wait, and
 the write-back. Without an approval it is 2 (bench/onboarding.py measures calls per account).
 An Account with more Contacts than Salesforce sends inline (200) costs one more call per
-further page of them on each read."""
+further page of them on each read, and an Account that changes during the wait so that it is
+asked about again costs one more read per further wait."""
 
 
 def made_by_this_run(result: dict[str, Any]) -> bool:

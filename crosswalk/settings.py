@@ -290,6 +290,11 @@ class ReconcileSettings(_Group):
     page_size: int = Field(default=2000, ge=200, le=2000)
     fanout: int = Field(default=50, ge=1, le=1000)
     stuck_after_hours: float = Field(default=24, gt=0)
+    # Salesforce stamps SystemModstamp when a transaction starts and in whole seconds, so a
+    # record committed after a run read past its stamp carries one at or before the new
+    # watermark ("in flight", salesforce.stackexchange.com/q/234824): each run re-reads this
+    # much before the watermark, and records it finds twice are simply in sync.
+    overlap_seconds: float = Field(default=300, ge=0, le=86_400)
 
     @field_validator("schedule")
     @classmethod

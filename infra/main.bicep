@@ -64,8 +64,8 @@ param salesforceLoginUrl string
 @allowed(['client_credentials', 'jwt'])
 param salesforceAuthMode string = 'client_credentials'
 
-@description('With jwt: the integration user the JWT names (SALESFORCE_USERNAME). azd passes empty when unset.')
-param salesforceUsername string
+@description('With jwt: the integration user the JWT names (SALESFORCE_USERNAME).')
+param salesforceUsername string = ''
 
 @secure()
 @description('With jwt: the connected app certificate\'s PEM private key, base64-encoded (one line, so azd can carry it); stored in Key Vault as salesforce-jwt-key, which the app reads with its identity (SALESFORCE_PRIVATE_KEY_SECRET_URI). A new value is a rotation.')

@@ -67,6 +67,7 @@ class _Page:
         self.run = run
         self.retry = RetryPolicy.from_input(run.policy.get("retry"))
         reconcile = run.policy.get("reconcile") or {}
+        self.reconcile = reconcile
         self.page_size = int(reconcile.get("page_size", 2000))
         self.fanout = int(reconcile.get("fanout", 50))
         self.stuck_after = timedelta(hours=float(reconcile.get("stuck_after_hours", 24)))
@@ -112,7 +113,10 @@ def reconciliation(context: df.DurableOrchestrationContext) -> Step:
             page.status("skipped", reasons=[reason])
             return {"outcome": "skipped", "reason": reason, "run_id": run.run_id}
         stored = lease.get("watermark")
-        run.resolved_since = run.since or (datetime.fromisoformat(stored) if stored else EPOCH)
+        overlap = timedelta(seconds=float(page.reconcile.get("overlap_seconds", 300)))
+        run.resolved_since = run.since or (
+            datetime.fromisoformat(stored) - overlap if stored else EPOCH
+        )
         run.started_at = run.started_at or page.now
         yield from page.step(
             "reconcile_report_begin",

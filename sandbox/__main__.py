@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from .api import DEFAULT_DAILY_API_LIMIT, Sandbox
 from .persist import STATE_FILE
@@ -21,6 +22,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--salesforce-port", type=int, default=8443)
     p.add_argument("--d2c-port", type=int, default=8082)
     p.add_argument("--entra-port", type=int, default=8083, help="the Entra ID stand-in")
+    strict = p.add_argument_group("org settings (docs/sandbox.md, Salesforce's rules)")
+    strict.add_argument(
+        "--restricted-picklists",
+        default="",
+        help="comma-separated Object.Field picklists that refuse unknown values",
+    )
+    strict.add_argument("--state-country-picklists", action="store_true")
+    strict.add_argument("--duplicate-rules", action="store_true", help="Contact and Lead")
     p.add_argument("--seed", type=int, default=0, help="create N Accounts with 1-4 Contacts each")
     p.add_argument("--events-to", help="webhook URL for both services' CloudEvents")
     p.add_argument("--salesforce-events-to", help="webhook URL for Salesforce change events")
@@ -32,6 +41,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--api-version", default="59.0")
     p.add_argument("--daily-api-limit", type=int, default=DEFAULT_DAILY_API_LIMIT)
     return p.parse_args(argv)
+
+
+def org_rules(args: argparse.Namespace) -> dict[str, Any]:
+    """The org settings the command line switches on (Sandbox.salesforce_org_rules)."""
+    return {
+        "restricted_picklists": [n.strip() for n in args.restricted_picklists.split(",") if n],
+        "state_country_picklists": args.state_country_picklists,
+        "duplicate_rules": args.duplicate_rules,
+    }
 
 
 def banner(sb: Sandbox) -> str:
@@ -87,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sandbox: cannot listen: {exc}", file=sys.stderr)
         sb.close()
         return 1
+    sb.salesforce_org_rules(**org_rules(args))
     print(banner(sb), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

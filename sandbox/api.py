@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from . import persist as persist_mod
-from .clock import Clock
+from .clock import Clock, sf_datetime
 from .control import make_control_handler
 from .d2c.app import D2CApp
 from .d2c.store import D2CPlatform
@@ -413,6 +413,22 @@ class Sandbox:
                 rules.concurrent_long_requests = concurrent_long_requests
             if long_request_seconds is not None:
                 rules.long_request_seconds = long_request_seconds
+
+    def salesforce_edit_in_flight(
+        self, sobject: str, record_id: str, fields: dict[str, Any], began_seconds_ago: float
+    ) -> None:
+        """A person's edit in a transaction that began `began_seconds_ago` and commits now:
+        its SystemModstamp is the earlier time, so a query that ran in between never saw it
+        and a later `SystemModstamp > watermark` may not either ("in flight",
+        salesforce.stackexchange.com/q/234824)."""
+        t = self.org.sobject(sobject)
+        began = sf_datetime(self.clock.now_ms() - int(began_seconds_ago * 1000))
+        with self.org.transaction(self._person()) as txn:
+            self.org.dml.update(txn, t, record_id, fields)
+            row = dict(self.org.store.table(t.name).rows[record_id])
+            row["SystemModstamp"] = row["LastModifiedDate"] = began
+            txn.put(t.name, record_id, row)
+            txn.changes[-1].record = row
 
     def salesforce_hold_row_lock(self, record_id: str, writes: int = 1) -> None:
         """Another transaction holds the record: its next `writes` writes through the API are

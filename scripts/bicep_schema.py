@@ -24,81 +24,28 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make `scripts` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.bicep_template import BicepFile, body, is_call, is_loop, unquote
+from scripts.bicep_template import (
+    BicepFile,
+    body,
+    is_call,
+    is_literal,
+    is_loop,
+    literal_decorator,
+    outputs_read,
+    unquote,
+)
+from scripts.bicep_types import ROOT, TYPES_ENV, TypeIndex, TypesMissing, types_root
 
-ROOT = Path(__file__).resolve().parent.parent
-TYPES_ENV = "CROSSWALK_BICEP_TYPES"
+__all__ = ["TYPES_ENV", "SchemaResult", "check_files", "parse_directory", "types_root"]
+
 REQUIRED, READ_ONLY = 1, 2
 BICEP_ONLY_KEYS = {"parent", "scope", "dependsOn"}  # resource keywords, not ARM properties
-
-
-class TypesMissing(LookupError):
-    """The type data has no entry for what the template names."""
-
-
-def types_root() -> Path | None:
-    """Where Azure's Bicep types are: $CROSSWALK_BICEP_TYPES or shared/ beside the checkout."""
-    if os.environ.get(TYPES_ENV):
-        return Path(os.environ[TYPES_ENV])
-    for base in (ROOT.parent, ROOT.parent.parent):
-        candidate = base / "shared" / "azure-bicep-types"
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-@dataclass
-class TypeIndex:
-    """`<group>/<namespace>/<api version>/types.json` files, read when first needed."""
-
-    root: Path
-    files: dict[tuple[str, str], Path] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for path in self.root.glob("*/*/*/types.json"):
-            self.files[(path.parent.parent.name.lower(), path.parent.name)] = path
-
-    def versions(self, namespace: str) -> list[str]:
-        return sorted(v for n, v in self.files if n == namespace.lower())
-
-    def resource(self, type_name: str, version: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """(the file's nodes, the ResourceType node) of type_name@version."""
-        namespace = type_name.split("/", 1)[0]
-        if not self.versions(namespace):
-            known = sorted({n for n, _ in self.files})
-            raise TypesMissing(
-                f"provider {namespace} is not in Azure's type data at {self.root} (it has "
-                f"{', '.join(known)}); add generated/<group>/{namespace.lower()}/<version>/"
-                "types.json from Azure/bicep-types-az"
-            )
-        path = self.files.get((namespace.lower(), version))
-        if path is None:
-            raise TypesMissing(
-                f"API version {version} of {namespace} is not in Azure's type data at "
-                f"{self.root} (versions there: {', '.join(self.versions(namespace))}); if Azure "
-                f"publishes it, add its types.json from Azure/bicep-types-az, else use one it has"
-            )
-        nodes = _load(path)
-        wanted = f"{type_name}@{version}".lower()
-        for node in nodes:
-            if node.get("$type") == "ResourceType" and node["name"].lower() == wanted:
-                return nodes, node
-        names = [n["name"].split("@")[0] for n in nodes if n.get("$type") == "ResourceType"]
-        close = difflib.get_close_matches(type_name, names, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise TypesMissing(f"{type_name} is not a resource type of {namespace} {version}{hint}")
-
-
-@cache
-def _load(path: Path) -> list[dict[str, Any]]:
-    return json.loads(path.read_text())
 
 
 @dataclass
@@ -157,39 +104,10 @@ class Checker:
             if param.get("default") is None and name not in params:
                 self.report(f"module {symbol}", f"{path} requires parameter {name}")
         outputs = set(target.parsed.get("outputs") or {})
-        for name in sorted(set(_outputs_read(self.file.parsed, symbol)) - outputs):
+        for name in sorted(set(outputs_read(self.file.parsed, symbol)) - outputs):
             close = difflib.get_close_matches(name, sorted(outputs), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             self.report(f"module {symbol}", f"{path} has no output {name}{hint}")
-
-
-def _outputs_read(node: Any, symbol: str) -> list[str]:
-    """Every `<symbol>.outputs.<name>` the parsed file reads, as an expression or inside
-    an interpolation."""
-    found: list[str] = []
-    if isinstance(node, str):
-        found += re.findall(rf"\b{re.escape(symbol)}\.outputs\.([A-Za-z_][A-Za-z0-9_]*)", node)
-    elif isinstance(node, list):
-        for item in node:
-            found += _outputs_read(item, symbol)
-    elif isinstance(node, dict):
-        if is_call(node, "operator") and node["operator"]["type"] == "property_accessor":
-            operands = node["operator"]["operands"]
-            rest = operands["operand_2"]
-            if (
-                operands["operand_1"] == symbol
-                and is_call(rest, "operator")
-                and rest["operator"]["type"] == "property_accessor"
-                and rest["operator"]["operands"]["operand_1"] == "outputs"
-            ):
-                name = rest["operator"]["operands"]["operand_2"]
-                if is_call(name, "operator"):  # outputs.a.b: the output is a
-                    name = name["operator"]["operands"]["operand_1"]
-                if isinstance(name, str):
-                    found.append(name)
-        for value in node.values():
-            found += _outputs_read(value, symbol)
-    return found
 
 
 class _Walk:
@@ -214,6 +132,19 @@ class _Walk:
             is_call(value, "operator") or is_call(value, "function")
         )
 
+    def parameter_values(self, name: str) -> list[tuple[Any, str]]:
+        """What a parameter of this file can hold, where the file says: each @allowed value,
+        else a literal default (a caller's value is checked where the caller is read)."""
+        param = self.checker.file.parameters[name]
+        names = self.checker.file.names
+        allowed = literal_decorator(param, "allowed")
+        if isinstance(allowed, list):
+            return [(v, f"param {name} allows {v!r}") for v in allowed if is_literal(v, names)]
+        default = param.get("default")
+        if default is not None and is_literal(default, names):
+            return [(default, f"param {name} defaults to {_shown(default)}")]
+        return []
+
     def value(self, value: Any, ref: Mapping[str, Any], path: str) -> None:
         if value is None:
             return
@@ -221,6 +152,10 @@ class _Walk:
             operands = value["operator"]["operands"]
             self.value(operands["true_value"], ref, path)
             self.value(operands["false_value"], ref, path)
+            return
+        if isinstance(value, str) and value in self.checker.file.parameters:
+            for candidate, origin in self.parameter_values(value):
+                self.value(candidate, ref, f"{path} ({origin})")
             return
         if self.is_known_later(value):
             return

@@ -269,3 +269,50 @@ class _Evaluator:
             operands = path["operator"]["operands"]
             return self.access(self.access(base, operands["operand_1"]), operands["operand_2"])
         return UNKNOWN
+
+
+def is_literal(value: Any, names: set[str]) -> bool:
+    """A value fixed in the text: no reference, interpolation or call anywhere in it."""
+    if isinstance(value, bool | int | float):
+        return True
+    if isinstance(value, str):
+        return "${" not in value and value not in names
+    if isinstance(value, list):
+        return all(is_literal(v, names) for v in value)
+    if isinstance(value, dict):
+        return (
+            not is_call(value, "operator")
+            and not is_call(value, "function")
+            and not is_loop(value)
+            and all(is_literal(v, names) for v in value.values())
+        )
+    return False
+
+
+def outputs_read(node: Any, symbol: str) -> list[str]:
+    """Every `<symbol>.outputs.<name>` the parsed file reads, as an expression or inside
+    an interpolation."""
+    found: list[str] = []
+    if isinstance(node, str):
+        found += re.findall(rf"\b{re.escape(symbol)}\.outputs\.([A-Za-z_][A-Za-z0-9_]*)", node)
+    elif isinstance(node, list):
+        for item in node:
+            found += outputs_read(item, symbol)
+    elif isinstance(node, dict):
+        if is_call(node, "operator") and node["operator"]["type"] == "property_accessor":
+            operands = node["operator"]["operands"]
+            rest = operands["operand_2"]
+            if (
+                operands["operand_1"] == symbol
+                and is_call(rest, "operator")
+                and rest["operator"]["type"] == "property_accessor"
+                and rest["operator"]["operands"]["operand_1"] == "outputs"
+            ):
+                name = rest["operator"]["operands"]["operand_2"]
+                if is_call(name, "operator"):  # outputs.a.b: the output is a
+                    name = name["operator"]["operands"]["operand_1"]
+                if isinstance(name, str):
+                    found.append(name)
+        for value in node.values():
+            found += outputs_read(value, symbol)
+    return found

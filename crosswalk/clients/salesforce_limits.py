@@ -14,6 +14,7 @@ from urllib.parse import quote_plus
 from simple_salesforce.format import format_soql
 
 COLLECTION_SIZE = 200  # records per sObject Collections call
+MAX_CHUNKS = 10  # type chunks Salesforce processes in one collections call
 QUERY_BATCH = 2000  # rows per query page, child rows included (Query Options Header)
 SOQL_MAX_CHARS = 100_000  # "SOQL statement ... By default, 100,000 characters"
 # "the maximum length for the combined URI and headers is 16,384 bytes" (414 / 431 beyond):
@@ -31,7 +32,7 @@ def collection_calls(
     changes, and "a single request can process up to 10 chunks" (Update Records Using sObject
     Collections); one Id twice in a call is refused ("Duplicate Id Specified"). So records
     of one Id are merged (later fields win), types are grouped in the order they first
-    appear, and calls take `size` records each: a call holds at most one chunk per type.
+    appear, and calls take `size` records each and never an 11th chunk (more than ten types).
     """
     merged: dict[str, dict[str, Any]] = {}
     for record in records:
@@ -40,8 +41,18 @@ def collection_calls(
     by_type: dict[str, list[dict[str, Any]]] = {}
     for record in merged.values():
         by_type.setdefault(record["attributes"]["type"], []).append(record)
-    ordered = [record for group in by_type.values() for record in group]
-    return [ordered[start : start + size] for start in range(0, len(ordered), size)]
+    calls: list[list[dict[str, Any]]] = []
+    chunks = 0
+    for name, group in by_type.items():
+        for record in group:
+            last = calls[-1][-1]["attributes"]["type"] if calls and calls[-1] else None
+            opens = last != name  # a new chunk starts in this call
+            if not calls or len(calls[-1]) == size or (opens and chunks == MAX_CHUNKS):
+                calls.append([])
+                chunks, opens = 0, True
+            chunks += opens
+            calls[-1].append(record)
+    return [call for call in calls if call]
 
 
 def query_pages(rows_per_record: Iterable[int], batch: int = QUERY_BATCH) -> int:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import pytest
 
-from tests.e2e.drift import never_synced, run_reconciliation, scan_floor
+from tests.e2e.drift import (
+    by_class,
+    in_sync,
+    never_synced,
+    read_org,
+    run_reconciliation,
+    scan_floor,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -24,6 +32,7 @@ def _calls(sb) -> dict[str, int]:
     }
 
 
+@pytest.mark.timeout(900)  # 2,000 onboarding sagas: ~95 s alone on 2 cores, more under load
 def test_a_never_synced_org_of_2000_accounts_is_linked_in_the_floor_of_calls(stack_factory):
     stack = stack_factory(seed=0)
     sb = stack.sb
@@ -59,3 +68,54 @@ def test_a_write_back_refused_for_a_row_lock_is_sent_again_and_lands(stack_facto
     assert done["failed"] == 0 and done["repaired"] == 2
     assert sb.salesforce_record("Account", first)["D2C_Customer_Id__c"]
     assert sb.salesforce_record("Account", second)["D2C_Customer_Id__c"]
+
+
+def test_storefront_values_the_org_refuses_are_findings_naming_code_and_field(stack_factory):
+    stack = stack_factory(
+        seed=12,
+        FIELD_OWNER_INDUSTRY="d2c",
+        FIELD_OWNER_BILLING_ADDRESS="d2c",
+        SALESFORCE_STATE_COUNTRY_PICKLISTS="true",
+    )
+    sb, store = stack.sb, stack.profiles()
+    sb.set_events_to(salesforce="")
+    org = read_org(sb)
+    in_sync(sb, store, org, org.plain)
+    picky, moved = org.plain[:2]
+    customers = {c["external_ref"]: c for c in sb.d2c_customers()}
+    sb.d2c_edit(customers[picky]["id"], {"industry": "Underwater Basket Weaving"})
+    address = {"line1": "1 Congress Ave", "city": "Austin", "region": "TX", "country": "US"}
+    sb.d2c_edit(customers[moved]["id"], {"billing_address": address})
+    sb.salesforce_org_rules(restricted_picklists=["Account.Industry"], state_country_picklists=True)
+
+    done = run_reconciliation(stack.host, timeout=120)
+
+    errors = [f["repair_error"] for f in done["findings"] if f["sf_account_id"] == picky]
+    assert any("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" in (e or "") for e in errors), errors
+    assert any("Industry" in (e or "") for e in errors)
+    stored = sb.salesforce_record("Account", moved)
+    assert (stored["BillingCountryCode"], stored["BillingStateCode"]) == ("US", "TX")
+    assert (stored["BillingCountry"], stored["BillingState"]) == ("United States", "Texas")
+
+
+@pytest.mark.parametrize(("overlap", "found"), [("300", True), ("0", False)])
+def test_an_edit_committed_late_with_an_earlier_stamp_is_read_by_the_next_run(
+    stack_factory, overlap, found
+):
+    stack = stack_factory(seed=8, RECONCILE_OVERLAP_SECONDS=overlap)
+    sb, store = stack.sb, stack.profiles()
+    sb.set_events_to(salesforce="")
+    org = read_org(sb)
+    in_sync(sb, store, org, org.plain)
+    first = run_reconciliation(stack.host)
+    watermark = datetime.fromisoformat(first["watermark_to"])
+    late = org.plain[0]
+    now = datetime.fromtimestamp(sb.clock.now_ms() / 1000, UTC)
+    began = (now - watermark).total_seconds() + 10  # stamped 10 s before the watermark
+
+    sb.salesforce_edit_in_flight("Account", late, {"Industry": "Shipbuilding"}, began)
+    second = run_reconciliation(stack.host)
+
+    customer = next(c for c in sb.d2c_customers() if c["external_ref"] == late)
+    assert (late in by_class(second).get("stale_in_d2c", set())) is found
+    assert (customer["industry"] == "Shipbuilding") is found

@@ -9,7 +9,9 @@ The parsed template comes from pycep (scripts/infra_check.py, in .venv-infra). I
 bare string is either a literal or a reference to a parameter or variable; a string that names
 one of them is read as the reference, a string with `${` as an interpolation, and a dict as an
 expression (function call, property access, condition). Values that are only known at deploy
-time (module outputs, Key Vault references) are stood in for by a value of the setting's type.
+time (module outputs, Key Vault references, a parameter infra/main.parameters.json maps to a
+bare `${VAR}`, which the deployer's azd value decides) are stood in for by a value of the
+setting's type (the setting's own example when it has one).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ AZURE_CHOICES = {
 
 UNKNOWN = object()  # a value only known at deploy time
 SETTING_EXPRESSION = re.compile(r"%([A-Za-z0-9_]+)%")
+AZD_VALUE = re.compile(r"\$\{[A-Z0-9_]+\}")  # a parameter file value with no default of its own
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,8 @@ def resolve(value: Any, template: Template, seen: frozenset[str] = frozenset()) 
     if value in seen:
         return UNKNOWN
     if value in template.parameters:
+        if AZD_VALUE.fullmatch(str(template.parameter_file.get(value, ""))):
+            return UNKNOWN  # `${VAR}`: the deployer's azd value; the default is only a fallback
         default = template.parameters[value].get("default")
         return UNKNOWN if default is None else resolve(default, template, seen | {value})
     if value in template.variables:

@@ -143,6 +143,19 @@ def test_an_output_the_caller_reads_must_be_one_the_module_declares(files):
     ]
 
 
+def test_a_parameters_default_and_allowed_values_are_held_to_the_type(files):
+    params = files["modules/host-storage.bicep"].parameters
+    params["deploymentContainer"]["default"] = "pk"
+
+    (problem,) = _problems(files)
+
+    assert problem == (
+        "modules/host-storage.bicep deployment "
+        "(Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01): "
+        "name (param deploymentContainer defaults to \"pk\"): 'pk' is 2 long; Azure takes 3-63"
+    )
+
+
 def test_missing_type_data_fails_saying_where_to_get_it(files, tmp_path):
     result = check_files(files, root=tmp_path / "nowhere")
 

@@ -137,3 +137,16 @@ def test_a_choice_the_rendering_cannot_make_is_reported(tmp_path: Path):
         "main.bicep:2: write `privateNetworking ? A : B` with A and B single tokens, or checkov "
         "cannot check the variants apart"
     ]
+
+
+def test_the_real_template_renders_each_variants_network_access(tmp_path: Path):
+    private, problems = render_variant("private", tmp_path)
+    public, _ = render_variant("public", tmp_path)
+
+    assert problems == []
+    for module in ("host-storage", "cosmos", "keyvault"):
+        assert (
+            "publicNetworkAccess: 'Disabled'" in (private / f"modules/{module}.bicep").read_text()
+        )
+        assert "publicNetworkAccess: 'Enabled'" in (public / f"modules/{module}.bicep").read_text()
+    assert "privateNetworking ?" not in (private / "main.bicep").read_text()

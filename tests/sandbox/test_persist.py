@@ -7,7 +7,7 @@ from pathlib import Path
 import requests
 
 import sandbox
-from sandbox.__main__ import banner, parse_args
+from sandbox.__main__ import banner, org_rules, parse_args
 
 
 def test_data_survives_a_restart(tmp_path: Path) -> None:
@@ -42,3 +42,20 @@ def test_cli_arguments_and_banner() -> None:
         assert f"SALESFORCE_LOGIN_URL={sb.salesforce_url}" in text
         assert f"SALESFORCE_CA_BUNDLE={sb.ca_bundle}" in text
         assert f"D2C_TOKEN={sb.d2c_token}" in text
+
+
+def test_cli_switches_org_settings_on() -> None:
+    strict = parse_args(
+        ["--restricted-picklists", "Account.Industry,Lead.LeadSource", "--state-country-picklists"]
+    )
+
+    assert org_rules(parse_args([])) == {
+        "restricted_picklists": [],
+        "state_country_picklists": False,
+        "duplicate_rules": False,
+    }
+    assert org_rules(strict) == {
+        "restricted_picklists": ["Account.Industry", "Lead.LeadSource"],
+        "state_country_picklists": True,
+        "duplicate_rules": False,
+    }

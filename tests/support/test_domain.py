@@ -79,6 +79,7 @@ def test_dev_token_mode_needs_a_long_key():
 
 def _minimal() -> dict[str, str]:
     return {
+        "SALESFORCE_LOGIN_URL": "https://acme.my.salesforce.com",
         "SALESFORCE_CLIENT_ID": "id",
         "SALESFORCE_CLIENT_SECRET": "secret",
         "D2C_BASE_URL": "http://127.0.0.1:1",

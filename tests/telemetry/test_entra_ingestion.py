@@ -35,6 +35,7 @@ def azure(sb, monkeypatch):
     keys = load_key_material(Path(sb.data_dir))
     monkeypatch.setenv("APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL", "true")  # no side traffic
     monkeypatch.setenv("APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED", "true")
+    monkeypatch.setenv("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", "true")
     with (
         KeyVaultStandIn(sb.entra, keys.server_ssl) as identity,
         IngestionStandIn(sb.entra, keys.server_ssl) as ingestion,

@@ -31,17 +31,18 @@ def test_example_local_settings_only_uses_real_settings():
     assert set(values) - functions_host <= actual
 
 
-def test_supported_python_range_is_the_same_in_pyproject_readme_and_azure_functions():
-    import importlib.metadata
+def test_supported_python_range_is_the_same_in_pyproject_readme_and_requirements():
     import sys
     import tomllib
 
     pyproject = tomllib.loads((README.parent / "pyproject.toml").read_text())
     supported = pyproject["project"]["requires-python"]
+    requirements = (README.parent / "requirements.txt").read_text()
 
-    assert supported == ">=3.11,<3.13"
+    assert supported == ">=3.11,<3.14"
     assert f'`requires-python = "{supported}"`' in README.read_text()
-    assert "- Python 3.11 or 3.12 " in README.read_text()
-    # the app's azure-functions 1.x is why: it excludes 3.13 itself
-    assert "<3.13" in importlib.metadata.metadata("azure-functions")["Requires-Python"]
-    assert (3, 11) <= sys.version_info[:2] < (3, 13)
+    assert "- Python 3.11, 3.12 or 3.13 " in README.read_text()
+    # azure-functions 1.x requires < 3.13 and 2.x requires 3.13: the line follows the Python
+    assert 'azure-functions~=1.26; python_version < "3.13"' in requirements
+    assert 'azure-functions~=2.3; python_version >= "3.13"' in requirements
+    assert (3, 11) <= sys.version_info[:2] < (3, 14)

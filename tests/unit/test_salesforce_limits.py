@@ -76,3 +76,12 @@ def test_with_country_picklists_codes_go_to_code_fields_and_names_stay_text():
         "BillingCountryCode": None,
         "BillingStateCode": None,
     }
+
+
+def test_more_than_ten_types_never_make_an_eleventh_chunk():
+    records = [_record(f"Type{n:02d}__c", f"a{n:02d}{i}") for n in range(12) for i in range(3)]
+
+    calls = collection_calls(records)
+
+    assert [len(c) for c in calls] == [30, 6]
+    assert sum(len(c) for c in calls) == 36

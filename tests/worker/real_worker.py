@@ -3,10 +3,11 @@
 `azure-functions-runtime` is the Python worker's library for Python 3.13+; its loader and
 registry run the same load-time checks as the worker Azure runs for 3.11/3.12. The environment
 holds it, `azure-functions` 2.x and the app's own requirements.txt (minus its azure-functions
-1.x pin), at the versions the app's own environment resolved (its installed packages are the
-constraints: the same code on both sides, and no fresh dependency resolution that pip may
-not finish), lives in `.crosswalk/worker-py313/` (git-ignored) and is rebuilt only when those
-requirements or versions change. `scripts/worker_index.py` runs inside it.
+lines), at the versions the app's own environment resolved (its installed packages are the
+constraints, so both sides run the same code; requirements.txt also resolves on 3.13 by
+itself, tests/worker/test_requirements.py), lives in `.crosswalk/worker-py313/`
+(git-ignored) and is rebuilt only when those requirements or versions change.
+`scripts/worker_index.py` runs inside it.
 """
 
 from __future__ import annotations
