@@ -11,7 +11,8 @@ from simple_salesforce.format import format_soql
 
 from activities import bp
 from crosswalk.curated_jobs import ONE_AT_A_TIME
-from crosswalk.erasure.keys import Person, mentions, normalise, tombstone, tombstones
+from crosswalk.erasure.gate import erased_values
+from crosswalk.erasure.keys import Person, mentions, tombstones
 from crosswalk.erasure.lake import erase_dead_letters, erase_raw, scrub
 from crosswalk.erasure.requests import (
     ErasureReceipt,
@@ -228,16 +229,6 @@ def erasure_finish(payload: dict) -> dict[str, Any]:
     if receipt.outcome == "erased":
         lake.delete(request_path(receipt.request_id))
     return {"receipt": receipt_path(receipt.request_id)}
-
-
-def erased_values(values: list[str | None]) -> set[str]:
-    """Which of these e-mails / D2C user ids belong to erased people (none without a key)."""
-    key = services().settings.erasure.key_bytes()
-    normal = {n for v in values if v and (n := normalise(v))}
-    if key is None or not normal:
-        return set()
-    by_hash = {tombstone(key, value): value for value in normal}
-    return {by_hash[h] for h in services().profiles.tombstoned(sorted(by_hash))}
 
 
 @bp.activity_trigger(input_name="payload")

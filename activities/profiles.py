@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from activities import bp
+from crosswalk.erasure.gate import erased_values
 from crosswalk.errors import PreconditionFailed, TransientError
 from crosswalk.models import ProfileStatus, UnifiedProfile
 from crosswalk.people import ProfileContact, merge_person
@@ -15,8 +16,6 @@ from crosswalk.whole_profile import merge_people
 
 def _without_erased(profile: UnifiedProfile) -> UnifiedProfile:
     """The profile without people who were erased: no flow brings them back."""
-    from activities.erasure import erased_values
-
     erased = erased_values([v for p in profile.contacts for v in (p.email, p.d2c_user_id)])
     if not erased:
         return profile
