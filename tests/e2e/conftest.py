@@ -22,7 +22,11 @@ from tests.support.stack import easy_auth_principal
 FAST_RETRIES = {"RETRY_FIRST_INTERVAL_SECONDS": "1", "RETRY_MAX_ATTEMPTS": "4"}
 # Time skipping jumps to timer-trigger occurrences on its way to durable timers; 29 February
 # is far enough away that no test reaches the reconciliation schedule by accident.
-QUIET_SCHEDULE = {"RECONCILE_SCHEDULE": "0 0 0 29 2 *"}
+QUIET_SCHEDULE = {
+    "RECONCILE_SCHEDULE": "0 0 0 29 2 *",
+    "CURATED_REFRESH_SCHEDULE": "0 0 0 29 2 *",
+    "CURATED_COMPACT_SCHEDULE": "0 0 0 29 2 *",
+}
 
 
 @dataclass
