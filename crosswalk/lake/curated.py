@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from arro3.core import Array, DataType, Field, Schema, Table
-from deltalake import CommitProperties, DeltaTable, QueryBuilder, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake import CommitProperties, QueryBuilder, write_deltalake
 
 from crosswalk.errors import ConfigurationError
-from crosswalk.lake.curated_people import PeopleTable, micros
+from crosswalk.lake.curated_people import DeltaAt, PeopleTable, micros
 from crosswalk.models import UnifiedProfile
 from crosswalk.profiles.base import ProfileStore, account_key, chunks
 from crosswalk.settings import LakeKind, LakeSettings
@@ -104,12 +103,11 @@ def from_row(row: dict[str, Any]) -> UnifiedProfile:
     return UnifiedProfile.model_validate(values)
 
 
-class ProfileTable:
+class ProfileTable(DeltaAt):
     """The curated profiles table at `uri` (a folder path, or `abfss://container@account...`)."""
 
     def __init__(self, uri: str, *, storage_options: dict[str, str] | None = None) -> None:
-        self.uri = uri
-        self._options = storage_options
+        super().__init__(uri, storage_options=storage_options)
         self.people = PeopleTable(uri + "_people", storage_options=storage_options)
 
     @classmethod
@@ -124,16 +122,6 @@ class ProfileTable:
         account = options["account_name"]
         uri = f"abfss://{settings.container}@{account}.dfs.core.windows.net/{path}"
         return cls(uri, storage_options=options)
-
-    def _open(self) -> DeltaTable | None:
-        try:
-            return DeltaTable(self.uri, storage_options=self._options)
-        except TableNotFoundError:
-            return None
-
-    def version(self) -> int | None:
-        table = self._open()
-        return None if table is None else table.version()
 
     def _query(self, sql: str) -> list[dict[str, Any]]:
         table = self._open()

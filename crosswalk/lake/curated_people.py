@@ -116,8 +116,8 @@ def from_row(row: dict[str, Any]) -> ProfileContact:
     return ProfileContact.model_validate(values)
 
 
-class PeopleTable:
-    """The curated people table at `uri` (beside the profiles table)."""
+class DeltaAt:
+    """A Delta table at `uri` that may not exist yet (a folder path or `abfss://...`)."""
 
     def __init__(self, uri: str, *, storage_options: dict[str, str] | None = None) -> None:
         self.uri = uri
@@ -132,6 +132,10 @@ class PeopleTable:
     def version(self) -> int | None:
         table = self._open()
         return None if table is None else table.version()
+
+
+class PeopleTable(DeltaAt):
+    """The curated people table at `uri` (beside the profiles table)."""
 
     def replace_accounts(
         self, profiles: Sequence[UnifiedProfile], gone: Iterable[str], *, now: datetime
