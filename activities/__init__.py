@@ -36,6 +36,7 @@ bp = _TracedBlueprint()
 # The modules register their functions on `bp` when imported.
 from activities import (  # noqa: E402, F401
     d2c,
+    erasure,
     lake,
     notify,
     profiles,

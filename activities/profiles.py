@@ -5,20 +5,48 @@ from __future__ import annotations
 from typing import Any
 
 from activities import bp
+from crosswalk.erasure.gate import erased_values
 from crosswalk.errors import PreconditionFailed, TransientError
 from crosswalk.models import ProfileStatus, UnifiedProfile
-from crosswalk.profiles.base import SYSTEM
+from crosswalk.people import ProfileContact, merge_person
+from crosswalk.profiles.base import SYSTEM, LookupKind
 from crosswalk.services import services
+from crosswalk.whole_profile import merge_people
+
+
+def _without_erased(profile: UnifiedProfile) -> UnifiedProfile:
+    """The profile without people who were erased: no flow brings them back."""
+    erased = erased_values([v for p in profile.contacts for v in (p.email, p.d2c_user_id)])
+    if not erased:
+        return profile
+    people = [
+        p
+        for p in profile.contacts
+        if not {(p.email or "").strip().lower(), p.d2c_user_id or ""} & erased
+    ]
+    return profile.model_copy(update={"contacts": people})
 
 
 @bp.activity_trigger(input_name="payload")
 def profile_upsert(payload: dict) -> dict[str, Any]:
     """Write the profile; the stored version's etag guards against a concurrent writer."""
     store = services().profiles
+    owner = services().settings.ownership.marketing_consent
     profile = UnifiedProfile.model_validate(payload["profile"])
-    current = store.get(profile.sf_account_id)
-    stored = store.upsert(profile, if_match=current.etag if current else None)
-    return {"sf_account_id": stored.sf_account_id, "etag": stored.etag}
+    for _ in range(5):
+        current = store.get(profile.sf_account_id)
+        if current is not None:  # keep the sign-ups and the owner's newer consent
+            people = merge_people(current.contacts, profile.contacts, owner)
+            profile = profile.model_copy(update={"contacts": people})
+        profile = _without_erased(profile)
+        try:
+            stored = store.upsert(profile, if_match=current.etag if current else None)
+        except PreconditionFailed:
+            continue
+        return {"sf_account_id": stored.sf_account_id, "etag": stored.etag}
+    raise TransientError(
+        f"profile {profile.sf_account_id} kept changing under the write", system=SYSTEM, code="busy"
+    )
 
 
 @bp.activity_trigger(input_name="payload")
@@ -85,3 +113,39 @@ def profile_match_domain(payload: dict) -> dict[str, Any]:
         if p.status is ProfileStatus.ACTIVE and p.d2c_customer_id is not None
     ]
     return {"account_ids": sorted(matches)}
+
+
+@bp.activity_trigger(input_name="payload")
+def profile_put_person(payload: dict) -> dict[str, Any]:
+    """Add or update one person of a profile (a linked sign-up, a consent change).
+
+    The profile is the one of `sf_account_id`, or, without it, every profile that knows the
+    person's D2C user id (a lookup entry, so a point read). Consent follows the owner rule.
+    """
+    store = services().profiles
+    owner = services().settings.ownership.marketing_consent
+    person = ProfileContact.model_validate(payload["person"])
+    if payload.get("sf_account_id"):
+        accounts = [payload["sf_account_id"]]
+    elif person.d2c_user_id:
+        accounts = [p.sf_account_id for p in store.find(LookupKind.D2C_USER, person.d2c_user_id)]
+    else:
+        accounts = []
+    updated = []
+    for account_id in accounts:
+        for _ in range(5):
+            current = store.get(account_id)
+            if current is None:
+                break
+            people = merge_person(current.contacts, person, owner)
+            try:
+                store.upsert(current.model_copy(update={"contacts": people}), if_match=current.etag)
+            except PreconditionFailed:
+                continue
+            updated.append(account_id)
+            break
+        else:
+            raise TransientError(
+                f"profile {account_id} kept changing under the update", system=SYSTEM, code="busy"
+            )
+    return {"updated": updated}

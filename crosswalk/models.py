@@ -14,7 +14,6 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -23,32 +22,16 @@ from pydantic import (
     field_validator,
 )
 
-from crosswalk.salesforce_ids import KEY_PREFIXES, to_18
-
-
-def _salesforce_id(sobject: str) -> AfterValidator:
-    prefix = KEY_PREFIXES[sobject]
-
-    def check(value: str) -> str:
-        full = to_18(value)
-        if not full.startswith(prefix):
-            raise ValueError(f"a {sobject} id starts with {prefix}")
-        return full
-
-    return AfterValidator(check)
-
-
-SalesforceAccountId = Annotated[str, _salesforce_id("Account")]
-SalesforceContactId = Annotated[str, _salesforce_id("Contact")]
-SalesforceLeadId = Annotated[str, _salesforce_id("Lead")]
-SalesforceUserId = Annotated[str, _salesforce_id("User")]
-D2CCustomerId = Annotated[str, Field(pattern=r"^cus_[0-9A-Za-z]{8,32}$")]
-D2CUserId = Annotated[str, Field(pattern=r"^usr_[0-9A-Za-z]{8,32}$")]
-Email = Annotated[
-    str,
-    Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-    AfterValidator(lambda v: v.strip()),
-]
+from crosswalk.ids import (  # re-exported: callers import them from here
+    D2CCustomerId,
+    D2CUserId,
+    Email,
+    SalesforceAccountId,
+    SalesforceContactId,
+    SalesforceLeadId,
+    SalesforceUserId,
+)
+from crosswalk.people import ProfileContact
 
 
 class RequestBody(BaseModel):
@@ -357,6 +340,9 @@ class UnifiedProfile(BaseModel):
     approval: ApprovalDecision | None = None
     failure: dict[str, Any] | None = None
     updated_at: AwareDatetime | None = None
+    contacts: list[ProfileContact] = Field(
+        default_factory=list, description="every person of the account, with their consent"
+    )
     etag: str | None = Field(
         default=None, description="store-assigned version, for optimistic concurrency"
     )

@@ -101,7 +101,9 @@ class Services:
         from crosswalk.lake.raw import landing_from_settings
 
         with self._lock:
-            return landing_from_settings(self.lake, self.settings.lake)
+            return landing_from_settings(
+                self.lake, self.settings.lake, index_key=self.settings.erasure.key_bytes()
+            )
 
     @cached_property
     def profile_tokens(self) -> TokenVerifier:

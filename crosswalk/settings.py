@@ -459,6 +459,47 @@ class ProfileApiSettings(_Group):
         return f"{str(self.authority).rstrip('/')}/{self.tenant_id}/discovery/v2.0/keys"
 
 
+class SalesforceErasure(StrEnum):
+    DELETE = "delete"
+    ANONYMISE = "anonymise"
+
+
+class ErasureSettings(_Group):
+    """Erasing a person on request. `key` makes the tombstones and the raw zone's person index
+    (keyed hashes, never the e-mail): a Key Vault reference in Azure, at least 32 characters;
+    erasure is off (503) without it. Changing it orphans the tombstones made under the old one.
+    `salesforce` deletes the Contact/Lead, or keeps it anonymised for the books."""
+
+    model_config = SettingsConfigDict(env_prefix="ERASURE_")
+    prefix: ClassVar[str] = "ERASURE_"
+
+    key: SecretStr | None = None
+    salesforce: SalesforceErasure = SalesforceErasure.ANONYMISE
+
+    @field_validator("key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")  # the value stays out of errors
+        return value
+
+    def key_bytes(self) -> bytes | None:
+        return None if self.key is None else self.key.get_secret_value().encode()
+
+
+class CuratedSettings(_Group):
+    """The curated zone keeps itself fresh: NCRONTAB schedules of the timer functions (read by
+    their bindings as `%CURATED_REFRESH_SCHEDULE%` / `%CURATED_COMPACT_SCHEDULE%`), and how
+    long vacuum keeps files older versions need."""
+
+    model_config = SettingsConfigDict(env_prefix="CURATED_")
+    prefix: ClassVar[str] = "CURATED_"
+
+    refresh_schedule: str = Field(default="0 */15 * * * *", min_length=9, max_length=100)
+    compact_schedule: str = Field(default="0 30 3 * * *", min_length=9, max_length=100)
+    vacuum_retention_hours: int = Field(default=168, ge=0, le=24 * 365)
+
+
 class TelemetrySettings(_Group):
     """Where traces, metrics and logs go: Application Insights, an OTLP endpoint, both or none.
 
@@ -546,6 +587,8 @@ class Settings:
     profile_api: ProfileApiSettings
     telemetry: TelemetrySettings
     relay: RelaySettings
+    erasure: ErasureSettings
+    curated: CuratedSettings
 
 
 GROUPS: dict[str, type[_Group]] = {
@@ -564,6 +607,8 @@ GROUPS: dict[str, type[_Group]] = {
     "profile_api": ProfileApiSettings,
     "telemetry": TelemetrySettings,
     "relay": RelaySettings,
+    "erasure": ErasureSettings,
+    "curated": CuratedSettings,
 }
 
 

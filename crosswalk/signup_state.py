@@ -172,6 +172,14 @@ class SignupState(BaseModel):
             return None
         return {"customer": pending, "changed_fields": fields}
 
+    def forget(self) -> None:
+        """The person was erased: keep the link's ids (so nothing re-links), drop their data."""
+        self.email = None
+        self.pending = None
+        self.pending_fields = []
+        self.last_error = None
+        self.changes = []
+
     def _hold(self, instance_id: str, at: datetime) -> None:
         self.holder, self.held_since = instance_id, at
 

@@ -39,6 +39,9 @@ def _apply(state: SignupState, operation: str, payload: dict[str, Any]) -> Any:
             link=payload.get("link"),
             error=payload.get("error"),
         )
+    if operation == "forget":
+        state.forget()
+        return None
     if operation == "note_change":
         state.note(ChangeNote.model_validate({**payload, "at": at}))
         return None

@@ -94,6 +94,12 @@ param notifyWebhookUrl string = ''
 @description('NCRONTAB schedule of reconciliation runs (RECONCILE_SCHEDULE, six fields, UTC).')
 param reconcileSchedule string = '0 0 2 * * *'
 
+@description('NCRONTAB schedule of the curated zone refresh (CURATED_REFRESH_SCHEDULE, six fields, UTC).')
+param curatedRefreshSchedule string = '0 */15 * * * *'
+
+@description('NCRONTAB schedule of curated compaction and vacuum (CURATED_COMPACT_SCHEDULE).')
+param curatedCompactSchedule string = '0 30 3 * * *'
+
 @description('Days each support audit blob stays unchangeable (WORM).')
 @minValue(1)
 param auditRetentionDays int = 365
@@ -302,6 +308,8 @@ var appSettings = {
   LAKE_ACCOUNT_URL: lake.outputs.blobEndpoint
   LAKE_CONTAINER: lakeContainer
   RECONCILE_SCHEDULE: reconcileSchedule
+  CURATED_REFRESH_SCHEDULE: curatedRefreshSchedule
+  CURATED_COMPACT_SCHEDULE: curatedCompactSchedule
   SUPPORT_AUTH_MODE: 'easyauth'
   SUPPORT_AUDIT_KIND: 'blob'
   SUPPORT_AUDIT_CONTAINER: auditContainer

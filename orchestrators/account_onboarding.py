@@ -31,6 +31,7 @@ from crosswalk.rules import approval_reasons, qualifies_for_onboarding
 from crosswalk.settings import ApprovalSettings, OnboardingSettings
 from crosswalk.sync_state import SyncStatus
 from crosswalk.telemetry import metric
+from crosswalk.whole_profile import people_of_account
 from orchestrators import bp
 from orchestrators.steps import (
     RetryPolicy,
@@ -194,6 +195,12 @@ def _onboard(run: _Run) -> Step:
         last_modstamp=account.SystemModstamp,
         approval=decision,
         updated_at=context.current_utc_datetime,
+        contacts=people_of_account(
+            account,
+            primary_contact_id=plan.primary_contact_id,
+            primary_user_id=user_id,
+            invited=invited.get("status") == "invited",
+        ),
     )
     yield from run.step("profile_upsert", {"profile": profile.model_dump(mode="json")})
     run.saga.register("profile_remove", {"sf_account_id": account.Id})

@@ -5,9 +5,10 @@ email's domain against synced accounts in the profile store (free-mail never mat
 put it on a Contact under the matched Account, or a Lead (or nothing: SYNC_UNMATCHED_SIGNUPS):
 the record already keyed by the D2C user id, else an unlinked one with the same email (the
 person was in Salesforce first), else a new one -> write the Salesforce ids back to
-the D2C customer -> linked.
+the D2C customer -> the person onto the matched account's unified profile -> linked.
 
-updated: a storefront edit of a linked customer -> its D2C-owned fields on the Contact/Lead.
+updated: a storefront edit of a linked customer -> its D2C-owned fields on the Contact/Lead,
+and the person's consent onto every profile that knows their D2C user id.
 A Lead that sales converted refuses the write; the link then moves to the Contact it became.
 An edit that arrived while the link was being made runs right after, as a `continue_as_new`.
 """
@@ -26,6 +27,7 @@ from crosswalk.settings import FieldOwnershipSettings, SyncSettings, System, Unm
 from crosswalk.signup_state import SignupGrant
 from crosswalk.telemetry import metric
 from crosswalk.updates import SignupInput
+from crosswalk.whole_profile import signup_person, storefront_consent
 from orchestrators import bp
 from orchestrators.steps import (
     RetryPolicy,
@@ -118,6 +120,9 @@ def _link(run: _Run) -> Step:
         error = {"kind": "permanent", "system": "d2c", "code": "INVALID_DATA", "detail": detail}
         return {"outcome": "invalid", "note": detail, "error": error}
     user = D2CUser.model_validate(run.signup.user)
+    erased = yield from run.step("erasure_check", {"values": [user.email, user.id]})
+    if erased["erased"]:  # a person who asked to be forgotten: nothing links them again
+        return {"outcome": "erased", "note": "this person was erased; nothing was linked"}
     domain = matchable_domain(user.email)
     matches: list[str] = []
     if domain is not None:
@@ -151,6 +156,12 @@ def _link(run: _Run) -> Step:
         else {"lead_id": record_id}
     )
     yield from _write_link(run, link)
+    if account_id is not None:
+        person = signup_person(user, customer, contact_id=record_id)
+        yield from run.step(
+            "profile_put_person",
+            {"sf_account_id": account_id, "person": person.model_dump(mode="json")},
+        )
     notes.append(
         f"{plan.sobject} {record_id}" + (f" of Account {account_id}" if account_id else "")
     )
@@ -202,6 +213,10 @@ def _apply_edit(run: _Run, grant: SignupGrant) -> Step:
     assert grant.sobject is not None and grant.sf_id is not None
     d2c_owned = owned_by(System.D2C, run.ownership)
     fields = signup_updates(grant.sobject, run.customer, grant.changed_fields, d2c_owned)
+    if "marketing_consent" in grant.changed_fields and grant.user_id:
+        person = {"d2c_user_id": grant.user_id, "email": grant.email}
+        consent = storefront_consent(run.customer).model_dump(mode="json")
+        yield from run.step("profile_put_person", {"person": {**person, "consent": consent}})
     if not fields:
         note = f"no field of the {grant.sobject} follows {', '.join(grant.changed_fields) or '-'}"
         return {"outcome": "no_change", "note": note}

@@ -40,6 +40,9 @@ def app_env(sb: Any, data: Path, **overrides: str) -> dict[str, str]:
         # the relay's timer (%RELAY_SCHEDULE%): once a leap year unless the relay is on, so
         # time-skipping tests do not stop at every minute
         "RELAY_SCHEDULE": "0 0 0 29 2 *",
+        "CURATED_REFRESH_SCHEDULE": "0 * * * * *",  # locally every minute
+        "CURATED_COMPACT_SCHEDULE": "0 30 3 * * *",
+        "ERASURE_KEY": local_erasure_key(data),
     }
     env.update(overrides)
     return env
@@ -59,6 +62,19 @@ def relay_env(sb: Any, **overrides: str) -> dict[str, str]:
     }
     env.update(overrides)
     return env
+
+
+def local_erasure_key(data: Path) -> str:
+    """A random erasure key kept beside the local state (so tombstones outlive a restart);
+    in Azure it is a Key Vault reference."""
+    import secrets
+
+    path = data / "erasure.key"
+    if not path.exists():
+        data.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def onboardable_accounts(sb: Any, *, needs_approval: bool | None = None) -> list[dict[str, Any]]:

@@ -49,6 +49,7 @@ class Span:
     status_code: int  # 2 = error
     events: list[str]
     resource: dict[str, Any]
+    start_unix_nano: int = 0  # when it began: processes export on their own schedules
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class Received:
                 status_code=span.status.code,
                 events=[event.name for event in span.events],
                 resource=_attributes(resource_spans.resource.attributes),
+                start_unix_nano=span.start_time_unix_nano,
             )
             for resource_spans in request.resource_spans
             for scope in resource_spans.scope_spans

@@ -6,7 +6,9 @@ bp = df.Blueprint()
 
 from crosswalk.telemetry.functions import trace_functions  # noqa: E402
 from triggers import (  # noqa: E402, F401
+    curated,
     d2c_events,
+    erasure,
     onboarding,
     profiles_api,
     reconciliation,

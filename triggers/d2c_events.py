@@ -8,6 +8,7 @@
   Account id) `account_update` with the customer as the event carried it; for a sign-up,
   `d2c_signup_linking` to carry the edit to its Contact or Lead. Edits of fields nothing maps
   (users, status) are acknowledged and ignored.
+- `person.erasure_requested` starts `person_erasure` (triggers/erasure.py).
 
 A malformed event is dead-lettered to the lake with the reason and never fails the function;
 every other event is queued, as received, for the lake's raw zone (triggers/raw_zone.py).
@@ -42,11 +43,13 @@ from crosswalk.updates import (
 )
 from triggers import bp
 from triggers.dead_letters import dead_letter
+from triggers.erasure import from_d2c_event
 from triggers.raw_zone import cloud_event_time, land_raw
 
 log = logging.getLogger("crosswalk.events")
 
 TYPES = frozenset({"customer.registered", "customer.updated"})
+ERASURE_EVENT = "person.erasure_requested"
 SIGNUP_FIELDS = frozenset({"name", "phone", "marketing_consent"})
 """Customer fields a sign-up's Contact or Lead follows (crosswalk.mapping.signup_updates)."""
 
@@ -61,6 +64,9 @@ async def d2c_events(event: func.CloudEvent, client: df.DurableOrchestrationClie
     settings = services().settings
     kind = getattr(event, "type", None) or getattr(event, "event_type", None)
     metric.event_received("d2c", str(kind))
+    if kind == ERASURE_EVENT:  # never landed nor dead-lettered: it names who is to be forgotten
+        await from_d2c_event(client, event)
+        return
     try:
         if kind not in TYPES:
             log.info("event %s ignored: type %s", event.id, kind)

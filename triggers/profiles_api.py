@@ -83,7 +83,7 @@ async def profile_by_key(req: func.HttpRequest) -> func.HttpResponse:
         raise HttpError(404, "not_found", str(exc)) from None
     except lookup.Ambiguous as exc:
         raise HttpError(409, "ambiguous", str(exc)) from None
-    profile = await asyncio.to_thread(store.get, resolved.account_id)
+    profile = resolved.profile or await asyncio.to_thread(store.get, resolved.account_id)
     if profile is None:
         raise HttpError(404, "not_found", "no profile for that key")
     body = profile_view(profile).model_dump(mode="json")

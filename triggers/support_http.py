@@ -75,14 +75,16 @@ async def audit(
     outcome: str,
     **details: Any,
 ) -> AuditEntry:
+    # The WORM log is never erased, so it never takes a customer's e-mail or phone: what
+    # staff typed (the reason, a key they searched by) and what an action returned are masked.
     entry = AuditEntry(
         actor=principal.name,
         roles=sorted(principal.roles),
         action=action,
-        target=target,
-        reason=reason,
+        target=mask(target),
+        reason=mask(reason),
         outcome=outcome,
-        details={k: v for k, v in details.items() if v is not None},
+        details=mask({k: v for k, v in details.items() if v is not None}),
     )
     return await asyncio.to_thread(audit_store().append, entry)
 

@@ -138,6 +138,10 @@ class D2CClient:
     def remove_user(self, customer_id: str, user_id: str) -> None:
         self._request("DELETE", f"/v1/customers/{customer_id}/users/{user_id}")
 
+    def erase_user(self, user_id: str) -> None:
+        """Erase the person's data in D2C (eraseUser; idempotent)."""
+        self._request("POST", f"/v1/users/{user_id}/erase")
+
     # ------------------------------------------------------------------ transport
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:

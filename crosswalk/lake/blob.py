@@ -37,6 +37,7 @@ from crosswalk.errors import (
 )
 from crosswalk.lake.base import SYSTEM, check_path, check_prefix, decode, encode
 from crosswalk.settings import LakeSettings
+from crosswalk.telemetry.azure_calls import hooks
 
 _JSON = ContentSettings(content_type="application/json")
 _SECRETS = [
@@ -101,6 +102,7 @@ def container_from_connection_string(
             retry_total=retry_total,
             connection_timeout=connection_timeout,
             read_timeout=read_timeout,
+            **hooks("blob"),
         )
     except (ValueError, AzureError):
         # The SDK's message may quote the string; ours must not.
@@ -133,6 +135,7 @@ def container_from_account_url(
         retry_total=retry_total,
         connection_timeout=connection_timeout,
         read_timeout=read_timeout,
+        **hooks("blob"),
     )
     return client, owned
 

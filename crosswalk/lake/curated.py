@@ -3,6 +3,8 @@
 One row per profile, the profile's fields as typed columns (times as UTC timestamps, the
 approval and failure as JSON text) plus the store's `etag` and `refreshed_at`, partitioned by
 `status` (a handful of values, and what most questions filter on: active customers, failures).
+The people of each profile, with their consent, are rows of a second table beside it
+(`<path>_people`, crosswalk/lake/curated_people.py), refreshed in the same pass.
 Written with `deltalake` (delta-rs) to a folder or to Azure Blob / ADLS Gen2, where Synapse,
 Fabric and Databricks read it.
 
@@ -23,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from arro3.core import Array, DataType, Field, Schema, Table
-from deltalake import CommitProperties, DeltaTable, QueryBuilder, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake import CommitProperties, QueryBuilder, write_deltalake
 
 from crosswalk.errors import ConfigurationError
+from crosswalk.lake.curated_people import DeltaAt, PeopleTable, micros
 from crosswalk.models import UnifiedProfile
 from crosswalk.profiles.base import ProfileStore, account_key, chunks
 from crosswalk.settings import LakeKind, LakeSettings
@@ -62,17 +64,11 @@ class RefreshResult:
     deleted: int
     unchanged: int
     version: int | None
-
-
-def _micros(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
-    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    people: int = 0  # person rows written
 
 
 def _times(values: Sequence[datetime | None]) -> Array:
-    return Array([_micros(value) for value in values], DataType.int64()).cast(_TS)
+    return Array([micros(value) for value in values], DataType.int64()).cast(_TS)
 
 
 def _text(values: Sequence[str | None]) -> Array:
@@ -107,12 +103,12 @@ def from_row(row: dict[str, Any]) -> UnifiedProfile:
     return UnifiedProfile.model_validate(values)
 
 
-class ProfileTable:
+class ProfileTable(DeltaAt):
     """The curated profiles table at `uri` (a folder path, or `abfss://container@account...`)."""
 
     def __init__(self, uri: str, *, storage_options: dict[str, str] | None = None) -> None:
-        self.uri = uri
-        self._options = storage_options
+        super().__init__(uri, storage_options=storage_options)
+        self.people = PeopleTable(uri + "_people", storage_options=storage_options)
 
     @classmethod
     def from_settings(cls, settings: LakeSettings) -> ProfileTable:
@@ -126,16 +122,6 @@ class ProfileTable:
         account = options["account_name"]
         uri = f"abfss://{settings.container}@{account}.dfs.core.windows.net/{path}"
         return cls(uri, storage_options=options)
-
-    def _open(self) -> DeltaTable | None:
-        try:
-            return DeltaTable(self.uri, storage_options=self._options)
-        except TableNotFoundError:
-            return None
-
-    def version(self) -> int | None:
-        table = self._open()
-        return None if table is None else table.version()
 
     def _query(self, sql: str) -> list[dict[str, Any]]:
         table = self._open()
@@ -154,9 +140,15 @@ class ProfileTable:
         }
 
     def read(self) -> dict[str, UnifiedProfile]:
-        """Every row as a profile, keyed by Account id."""
+        """Every row as a profile with its people, keyed by Account id."""
         rows = self._query(f"SELECT {', '.join(COLUMNS)} FROM profiles")
-        return {str(row["sf_account_id"]): from_row(row) for row in rows}
+        people = self.people.read()
+        return {
+            str(row["sf_account_id"]): from_row(row).model_copy(
+                update={"contacts": people.get(str(row["sf_account_id"]), [])}
+            )
+            for row in rows
+        }
 
     def upsert(self, profiles: Sequence[UnifiedProfile], *, now: datetime) -> int:
         """MERGE the profiles in by Account id (insert the new, update the changed)."""
@@ -213,6 +205,9 @@ class ProfileTable:
         batch: list[UnifiedProfile] = []
         for chunk in chunks(sorted(changed), _READ_CHUNK):
             batch.extend(store.get_many(chunk).values())
+        # people first: a refresh that stops between the tables finds the accounts changed
+        # again next time (the profiles table still has their old etags) and redoes both
+        people = self.people.replace_accounts(batch, gone, now=moment)
         upserted = self.upsert(batch, now=moment)
         deleted = self.delete(gone)
         return RefreshResult(
@@ -220,25 +215,29 @@ class ProfileTable:
             deleted=deleted,
             unchanged=len(wanted) - len(changed),
             version=self.version(),
+            people=people,
         )
 
     def compact(self) -> dict[str, Any]:
-        """OPTIMIZE: rewrite small files into few per partition; returns delta-rs' metrics."""
-        table = self._open()
-        return {} if table is None else dict(table.optimize.compact())
+        """OPTIMIZE both tables: small files into few per partition; returns delta-rs' metrics
+        (the people table's under `people`)."""
+        table, people = self._open(), self.people._open()
+        metrics: dict[str, Any] = {} if table is None else dict(table.optimize.compact())
+        if people is not None:
+            metrics["people"] = dict(people.optimize.compact())
+        return metrics
 
     def vacuum(self, *, retention_hours: int = 168) -> list[str]:
         """Delete files no table version within `retention_hours` needs; returns them."""
-        table = self._open()
-        if table is None:
-            return []
-        return list(
-            table.vacuum(
-                retention_hours=retention_hours,
-                dry_run=False,
-                enforce_retention_duration=retention_hours >= 168,
-            )
-        )
+        removed: list[str] = []
+        for table in (self._open(), self.people._open()):
+            if table is not None:
+                removed += table.vacuum(
+                    retention_hours=retention_hours,
+                    dry_run=False,
+                    enforce_retention_duration=retention_hours >= 168,
+                )
+        return removed
 
     def files(self) -> int:
         table = self._open()

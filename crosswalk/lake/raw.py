@@ -11,6 +11,10 @@ time it writes there (then keeps them in memory) and leaves out ids it finds. Tw
 receiving the same event within the same moment can still both write it; readers
 (`RawZone.read`, replay) keep the first line per id, so nothing downstream sees it twice.
 
+With an erasure key, each batch gets a sidecar `{batch}.persons` listing the short keyed
+hashes of every e-mail and D2C user id in it (crosswalk/erasure/keys.py), so erasing a person
+reads the sidecars and only the batches that can hold them.
+
 `RawLanding` is what the triggers call: `land()` only appends to an in-memory buffer (it never
 blocks on I/O and never raises), and a background thread writes the buffer every
 `LAKE_RAW_FLUSH_SECONDS` or `LAKE_RAW_BATCH_SIZE` events. Events still buffered when the
@@ -31,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from crosswalk.erasure.keys import index_keys
 from crosswalk.errors import InvalidData
 from crosswalk.lake.base import SYSTEM, Lake, check_path
 from crosswalk.models import compact_utc
@@ -39,6 +44,7 @@ log = logging.getLogger("crosswalk.lake.raw")
 
 SYSTEMS = frozenset({"salesforce", "d2c"})
 _INDEXED_FOLDERS = 64  # hour folders whose ids a writer keeps in memory
+PERSONS = ".persons"  # a batch's person-index sidecar: `{batch}.persons`
 
 
 @dataclass(frozen=True)
@@ -110,8 +116,11 @@ def decode_lines(data: bytes, path: str) -> list[dict[str, Any]]:
 class RawZone:
     """Reads and writes raw-zone batches on a `Lake` (folder or Blob)."""
 
-    def __init__(self, lake: Lake, *, writer: str | None = None) -> None:
+    def __init__(
+        self, lake: Lake, *, writer: str | None = None, index_key: bytes | None = None
+    ) -> None:
         self._lake = lake
+        self._index_key = index_key
         self._writer = writer or uuid.uuid4().hex[:10]
         self._seq = 0
         self._lock = threading.Lock()
@@ -146,9 +155,10 @@ class RawZone:
                 self._seq += 1
                 stamp = compact_utc(datetime.now(UTC))
                 path = f"{folder}{stamp}-{self._writer}-{self._seq:06d}.jsonl"
-                self._lake.put_bytes(
-                    path, encode_lines(e.line() for e in fresh), content_type="application/x-ndjson"
-                )
+                lines = [e.line() for e in fresh]
+                if self._index_key is not None:  # the index first: a batch is never unindexed
+                    write_person_index(self._lake, path, index_keys(self._index_key, lines))
+                self._lake.put_bytes(path, encode_lines(lines), content_type="application/x-ndjson")
                 known.update(e.id for e in fresh)
                 written.append(path)
                 count += len(fresh)
@@ -313,12 +323,18 @@ class RawLanding:
             self.flush()
 
 
-def landing_from_settings(lake: Lake, settings: Any) -> RawLanding | None:
+def write_person_index(lake: Lake, batch: str, keys: list[str]) -> None:
+    lake.put_bytes(batch + PERSONS, json.dumps(keys).encode(), content_type="application/json")
+
+
+def landing_from_settings(
+    lake: Lake, settings: Any, *, index_key: bytes | None = None
+) -> RawLanding | None:
     """The landing the triggers use, or None when `LAKE_RAW_ENABLED` is false."""
     if not settings.raw_enabled:
         return None
     return RawLanding(
-        RawZone(lake),
+        RawZone(lake, index_key=index_key),
         batch_size=settings.raw_batch_size,
         flush_seconds=settings.raw_flush_seconds,
         max_buffer=settings.raw_max_buffer,

@@ -5,17 +5,26 @@ stored profile with a fresh, opaque `etag`; passing that etag back as `if_match`
 write conditional, so two workers racing on one account cannot silently overwrite each other
 (the loser gets `PreconditionFailed` and re-reads). Reconciliation reports live in the same
 store because support staff read them next to the profiles.
+
+Every read by a key other than the Account id goes through a lookup entry (`lookup_key`: the
+kind and a SHA-256 of the normalised value, so no e-mail address ends up in a document id):
+entry -> Account ids -> profile. On Cosmos DB that is two point reads, never a cross-partition
+query. An entry may name an Account whose profile no longer carries the key (a writer that
+stopped between its steps); reads check the profile's own `lookup_keys` and skip those, and
+`repair_lookups` puts an Account's entries right.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from crosswalk.errors import InvalidData
@@ -67,6 +76,11 @@ class ProfileStore(Protocol):
         copy (the curated zone's table) was made, including what was deleted."""
         ...
 
+    def find(self, kind: LookupKind, value: str) -> list[UnifiedProfile]:
+        """Profiles that carry `value` as a key of `kind`, by Account id: one read of the
+        lookup entry, then one read per Account it names (two point reads when it is one)."""
+        ...
+
     def find_by_d2c_customer(self, d2c_customer_id: str) -> UnifiedProfile | None:
         """The profile linked to a D2C customer (lowest Account id if data is ever duplicated)."""
         ...
@@ -76,7 +90,12 @@ class ProfileStore(Protocol):
         ...
 
     def find_by_email(self, email: str) -> list[UnifiedProfile]:
-        """Profiles whose `primary_email` matches, case-insensitively."""
+        """Profiles with a person (or primary e-mail) of that address, case-insensitively."""
+        ...
+
+    def repair_lookups(self, sf_account_id: str) -> int:
+        """Make the lookup entries agree with the stored profile (or its absence); returns
+        how many entries it had to change. Reconciliation calls it for the accounts it sees."""
         ...
 
     def list_by_status(
@@ -96,6 +115,14 @@ class ProfileStore(Protocol):
         """
         ...
 
+    def put_tombstones(self, hashes: Sequence[str], at: datetime) -> None:
+        """Remember erased people by their keyed hashes (crosswalk/erasure/keys.py)."""
+        ...
+
+    def tombstoned(self, hashes: Sequence[str]) -> set[str]:
+        """Which of these keyed hashes belong to erased people (a point read each)."""
+        ...
+
     def put_report(self, report: ReconciliationReport) -> None:
         """Store (or replace) a reconciliation report under its run id."""
         ...
@@ -113,6 +140,61 @@ class ProfileStore(Protocol):
         ...
 
 
+class LookupKind(StrEnum):
+    D2C_CUSTOMER = "d2c"
+    D2C_USER = "user"
+    EMAIL = "email"
+    DOMAIN = "domain"
+
+
+_FOLDED_KINDS = (LookupKind.EMAIL, LookupKind.DOMAIN)
+
+
+def lookup_key(kind: LookupKind | str, value: str | None) -> str | None:
+    """`<kind>:<sha256 of the value>`: e-mails and domains case-folded, ids as they are.
+
+    Hashed so the entry's id is safe in Cosmos (no `/`, `?`, `#`) and holds no address.
+    """
+    kind = LookupKind(kind)
+    if value is None:
+        return None
+    normal = fold(value) if kind in _FOLDED_KINDS else value.strip()
+    if not normal:
+        return None
+    return f"{kind}:{hashlib.sha256(normal.encode()).hexdigest()}"
+
+
+def profile_lookup_keys(profile: UnifiedProfile) -> list[str]:
+    """Every lookup key a profile answers to, sorted: its D2C ids, every person's e-mail and
+    D2C user id, and its company e-mail domain."""
+    pairs: list[tuple[LookupKind, str | None]] = [
+        (LookupKind.D2C_CUSTOMER, profile.d2c_customer_id),
+        (LookupKind.D2C_USER, profile.d2c_primary_user_id),
+        (LookupKind.EMAIL, profile.primary_email),
+        (LookupKind.DOMAIN, profile.email_domain),
+    ]
+    for person in profile.contacts:
+        pairs += [(LookupKind.EMAIL, person.email), (LookupKind.D2C_USER, person.d2c_user_id)]
+    return sorted({key for kind, value in pairs if (key := lookup_key(kind, value))})
+
+
+class KeyedReads:
+    """The named finders, written once over each store's `find`."""
+
+    def find(self, kind: LookupKind, value: str) -> list[UnifiedProfile]:
+        raise NotImplementedError
+
+    def find_by_d2c_customer(self, d2c_customer_id: str) -> UnifiedProfile | None:
+        hits = self.find(LookupKind.D2C_CUSTOMER, d2c_customer_id)
+        return hits[0] if hits else None
+
+    def find_by_email_domain(self, domain: str) -> list[UnifiedProfile]:
+        return self.find(LookupKind.DOMAIN, domain)
+
+    def find_by_email(self, email: str) -> list[UnifiedProfile]:
+        return self.find(LookupKind.EMAIL, email)
+
+
 def account_key(sf_account_id: str) -> str:
     """The 18-character Account id every implementation keys on; bad ids are InvalidData."""
     try:
@@ -126,6 +208,16 @@ def account_key(sf_account_id: str) -> str:
             "not a Salesforce Account id: must start with 001", system=SYSTEM, field="sf_account_id"
         )
     return full
+
+
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+def tombstone_key(value: str) -> str:
+    """A tombstone's keyed hash, refused unless it is one (64 lowercase hex)."""
+    if not isinstance(value, str) or not _HASH.match(value):
+        raise InvalidData("a tombstone is 64 lowercase hex", system=SYSTEM, field="hash")
+    return value
 
 
 _RUN_ID = re.compile(r"[^/\\?#\x00-\x1f]{1,200}")

@@ -4,6 +4,16 @@ Layout (one container, partition key path `/sf_account_id`):
 - a profile is a flat document, `id` = partition key = the 18-char Account id, `type` =
   "profile", the profile's fields as JSON plus `email_domain_lc` / `primary_email_lc` (folded
   copies for the case-insensitive lookups); Cosmos' own `_etag` is the profile's etag.
+- a lookup entry is `{id: sf_account_id: "<kind>:<sha256>", type: "lookup", accounts: [...]}`
+  (`lookup_key`): its own logical partition, so a read by D2C id, user id, e-mail or domain
+  is a point read of the entry and a point read of the profile. A transactional batch is
+  bound to one logical partition, so entries cannot be written in the profile's batch:
+  `upsert` adds the new keys' entries before the profile and removes the dropped keys' after
+  it, so a written profile is always findable; an entry left naming an Account whose profile
+  dropped the key (a crash between the steps) is skipped by reads (the profile's own
+  `lookup_keys` decide) and put right by `repair_lookups`.
+- a tombstone of an erased person is `{id: sf_account_id: "tomb:<keyed hash>", type:
+  "tombstone", at}`: a point read answers "was this person erased?".
 - a reconciliation report is `{id, sf_account_id: "report:<run_id>", type: "report",
   started_at, report}`: its own logical partition, never mistaken for an Account (Account ids
   contain no colon), and no second container to provision, secure and pay for.
@@ -21,35 +31,29 @@ because `CosmosClient()` already talks to the account.
 
 from __future__ import annotations
 
-import functools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
     AzureError,
-    ClientAuthenticationError,
-    ServiceRequestError,
-    ServiceResponseError,
 )
 from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
-from azure.cosmos.exceptions import CosmosClientTimeoutError, CosmosHttpResponseError
+from azure.cosmos.exceptions import CosmosHttpResponseError
 
 from crosswalk.errors import (
-    AuthenticationFailed,
-    IntegrationError,
     PermanentError,
     PreconditionFailed,
-    RateLimited,
-    TransientError,
-    error_for_status,
 )
 from crosswalk.models import ProfileStatus, ReconciliationReport, UnifiedProfile, utc_iso
+from crosswalk.profiles import cosmos_lookups as lookup_entries
 from crosswalk.profiles.base import (
     SYSTEM,
     ChangePage,
+    KeyedReads,
+    LookupKind,
     account_key,
     check_limit,
     chunks,
@@ -57,62 +61,24 @@ from crosswalk.profiles.base import (
     encode_cursor,
     feed_stamp,
     fold,
+    lookup_key,
+    profile_lookup_keys,
     run_key,
     status_value,
+    tombstone_key,
     unique_keys,
 )
+from crosswalk.profiles.cosmos_errors import cosmos_error, mapped
+from crosswalk.telemetry.azure_calls import hooks
 
 PARTITION_KEY_PATH = "/sf_account_id"
 REPORT_PREFIX = "report:"
+TOMBSTONE_PREFIX = "tomb:"
 _CHUNK = 1000  # ids per ARRAY_CONTAINS query: ~22 KB of parameters, far below the 512 KB cap
 _PROFILE = "c.type = 'profile'"
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def cosmos_error(exc: Exception, action: str) -> IntegrationError:
-    """Sort a Cosmos / azure-core failure into the taxonomy, without secrets in the text."""
-    if isinstance(exc, IntegrationError):
-        return exc
-    if isinstance(exc, CosmosHttpResponseError):
-        status = int(exc.status_code or 0)
-        sub = getattr(exc, "sub_status", None)
-        detail = f"{action}: cosmos {status}" + (f"/{sub}" if sub else "")
-        headers = getattr(exc, "headers", None) or {}
-        if status == 429:
-            wait_ms = headers.get("x-ms-retry-after-ms")
-            retry_after = float(wait_ms) / 1000 if wait_ms else None
-            return RateLimited(
-                detail, system=SYSTEM, status=429, code="TooManyRequests", retry_after=retry_after
-            )
-        if status == 449:  # "retry with": a concurrent write conflict inside Cosmos
-            return TransientError(detail, system=SYSTEM, status=449, code="RetryWith")
-        if status == 0:
-            return TransientError(detail, system=SYSTEM)
-        return error_for_status(SYSTEM, status, detail, code=str(sub) if sub else None)
-    name = type(exc).__name__
-    if isinstance(exc, CosmosClientTimeoutError):
-        return TransientError(f"{action}: {name}", system=SYSTEM, code="TIMEOUT")
-    if isinstance(exc, ClientAuthenticationError):
-        return AuthenticationFailed(f"{action}: {name}", system=SYSTEM, code="CREDENTIAL")
-    if isinstance(exc, ServiceRequestError | ServiceResponseError):
-        return TransientError(f"{action}: {name}", system=SYSTEM, code="NETWORK")
-    return TransientError(f"{action}: {name}", system=SYSTEM)
-
-
-def _mapped(action: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    def decorate(method: Callable[P, R]) -> Callable[P, R]:
-        @functools.wraps(method)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return method(*args, **kwargs)
-            except AzureError as exc:
-                raise cosmos_error(exc, action) from exc
-
-        return wrapper
-
-    return decorate
 
 
 def to_document(profile: UnifiedProfile, changed_at: datetime) -> dict[str, Any]:
@@ -127,6 +93,7 @@ def to_document(profile: UnifiedProfile, changed_at: datetime) -> dict[str, Any]
         status=ProfileStatus(profile.status).value,
         email_domain_lc=fold(profile.email_domain),
         primary_email_lc=fold(profile.primary_email),
+        lookup_keys=profile_lookup_keys(profile),
         changed_at=stamp,
         feed_key=f"{stamp}|{key}",
     )
@@ -151,7 +118,7 @@ def report_document(report: ReconciliationReport) -> dict[str, Any]:
     }
 
 
-class CosmosProfileStore:
+class CosmosProfileStore(KeyedReads):
     """`ProfileStore` over one Cosmos DB container (see the module docstring for the layout).
 
     `credential` is an account key, a `TokenCredential`, or None for `DefaultAzureCredential`
@@ -201,7 +168,8 @@ class CosmosProfileStore:
             from azure.identity import DefaultAzureCredential
 
             credential = self._owned_credential = DefaultAzureCredential()
-        self._client = CosmosClient(self._endpoint, credential=credential, **self._options)
+        options = {**hooks("cosmos"), **self._options}
+        self._client = CosmosClient(self._endpoint, credential=credential, **options)
         if self._create:
             database = self._client.create_database_if_not_exists(self._database)
             return database.create_container_if_not_exists(
@@ -230,26 +198,26 @@ class CosmosProfileStore:
 
     def _read(self, key: str) -> dict[str, Any] | None:
         """The document whose id and partition key are `key` (a point read), or None."""
-        try:
-            return self._container().read_item(item=key, partition_key=key)
-        except CosmosHttpResponseError as exc:
-            if exc.status_code == 404:
-                return None
-            raise
+        return lookup_entries.read_document(self._container(), key)
 
     # ---------------------------------------------------------------- profiles
 
-    @_mapped("read profile")
+    @mapped("read profile")
     def get(self, sf_account_id: str) -> UnifiedProfile | None:
         document = self._read(account_key(sf_account_id))
         return None if document is None else from_document(document)
 
-    @_mapped("write profile")
+    @mapped("write profile")
     def upsert(self, profile: UnifiedProfile, *, if_match: str | None = None) -> UnifiedProfile:
         changed = datetime.now(UTC)
         document = to_document(profile, changed)
         key = document["id"]
         container = self._container()
+        before = self._read(key)
+        had = set(before.get("lookup_keys", [])) if before else set()
+        wanted = set(document["lookup_keys"])
+        for entry in sorted(wanted - had):
+            self._lookup_add(entry, key)
         if if_match is None:
             stored = container.upsert_item(document)
         else:
@@ -266,13 +234,15 @@ class CosmosProfileStore:
                         f"profile {key} changed since it was read", system=SYSTEM, status=412
                     ) from exc
                 raise
+        self._lookups_drop(key, had - wanted)
         return profile.model_copy(
             update={"sf_account_id": key, "etag": stored["_etag"], "changed_at": changed}
         )
 
-    @_mapped("delete profile")
+    @mapped("delete profile")
     def delete(self, sf_account_id: str, *, if_match: str | None = None) -> bool:
         key = account_key(sf_account_id)
+        before = self._read(key)
         conditions: dict[str, Any] = {}
         if if_match is not None:
             conditions = {"etag": if_match, "match_condition": MatchConditions.IfNotModified}
@@ -286,9 +256,63 @@ class CosmosProfileStore:
                     f"profile {key} changed since it was read", system=SYSTEM, status=412
                 ) from exc
             raise
+        self._lookups_drop(key, set(before.get("lookup_keys", [])) if before else set())
         return True
 
-    @_mapped("read profiles")
+    # ---------------------------------------------------------------- lookup entries
+
+    def _lookup_add(self, entry: str, account: str) -> bool:
+        return lookup_entries.add(self._container(), entry, account)
+
+    def _lookup_remove(self, entry: str, account: str) -> bool:
+        return lookup_entries.remove(self._container(), entry, account)
+
+    def _lookups_drop(self, account: str, entries: set[str]) -> None:
+        """Remove the account from entries its profile no longer carries, then look again: a
+        writer that put a key back meanwhile gets its entry back."""
+        if not entries:
+            return
+        for entry in sorted(entries):
+            self._lookup_remove(entry, account)
+        now = self._read(account)
+        for entry in sorted(entries & set(now.get("lookup_keys", [])) if now else ()):
+            self._lookup_add(entry, account)
+
+    @mapped("find profiles")
+    def find(self, kind: LookupKind, value: str) -> list[UnifiedProfile]:
+        entry_key = lookup_key(kind, value)
+        entry = self._read(entry_key) if entry_key else None
+        if entry is None:
+            return []
+        found = []
+        for account in sorted(entry["accounts"]):
+            document = self._read(account)
+            if document is not None and entry_key in document.get("lookup_keys", []):
+                found.append(from_document(document))
+        return found
+
+    @mapped("repair lookups")
+    def repair_lookups(self, sf_account_id: str) -> int:
+        key = account_key(sf_account_id)
+        document = self._read(key)
+        wanted = set(profile_lookup_keys(from_document(document))) if document else set()
+        rewritten = 0
+        if document is not None and set(document.get("lookup_keys") or []) != wanted:
+            # written before lookup entries existed: writing it again adds keys and entries
+            self.upsert(from_document(document), if_match=document["_etag"])
+            rewritten = len(wanted)
+        named = {
+            row["id"]
+            for row in self._query(
+                "SELECT c.id FROM c WHERE c.type = 'lookup' AND ARRAY_CONTAINS(c.accounts, @a)",
+                a=key,
+            )
+        }
+        changed = sum(self._lookup_add(entry, key) for entry in sorted(wanted))
+        changed += sum(self._lookup_remove(entry, key) for entry in sorted(named - wanted))
+        return changed + rewritten
+
+    @mapped("read profiles")
     def get_many(self, sf_account_ids: Sequence[str]) -> dict[str, UnifiedProfile]:
         found: dict[str, UnifiedProfile] = {}
         for chunk in chunks(unique_keys(sf_account_ids), _CHUNK):
@@ -309,27 +333,12 @@ class CosmosProfileStore:
         )
         return [from_document(row) for row in rows]
 
-    @_mapped("list profile versions")
+    @mapped("list profile versions")
     def versions(self) -> dict[str, str]:
         rows = self._query(f"SELECT c.id, c._etag FROM c WHERE {_PROFILE}")
         return {str(row["id"]): str(row["_etag"]) for row in rows}
 
-    @_mapped("find profile")
-    def find_by_d2c_customer(self, d2c_customer_id: str) -> UnifiedProfile | None:
-        hits = self._profiles("c.d2c_customer_id = @d2c", top=1, d2c=d2c_customer_id)
-        return hits[0] if hits else None
-
-    @_mapped("find profiles")
-    def find_by_email_domain(self, domain: str) -> list[UnifiedProfile]:
-        folded = fold(domain)
-        return [] if folded is None else self._profiles("c.email_domain_lc = @v", v=folded)
-
-    @_mapped("find profiles")
-    def find_by_email(self, email: str) -> list[UnifiedProfile]:
-        folded = fold(email)
-        return [] if folded is None else self._profiles("c.primary_email_lc = @v", v=folded)
-
-    @_mapped("list profiles")
+    @mapped("list profiles")
     def list_by_status(
         self, status: ProfileStatus | str, *, limit: int = 100, after: str | None = None
     ) -> list[UnifiedProfile]:
@@ -340,7 +349,7 @@ class CosmosProfileStore:
             after=after or "",
         )
 
-    @_mapped("read changes")
+    @mapped("read changes")
     def changes(
         self, *, since: datetime | None = None, cursor: str | None = None, limit: int = 100
     ) -> ChangePage:
@@ -362,18 +371,33 @@ class CosmosProfileStore:
             [from_document(row) for row in page], encode_cursor({"key": last}), len(rows) > limit
         )
 
+    # ---------------------------------------------------------------- tombstones
+
+    @mapped("write tombstones")
+    def put_tombstones(self, hashes: Sequence[str], at: datetime) -> None:
+        container = self._container()
+        for value in hashes:
+            key = TOMBSTONE_PREFIX + tombstone_key(value)
+            container.upsert_item(
+                {"id": key, "sf_account_id": key, "type": "tombstone", "at": feed_stamp(at)}
+            )
+
+    @mapped("read tombstones")
+    def tombstoned(self, hashes: Sequence[str]) -> set[str]:
+        return {h for h in hashes if self._read(TOMBSTONE_PREFIX + tombstone_key(h)) is not None}
+
     # ---------------------------------------------------------------- reports
 
-    @_mapped("write report")
+    @mapped("write report")
     def put_report(self, report: ReconciliationReport) -> None:
         self._container().upsert_item(report_document(report))
 
-    @_mapped("read report")
+    @mapped("read report")
     def get_report(self, run_id: str) -> ReconciliationReport | None:
         document = self._read(REPORT_PREFIX + run_key(run_id))
         return None if document is None else ReconciliationReport.model_validate(document["report"])
 
-    @_mapped("list reports")
+    @mapped("list reports")
     def list_reports(self, limit: int = 20) -> list[ReconciliationReport]:
         rows = self._query(
             # One sort key only: a second would need a composite index in the container policy.

@@ -4,7 +4,9 @@ Each thread gets its own connection (sqlite3 connections must not be shared mid-
 WAL lets readers run beside the one writer, `busy_timeout` makes writers queue instead of
 failing, and the etag check-and-write runs inside `BEGIN IMMEDIATE` so no other process can
 slip a write between the check and the update. The profile is stored as JSON; the fields the
-lookups need are copied into indexed columns (emails and domains case-folded).
+lookups need are copied into indexed columns (emails and domains case-folded), and every
+lookup key of a profile (`profile_lookup_keys`) is a row of `lookups`, written in the same
+transaction as the profile: the same contract as Cosmos DB's lookup entries, never stale.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from crosswalk.models import ProfileStatus, ReconciliationReport, UnifiedProfile
 from crosswalk.profiles.base import (
     SYSTEM,
     ChangePage,
+    KeyedReads,
+    LookupKind,
     account_key,
     check_limit,
     chunks,
@@ -31,50 +35,25 @@ from crosswalk.profiles.base import (
     encode_cursor,
     feed_stamp,
     fold,
+    lookup_key,
+    profile_lookup_keys,
     run_key,
     status_value,
+    tombstone_key,
     unique_keys,
+)
+from crosswalk.profiles.sqlite_schema import (
+    COLUMNS,
+    JOINED,
+    create_schema,
+    row_profile,
+    write_lookups,
 )
 from crosswalk.sqlite_wal import switch_to_wal
 
 # SQLite builds before 3.32 allow only 999 host parameters per statement.
 _CHUNK = 900
 _BUSY_TIMEOUT_MS = 30_000
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS profiles (
-    sf_account_id   TEXT PRIMARY KEY,
-    etag            TEXT NOT NULL,
-    status          TEXT NOT NULL,
-    d2c_customer_id TEXT,
-    email_domain    TEXT,
-    primary_email   TEXT,
-    body            TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS profiles_d2c ON profiles (d2c_customer_id);
-CREATE INDEX IF NOT EXISTS profiles_domain ON profiles (email_domain);
-CREATE INDEX IF NOT EXISTS profiles_email ON profiles (primary_email);
-CREATE INDEX IF NOT EXISTS profiles_status ON profiles (status, sf_account_id);
-CREATE TABLE IF NOT EXISTS reports (
-    run_id     TEXT PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    body       TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS reports_newest ON reports (started_at DESC, run_id DESC);
-CREATE TABLE IF NOT EXISTS feed_counter (
-    id   INTEGER PRIMARY KEY CHECK (id = 1),
-    last INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO feed_counter (id, last) VALUES (1, 0);
-"""
-
-# The change feed: every write takes the next number from `feed_counter` inside its write
-# transaction, so write order and feed order are the same and a reader between two commits
-# can never be overtaken by a smaller number (no skipped change). Added to older files too.
-_FEED_COLUMNS = {"feed_seq": "INTEGER", "changed_at": "TEXT"}
-_FEED_INDEX = "CREATE INDEX IF NOT EXISTS profiles_feed ON profiles (feed_seq)"
-
-_COLUMNS = "sf_account_id, etag, body, changed_at"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -95,15 +74,7 @@ def _mapped(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _row_profile(row: sqlite3.Row | tuple[Any, ...]) -> UnifiedProfile:
-    _, etag, body, changed_at = row[:4]
-    changed = datetime.fromisoformat(changed_at) if changed_at else None
-    return UnifiedProfile.model_validate_json(body).model_copy(
-        update={"etag": etag, "changed_at": changed}
-    )
-
-
-class SqliteProfileStore:
+class SqliteProfileStore(KeyedReads):
     """`ProfileStore` over a SQLite file (`path`); the file and its folder are created on use."""
 
     def __init__(self, path: Path | str) -> None:
@@ -143,9 +114,7 @@ class SqliteProfileStore:
                 if not self._schema_ready:
                     conn.execute("BEGIN IMMEDIATE")
                     try:
-                        for statement in filter(str.strip, _SCHEMA.split(";")):
-                            conn.execute(statement)
-                        _add_feed_columns(conn)
+                        create_schema(conn)
                     except BaseException:
                         conn.execute("ROLLBACK")
                         raise
@@ -180,12 +149,12 @@ class SqliteProfileStore:
         row = (
             self._conn()
             .execute(
-                f"SELECT {_COLUMNS} FROM profiles WHERE sf_account_id = ?",
+                f"SELECT {COLUMNS} FROM profiles WHERE sf_account_id = ?",
                 (account_key(sf_account_id),),
             )
             .fetchone()
         )
-        return None if row is None else _row_profile(row)
+        return None if row is None else row_profile(row)
 
     @_mapped
     def upsert(self, profile: UnifiedProfile, *, if_match: str | None = None) -> UnifiedProfile:
@@ -225,6 +194,7 @@ class SqliteProfileStore:
                 " changed_at = excluded.changed_at",
                 (*values, seq, feed_stamp(changed)),
             )
+            write_lookups(conn, key, profile_lookup_keys(profile))
         return profile.model_copy(
             update={"sf_account_id": key, "etag": etag, "changed_at": changed}
         )
@@ -243,6 +213,7 @@ class SqliteProfileStore:
                     f"profile {key} changed since it was read", system=SYSTEM, status=412
                 )
             conn.execute("DELETE FROM profiles WHERE sf_account_id = ?", (key,))
+            write_lookups(conn, key, [])
         return True
 
     @_mapped
@@ -252,32 +223,40 @@ class SqliteProfileStore:
         for chunk in chunks(unique_keys(sf_account_ids), _CHUNK):
             marks = ", ".join("?" * len(chunk))
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM profiles WHERE sf_account_id IN ({marks})", tuple(chunk)
+                f"SELECT {COLUMNS} FROM profiles WHERE sf_account_id IN ({marks})", tuple(chunk)
             )
             for row in rows:
-                found[row[0]] = _row_profile(row)
+                found[row[0]] = row_profile(row)
         return found
 
     def _select(self, where: str, params: tuple[Any, ...], limit: int | None = None) -> list[Any]:
-        sql = f"SELECT {_COLUMNS} FROM profiles WHERE {where} ORDER BY sf_account_id"
+        sql = f"SELECT {COLUMNS} FROM profiles WHERE {where} ORDER BY sf_account_id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [_row_profile(row) for row in self._conn().execute(sql, params)]
+        return [row_profile(row) for row in self._conn().execute(sql, params)]
 
     @_mapped
-    def find_by_d2c_customer(self, d2c_customer_id: str) -> UnifiedProfile | None:
-        hits = self._select("d2c_customer_id = ?", (d2c_customer_id,), limit=1)
-        return hits[0] if hits else None
+    def find(self, kind: LookupKind, value: str) -> list[UnifiedProfile]:
+        key = lookup_key(kind, value)
+        if key is None:
+            return []
+        rows = self._conn().execute(
+            f"SELECT {JOINED} FROM lookups AS l"
+            " JOIN profiles AS p ON p.sf_account_id = l.sf_account_id"
+            " WHERE l.lookup_key = ? ORDER BY l.sf_account_id",
+            (key,),
+        )
+        return [row_profile(row) for row in rows]
 
     @_mapped
-    def find_by_email_domain(self, domain: str) -> list[UnifiedProfile]:
-        folded = fold(domain)
-        return [] if folded is None else self._select("email_domain = ?", (folded,))
-
-    @_mapped
-    def find_by_email(self, email: str) -> list[UnifiedProfile]:
-        folded = fold(email)
-        return [] if folded is None else self._select("primary_email = ?", (folded,))
+    def repair_lookups(self, sf_account_id: str) -> int:
+        key = account_key(sf_account_id)
+        with self._write() as conn:
+            row = conn.execute(
+                f"SELECT {COLUMNS} FROM profiles WHERE sf_account_id = ?", (key,)
+            ).fetchone()
+            wanted = profile_lookup_keys(row_profile(row)) if row else []
+            return write_lookups(conn, key, wanted)
 
     @_mapped
     def versions(self) -> dict[str, str]:
@@ -306,8 +285,7 @@ class SqliteProfileStore:
         rows = (
             self._conn()
             .execute(
-                f"SELECT {_COLUMNS}, feed_seq FROM profiles WHERE {where}"
-                " ORDER BY feed_seq LIMIT ?",
+                f"SELECT {COLUMNS}, feed_seq FROM profiles WHERE {where} ORDER BY feed_seq LIMIT ?",
                 (*params, check_limit(limit) + 1),
             )
             .fetchall()
@@ -315,8 +293,25 @@ class SqliteProfileStore:
         page = rows[:limit]
         last = page[-1][4] if page else after
         return ChangePage(
-            [_row_profile(row) for row in page], encode_cursor({"seq": last}), len(rows) > limit
+            [row_profile(row) for row in page], encode_cursor({"seq": last}), len(rows) > limit
         )
+
+    # ---------------------------------------------------------------- tombstones
+
+    @_mapped
+    def put_tombstones(self, hashes: Sequence[str], at: datetime) -> None:
+        rows = [(tombstone_key(h), feed_stamp(at)) for h in hashes]
+        with self._write() as conn:
+            conn.executemany("INSERT OR IGNORE INTO tombstones (hash, at) VALUES (?, ?)", rows)
+
+    @_mapped
+    def tombstoned(self, hashes: Sequence[str]) -> set[str]:
+        wanted = [tombstone_key(h) for h in hashes]
+        if not wanted:
+            return set()
+        marks = ", ".join("?" * len(wanted))
+        rows = self._conn().execute(f"SELECT hash FROM tombstones WHERE hash IN ({marks})", wanted)
+        return {h for (h,) in rows}
 
     # ---------------------------------------------------------------- reports
 
@@ -347,22 +342,3 @@ class SqliteProfileStore:
             (check_limit(limit),),
         )
         return [ReconciliationReport.model_validate_json(body) for (body,) in rows]
-
-
-def _add_feed_columns(conn: sqlite3.Connection) -> None:
-    """Give a file made before the change feed its columns (existing rows start the feed)."""
-    present = {row[1] for row in conn.execute("PRAGMA table_info(profiles)")}
-    for name, kind in _FEED_COLUMNS.items():
-        if name not in present:
-            conn.execute(f"ALTER TABLE profiles ADD COLUMN {name} {kind}")
-    if "feed_seq" not in present:
-        conn.execute(
-            "UPDATE profiles SET feed_seq = ranked.n, changed_at = ? FROM (SELECT sf_account_id,"
-            " ROW_NUMBER() OVER (ORDER BY sf_account_id) AS n FROM profiles) AS ranked"
-            " WHERE ranked.sf_account_id = profiles.sf_account_id",
-            (feed_stamp(datetime.now(UTC)),),
-        )
-        conn.execute(
-            "UPDATE feed_counter SET last = (SELECT COALESCE(MAX(feed_seq), 0) FROM profiles)"
-        )
-    conn.execute(_FEED_INDEX)

@@ -40,6 +40,9 @@ class Ambiguous(LookupError):
 class Resolved:
     account_id: str
     kind: KeyKind
+    profile: UnifiedProfile | None = None
+    """The profile the lookup read on the way (None for an Account id), so a caller that
+    wants it reads nothing twice."""
 
 
 def classify(key: str) -> KeyKind:
@@ -74,7 +77,7 @@ def resolve(
     if kind is KeyKind.D2C_CUSTOMER:
         profile = by_d2c_customer(key)
         if profile is not None:
-            return Resolved(profile.sf_account_id, kind)
+            return Resolved(profile.sf_account_id, kind, profile)
         ref = d2c_external_ref(key)  # a customer whose onboarding never wrote a profile
         if ref:
             try:
@@ -82,12 +85,13 @@ def resolve(
             except ValueError:
                 pass
         raise NoRecord(f"no record for D2C customer {key}")
-    matches = sorted({p.sf_account_id for p in by_email(key)})
+    found = {p.sf_account_id: p for p in by_email(key)}
+    matches = sorted(found)
     if not matches:
         raise NoRecord("no record has that email")
     if len(matches) > 1:
         raise Ambiguous(matches)
-    return Resolved(matches[0], kind)
+    return Resolved(matches[0], kind, found[matches[0]])
 
 
 def account_of_instance(instance_id: str) -> str | None:

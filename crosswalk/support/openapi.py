@@ -12,6 +12,7 @@ from crosswalk.support.schemas import (
     BulkRetryBody,
     CancelBody,
     DecisionBody,
+    ErasureBody,
     RecordsQuery,
     ReportsQuery,
     RetryBody,
@@ -87,7 +88,7 @@ INSTANCE = _path("instanceId", "an onboarding instance id (`onboard-<AccountId>-
 
 
 def document(server_url: str = "/api/support") -> dict[str, Any]:
-    bodies = (DecisionBody, RetryBody, CancelBody, BulkRetryBody)
+    bodies = (DecisionBody, RetryBody, CancelBody, BulkRetryBody, ErasureBody)
     schemas: dict[str, Any] = {
         model.__name__: model.model_json_schema(ref_template="#/components/schemas/{model}")
         for model in bodies
@@ -193,6 +194,24 @@ def document(server_url: str = "/api/support") -> dict[str, Any]:
                 {**_ok("undo started", 202), **_errors(400, 401, 403, 404, 409)},
                 parameters=[INSTANCE],
                 requestBody=_body(CancelBody),
+            )
+        },
+        "/erasures": {
+            "post": _op(
+                "Erase a person everywhere (by e-mail and/or D2C user id); audited by request id",
+                "Support.Approve",
+                {**_ok("requestId and instanceId", 202), **_errors(400, 401, 403, 503)},
+                requestBody=_body(ErasureBody),
+            )
+        },
+        "/erasures/{requestId}": {
+            "get": _op(
+                "An erasure's receipt (what was erased where, no personal data) or its stage",
+                READ,
+                {**_ok("runtimeStatus, customStatus, receipt"), **_errors(400, 401, 403, 404)},
+                parameters=[
+                    _path("requestId", "the erasure's request id", r"^[A-Za-z0-9_-]{8,64}$")
+                ],
             )
         },
         "/retries": {

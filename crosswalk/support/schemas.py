@@ -7,7 +7,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from crosswalk.models import ApprovalVerdict, QueryInt, RequestBody, RequestQuery
+from crosswalk.models import (
+    ApprovalVerdict,
+    D2CUserId,
+    Email,
+    QueryInt,
+    RequestBody,
+    RequestQuery,
+)
 
 REASON = {"min_length": 1, "max_length": 2000}
 
@@ -29,6 +36,14 @@ class RetryBody(_Body):
 
 
 class CancelBody(_Body):
+    reason: str = Field(**REASON)
+
+
+class ErasureBody(_Body):
+    """Erase a person: by e-mail, D2C user id, or both (at least one)."""
+
+    email: Email | None = None
+    d2c_user_id: D2CUserId | None = None
     reason: str = Field(**REASON)
 
 

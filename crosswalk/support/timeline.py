@@ -172,6 +172,22 @@ def dead_letter_events(letters: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def erasure_events(receipts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A person of the record was erased: when, who asked, how it ended (no personal data)."""
+    return [
+        _event(
+            r.get("finished_at"),
+            "erasure",
+            str(r.get("outcome")),
+            f"a person was erased on request ({r.get('source')}): {r.get('outcome')}"
+            + (f", failed at {r['failed_step']}" if r.get("failed_step") else ""),
+            instance_id=f"erase-{r.get('request_id')}",
+            request_id=r.get("request_id"),
+        )
+        for r in receipts
+    ]
+
+
 def audit_events(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         _event(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from crosswalk.erasure.requests import receipts_for
 from crosswalk.lake.base import Lake
 from crosswalk.profiles.base import ProfileStore
 from crosswalk.support import timeline
@@ -109,11 +110,13 @@ async def record_view(src: Sources, account_id: str) -> dict[str, Any] | None:
         )
     report_dicts = [r.model_dump(mode="json") for r in reports]
     letters = await _thread(_dead_letters, src.lake, account_id, src.now())
+    receipts = await _thread(_erasures, src.lake, account_id)
     events = timeline.merge(
         timeline.entity_events(entity),
         *(timeline.instance_events(s) for s in detailed if s is not None),
         timeline.finding_events(account_id, report_dicts),
         timeline.dead_letter_events(letters),
+        timeline.erasure_events(receipts),
         timeline.audit_events([e.model_dump(mode="json") for e in audit]),
     )
     latest = instances[0] if instances else None
@@ -159,6 +162,12 @@ def _dead_letters(lake: Lake | None, account_id: str, now: datetime) -> list[dic
             if account_id[:15] in str(letter.get("event")):
                 found.append(letter)
     return found
+
+
+def _erasures(lake: Lake | None, account_id: str) -> list[dict[str, Any]]:
+    if lake is None:
+        return []
+    return [r.model_dump(mode="json") for r in receipts_for(lake, account_id)]
 
 
 # ---------------------------------------------------------------------------- lists

@@ -30,6 +30,9 @@ class Instruments:
     relay_lag: Histogram
     relay_checkpoint_age: _Gauge
     relay_errors: Counter
+    erasures: Counter
+    curated_refresh: Histogram
+    curated_rows: Counter
 
     @classmethod
     def build(cls, provider: MeterProvider) -> Instruments:
@@ -98,6 +101,19 @@ class Instruments:
             ),
             relay_errors=meter.create_counter(
                 "crosswalk.relay.errors", unit="{error}", description="by topic and kind"
+            ),
+            erasures=meter.create_counter(
+                "crosswalk.erasures", unit="{person}", description="erasures, by outcome"
+            ),
+            curated_refresh=meter.create_histogram(
+                "crosswalk.curated.refresh.duration",
+                unit="s",
+                description="curated zone refreshes and compactions, by job",
+            ),
+            curated_rows=meter.create_counter(
+                "crosswalk.curated.rows",
+                unit="{row}",
+                description="rows a curated refresh wrote or deleted, by table and change",
             ),
         )
 
@@ -183,3 +199,17 @@ def relay_checkpoint_age(topic: str, seconds: float) -> None:
 def relay_error(topic: str, kind: str) -> None:
     if _instruments:
         _instruments.relay_errors.add(1, {"topic": topic, "kind": kind})
+
+
+def erasure_finished(outcome: str) -> None:
+    if _instruments:
+        _instruments.erasures.add(1, {"outcome": outcome})
+
+
+def curated_refreshed(job: str, seconds: float, rows: dict[str, int]) -> None:
+    """One curated job: its duration, and rows by `<table>.<change>` (e.g. `profiles.upserted`)."""
+    if _instruments:
+        _instruments.curated_refresh.record(seconds, {"job": job})
+        for name, count in rows.items():
+            table, _, change = name.partition(".")
+            _instruments.curated_rows.add(count, {"table": table, "change": change})

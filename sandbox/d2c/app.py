@@ -44,6 +44,11 @@ _ROUTES: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = [
         "/v1/customers/{customerId}/users/{userId}",
         ("DELETE",),
     ),
+    (
+        re.compile(r"^/v1/users/([^/]+)/erase/?$"),
+        "/v1/users/{userId}/erase",
+        ("POST",),
+    ),
     (re.compile(r"^/v1/registrations/?$"), "/v1/registrations", ("POST",)),
 ]
 
@@ -211,6 +216,10 @@ class D2CApp:
         client: str,
     ) -> tuple[int, Any, dict[str, str]]:
         p = self.platform
+        if template == "/v1/users/{userId}/erase":
+            with p.lock:
+                p.erase_user(params[0])
+            return 204, None, {}
         if params and not _CUSTOMER_ID.match(params[0]):
             raise Problem(404, "not-found", "Not found", "No such customer")
         if len(params) > 1 and not _USER_ID.match(params[1]):

@@ -472,6 +472,37 @@ class D2CPlatform:
             del self.emails[user["email"].lower()]
         self._emit("customer.updated", customer, origin, user=new, changed=["user.status"])
 
+    def erase_user(self, uid: str) -> None:
+        """docs/d2c-api.yaml eraseUser: personal data gone, the user removed; no event."""
+        user = self.users.get(uid)
+        if user is None:
+            return  # nothing held: done (idempotent, as the contract says)
+        cid = user["customer_id"]
+        customer = self.customer(cid)
+        if self.emails.get(user["email"].lower()) == uid:
+            del self.emails[user["email"].lower()]
+        self.users[uid] = dict(
+            user,
+            email=f"erased-{uid}@erased.invalid",
+            first_name=None,
+            last_name=None,
+            phone=None,
+            status="removed",
+        )
+        others = [u for u in self.users_by_customer[cid] if u != uid]
+        if customer["kind"] == "consumer" and not others:
+            erased = dict(
+                customer,
+                name="Erased customer",
+                phone=None,
+                billing_address=None,
+                tax_id=None,
+                version=customer["version"] + 1,
+                updated_at=self._now(),
+            )
+            self.customers[cid] = erased
+            self._touch(erased)
+
     # -- registrations -----------------------------------------------------------------
     def register(self, body: Any, origin: str) -> tuple[dict[str, Any], dict[str, Any]]:
         self.check(contract.schema("Registration"), body)

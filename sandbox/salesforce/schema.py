@@ -401,6 +401,8 @@ LEAD = _build(
         Field("Company", "string", "Company", 255, required=True),
         Field("Email", "email", "Email", 80),
         Field("Phone", "phone", "Phone", 40),
+        Field("MobilePhone", "phone", "Mobile Phone", 40),  # Lead has both, as Contact does
+        Field("HasOptedOutOfEmail", "boolean", "Email Opt Out", default=False),
         Field(
             "Status",
             "picklist",

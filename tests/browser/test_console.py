@@ -73,6 +73,8 @@ def test_search_an_account_and_read_its_timeline(page, stack):
     assert "did d2c_create_customer" in timeline and "onboarding -> synced" in timeline
     assert "d2c_invite_user" in page.inner_text("[data-testid=ledger]")
     assert page.inner_text("[data-testid=email]") == email
+    people = page.inner_text("[data-testid=people]")
+    assert email in people and "primary" in people and "salesforce" in people
     _shot(page, "record")
 
 

@@ -28,7 +28,11 @@ FAST_RETRIES = {
 }
 # Time skipping jumps to timer-trigger occurrences on its way to durable timers; 29 February
 # is far enough away that no test reaches the reconciliation schedule by accident.
-QUIET_SCHEDULE = {"RECONCILE_SCHEDULE": "0 0 0 29 2 *"}
+QUIET_SCHEDULE = {
+    "RECONCILE_SCHEDULE": "0 0 0 29 2 *",
+    "CURATED_REFRESH_SCHEDULE": "0 0 0 29 2 *",
+    "CURATED_COMPACT_SCHEDULE": "0 0 0 29 2 *",
+}
 
 
 @dataclass

@@ -271,9 +271,10 @@ def test_each_entity_operation_batch_is_a_span_with_the_entity_id(stack_factory)
             """every record_sync operation of the onboarding has arrived in a batch span"""
             spans = _spans_named(received, "entity record_sync") or []
             done = [op for s in spans for op in s.attributes["crosswalk.entity.operations"]]
-            return spans if "synced" in done else None
+            return spans if "claim" in done and "synced" in done else None
 
-        batches = eventually(all_operations)
+        # batches run in whichever worker process is free, each exporting on its own schedule
+        batches = sorted(eventually(all_operations), key=lambda span: span.start_unix_nano)
 
     assert status["output"]["outcome"] == "synced", status
     operations = [op for s in batches for op in s.attributes["crosswalk.entity.operations"]]

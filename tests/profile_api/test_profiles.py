@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from crosswalk.models import ApprovalDecision, ApprovalVerdict, ProfileStatus
+from crosswalk.people import Consent, LinkState, ProfileContact, SourceSystem
+from crosswalk.salesforce_ids import to_18
 from tests.storage.factories import account_id, profile
 
 from .conftest import ProfileStack
@@ -35,6 +37,22 @@ def profiles(stack: ProfileStack) -> None:
             ),
             failure={"step": "invite", "detail": "an internal stack trace"},
             updated_at=datetime(2026, 11, 2, 9, 1, tzinfo=UTC),
+            contacts=[
+                ProfileContact(
+                    sf_contact_id="003000000000101",
+                    d2c_user_id="usr_Profile0101",
+                    first_name="Ana",
+                    last_name="Lopez",
+                    email="Ana@Acme.example",
+                    primary=True,
+                    link_state=LinkState.LINKED,
+                    consent=Consent(
+                        marketing=False,
+                        source=SourceSystem.D2C,
+                        at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+                    ),
+                )
+            ],
         )
     )
     stack.store.upsert(profile(102, primary_email="shared@twin.example"))
@@ -53,6 +71,21 @@ def test_a_profile_by_account_id_is_the_storefront_view(stack, reader_token):
         "country": "DE",
         "email_domain": "acme.example",
         "primary_contact": {"email": "Ana@Acme.example", "d2c_user_id": "usr_Profile0101"},
+        "people": [
+            {
+                "salesforce_contact_id": to_18("003000000000101"),
+                "salesforce_lead_id": None,
+                "d2c_user_id": "usr_Profile0101",
+                "first_name": "Ana",
+                "last_name": "Lopez",
+                "email": "Ana@Acme.example",
+                "phone": None,
+                "primary": True,
+                "origin": "salesforce",
+                "link_state": "linked",
+                "consent": {"marketing": False, "source": "d2c", "at": "2026-11-02T09:00:00.000Z"},
+            }
+        ],
         "sync_status": "active",
         "last_synced_at": "2026-11-02T09:01:00.000Z",
         "updated_at": body["updated_at"],

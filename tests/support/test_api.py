@@ -5,6 +5,7 @@ One stack for the module; each test takes its own seeded accounts.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -591,3 +592,19 @@ def test_openapi_document_and_console_are_served(stack):
     assert script.status == 200 and "javascript" in script.headers["Content-Type"]
     assert stack.host.get("/api/support/console/../function_app.py").status == 404
     assert stack.host.get("/api/support/console/secret.txt").status == 404
+
+
+def test_the_audit_log_never_receives_a_customers_email_typed_into_a_reason(stack):
+    account = _synced(stack)
+    instance_id = stack.get(f"records/{account['Id']}", READ).json()["instances"][0]["instanceId"]
+
+    stack.post(
+        f"approvals/{instance_id}",
+        {"decision": "approve", "reason": "customer jane.doe@acme.example called"},
+        APPROVE,
+    )
+
+    (entry,) = _audit(stack, target=account["Id"])
+    assert "jane.doe@acme.example" not in json.dumps(entry)
+    assert entry["reason"] == "customer j***@acme.example called"
+    assert entry["actor"] != "***"  # staff's own identity stays: that is the audit's point

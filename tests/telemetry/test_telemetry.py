@@ -194,3 +194,38 @@ def test_blob_calls_from_an_activity_are_client_spans_with_the_account_id(
     clients = [s for s in telemetry.spans() if s.kind is SpanKind.CLIENT]
     assert clients  # the container's creation and the upload, through azure-core's requests
     assert {s.attributes["crosswalk.sf_account_id"] for s in clients} == {ACCOUNT}
+
+
+@pytest.mark.azurite
+def test_blob_calls_are_measured_by_system_and_status(telemetry, azurite_connection_string):
+    from crosswalk.lake.blob import BlobLake
+
+    lake = BlobLake.from_connection_string(
+        azurite_connection_string, f"lake-{uuid.uuid4().hex[:12]}", retry_total=0
+    )
+    try:
+        lake.put_json("raw/x.json", {"Id": ACCOUNT})
+        assert lake.exists("raw/missing.json") is False
+    finally:
+        lake.close()
+
+    durations = telemetry.points("crosswalk.external.duration")
+    statuses = {dict(key)["status"] for key in durations if dict(key)["system"] == "blob"}
+    assert "201" in statuses and "404" in statuses  # the upload, and the miss
+    errors = telemetry.points("crosswalk.external.errors")
+    assert not any(dict(key)["status"] == "404" for key in errors)  # a miss is an answer
+
+
+@pytest.mark.cosmos
+def test_cosmos_calls_are_measured_by_system_and_status(telemetry, cosmos_endpoint):
+    from tests.storage.conftest import _cosmos_store
+
+    opened = _cosmos_store(cosmos_endpoint)  # a fresh container, deleted at the end
+    store = next(opened)
+    try:
+        assert store.get("001000000000001AAA") is None
+    finally:
+        opened.close()
+
+    durations = telemetry.points("crosswalk.external.duration")
+    assert any(dict(key) == {"system": "cosmos", "status": "404"} for key in durations)

@@ -72,9 +72,9 @@ async function loadWho() {
   }
 }
 
-function table(columns, rows, empty) {
+function table(columns, rows, empty, testid) {
   if (!rows.length) return h("p", { class: "muted", "data-testid": "empty" }, empty || "Nothing here.");
-  return h("table", {},
+  return h("table", { "data-testid": testid },
     h("thead", {}, h("tr", {}, columns.map((c) => h("th", {}, c.title)))),
     h("tbody", {}, rows.map((r) => h("tr", {}, columns.map((c) => h("td", {}, c.cell(r)))))));
 }
@@ -122,6 +122,17 @@ async function pageRecord(key) {
           h("dt", {}, "Last error"), h("dd", {}, state.last_error ? `${state.last_error.step}: ${state.last_error.detail}` : "—"))),
       h("div", { class: "card" }, h("h2", {}, "Compensation ledger"), ledgerView(record.ledger)),
       latest ? h("div", { class: "card" }, h("h2", {}, "Actions"), actionsView(latest, key)) : null),
+    h("h2", {}, "People"),
+    table([
+      { title: "Name", cell: (p) => [p.first_name, p.last_name].filter(Boolean).join(" ") || "—" },
+      { title: "Role", cell: (p) => (p.primary ? "primary" : "contact") },
+      { title: "Email", cell: (p) => p.email || "—" },
+      { title: "Phone", cell: (p) => p.phone || "—" },
+      { title: "Origin", cell: (p) => p.origin },
+      { title: "D2C user", cell: (p) => h("span", { class: "mono" }, p.d2c_user_id || "—") },
+      { title: "Link", cell: (p) => badge(p.link_state) },
+      { title: "Marketing consent", cell: (p) => (p.consent ? `${p.consent.marketing ? "yes" : "no"} (${p.consent.source}, ${when(p.consent.at)})` : "—") },
+    ], profile.contacts || [], "No people are known for this record.", "people"),
     h("h2", {}, "Instances"),
     table([
       { title: "Instance", cell: (i) => h("span", { class: "mono" }, i.instanceId) },

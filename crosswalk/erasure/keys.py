@@ -1,0 +1,88 @@
+"""Keyed hashes of a person: HMAC-SHA256 under `ERASURE_KEY` (Key Vault in Azure).
+
+A tombstone is `HMAC(key, "email:" + folded e-mail)` or `HMAC(key, "user:" + D2C user id)`:
+without the key nobody can test an address against it (a plain hash of an e-mail can be
+guessed), and with it every later event, replay, reconciliation or sign-up can ask "was this
+person erased?". The raw zone's batches carry a sidecar listing the short (16 hex) keyed
+hashes of every e-mail and D2C user id in them, so an erasure reads the sidecars and only
+the batches that can hold the person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+USER = re.compile(r"^usr_[0-9A-Za-z]{8,32}$")
+INDEX_CHARS = 16  # 64 bits of the HMAC: a false match costs one batch read, nothing more
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Whom to erase: an e-mail address, a D2C user id, or both."""
+
+    email: str | None = None
+    d2c_user_id: str | None = None
+
+    def values(self) -> set[str]:
+        """The normalised identifiers looked for in stored data."""
+        found = set()
+        if self.email and self.email.strip():
+            found.add(self.email.strip().lower())
+        if self.d2c_user_id and self.d2c_user_id.strip():
+            found.add(self.d2c_user_id.strip())
+        return found
+
+
+def normalise(value: str) -> str | None:
+    """An e-mail folded, a D2C user id as is; anything else is not a person key (None)."""
+    text = value.strip()
+    if USER.match(text):
+        return text
+    if EMAIL.match(text) and len(text) <= 254:
+        return text.lower()
+    return None
+
+
+def tombstone(key: bytes, value: str) -> str:
+    """The full keyed hash kept for an erased identifier."""
+    normal = normalise(value) or value.strip().lower()
+    kind = "user" if USER.match(normal) else "email"
+    return hmac.new(key, f"{kind}:{normal}".encode(), hashlib.sha256).hexdigest()
+
+
+def tombstones(key: bytes, person: Person) -> list[str]:
+    return sorted(tombstone(key, value) for value in person.values())
+
+
+def index_key(key: bytes, normal: str) -> str:
+    return hmac.new(key, f"index:{normal}".encode(), hashlib.sha256).hexdigest()[:INDEX_CHARS]
+
+
+def identifiers(value: Any) -> Iterator[str]:
+    """Every e-mail (folded) and D2C user id anywhere in a JSON value."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from identifiers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from identifiers(item)
+    elif isinstance(value, str) and 8 <= len(value) <= 254:
+        normal = normalise(value)
+        if normal is not None:
+            yield normal
+
+
+def index_keys(key: bytes, lines: Iterable[Any]) -> list[str]:
+    """The sorted short keyed hashes of every person identifier in these lines."""
+    return sorted({index_key(key, normal) for line in lines for normal in identifiers(line)})
+
+
+def mentions(value: Any, wanted: set[str]) -> bool:
+    """Whether a JSON value holds one of the normalised identifiers in `wanted`."""
+    return any(normal in wanted for normal in identifiers(value))

@@ -1,0 +1,112 @@
+"""Building the people of a unified profile from what each flow has at hand: the Account read
+from Salesforce (onboarding, reconciliation), a storefront sign-up linked as a Contact, a
+consent change on either side. Plain functions, so orchestrators may call them too."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from crosswalk.models import Customer, D2CUser, SalesforceAccount, SalesforceContact
+from crosswalk.people import (
+    Consent,
+    LinkState,
+    Origin,
+    ProfileContact,
+    SourceSystem,
+    merge_person,
+)
+
+
+def contact_person(
+    contact: SalesforceContact,
+    *,
+    at: datetime | None,
+    primary_contact_id: str | None = None,
+    primary_user_id: str | None = None,
+    invited: bool = False,
+) -> ProfileContact:
+    """A Contact as a person of the profile; consent from `HasOptedOutOfEmail` as of `at`."""
+    is_primary = contact.Id == primary_contact_id
+    user_id = contact.D2C_User_Id__c or (primary_user_id if is_primary else None)
+    if user_id is None:
+        state = LinkState.SALESFORCE_ONLY
+    else:
+        state = LinkState.INVITED if invited and is_primary else LinkState.LINKED
+    consent = None
+    if contact.HasOptedOutOfEmail is not None:
+        consent = Consent(
+            marketing=not contact.HasOptedOutOfEmail, source=SourceSystem.SALESFORCE, at=at
+        )
+    return ProfileContact(
+        sf_contact_id=contact.Id,
+        d2c_user_id=user_id,
+        first_name=contact.FirstName,
+        last_name=contact.LastName,
+        email=contact.Email,
+        phone=contact.Phone or contact.MobilePhone,
+        primary=is_primary or bool(contact.Primary_Contact__c),
+        origin=Origin.SALESFORCE,
+        link_state=state,
+        consent=consent,
+    )
+
+
+def people_of_account(
+    account: SalesforceAccount,
+    *,
+    primary_contact_id: str | None = None,
+    primary_user_id: str | None = None,
+    invited: bool = False,
+) -> list[ProfileContact]:
+    """Every Contact of the Account, as of its `SystemModstamp`."""
+    return [
+        contact_person(
+            contact,
+            at=account.SystemModstamp,
+            primary_contact_id=primary_contact_id,
+            primary_user_id=primary_user_id,
+            invited=invited,
+        )
+        for contact in account.Contacts
+    ]
+
+
+def signup_person(
+    user: D2CUser, customer: Customer, *, contact_id: str | None, lead_id: str | None = None
+) -> ProfileContact:
+    """A storefront sign-up linked to a Contact (or Lead): consent as the storefront has it."""
+    return ProfileContact(
+        sf_contact_id=contact_id,
+        sf_lead_id=lead_id,
+        d2c_user_id=user.id,
+        d2c_customer_id=customer.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        email=user.email,
+        phone=user.phone or customer.phone,
+        origin=Origin.STOREFRONT,
+        link_state=LinkState.LINKED,
+        consent=storefront_consent(customer),
+    )
+
+
+def storefront_consent(customer: Customer) -> Consent:
+    return Consent(
+        marketing=customer.marketing_consent, source=SourceSystem.D2C, at=customer.updated_at
+    )
+
+
+def merge_people(
+    stored: list[ProfileContact], incoming: list[ProfileContact], owner: SourceSystem | str
+) -> list[ProfileContact]:
+    """The people after a full read of the Account: its Contacts as Salesforce lists them
+    (merged with what is known of each, consent by `newer_consent`), then every storefront
+    sign-up the read did not list (a sign-up is only dropped by erasure)."""
+    people: list[ProfileContact] = []
+    for person in incoming:
+        known = [p for p in stored if p.same_person(person)]
+        people.append(merge_person(known[:1], person, owner)[0])
+    for person in stored:
+        if person.origin is Origin.STOREFRONT and not any(p.same_person(person) for p in people):
+            people.append(person)
+    return people
