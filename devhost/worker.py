@@ -21,7 +21,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from devhost import load_checks, wire
+from devhost import load_checks, sdk_memo, wire
 
 _OUT_OF_PROC_MARKER = "$OutOfProcData$:"
 _TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
@@ -235,29 +235,6 @@ def _takes_context(user: Any) -> bool:
     return "context" in inspect.signature(user).parameters
 
 
-def _memoise_history_timestamps() -> None:
-    """Each episode hands the SDK the whole history again, and the SDK parses every event's
-    `Timestamp` with dateutil: about half a worker's time in bench/devhost_throughput.py.
-    That parse is a pure function of the text returning an immutable datetime, so the worker
-    remembers it; the SDK gets the same values it would have parsed."""
-    try:
-        module = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
-    except ImportError:  # not a Durable Functions app
-        return
-    parse = module.dt_parse
-    if getattr(parse, "devhost_memoised", False):
-        return
-    remembered = functools.lru_cache(maxsize=1 << 16)(parse)
-
-    def dt_parse(timestr: Any, *args: Any, **kwargs: Any) -> Any:
-        if args or kwargs or not isinstance(timestr, str):
-            return parse(timestr, *args, **kwargs)
-        return remembered(timestr)
-
-    dt_parse.devhost_memoised = True  # type: ignore[attr-defined]
-    module.dt_parse = dt_parse
-
-
 def _http_response(result: Any) -> dict[str, Any]:
     """A function's return value as the Python worker sends it to the host: through
     azure.functions' own `HttpResponseConverter`, which takes only `HttpResponse` and `str`;
@@ -305,7 +282,7 @@ async def _serve(worker: Worker, reader: asyncio.StreamReader, out: Any) -> None
 
     try:
         functions = worker.load()
-        _memoise_history_timestamps()
+        sdk_memo.remember_sdk_work()
         await reply({"id": 0, "ok": True, "functions": functions})
     except BaseException as exc:
         traceback.print_exc()
