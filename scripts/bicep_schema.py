@@ -42,7 +42,19 @@ from scripts.bicep_template import (
 )
 from scripts.bicep_types import ROOT, TYPES_ENV, TypeIndex, TypesMissing, types_root
 
-__all__ = ["TYPES_ENV", "SchemaResult", "check_files", "parse_directory", "types_root"]
+__all__ = [
+    "TYPES_ENV",
+    "TYPES_MISSING",
+    "SchemaResult",
+    "check_files",
+    "parse_directory",
+    "types_root",
+]
+
+TYPES_MISSING = (
+    f"Azure's published Bicep types were not found: set {TYPES_ENV} to a folder shaped like "
+    "Azure/bicep-types-az's generated/, or put shared/azure-bicep-types beside the checkout"
+)
 
 REQUIRED, READ_ONLY = 1, 2
 BICEP_ONLY_KEYS = {"parent", "scope", "dependsOn"}  # resource keywords, not ARM properties

