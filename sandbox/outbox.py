@@ -20,10 +20,11 @@ import json
 import random
 import ssl
 import threading
-import time
 from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
+
+from .drain import Drainable
 
 # Wait this long for a second event before sending a lone one when reordering.
 REORDER_LINGER = 0.05
@@ -31,7 +32,7 @@ REORDER_LINGER = 0.05
 NO_RETRY = frozenset({400, 401, 403, 413})
 
 
-class Outbox:
+class Outbox(Drainable):
     """Queue + delivery thread for one service's events."""
 
     def __init__(
@@ -55,8 +56,7 @@ class Outbox:
         self._max_backoff = max_backoff
         self._timeout = timeout
         self._queue: deque[dict[str, Any]] = deque()
-        self._cond = threading.Condition()
-        self._in_flight = 0
+        super().__init__()  # _cond, _in_flight
         self._closed = False
         self._epoch = 0  # bumped by clear(): in-flight retries of older events give up
         self._delivered: list[dict[str, Any]] = []
@@ -129,21 +129,6 @@ class Outbox:
     def delivered(self) -> list[dict[str, Any]]:
         with self._cond:
             return list(self._delivered)
-
-    def pending(self) -> int:
-        with self._cond:
-            return len(self._queue) + self._in_flight
-
-    def wait_drained(self, timeout: float) -> bool:
-        """Block until nothing is queued or in flight; False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._queue or self._in_flight:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
 
     def snapshot(self) -> dict[str, Any]:
         with self._cond:

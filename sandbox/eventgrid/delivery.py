@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..drain import Drainable
+
 SUCCESS = frozenset({200, 201, 202, 203, 204})
 NO_RETRY_FUNCTION = frozenset({400, 403, 413})
 NO_RETRY_WEBHOOK = frozenset({400, 401, 403, 413})
@@ -67,7 +69,7 @@ class _Attempt:
     last_status: int | None = field(compare=False, default=None)
 
 
-class Deliveries:
+class Deliveries(Drainable):
     """Every subscription of one topic; ``workers`` threads deliver concurrently."""
 
     def __init__(self, topic: str, *, time_scale: float = 1.0, workers: int = 8, seed: int = 0):
@@ -80,8 +82,7 @@ class Deliveries:
         self.attempts = 0
         self._queue: list[_Attempt] = []
         self._seq = itertools.count()
-        self._in_flight = 0
-        self._cond = threading.Condition()
+        super().__init__()  # _cond, _in_flight
         self._closed = False
         self._rng = random.Random(f"{seed}:{topic}")
         self._threads = [
@@ -111,20 +112,6 @@ class Deliveries:
                         self._queue, _Attempt(now, next(self._seq), sub, event, published=now)
                     )
             self._cond.notify_all()
-
-    def pending(self) -> int:
-        with self._cond:
-            return len(self._queue) + self._in_flight
-
-    def wait_drained(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while self._queue or self._in_flight:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(min(left, 0.05))
-        return True
 
     def clear(self) -> None:
         with self._cond:
