@@ -1,6 +1,6 @@
 // Crosswalk on Azure: `azd up` provisions this, then deploys the app to the Function App.
 // One module per concern (modules/); this file only wires them together and assembles the
-// Function App's settings, which tests/infra checks against crosswalk/settings.py: every
+// Function App's settings, which tests/infra checks against crosswalk/settings/: every
 // setting the app requires is set here, and every name set here is one the app (or its
 // host) reads.
 //
@@ -146,7 +146,7 @@ var names = {
   prefix: 'crosswalk-${token}'
 }
 
-// The app's defaults (crosswalk/settings.py), written out so the resources and the
+// The app's defaults (crosswalk/settings/), written out so the resources and the
 // settings cannot drift apart.
 var profileDatabase = 'crosswalk'
 var profileContainer = 'profiles'
@@ -292,7 +292,7 @@ module scheduler 'modules/durable-scheduler.bicep' = if (useScheduler) {
   }
 }
 
-// What crosswalk/settings.py reads (and the timer binding's %RECONCILE_SCHEDULE%).
+// What crosswalk/settings/ reads (and the timer binding's %RECONCILE_SCHEDULE%).
 var appSettings = {
   SALESFORCE_LOGIN_URL: salesforceLoginUrl
   SALESFORCE_AUTH_MODE: salesforceAuthMode
