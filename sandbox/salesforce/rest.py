@@ -21,7 +21,7 @@ from .errors import SfError, not_found
 from .org import DEFAULT_BATCH
 from .schema import OBJECTS, SObjectType
 from .shape import rest_record, select_fields
-from .soql import parse_datetime_literal
+from .soql_where import parse_datetime_literal
 
 MIN_VERSION = 20
 MAX_SOQL = 100_000

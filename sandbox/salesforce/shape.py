@@ -6,7 +6,7 @@ from typing import Any
 
 from .errors import SfError
 from .schema import Field, SObjectType
-from .soql import value_getter
+from .soql_fields import value_getter
 from .store import Record
 
 _GETTERS: dict[tuple[str, str], Any] = {}
