@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import SfError
-from .schema import Field, SObjectType
+from .sobject import Field, SObjectType
 from .soql_fields import value_getter
 from .store import Record
 

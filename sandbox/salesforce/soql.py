@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import SfError
-from .schema import TEXT_TYPES, SObjectType, lookup
+from .schema import lookup
+from .sobject import TEXT_TYPES, SObjectType
 from .soql_fields import compile_node
 from .soql_parse import Query, parse, soql_error
 from .soql_plan import ChildPlan, Getter, Plan, Projector, select

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .schema import Field, SObjectType, lookup
+from .schema import lookup
+from .sobject import Field, SObjectType
 from .soql_parse import FieldRef, Query, soql_error
 from .soql_plan import ChildPlan, Getter, Projector, select
 from .store import Record, Store

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .schema import SObjectType
+from .sobject import SObjectType
 from .store import Record
 
 Getter = Callable[[Record], Any]

@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import SfError
 from .ids import to18
-from .schema import ID_TYPES, NUMBER_TYPES, TEXT_TYPES, Field, SObjectType
+from .sobject import ID_TYPES, NUMBER_TYPES, TEXT_TYPES, Field, SObjectType
 from .soql_fields import FieldResolver
 from .soql_parse import BoolOp, Compare, FieldRef, Literal, Not, Query, soql_error
 from .soql_plan import Getter, Predicate
