@@ -144,6 +144,8 @@ class Sandbox(EventsAndFaults, SalesforceHelpers, D2CHelpers):
             self.seed = saved["seed"]
             self.org.restore(saved["salesforce"])
             self.d2c.restore(saved["d2c"])
+            if "pubsub" in saved:  # files saved before the bus was kept have none
+                self.bus.restore(saved["pubsub"])
         else:
             self._seed_data(seed)
         sf_app = SalesforceApp(
@@ -230,6 +232,7 @@ class Sandbox(EventsAndFaults, SalesforceHelpers, D2CHelpers):
             seed=self.seed,
             salesforce=self.org.snapshot(),
             d2c=self.d2c.snapshot(),
+            pubsub=self.bus.snapshot(),
         )
 
     def close(self) -> None:
