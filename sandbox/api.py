@@ -10,48 +10,32 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any
 
 from . import persist as persist_mod
-from .clock import Clock, sf_datetime
+from .clock import Clock
 from .control import make_control_handler
 from .d2c.app import D2CApp
 from .d2c.store import D2CPlatform
+from .d2c_helpers import D2CHelpers
 from .entra.app import EntraApp
 from .entra.directory import STOREFRONT_CLIENT_ID, STOREFRONT_CLIENT_SECRET, Directory
 from .eventgrid.topics import EventGridTopics
+from .events_faults import EventsAndFaults
 from .faults import Faults
 from .outbox import Outbox
 from .pubsub.bus import EventBus
 from .pubsub.server import PubSubFaults, PubSubServer, PubSubService
 from .salesforce.app import SalesforceApp
-from .salesforce.bulk_jobs import jobs_of
 from .salesforce.org import OrgConfig, SalesforceOrg
 from .salesforce.schema import OBJECTS
-from .salesforce.shape import rest_record
-from .salesforce.store import Actor, Change
+from .salesforce_helpers import SalesforceHelpers
 from .seed import seed_org
 from .server import ServerThread
 from .stats import Stats
 from .tls import load_key_material
-
-Service = Literal["salesforce", "d2c", "both"]
-T = TypeVar("T")
-
-
-def _of_service(service: str, salesforce: T, d2c: T) -> list[T]:
-    """The Salesforce part, the D2C part, or both ("both" or "all")."""
-    if service in ("both", "all"):
-        return [salesforce, d2c]
-    if service == "salesforce":
-        return [salesforce]
-    if service == "d2c":
-        return [d2c]
-    raise ValueError(f"unknown service {service!r}")
-
 
 DEFAULT_DAILY_API_LIMIT = 100_000
 SALESFORCE_CLIENT_ID = "crosswalk-dev-client"
@@ -62,8 +46,12 @@ JWT_USERNAME = "integration@crosswalk.sandbox"
 ADMIN_USERNAME = "admin@crosswalk.sandbox"
 
 
-class Sandbox:
-    """Both stand-ins, their shared clock and the helpers tests use to act and inspect."""
+class Sandbox(EventsAndFaults, SalesforceHelpers, D2CHelpers):
+    """Both stand-ins, their shared clock and the helpers tests use to act and inspect.
+
+    Built and started here; the helpers come from ``events_faults`` (events, stats, faults),
+    ``salesforce_helpers`` (a person and an admin in the org) and ``d2c_helpers``.
+    """
 
     def __init__(
         self,
@@ -156,6 +144,8 @@ class Sandbox:
             self.seed = saved["seed"]
             self.org.restore(saved["salesforce"])
             self.d2c.restore(saved["d2c"])
+            if "pubsub" in saved:  # files saved before the bus was kept have none
+                self.bus.restore(saved["pubsub"])
         else:
             self._seed_data(seed)
         sf_app = SalesforceApp(
@@ -242,6 +232,7 @@ class Sandbox:
             seed=self.seed,
             salesforce=self.org.snapshot(),
             d2c=self.d2c.snapshot(),
+            pubsub=self.bus.snapshot(),
         )
 
     def close(self) -> None:
@@ -309,340 +300,6 @@ class Sandbox:
     def salesforce_token(self) -> str:
         """A fresh access token for the integration user, without an OAuth round trip."""
         return self.org.tokens.issue(self.org.integration_user_id, self.salesforce_client_id)
-
-    # -- observation ---------------------------------------------------------------------
-    def stats(self) -> dict[str, Any]:
-        """Calls per endpoint (``"METHOD /template"``) and totals per service, plus events."""
-        used, limit = self.org.usage()
-        return {
-            "salesforce": {**self._sf_stats.snapshot(), "api_usage": {"used": used, "max": limit}},
-            "d2c": self._d2c_stats.snapshot(),
-            "pubsub": self.pubsub_stats(),
-            "events": {
-                "salesforce": self._sf_outbox.snapshot(),
-                "d2c": self._d2c_outbox.snapshot(),
-            },
-        }
-
-    def _outboxes(self, service: str) -> list[Outbox]:
-        return _of_service(service, self._sf_outbox, self._d2c_outbox)
-
-    def events_delivered(self, service: str = "all") -> list[dict[str, Any]]:
-        """CloudEvents the webhook accepted (2xx), in delivery order, duplicates included."""
-        return [e for o in self._outboxes(service) for e in o.delivered()]
-
-    def events_pending(self, service: str = "all") -> int:
-        return sum(o.pending() for o in self._outboxes(service))
-
-    def wait_events_drained(self, timeout: float = 10.0, service: str = "all") -> bool:
-        """Block until every queued event was delivered; False if ``timeout`` ran out."""
-        deadline = time.monotonic() + timeout
-        for o in self._outboxes(service):
-            if not o.wait_drained(max(0.0, deadline - time.monotonic())):
-                return False
-        return True
-
-    # -- configuration -------------------------------------------------------------------
-    def set_events_to(self, salesforce: str | None = None, d2c: str | None = None) -> None:
-        """Point change events at webhooks; None leaves a target alone, "" removes it."""
-        if salesforce is not None:
-            self._sf_outbox.set_target(salesforce)
-        if d2c is not None:
-            self._d2c_outbox.set_target(d2c)
-
-    def publish_events_to_topics(self, salesforce: bool = False, d2c: bool = True) -> None:
-        """Send a service's events to its Event Grid topic stand-in (which delivers to its
-        subscriptions) instead of straight at a webhook: D2C publishes there as the D2C
-        platform does; Salesforce's events reach the Salesforce topic through the relay."""
-        for wanted, name, outbox in (
-            (salesforce, "salesforce", self._sf_outbox),
-            (d2c, "d2c", self._d2c_outbox),
-        ):
-            if wanted:
-                topic = self.eventgrid.topic(name)
-                outbox.set_topic(self.eventgrid.endpoint(name), topic.key, self.ca_bundle)
-
-    def set_event_delivery(
-        self, *, duplicate: float | None = None, reorder: bool | None = None, service: str = "all"
-    ) -> None:
-        """Test options: ``duplicate`` = probability an event is sent twice; ``reorder`` swaps
-        each pair of neighbouring events."""
-        for o in self._outboxes(service):
-            o.configure(duplicate=duplicate, reorder=reorder)
-
-    def _faults_of(self, service: str) -> list[Faults]:
-        return _of_service(service, self._sf_faults, self._d2c_faults)
-
-    def faults(
-        self,
-        service: Service = "both",
-        *,
-        path: str | None = None,
-        method: str | None = None,
-        latency: float = 0.0,
-        status: int | None = None,
-        rate: float = 1.0,
-        errors: dict[int, float] | None = None,
-        fail_next: int | None = None,
-        drop: bool = False,
-        limit_exceeded: bool = False,
-    ) -> list[str]:
-        """Add a fault rule; returns its id(s). See docs/sandbox.md "Faults"."""
-        spec: dict[str, Any] = {
-            "path": path,
-            "method": method,
-            "latency": latency,
-            "errors": errors,
-            "fail_next": fail_next,
-            "drop": drop,
-            "limit_exceeded": limit_exceeded,
-        }
-        if status is not None:
-            spec["status"] = status
-            spec["rate"] = rate
-        return [f.add(spec).id for f in self._faults_of(service)]
-
-    def add_fault(self, service: str, spec: dict[str, Any]) -> list[str]:
-        """The JSON form of :meth:`faults` (control path)."""
-        return [f.add(spec).id for f in self._faults_of(service)]
-
-    def list_faults(self, service: str = "both") -> list[dict[str, Any]]:
-        return [r for f in self._faults_of(service) for r in f.list()]
-
-    def clear_faults(self, service: str = "both") -> None:
-        for f in self._faults_of(service):
-            f.clear()
-
-    def advance_clock(self, seconds: float) -> None:
-        """Move the sandbox clock forward (tokens expire, timestamps jump) without sleeping."""
-        self.clock.advance(seconds)
-
-    def pubsub_faults(
-        self,
-        *,
-        drop_after: int | None = None,
-        delay: float = 0.0,
-        limit_exceeded: bool = False,
-    ) -> None:
-        """Pub/Sub API faults (replacing the last set): end streams with UNAVAILABLE after
-        ``drop_after`` more events, wait ``delay`` s before each response, refuse subscribing
-        as if the org's daily delivery allocation were spent."""
-        self._pubsub.faults = PubSubFaults(drop_after, delay, limit_exceeded)
-
-    def pubsub_stats(self) -> dict[str, Any]:
-        """Pub/Sub API calls per method, events delivered (the allocation) and the position."""
-        return {
-            **self._pubsub.calls,
-            "delivered": self.bus.delivered,
-            "latest_position": self.bus.latest(),
-        }
-
-    def salesforce_expire_tokens(self) -> None:
-        """Every issued access token answers 401 INVALID_SESSION_ID from now on."""
-        self.org.tokens.expire_all()
-
-    def salesforce_api_usage(self) -> dict[str, int]:
-        """Today's API calls so far, and the org's daily allowance."""
-        used, limit = self.org.usage()
-        return {"used": used, "max": limit}
-
-    def salesforce_set_api_usage(self, used: int) -> None:
-        """Set the API usage of the last 24 hours, all spent now (the limit: run the org dry)."""
-        self.org.set_api_usage(used)
-
-    def salesforce_api_recovers_at(self) -> float | None:
-        """Sandbox-clock epoch seconds when the oldest counted call leaves the 24-hour window."""
-        at = self.org.api.recovers_at_ms()
-        return None if at is None else at / 1000
-
-    def salesforce_fail_next_bulk_job(self, message: str = "InternalServerError") -> None:
-        """The next Bulk API 2.0 job to run fails with `message` as its errorMessage."""
-        with self.org.store.lock:
-            jobs_of(self.org).fail_next.append(message)
-
-    # -- a person editing Salesforce (UI-like: commitUser admin, changeOrigin "") ---------
-    def _person(self) -> Actor:
-        return Actor(user_id=self.org.admin_user_id, change_origin="")
-
-    def salesforce_create(self, sobject: str, fields: dict[str, Any]) -> str:
-        t = self.org.sobject(sobject)
-        with self.org.transaction(self._person()) as txn:
-            return self.org.dml.create(txn, t, fields)
-
-    def salesforce_edit(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
-        t = self.org.sobject(sobject)
-        with self.org.transaction(self._person()) as txn:
-            self.org.dml.update(txn, t, record_id, fields)
-
-    def salesforce_delete(self, sobject: str, record_id: str) -> None:
-        t = self.org.sobject(sobject)
-        with self.org.transaction(self._person()) as txn:
-            self.org.dml.delete(txn, t, record_id)
-
-    def salesforce_undelete(self, sobject: str, record_id: str) -> None:
-        t = self.org.sobject(sobject)
-        with self.org.transaction(self._person()) as txn:
-            self.org.dml.undelete(txn, t, record_id)
-
-    def salesforce_org_rules(
-        self,
-        *,
-        restricted_picklists: list[str] | None = None,
-        state_country_picklists: bool | None = None,
-        duplicate_rules: bool | None = None,
-        concurrent_long_requests: int | None = None,
-        long_request_seconds: float | None = None,
-    ) -> None:
-        """Switch the org settings that change what a write may contain (an admin's choice
-        in Salesforce): restricted picklists ("Account.Industry"), State and Country/Territory
-        Picklists, the standard Contact and Lead duplicate rules; and the limit on concurrent
-        long-running requests (25 of 20 seconds or more; smaller in tests)."""
-        rules = self.org.dml.rules
-        with self.org.store.lock:
-            if restricted_picklists is not None:
-                rules.restricted_picklists = frozenset(restricted_picklists)
-            if state_country_picklists is not None:
-                rules.state_country_picklists = state_country_picklists
-            if duplicate_rules is not None:
-                rules.duplicate_rules = duplicate_rules
-            if concurrent_long_requests is not None:
-                rules.concurrent_long_requests = concurrent_long_requests
-            if long_request_seconds is not None:
-                rules.long_request_seconds = long_request_seconds
-
-    def salesforce_edit_in_flight(
-        self, sobject: str, record_id: str, fields: dict[str, Any], began_seconds_ago: float
-    ) -> None:
-        """A person's edit in a transaction that began `began_seconds_ago` and commits now:
-        its SystemModstamp is the earlier time, so a query that ran in between never saw it
-        and a later `SystemModstamp > watermark` may not either ("in flight",
-        salesforce.stackexchange.com/q/234824)."""
-        t = self.org.sobject(sobject)
-        began = sf_datetime(self.clock.now_ms() - int(began_seconds_ago * 1000))
-        with self.org.transaction(self._person()) as txn:
-            self.org.dml.update(txn, t, record_id, fields)
-            row = dict(self.org.store.table(t.name).rows[record_id])
-            row["SystemModstamp"] = row["LastModifiedDate"] = began
-            txn.put(t.name, record_id, row)
-            txn.changes[-1].record = row
-
-    def salesforce_hold_row_lock(self, record_id: str, writes: int = 1) -> None:
-        """Another transaction holds the record: its next `writes` writes through the API are
-        refused per record with UNABLE_TO_LOCK_ROW, as Salesforce does under contention."""
-        with self.org.store.lock:
-            self.org.dml.held[record_id] = int(writes)
-
-    def salesforce_edit_outside_transactions(
-        self, sobject: str, record_id: str, fields: dict[str, Any]
-    ) -> None:
-        """A change applied directly in the database (a data clean-up job): the record
-        changes, and subscribers get a `GAP_UPDATE` event without field values."""
-        t = self.org.sobject(sobject)
-        with self.org.transaction(self._person()) as txn:
-            self.org.dml.update(txn, t, record_id, fields)
-            for change in txn.changes:
-                change.change_type = f"GAP_{change.change_type}"
-
-    def salesforce_bulk_edit(
-        self,
-        sobject: str,
-        record_ids: list[str],
-        fields: dict[str, Any],
-        *,
-        overflow_after: int = 100_000,
-    ) -> None:
-        """One transaction that edits every record. As in Salesforce, the first
-        `overflow_after` changes get change events and the rest one `GAP_OVERFLOW` event per
-        object, with no record ids (Salesforce's threshold is 100,000; tests pass less)."""
-        t = self.org.sobject(sobject)
-        with self.org.transaction(self._person()) as txn:
-            for record_id in record_ids:
-                self.org.dml.update(txn, t, record_id, fields)
-            beyond = txn.changes[overflow_after:]
-            if beyond:
-                del txn.changes[overflow_after:]
-                for name in dict.fromkeys(change.sobject for change in beyond):
-                    txn.changes.append(Change(name, "", "GAP_OVERFLOW", {}))
-
-    def salesforce_convert_lead(
-        self, record_id: str, account_id: str | None = None
-    ) -> dict[str, str]:
-        """Convert a Lead as a person does (into a Contact, under `account_id` or a new
-        Account); returns `accountId` and `contactId`."""
-        with self.org.transaction(self._person()) as txn:
-            lead = self.org.dml.convert_lead(txn, record_id, account_id)
-        return {"accountId": lead["ConvertedAccountId"], "contactId": lead["ConvertedContactId"]}
-
-    def salesforce_records(
-        self, sobject: str, include_deleted: bool = False
-    ) -> list[dict[str, Any]]:
-        """Rows as the REST API shows them (all fields), oldest first; read-only."""
-        return self.org.records(sobject, include_deleted=include_deleted)
-
-    def salesforce_record(self, sobject: str, record_id: str) -> dict[str, Any]:
-        t = self.org.sobject(sobject)
-        with self.org.store.lock:
-            row = self.org.dml.row(t, record_id, allow_deleted=True)
-            return rest_record(t, row, self.api_version)
-
-    # -- a person on the D2C storefront (origin "storefront") -----------------------------
-    def d2c_register(
-        self,
-        email: str,
-        last_name: str,
-        company_name: str | None = None,
-        first_name: str | None = None,
-        phone: str | None = None,
-        marketing_consent: bool = False,
-    ) -> dict[str, Any]:
-        """Self sign-up, as the storefront does it; emits ``customer.registered``."""
-        body: dict[str, Any] = {"email": email, "last_name": last_name}
-        for key, value in (
-            ("company_name", company_name),
-            ("first_name", first_name),
-            ("phone", phone),
-        ):
-            if value is not None:
-                body[key] = value
-        if marketing_consent:
-            body["marketing_consent"] = True
-        with self.d2c.lock:
-            customer, _ = self.d2c.register(body, "storefront")
-            return dict(customer)
-
-    def d2c_edit(self, customer_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """A storefront edit (merge patch, no If-Match); emits ``customer.updated``."""
-        with self.d2c.lock:
-            return dict(
-                self.d2c.update_customer(customer_id, fields, "storefront", None, check_etag=False)
-            )
-
-    # -- D2C staff in the platform's back office (origin "backoffice") --------------------
-    def d2c_create_customer(self, fields: dict[str, Any]) -> dict[str, Any]:
-        """A customer made by hand (validated as the API does); emits ``customer.created``."""
-        with self.d2c.lock:
-            return dict(self.d2c.create_customer(fields, "backoffice"))
-
-    def d2c_add_user(self, customer_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """A user invited by hand (validated as the API does)."""
-        with self.d2c.lock:
-            return dict(self.d2c.invite_user(customer_id, fields, "backoffice"))
-
-    def d2c_deactivate(self, customer_id: str, reason: str) -> dict[str, Any]:
-        with self.d2c.lock:
-            return dict(self.d2c.deactivate(customer_id, {"reason": reason}, "backoffice"))
-
-    def d2c_customers(self) -> list[dict[str, Any]]:
-        with self.d2c.lock:
-            return [dict(c) for c in self.d2c.customers.values()]
-
-    def d2c_customer(self, customer_id: str) -> dict[str, Any]:
-        with self.d2c.lock:
-            return dict(self.d2c.customer(customer_id))
-
-    def d2c_users(self, customer_id: str) -> list[dict[str, Any]]:
-        with self.d2c.lock:
-            return [dict(u) for u in self.d2c.list_users(customer_id)["data"]]
 
     def info(self) -> dict[str, Any]:
         """URLs and development credentials (what ``python -m sandbox`` prints)."""

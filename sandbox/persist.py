@@ -16,10 +16,25 @@ STATE_FILE = "state.json"
 FORMAT = 1
 
 
-def save(path: Path, *, seed: int, salesforce: dict[str, Any], d2c: dict[str, Any]) -> None:
+def save(
+    path: Path,
+    *,
+    seed: int,
+    salesforce: dict[str, Any],
+    d2c: dict[str, Any],
+    pubsub: dict[str, Any],
+) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(
-        json.dumps({"format": FORMAT, "seed": seed, "salesforce": salesforce, "d2c": d2c})
+        json.dumps(
+            {
+                "format": FORMAT,
+                "seed": seed,
+                "salesforce": salesforce,
+                "d2c": d2c,
+                "pubsub": pubsub,
+            }
+        )
     )
     os.replace(tmp, path)
 

@@ -58,7 +58,10 @@ def _parse() -> argparse.Namespace:
 
 
 def _port_taken(port: int) -> bool:
+    """Does something listen on `port`? Connections the last run left in TIME_WAIT do not
+    count: the servers bind with SO_REUSEADDR, and so does the probe."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -153,6 +156,9 @@ def main() -> int:
             data_dir=args.data / "sandbox",
             salesforce_port=args.salesforce_port,
             d2c_port=args.d2c_port,
+            # both stand-ins keep their records in data/sandbox/state.json, saved on stop, as
+            # devhost keeps its task hub and the app its profiles: a restart agrees with itself
+            persist=True,
         ) as sb,
     ):
         # the production path: each topic delivers to its Event Grid trigger; D2C publishes
@@ -247,6 +253,10 @@ Ctrl-C stops everything.""",
         except KeyboardInterrupt:
             pass
         finally:
+            # a second Ctrl-C (or SIGTERM) must not cut the shutdown short: the sandbox saves
+            # its state when the `with` closes it, after devhost has stopped
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             if host.poll() is None:
                 host.send_signal(signal.SIGINT)
                 try:

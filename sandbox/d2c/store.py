@@ -6,13 +6,9 @@ Every operation runs under one lock and either changes state completely or raise
 
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
 import copy
-import datetime
 import itertools
-import json
 import random
 import threading
 import uuid
@@ -23,6 +19,8 @@ from ..clock import Clock, iso_z
 from ..outbox import Outbox
 from . import contract
 from .errors import Problem, not_found, validation
+from .listing import CustomerListing
+from .users import CustomerUsers
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ADDRESS_KEYS = ("line1", "line2", "city", "region", "postal_code", "country")
@@ -39,7 +37,6 @@ _CUSTOMER_FIELDS = (
     "marketing_consent",
     "salesforce",
 )
-_USER_FIELDS = ("email", "first_name", "last_name", "phone", "role", "status", "external_ref")
 
 
 @dataclass
@@ -76,32 +73,7 @@ def _merge(current: Any, patch: Any) -> Any:
     return out
 
 
-def normalize_instant(text: str) -> str:
-    """Any RFC 3339 instant -> the stored ``YYYY-MM-DDTHH:MM:SS.mmmZ`` form (ValueError if bad)."""
-    dt = datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
-    if dt.tzinfo is None:
-        raise ValueError("an offset or Z is required")
-    dt = dt.astimezone(datetime.UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{dt.microsecond // 1000:03d}Z"
-
-
-def encode_cursor(updated_at: str, cid: str) -> str:
-    raw = json.dumps([updated_at, cid], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        pad = "=" * (-len(cursor) % 4)
-        updated_at, cid = json.loads(base64.urlsafe_b64decode(cursor + pad))
-        if not isinstance(updated_at, str) or not isinstance(cid, str):
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error):
-        raise validation([{"field": "cursor", "message": "is not a valid cursor"}]) from None
-    return updated_at, cid
-
-
-class D2CPlatform:
+class D2CPlatform(CustomerListing, CustomerUsers):
     """Customers and users of the D2C platform, as the customer API sees them."""
 
     def __init__(self, clock: Clock, outbox: Outbox, seed: int) -> None:
@@ -350,158 +322,6 @@ class D2CPlatform:
             return customer
         new = {**customer, "status": status, "deactivation_reason": reason}
         return self._save_change(customer, new, origin, changed)
-
-    def list_customers(self, params: dict[str, str]) -> dict[str, Any]:
-        problems = []
-        limit = 100
-        if "limit" in params:
-            try:
-                limit = int(params["limit"])
-                if not 1 <= limit <= 1000:
-                    raise ValueError
-            except ValueError:
-                problems.append({"field": "limit", "message": "must be an integer 1-1000"})
-        since = None
-        if "updated_since" in params:
-            try:
-                since = normalize_instant(params["updated_since"])
-            except ValueError:
-                problems.append(
-                    {"field": "updated_since", "message": "must be an RFC 3339 date-time"}
-                )
-        status = params.get("status")
-        if status is not None and status not in {"active", "deactivated"}:
-            problems.append({"field": "status", "message": "must be one of active, deactivated"})
-        ref = params.get("external_ref")
-        if ref is not None and len(ref) > 64:
-            problems.append({"field": "external_ref", "message": "must be at most 64 characters"})
-        if problems:
-            raise validation(problems)
-        start: tuple[str, str] | None = None
-        if params.get("cursor"):
-            start = decode_cursor(params["cursor"])
-        order = self._sorted()
-        if ref is not None:
-            cid = self.by_ref.get(ref)
-            keys = [(self.customers[cid]["updated_at"], cid)] if cid else []
-        else:
-            keys = order
-        pos = 0
-        if start is not None:
-            pos = bisect.bisect_right(keys, start)
-        if since is not None:
-            pos = max(pos, bisect.bisect_left(keys, (since, "")))
-        data: list[dict[str, Any]] = []
-        last: tuple[str, str] | None = None
-        more = False
-        for i in range(pos, len(keys)):
-            c = self.customers[keys[i][1]]
-            if status is not None and c["status"] != status:
-                continue
-            if len(data) == limit:
-                more = True
-                break
-            data.append(c)
-            last = keys[i]
-        cursor = encode_cursor(*last) if more and last is not None else None
-        return {"data": data, "next_cursor": cursor}
-
-    def lookup(self, body: Any) -> dict[str, Any]:
-        self.check(contract.request_schema("/v1/customers/lookup", "post"), body)
-        seen = set()
-        data = []
-        for ref in body["external_refs"]:
-            cid = self.by_ref.get(ref)
-            if cid is not None and cid not in seen:
-                seen.add(cid)
-                data.append(self.customers[cid])
-        return {"data": data}
-
-    # -- users -------------------------------------------------------------------------
-    def list_users(self, cid: str) -> dict[str, Any]:
-        self.customer(cid)
-        return {"data": [self.users[u] for u in self.users_by_customer[cid]]}
-
-    def _email_taken(self, email: str) -> None:
-        if email.lower() in self.emails:
-            raise Problem(409, "conflict", "Email in use", f"{email} already belongs to a user")
-
-    def invite_user(self, cid: str, body: Any, origin: str) -> dict[str, Any]:
-        customer = self.customer(cid)
-        self.check(contract.schema("UserInvite"), body)
-        if customer["status"] == "deactivated":
-            raise Problem(
-                409, "conflict", "Customer deactivated", "Cannot invite to a deactivated customer"
-            )
-        self._email_taken(body["email"])
-        user = self._new_user(cid, body, status="invited", role=body.get("role", "buyer"))
-        changed = [f"user.{k}" for k in _USER_FIELDS if user.get(k) is not None]
-        self._emit("customer.updated", customer, origin, user=user, changed=changed)
-        return user
-
-    def _new_user(
-        self, cid: str, body: dict[str, Any], *, status: str, role: str
-    ) -> dict[str, Any]:
-        user = {
-            "id": self._new_id("usr_"),
-            "customer_id": cid,
-            "email": body["email"],
-            "first_name": body.get("first_name"),
-            "last_name": body.get("last_name"),
-            "phone": body.get("phone"),
-            "role": role,
-            "status": status,
-            "external_ref": body.get("external_ref"),
-            "created_at": self._now(),
-        }
-        self.users[user["id"]] = user
-        self.users_by_customer[cid].append(user["id"])
-        self.emails[user["email"].lower()] = user["id"]
-        return user
-
-    def remove_user(self, cid: str, uid: str, origin: str) -> None:
-        customer = self.customer(cid)
-        user = self.users.get(uid)
-        if user is None or user["customer_id"] != cid:
-            raise not_found("user")
-        if user["status"] == "removed":
-            return
-        new = dict(user, status="removed")
-        self.users[uid] = new
-        if self.emails.get(user["email"].lower()) == uid:
-            del self.emails[user["email"].lower()]
-        self._emit("customer.updated", customer, origin, user=new, changed=["user.status"])
-
-    def erase_user(self, uid: str) -> None:
-        """docs/d2c-api.yaml eraseUser: personal data gone, the user removed; no event."""
-        user = self.users.get(uid)
-        if user is None:
-            return  # nothing held: done (idempotent, as the contract says)
-        cid = user["customer_id"]
-        customer = self.customer(cid)
-        if self.emails.get(user["email"].lower()) == uid:
-            del self.emails[user["email"].lower()]
-        self.users[uid] = dict(
-            user,
-            email=f"erased-{uid}@erased.invalid",
-            first_name=None,
-            last_name=None,
-            phone=None,
-            status="removed",
-        )
-        others = [u for u in self.users_by_customer[cid] if u != uid]
-        if customer["kind"] == "consumer" and not others:
-            erased = dict(
-                customer,
-                name="Erased customer",
-                phone=None,
-                billing_address=None,
-                tax_id=None,
-                version=customer["version"] + 1,
-                updated_at=self._now(),
-            )
-            self.customers[cid] = erased
-            self._touch(erased)
 
     # -- registrations -----------------------------------------------------------------
     def register(self, body: Any, origin: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -23,7 +23,8 @@ from typing import Any
 
 import fastavro
 
-from ..salesforce.schema import OBJECTS, Field, SObjectType
+from ..salesforce.schema import OBJECTS
+from ..salesforce.sobject import Field, SObjectType
 
 _SKIP = {"Id", "IsDeleted", "SystemModstamp"}
 _PERSON_NAME = ("Salutation", "FirstName", "LastName")

@@ -9,6 +9,7 @@ An id older than retention, or one this bus never handed out, fails validation.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import itertools
 import struct
@@ -81,6 +82,43 @@ class EventBus:
             self._events.clear()
             self._marks.clear()
             self.delivered = 0
+            self.changed.notify_all()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Retained events and positions, JSON-ready: the bus is Salesforce's, and a client's
+        checkpoint outlives a restart of the stand-in as it outlives the client's own."""
+        with self.changed:
+            self._expire()
+            return {
+                "position": self._position,
+                "expired_upto": self._expired_upto,
+                "marks": [list(mark) for mark in self._marks],
+                "events": [
+                    [
+                        e.position,
+                        e.time_ms,
+                        e.entity,
+                        e.schema_id,
+                        e.event_uuid,
+                        base64.b64encode(e.payload).decode(),
+                    ]
+                    for e in self._events
+                ],
+                "delivered": self.delivered,
+            }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        with self.changed:
+            self._position = int(state["position"])
+            self._expired_upto = int(state["expired_upto"])
+            self._marks = deque((int(p), int(at)) for p, at in state["marks"])
+            self._events = [
+                BusEvent(
+                    position, time_ms, entity, schema_id, None, uuid_, base64.b64decode(payload)
+                )
+                for position, time_ms, entity, schema_id, uuid_, payload in state["events"]
+            ]
+            self.delivered = int(state.get("delivered", 0))
             self.changed.notify_all()
 
     def publish(self, cloud_events: list[dict[str, Any]]) -> None:

@@ -17,8 +17,9 @@ from multidict import MultiDict
 from .calls import Call, Ctx, Resp
 from .errors import SfError
 from .ids import to18
-from .schema import BY_PREFIX, SObjectType
+from .schema import BY_PREFIX
 from .shape import rest_record, select_fields
+from .sobject import SObjectType
 
 MAX_SUBREQUESTS = 25
 # "Up to 5 of these subrequests can be sObject Collections or query operations" (Composite);

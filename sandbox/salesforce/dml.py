@@ -8,7 +8,7 @@ from ..clock import Clock, sf_datetime
 from .errors import SfError, converted_lead, entity_deleted, not_found
 from .ids import IdFactory, to18
 from .rules import OrgRules, apply_addresses, check_picklists, duplicates
-from .schema import SObjectType
+from .sobject import SObjectType
 from .store import Change, Record, Store, Txn
 from .validate import check_required, clean_input
 

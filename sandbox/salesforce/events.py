@@ -14,7 +14,8 @@ import uuid
 from typing import Any
 
 from ..clock import iso_z, sf_to_iso_z
-from .schema import OBJECTS, SObjectType
+from .schema import OBJECTS
+from .sobject import SObjectType
 from .store import Change, Record
 
 _SKIP = {"Id", "IsDeleted", "SystemModstamp"}

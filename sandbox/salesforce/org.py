@@ -17,8 +17,9 @@ from .errors import SfError
 from .events import ChangeEventBuilder
 from .ids import IdFactory, make_id
 from .oauth import OAuthConfig, TokenService
-from .schema import OBJECTS, SObjectType
+from .schema import OBJECTS
 from .shape import rest_record
+from .sobject import SObjectType
 from .soql import compile_query, run
 from .store import Actor, Store, Txn
 

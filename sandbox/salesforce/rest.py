@@ -19,9 +19,10 @@ from .calls import Call, Ctx, Handler, Resp
 from .dml import RECYCLE_BIN_MS
 from .errors import SfError, not_found
 from .org import DEFAULT_BATCH
-from .schema import OBJECTS, SObjectType
+from .schema import OBJECTS
 from .shape import rest_record, select_fields
-from .soql import parse_datetime_literal
+from .sobject import SObjectType
+from .soql_where import parse_datetime_literal
 
 MIN_VERSION = 20
 MAX_SOQL = 100_000

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import SfError
-from .schema import SObjectType
+from .sobject import SObjectType
 
 # Salesforce's standard countries (ISO code -> integration value, the full name by default),
 # the subset this stand-in knows; Salesforce ships 235 ("Standard Countries and Territories

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import SfError
-from .schema import Field, SObjectType
-from .soql import value_getter
+from .sobject import Field, SObjectType
+from .soql_fields import value_getter
 from .store import Record
 
 _GETTERS: dict[tuple[str, str], Any] = {}

@@ -11,7 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from .schema import OBJECTS, SObjectType
+from .schema import OBJECTS
+from .sobject import SObjectType
 
 Record = dict[str, Any]
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from .errors import SfError, invalid_field, json_error, malformed_id
 from .ids import to18
-from .schema import BY_PREFIX, Field, SObjectType
+from .schema import BY_PREFIX
+from .sobject import Field, SObjectType
 
 # Help KB 000001145 / 000384328: the local part takes letters, digits and
 # !#$%&'*/=?^_+-`{|}~ and dots ('..' inside and a dot at the end allowed, not at the start),

@@ -48,3 +48,25 @@ def test_make_run_with_a_port_taken_names_it_and_exits_non_zero(taken_port, vari
     assert "make run PORT=" in result.stderr and "SALESFORCE_PORT=" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert "Crosswalk is running" not in result.stdout
+
+
+def _port_left_in_time_wait() -> int:
+    """A port whose server closed a connection first: it stays in TIME_WAIT for a minute,
+    as devhost's and the sandbox's ports do right after `make run` stops."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = server.accept()
+            accepted.close()
+            client.recv(1)  # the server's FIN
+    return port
+
+
+def test_a_port_the_last_run_left_in_time_wait_is_free_and_a_listening_one_is_not(taken_port):
+    from scripts.run_stack import _port_taken
+
+    assert not _port_taken(_port_left_in_time_wait())
+    assert _port_taken(taken_port)
