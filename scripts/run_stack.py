@@ -37,6 +37,7 @@ from sandbox.eventgrid.delivery import Subscription  # noqa: E402
 from scripts.localstack import (  # noqa: E402
     WebhookSink,
     app_env,
+    d2c_topic_env,
     onboardable_accounts,
     relay_env,
 )
@@ -182,7 +183,8 @@ def main() -> int:
             "NOTIFY_WEBHOOK_URL": chat.url,
             "NOTIFY_CONSOLE_URL": f"{app_url}/api/support/console",
         }
-        env = {**support, **notify, **os.environ, **app_env(sb, args.data, **relay_env(sb))}
+        topics = {**relay_env(sb), **d2c_topic_env(sb)}
+        env = {**support, **notify, **os.environ, **app_env(sb, args.data, **topics)}
         stop_watch = threading.Event()
         stack.callback(stop_watch.set)
         threading.Thread(

@@ -22,7 +22,7 @@ from crosswalk.updates import signup_instance_id
 from devhost.testing import RunningHost, run
 from sandbox.eventgrid.deadletter import BlobDestination, FolderDestination
 from sandbox.eventgrid.delivery import Subscription
-from scripts.localstack import APP_DIR, app_env
+from scripts.localstack import APP_DIR, app_env, d2c_topic_env
 from tests.azurite import free_port
 from tests.support.stack import APPROVE, KEY, OPERATE, READ, SupportStack
 
@@ -80,9 +80,7 @@ def dl(
             SUPPORT_AUTH_MODE="dev_token",
             SUPPORT_DEV_TOKEN_KEY=KEY,
             LAKE_EVENTGRID_DEADLETTER_CONTAINER=container,
-            D2C_EVENT_GRID_ENDPOINT=sb.eventgrid.endpoint("d2c"),
-            D2C_EVENT_GRID_KEY=sb.eventgrid.topic("d2c").key,
-            D2C_EVENT_GRID_CA_BUNDLE=str(sb.ca_bundle),
+            **d2c_topic_env(sb),
         )
         client = None
         if request.param == "folder":
@@ -220,3 +218,37 @@ def test_a_blob_that_is_not_there_is_reported_gone(dl) -> None:
 
     assert response.status == 200
     assert response.json()["counts"] == {"gone": 1}
+
+
+def _write_blob(stack: SupportStack, body: bytes) -> str:
+    """A dead letter where the app reads them (beside LAKE_FOLDER), as Event Grid names it."""
+    name = f"{SUBSCRIPTION.upper()}/2026/3/4/9/{uuid.uuid4()}.json"
+    path = stack.data / "eventgrid-deadletter" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body)
+    return name
+
+
+def test_without_the_topics_endpoint_a_replay_is_refused_and_the_blob_kept(stack) -> None:
+    event = {
+        "id": "evt-kept",
+        "source": "/d2c/customers",
+        "specversion": "1.0",
+        "type": "customer.updated",
+        "data": {},
+        "deadletterreason": "MaxDeliveryAttemptsExceeded",
+    }
+    kept = _write_blob(stack, json.dumps([event]).encode())
+    unreadable = _write_blob(stack, b"{half a blob")
+
+    response = stack.post(
+        "deadletters/replay", {"blobs": [kept, unreadable], "reason": "r"}, APPROVE
+    )
+
+    first, second = response.json()["results"]
+    assert (first["outcome"], second["outcome"]) == ("refused", "refused")
+    assert "D2C_EVENT_GRID_ENDPOINT" in first["detail"]
+    assert "not JSON" in second["detail"]
+    listed = {b["blob"]: b for b in stack.get("deadletters", READ).json()["items"]}
+    assert listed[kept]["events"][0]["id"] == "evt-kept"
+    assert listed[unreadable]["problem"] == "not JSON"
