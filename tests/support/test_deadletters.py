@@ -252,3 +252,19 @@ def test_without_the_topics_endpoint_a_replay_is_refused_and_the_blob_kept(stack
     listed = {b["blob"]: b for b in stack.get("deadletters", READ).json()["items"]}
     assert listed[kept]["events"][0]["id"] == "evt-kept"
     assert listed[unreadable]["problem"] == "not JSON"
+
+
+def test_a_blob_event_grid_did_not_take_stays_and_the_next_replay_sends_it(dl) -> None:
+    signup = dl.dead_lettered_sign_up("lin.lost@lostsignals.example")
+    topic = dl.sb.eventgrid.topic("d2c")
+    topic.fail_next = [400]  # the topic refuses the next publish
+
+    refused = dl.post("deadletters/replay", {"blobs": [signup["blob"]], "reason": "r"}, APPROVE)
+    kept = signup["blob"] in dl.list_blobs()
+    retried = dl.post("deadletters/replay", {"blobs": [signup["blob"]], "reason": "r"}, APPROVE)
+
+    [failed] = refused.json()["results"]
+    assert (failed["outcome"], kept) == ("failed", True)
+    assert "400" in failed["detail"]
+    assert retried.json()["counts"] == {"replayed": 1}
+    assert signup["blob"] not in dl.list_blobs()
