@@ -180,7 +180,8 @@ class EventGridDeadLetters:
         return [name for _, name in found]
 
     def count(self) -> int:
-        return len(self.names())
+        """How many dead-letter blobs there are (names only, unsorted: the health page's)."""
+        return sum(1 for name in self.store.list("") if parse_name(name) is not None)
 
     def read(self, name: str) -> DeadLetterBlob:
         """One blob; `NotFound` when it is gone (replayed, or removed by an erasure)."""
