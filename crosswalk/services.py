@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from crosswalk.clients.d2c import D2CClient
     from crosswalk.clients.salesforce import SalesforceClient
     from crosswalk.lake.base import Lake
+    from crosswalk.lake.eventgrid_deadletters import EventGridDeadLetters
     from crosswalk.lake.raw import RawLanding
     from crosswalk.profile_api.auth import TokenVerifier
     from crosswalk.profiles.base import ProfileStore
@@ -32,6 +33,8 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lock = threading.RLock()
+        self._publishers: dict[str, EventGridPublisher] = {}
+        self._credential: object | None = None
 
     @cached_property
     def salesforce(self) -> SalesforceClient:
@@ -84,16 +87,60 @@ class Services:
     @cached_property
     def event_grid(self) -> EventGridPublisher:
         """The relay's publisher to the Salesforce Event Grid topic."""
+        return self.event_grid_topic("salesforce")
+
+    def event_grid_topic(self, topic: str) -> EventGridPublisher:
+        """One publisher per Event Grid topic (`salesforce`: the relay's, RELAY_EVENT_GRID_*;
+        `d2c`: D2C_EVENT_GRID_*), built once; without a key they share one Entra ID
+        credential. `ConfigurationError` names the missing endpoint setting."""
         from crosswalk.relay.publisher import EventGridPublisher
 
-        relay = self.settings.relay
-        if relay.event_grid_endpoint is None:
-            raise ConfigurationError("RELAY_EVENT_GRID_ENDPOINT: required by the relay")
-        key = relay.event_grid_key.get_secret_value() if relay.event_grid_key else None
-        with self._lock:
-            return EventGridPublisher(
-                str(relay.event_grid_endpoint), key=key, ca_bundle=relay.event_grid_ca_bundle
+        if topic == "salesforce":
+            cfg = self.settings.relay
+            endpoint, key, ca, name = (
+                cfg.event_grid_endpoint,
+                cfg.event_grid_key,
+                cfg.event_grid_ca_bundle,
+                "RELAY_EVENT_GRID_ENDPOINT",
             )
+        elif topic == "d2c":
+            d2c = self.settings.d2c
+            endpoint, key, ca, name = (
+                d2c.event_grid_endpoint,
+                d2c.event_grid_key,
+                d2c.event_grid_ca_bundle,
+                "D2C_EVENT_GRID_ENDPOINT",
+            )
+        else:
+            raise ConfigurationError(f"no Event Grid topic {topic!r}")
+        if endpoint is None:
+            raise ConfigurationError(f"{name}: the {topic} topic's endpoint is not set")
+        with self._lock:
+            if topic not in self._publishers:
+                secret = key.get_secret_value() if key else None
+                self._publishers[topic] = EventGridPublisher(
+                    str(endpoint),
+                    key=secret,
+                    credential=None if secret else self._azure_credential(),
+                    ca_bundle=ca,
+                )
+            return self._publishers[topic]
+
+    def _azure_credential(self) -> object:
+        """The app's identity (DefaultAzureCredential), built once for the Event Grid topics."""
+        if self._credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            self._credential = DefaultAzureCredential()
+        return self._credential
+
+    @cached_property
+    def eventgrid_deadletters(self) -> EventGridDeadLetters:
+        """What Event Grid could not deliver to the app (LAKE_EVENTGRID_DEADLETTER_CONTAINER)."""
+        from crosswalk.lake.eventgrid_deadletters import open_eventgrid_deadletters
+
+        with self._lock:
+            return open_eventgrid_deadletters(self.settings.lake)
 
     @cached_property
     def raw_landing(self) -> RawLanding | None:

@@ -322,6 +322,12 @@ var appSettings = {
   LAKE_KIND: 'blob'
   LAKE_ACCOUNT_URL: lake.outputs.blobEndpoint
   LAKE_CONTAINER: lakeContainer
+  // where the topics' subscriptions dead-letter (modules/events.bicep): the support console
+  // lists these and replays them to their topic
+  LAKE_EVENTGRID_DEADLETTER_CONTAINER: deadLetterContainer
+  // the D2C topic, to replay dead-lettered D2C events (the app's identity has EventGrid
+  // Data Sender there; the endpoint written out as RELAY_EVENT_GRID_ENDPOINT's is)
+  D2C_EVENT_GRID_ENDPOINT: 'https://${names.prefix}-d2c-events.${location}-1.eventgrid.azure.net/api/events'
   RECONCILE_SCHEDULE: reconcileSchedule
   CURATED_REFRESH_SCHEDULE: curatedRefreshSchedule
   CURATED_COMPACT_SCHEDULE: curatedCompactSchedule

@@ -99,6 +99,9 @@ def banner(sb: Sandbox) -> str:
         f"RELAY_EVENT_GRID_ENDPOINT={info['eventgrid_endpoints']['salesforce']}",
         f"RELAY_EVENT_GRID_KEY={info['eventgrid_keys']['salesforce']}",
         f"RELAY_EVENT_GRID_CA_BUNDLE={info['ca_bundle']}",
+        f"D2C_EVENT_GRID_ENDPOINT={info['eventgrid_endpoints']['d2c']}",
+        f"D2C_EVENT_GRID_KEY={info['eventgrid_keys']['d2c']}",
+        f"D2C_EVENT_GRID_CA_BUNDLE={info['ca_bundle']}",
     ]
     return "\n".join(lines)
 

@@ -64,6 +64,18 @@ def relay_env(sb: Any, **overrides: str) -> dict[str, str]:
     return env
 
 
+def d2c_topic_env(sb: Any, **overrides: str) -> dict[str, str]:
+    """The D2C Event Grid topic for a running sandbox (the key; in Azure the app's identity):
+    where a support replay publishes dead-lettered D2C events."""
+    env = {
+        "D2C_EVENT_GRID_ENDPOINT": sb.eventgrid.endpoint("d2c"),
+        "D2C_EVENT_GRID_KEY": sb.eventgrid.topic("d2c").key,
+        "D2C_EVENT_GRID_CA_BUNDLE": str(sb.ca_bundle),
+    }
+    env.update(overrides)
+    return env
+
+
 def local_erasure_key(data: Path) -> str:
     """A random erasure key kept beside the local state (so tombstones outlive a restart);
     in Azure it is a Key Vault reference."""

@@ -32,10 +32,12 @@ sys.path.insert(0, str(ROOT))
 import sandbox  # noqa: E402
 from crosswalk.support.auth import Role, make_dev_token  # noqa: E402
 from sandbox.entra.directory import STOREFRONT_CLIENT_ID, STOREFRONT_CLIENT_SECRET  # noqa: E402
+from sandbox.eventgrid.deadletter import FolderDestination  # noqa: E402
 from sandbox.eventgrid.delivery import Subscription  # noqa: E402
 from scripts.localstack import (  # noqa: E402
     WebhookSink,
     app_env,
+    d2c_topic_env,
     onboardable_accounts,
     relay_env,
 )
@@ -162,9 +164,16 @@ def main() -> int:
         ) as sb,
     ):
         # the production path: each topic delivers to its Event Grid trigger; D2C publishes
-        # to its topic, Salesforce's changes reach theirs through the relay (RELAY_*)
-        sb.eventgrid.subscribe("salesforce", Subscription("salesforce_change_events", events))
-        sb.eventgrid.subscribe("d2c", Subscription("d2c_events", d2c_events))
+        # to its topic, Salesforce's changes reach theirs through the relay (RELAY_*). What a
+        # topic cannot deliver is dead-lettered, as in Azure, to the container folder beside
+        # the lake (LAKE_EVENTGRID_DEADLETTER_CONTAINER), where the support console lists it.
+        dead_letters = args.data / "eventgrid-deadletter"
+        dead_letters.mkdir(exist_ok=True)
+        for topic, url in (("salesforce", events), ("d2c", d2c_events)):
+            destination = FolderDestination(dead_letters)
+            sb.eventgrid.subscribe(
+                topic, Subscription(f"crosswalk-{topic}", url, dead_letter=destination)
+            )
         sb.publish_events_to_topics(d2c=True)
         # the support console signs in with a development token (App Service auth in Azure)
         support_key = os.environ.get("SUPPORT_DEV_TOKEN_KEY") or secrets.token_hex(32)
@@ -180,7 +189,8 @@ def main() -> int:
             "NOTIFY_WEBHOOK_URL": chat.url,
             "NOTIFY_CONSOLE_URL": f"{app_url}/api/support/console",
         }
-        env = {**support, **notify, **os.environ, **app_env(sb, args.data, **relay_env(sb))}
+        topics = {**relay_env(sb), **d2c_topic_env(sb)}
+        env = {**support, **notify, **os.environ, **app_env(sb, args.data, **topics)}
         stop_watch = threading.Event()
         stack.callback(stop_watch.set)
         threading.Thread(

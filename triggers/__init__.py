@@ -9,6 +9,7 @@ from triggers import (  # noqa: E402, F401
     curated,
     d2c_events,
     erasure,
+    eventgrid_deadletters,
     onboarding,
     profiles_api,
     reconciliation,

@@ -97,4 +97,5 @@ def sources(gateway: DurableGateway) -> Sources:
         lake=svc.lake,
         audit=audit_store(),
         trace_url=svc.settings.support.trace_url,
+        dead_letters=svc.eventgrid_deadletters,
     )

@@ -1,4 +1,5 @@
-"""CloudEvents to the Salesforce Event Grid topic with azure-eventgrid's own client.
+"""CloudEvents to an Event Grid topic with azure-eventgrid's own client: the relay's to the
+Salesforce topic, and a support replay of dead-lettered events to the topic they came from.
 
 Batches stay within Event Grid's limits (an event and a request at most 1 MB). Entra ID
 (`DefaultAzureCredential`, the role EventGrid Data Sender on the topic) unless a key is set;
@@ -101,6 +102,24 @@ class EventGridPublisher:
         """Send every event (raises PublishError); ``deadline`` is a time.monotonic()."""
         for batch in batches(events):
             self._send([cloud_event(e) for e in batch], deadline)
+
+    def republish(self, events: list[dict[str, Any]], *, deadline: float) -> None:
+        """Send CloudEvents given as their JSON objects (as Event Grid dead-lettered them,
+        without its dead-letter properties) unchanged: same id, source, type, time, data and
+        extensions, in requests of at most 1 MB. Raises PublishError."""
+        out: list[list[CloudEvent]] = []
+        size = 0
+        for event in events:
+            weight = len(json.dumps(event, separators=(",", ":"))) + ENVELOPE_BYTES
+            cloud = CloudEvent.from_dict(dict(event))
+            if out and size + weight <= MAX_REQUEST_BYTES:
+                out[-1].append(cloud)
+                size += weight
+            else:
+                out.append([cloud])
+                size = weight
+        for batch in out:
+            self._send(batch, deadline)
 
     def _send(self, batch: list[CloudEvent], deadline: float) -> None:
         delay = 0.2

@@ -124,6 +124,12 @@ class D2CSettings(Group):
     base_url: AnyHttpUrl
     token: SecretStr
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # The D2C Event Grid topic: Crosswalk publishes there only to replay events Event Grid
+    # dead-lettered (the D2C platform publishes the rest). Key: the local stand-in only;
+    # None means Entra ID (the app's identity with EventGrid Data Sender), as in Azure.
+    event_grid_endpoint: AnyHttpUrl | None = None
+    event_grid_key: SecretStr | None = None
+    event_grid_ca_bundle: Path | None = None
 
 
 class ProfileStoreKind(StrEnum):
@@ -178,6 +184,11 @@ class LakeSettings(Group):
     # Curated zone (crosswalk/lake/curated.py): the profiles as a Delta Lake table.
     curated_path: str = Field(
         default="curated/profiles", pattern=r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*$"
+    )
+    # Where Event Grid dead-letters what it could not deliver to the app: a container on the
+    # same account (infra/main.bicep), a folder beside LAKE_FOLDER locally.
+    eventgrid_deadletter_container: str = Field(
+        default="eventgrid-deadletter", pattern=r"^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$"
     )
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,8 @@ from crosswalk.models import ReconciliationReport
 from crosswalk.relay.checkpoint import relay_health
 from crosswalk.support.views import Sources, matches_state, pending_approvals
 from crosswalk.sync_state import SyncStatus
+
+log = logging.getLogger("crosswalk.support")
 
 PAGE = 500
 MAX_PAGES = 400  # 200,000 records; beyond that the counts say they are partial
@@ -144,7 +147,10 @@ async def summary(
     overdue = sum(1 for a in approvals if a["overdue"])
     waits = allowance_waiting(await src.durable.instances("", ["Running"], 100))
     relay = await _relay(src)
+    dead_letters = await _dead_letters(src)
     items = attention(counts, overdue, last_run, budget, reserve_percent, waits)
+    at = _after_undo_failures(items)
+    items[at:at] = dead_letter_attention(dead_letters)
     items += relay_attention(relay)
     return {
         "at": src.now().isoformat(),
@@ -167,6 +173,7 @@ async def summary(
         ),
         "waitingForAllowance": waits,
         "relay": relay,
+        "eventGridDeadLetters": dead_letters,
         "attention": items,
         "fingerprint": fingerprint(items),
     }
@@ -197,3 +204,33 @@ def relay_attention(relay: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         items.append({"kind": "relay", "count": 1, "text": text, "page": "#/"})
     return items
+
+
+async def _dead_letters(src: Sources) -> int | None:
+    """Blobs in Event Grid's dead-letter container (names only); None when unreadable."""
+    if src.dead_letters is None:
+        return None
+    try:
+        return await asyncio.to_thread(src.dead_letters.count)
+    except CrosswalkError as exc:
+        log.warning("health: the Event Grid dead-letter container is unreadable: %s", exc)
+        return None
+
+
+def dead_letter_attention(count: int | None) -> list[dict[str, Any]]:
+    """Events Event Grid gave up delivering never reached the app: nothing else brings them
+    back (they are not in the raw zone), so a person must look and replay them."""
+    if not count:
+        return []
+    text = (
+        "delivery(ies) Event Grid dead-lettered: events that never reached the app; "
+        "look, fix the cause, then replay them"
+    )
+    return [
+        {"kind": "eventgrid_dead_letters", "count": count, "text": text, "page": "#/deadletters"}
+    ]
+
+
+def _after_undo_failures(items: list[dict[str, Any]]) -> int:
+    """Lost events come right after undos that keep failing, before everything else."""
+    return 1 if items and items[0]["kind"] == "needs_attention" else 0

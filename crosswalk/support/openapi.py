@@ -11,6 +11,8 @@ from crosswalk.support.schemas import (
     AuditQuery,
     BulkRetryBody,
     CancelBody,
+    DeadLetterReplayBody,
+    DeadLettersQuery,
     DecisionBody,
     ErasureBody,
     RecordsQuery,
@@ -88,7 +90,7 @@ INSTANCE = _path("instanceId", "an onboarding instance id (`onboard-<AccountId>-
 
 
 def document(server_url: str = "/api/support") -> dict[str, Any]:
-    bodies = (DecisionBody, RetryBody, CancelBody, BulkRetryBody, ErasureBody)
+    bodies = (DecisionBody, RetryBody, CancelBody, BulkRetryBody, ErasureBody, DeadLetterReplayBody)
     schemas: dict[str, Any] = {
         model.__name__: model.model_json_schema(ref_template="#/components/schemas/{model}")
         for model in bodies
@@ -236,6 +238,24 @@ def document(server_url: str = "/api/support") -> dict[str, Any]:
                 READ,
                 {**_ok("items"), **_errors(400, 401, 403)},
                 parameters=_query(ReportsQuery),
+            )
+        },
+        "/deadletters": {
+            "get": _op(
+                "Deliveries Event Grid dead-lettered (events that never reached the app), newest "
+                "hour first, with why it gave up on each event",
+                READ,
+                {**_ok("items, total, container"), **_errors(400, 401, 403, 503)},
+                parameters=_query(DeadLettersQuery),
+            )
+        },
+        "/deadletters/replay": {
+            "post": _op(
+                "Publish dead-lettered events again to their topic; each blob is removed once "
+                "Event Grid took its events (safe to repeat)",
+                "Support.Approve",
+                {**_ok("counts and each blob's outcome"), **_errors(400, 401, 403, 503)},
+                requestBody=_body(DeadLetterReplayBody),
             )
         },
         "/audit": {

@@ -3,9 +3,9 @@ document both come from here, so they cannot drift apart."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from crosswalk.models import (
     ApprovalVerdict,
@@ -17,6 +17,25 @@ from crosswalk.models import (
 )
 
 REASON = {"min_length": 1, "max_length": 2000}
+DEAD_LETTER_BLOB = (
+    r"^([A-Za-z0-9_-]+/)*[A-Za-z0-9_-]+/[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}/[0-9]{1,2}/"
+    r"[A-Za-z0-9_-]+\.json$"
+)
+
+
+def _a_dead_letter_blob(name: str) -> str:
+    from crosswalk.lake.eventgrid_deadletters import parse_name
+
+    if parse_name(name) is None:
+        raise ValueError(
+            "not a dead-letter blob name (<SUBSCRIPTION>/<yyyy>/<M>/<d>/<H>/<guid>.json)"
+        )
+    return name
+
+
+DeadLetterBlobName = Annotated[
+    str, Field(max_length=1024, pattern=DEAD_LETTER_BLOB), AfterValidator(_a_dead_letter_blob)
+]
 
 
 class _Body(RequestBody):
@@ -47,6 +66,13 @@ class ErasureBody(_Body):
     reason: str = Field(**REASON)
 
 
+class DeadLetterReplayBody(_Body):
+    """Publish the events of these dead-letter blobs again to their topic, then remove them."""
+
+    blobs: list[DeadLetterBlobName] = Field(min_length=1, max_length=100)
+    reason: str = Field(**REASON)
+
+
 class BulkRetryBody(_Body):
     failureReason: str = Field(min_length=1, max_length=300)
     reason: str = Field(**REASON)
@@ -67,6 +93,10 @@ class RecordsQuery(RequestQuery):
 
 class ReportsQuery(RequestQuery):
     limit: QueryInt = Field(default=5, ge=1, le=50)
+
+
+class DeadLettersQuery(RequestQuery):
+    limit: QueryInt = Field(default=50, ge=1, le=200)
 
 
 class AuditQuery(RequestQuery):

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from crosswalk.erasure.requests import receipts_for
 from crosswalk.lake.base import Lake
+from crosswalk.lake.eventgrid_deadletters import EventGridDeadLetters
 from crosswalk.profiles.base import ProfileStore
 from crosswalk.support import timeline
 from crosswalk.support.audit import AuditStore
@@ -60,6 +61,7 @@ class Sources:
     audit: AuditStore
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     trace_url: str | None = None  # SUPPORT_TRACE_URL, with {operation_id}
+    dead_letters: EventGridDeadLetters | None = None  # what Event Grid could not deliver
 
 
 async def _thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

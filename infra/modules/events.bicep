@@ -16,7 +16,7 @@ param namePrefix string
 @description('Function App resource id (subscriptions deliver to its functions).')
 param functionAppId string
 
-@description('The Function App identity\'s principal id: the Pub/Sub API relay publishes to the Salesforce topic with it.')
+@description('The Function App identity\'s principal id: the Pub/Sub API relay publishes to the Salesforce topic with it, a replay of dead letters to either topic.')
 param relayPrincipalId string
 
 @description('Create the subscriptions. Event Grid checks that the function exists, so the first provision (before any code is deployed) leaves them out; azure.yaml\'s postdeploy hook provisions again with this on.')
@@ -87,16 +87,19 @@ resource deadLetterAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 ]
 
 // The relay runs in the Function App (crosswalk/relay): its identity publishes to the
-// Salesforce topic, and only there.
-resource relaySender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(topic[0].id, relayPrincipalId, eventGridDataSender)
-  scope: topic[0]
-  properties: {
-    principalId: relayPrincipalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', eventGridDataSender)
+// Salesforce topic. The support console's replay of dead-lettered events publishes them again
+// to the topic they came from, so the same identity sends to the D2C topic too.
+resource appSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (t, i) in topics: {
+    name: guid(topic[i].id, relayPrincipalId, eventGridDataSender)
+    scope: topic[i]
+    properties: {
+      principalId: relayPrincipalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', eventGridDataSender)
+    }
   }
-}
+]
 
 resource subscription 'Microsoft.EventGrid/topics/eventSubscriptions@2022-06-15' = [
   for (t, i) in topics: if (subscribe) {

@@ -3,8 +3,10 @@ the README (docs/screenshots/)."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -232,3 +234,27 @@ def test_long_names_emails_and_ids_stay_inside_the_record_page(browser, stack, l
     assert tab.inner_text("[data-testid=email]").startswith(LONG_LOCAL_PART)
     assert tab.evaluate(OVERFLOWING) == []
     context.close()
+
+
+def test_dead_letters_are_reached_from_the_front_page_and_replayed_from_their_page(page, stack):
+    name = f"CROSSWALK-D2C/2026/3/4/9/{uuid.uuid4()}.json"
+    blob = stack.data / "eventgrid-deadletter" / name  # beside LAKE_FOLDER, where the app reads
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    event = {"id": "evt-browser", "source": "/d2c/customers", "specversion": "1.0",
+             "type": "customer.registered", "subject": "customers/cus_x", "data": {},
+             "deadletterreason": "MaxDeliveryAttemptsExceeded", "deliveryattempts": 30,
+             "lastdeliveryoutcome": "Busy", "lasthttpstatuscode": 503}  # fmt: skip
+    blob.write_text(json.dumps([event]))
+
+    page.goto(f"{stack.host.url}/api/support/console#/")
+    page.reload()
+    page.locator("[data-testid=attention] a", has_text="dead-lettered").click()
+    page.wait_for_selector("[data-testid=dead-letters] tr:has-text('evt-browser')")
+    _shot(page, "deadletters")
+    page.check(f"[aria-label='replay {name}']")
+    page.fill("#replay-reason", "endpoint is back")
+    page.click("[data-testid=replay]")
+
+    # this stack has no D2C topic endpoint: the replay is refused and the blob kept
+    page.wait_for_selector("[data-testid=flash]:has-text('refused 1')")
+    assert blob.exists()

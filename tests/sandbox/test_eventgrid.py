@@ -3,8 +3,13 @@ delivery follows Event Grid's rules (one event per request, retries, dead-letter
 
 from __future__ import annotations
 
+import json
+import re
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from azure.core.credentials import AccessToken, AzureKeyCredential
@@ -14,7 +19,15 @@ from azure.eventgrid import EventGridPublisherClient
 from sbkit import Webhook
 
 import sandbox
+from sandbox.eventgrid.deadletter import BlobDestination, FolderDestination
 from sandbox.eventgrid.delivery import Subscription
+
+# manage-event-delivery.md: <SUBSCRIPTION IN UPPER CASE>/<yyyy>/<M>/<d>/<H>/<guid>.json, UTC,
+# no zero padding
+DOCUMENTED_NAME = re.compile(
+    r"^(?P<sub>[A-Z0-9_-]+)/(?P<y>\d{4})/(?P<m>[1-9]|1[0-2])/(?P<d>[1-9]|[12]\d|3[01])/"
+    r"(?P<h>\d|1\d|2[0-3])/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.json$"
+)
 
 
 @pytest.fixture
@@ -221,3 +234,131 @@ def test_a_subscription_may_deliver_an_event_twice_as_event_grid_may(sb, webhook
     wait_for(lambda: len(webhook.received()) == 4)
     time.sleep(0.2)  # and no third copy
     assert sorted(e["id"] for e in webhook.received()) == ["evt-1", "evt-1", "evt-2", "evt-2"]
+
+
+def blobs_in(folder: Path) -> dict[str, list[dict]]:
+    return {
+        p.relative_to(folder).as_posix(): json.loads(p.read_bytes()) for p in folder.rglob("*.json")
+    }
+
+
+def test_a_dead_lettered_event_lands_as_a_blob_named_and_shaped_as_event_grid_writes_it(
+    sb, webhook: Webhook, tmp_path: Path
+) -> None:
+    container = tmp_path / "eventgrid-deadletter"
+    container.mkdir()
+    webhook.fail_next, webhook.fail_status = 1, 400
+    sb.eventgrid.subscribe(
+        "d2c", Subscription("crosswalk-d2c", webhook.url, dead_letter=FolderDestination(container))
+    )
+    before = datetime.now(UTC)
+
+    with publisher(sb, "d2c") as client:
+        client.send([event(1)])
+
+    deliveries = sb.eventgrid.topic("d2c").deliveries
+    wait_for(lambda: len(deliveries.dead_letter_blobs) == 1)
+    [(name, body)] = blobs_in(container).items()
+    match = DOCUMENTED_NAME.match(name)
+    assert match is not None, name
+    assert match["sub"] == "CROSSWALK-D2C"
+    hour = datetime(int(match["y"]), int(match["m"]), int(match["d"]), int(match["h"]), tzinfo=UTC)
+    assert before.replace(minute=0, second=0, microsecond=0) <= hour <= datetime.now(UTC)
+    [dead] = body
+    assert (dead["id"], dead["source"], dead["type"], dead["data"]) == (
+        "evt-1",
+        "/test",
+        "test.event",
+        {"n": 1},
+    )
+    assert dead["deadletterreason"] == "UndeliverableDueToHttpBadRequest"
+    assert (dead["deliveryattempts"], dead["lastdeliveryoutcome"]) == (1, "BadRequest")
+    assert dead["lasthttpstatuscode"] == 400
+    published = datetime.fromisoformat(dead["publishtime"])
+    assert published <= datetime.fromisoformat(dead["lastdeliveryattempttime"])
+
+
+def test_an_endpoint_that_stays_down_is_dead_lettered_once_its_attempts_run_out(
+    sb, tmp_path: Path
+) -> None:
+    container = tmp_path / "dl"
+    container.mkdir()
+    down = "http://127.0.0.1:9/runtime/webhooks/eventgrid?functionName=x"  # nothing listens
+    sb.eventgrid.subscribe(
+        "salesforce",
+        Subscription("fn", down, max_attempts=3, dead_letter=FolderDestination(container)),
+    )
+
+    with publisher(sb) as client:
+        client.send([event(1)])
+
+    deliveries = sb.eventgrid.topic("salesforce").deliveries
+    assert deliveries.wait_drained(10)
+    [[dead]] = blobs_in(container).values()
+    assert dead["deadletterreason"] == "MaxDeliveryAttemptsExceeded"
+    assert (dead["deliveryattempts"], dead["lastdeliveryoutcome"]) == (3, "SocketError")
+    assert dead["lasthttpstatuscode"] is None
+
+
+def test_a_missing_container_is_tried_again_and_written_once_it_exists(
+    sb, webhook: Webhook, tmp_path: Path
+) -> None:
+    container = tmp_path / "not-yet"
+    webhook.fail_next, webhook.fail_status = 1, 413
+    sb.eventgrid.subscribe(
+        "salesforce", Subscription("fn", webhook.url, dead_letter=FolderDestination(container))
+    )
+
+    with publisher(sb) as client:
+        client.send([event(1)])
+    deliveries = sb.eventgrid.topic("salesforce").deliveries
+    wait_for(lambda: len(deliveries.dead_letters) == 1)
+    time.sleep(0.5)  # the scaled 5-minute delay and a few scaled 1-minute retries
+    container.mkdir()
+
+    wait_for(lambda: len(deliveries.dead_letter_blobs) == 1)
+    assert [b[0]["lastdeliveryoutcome"] for b in blobs_in(container).values()] == [
+        "PayloadTooLarge"
+    ]
+    assert deliveries.dropped == 0
+
+
+def test_without_a_dead_letter_location_the_event_is_dropped(sb, webhook: Webhook) -> None:
+    webhook.fail_next, webhook.fail_status = 1, 400
+    sb.eventgrid.subscribe("salesforce", Subscription("fn", webhook.url))
+
+    with publisher(sb) as client:
+        client.send([event(1)])
+
+    deliveries = sb.eventgrid.topic("salesforce").deliveries
+    wait_for(lambda: deliveries.dropped == 1)
+    assert deliveries.dead_letter_blobs == []
+
+
+@pytest.mark.azurite
+def test_dead_letters_go_to_an_azurite_container_through_azure_storage_blob(
+    sb, webhook: Webhook, azurite_connection_string: str
+) -> None:
+    from azure.storage.blob import ContainerClient
+
+    container = ContainerClient.from_connection_string(
+        azurite_connection_string, f"eventgrid-deadletter-{uuid.uuid4().hex[:8]}"
+    )
+    container.create_container()
+    webhook.fail_next, webhook.fail_status = 1, 403
+    sb.eventgrid.subscribe(
+        "d2c", Subscription("crosswalk-d2c", webhook.url, dead_letter=BlobDestination(container))
+    )
+
+    with publisher(sb, "d2c") as client:
+        client.send([event(7)])
+
+    deliveries = sb.eventgrid.topic("d2c").deliveries
+    wait_for(lambda: len(deliveries.dead_letter_blobs) == 1)
+    [blob] = list(container.list_blobs())
+    assert DOCUMENTED_NAME.match(blob.name) and blob.name.startswith("CROSSWALK-D2C/")
+    assert blob.content_settings.content_type == "application/json"
+    [dead] = json.loads(container.download_blob(blob.name).readall())
+    assert (dead["id"], dead["lastdeliveryoutcome"]) == ("evt-7", "Forbidden")
+    container.delete_container()
+    container.close()

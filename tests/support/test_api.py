@@ -27,6 +27,7 @@ READS = [
     "health",
     "reconciliations",
     "audit",
+    "deadletters",
 ]
 ACTIONS = [
     ("approvals/onboard-001dL0000004C92QAE-20240130T114106850Z", APPROVE),
@@ -34,6 +35,7 @@ ACTIONS = [
     ("instances/onboard-001dL0000004C92QAE-20240130T114106850Z/cancel", OPERATE),
     ("instances/onboard-001dL0000004C92QAE-20240130T114106850Z/undo", OPERATE),
     ("retries", OPERATE),
+    ("deadletters/replay", APPROVE),
 ]
 
 

@@ -285,6 +285,36 @@ async function pageReconciliations() {
       ], (r.findings || []).slice(0, 50), "No findings."))) : h("p", { class: "muted" }, "No reconciliation has run yet."));
 }
 
+// Events Event Grid gave up delivering: they never reached the app, so only a replay to their
+// topic brings them back (Support.Approve; each blob is removed once Event Grid took it).
+async function pageDeadLetters() {
+  const data = await api("deadletters?limit=100");
+  const reason = reasonInput("replay-reason");
+  const chosen = new Set();
+  const rows = data.items.flatMap((b) => (b.events.length ? b.events : [{}]).map((e) => ({ blob: b, e })));
+  const pick = (blob) => h("input", { type: "checkbox", "aria-label": `replay ${blob}`, "data-testid": "pick",
+    onchange: (ev) => (ev.target.checked ? chosen.add(blob) : chosen.delete(blob)) });
+  const result = h("p", { class: "muted", "data-testid": "replay-result" });
+  const b = h("button", { "data-testid": "replay", onclick: () => act(b,
+    () => api("deadletters/replay", { method: "POST", body: { blobs: [...chosen], reason: reason.value } }),
+    (r) => { result.textContent = r.results.map((x) => `${x.outcome}${x.detail ? ` (${x.detail})` : ""}`).join("; ");
+      setTimeout(route, 800); return Object.entries(r.counts).map(([k, n]) => `${k} ${n}`).join(", "); }) }, "Replay selected");
+  main.replaceChildren(h("h1", {}, "Dead letters: events Event Grid could not deliver"),
+    h("p", { class: "muted" }, `${data.total} blob(s) in ${data.container}; newest hour first. ` +
+      "They never reached the app: fix the cause, then replay them to their topic."),
+    table([
+      { title: "", cell: (r) => pick(r.blob.blob) },
+      { title: "Dead-lettered", cell: (r) => `${when(r.blob.hour)} · ${r.blob.subscription}` },
+      { title: "Event", cell: (r) => h("span", { class: "mono" }, r.e.id || r.blob.problem || "—") },
+      { title: "Type", cell: (r) => r.e.type || "—" },
+      { title: "Subject", cell: (r) => r.e.subject || "—" },
+      { title: "Why", cell: (r) => [badge(r.e.reason), ` ${r.e.outcome || ""}${r.e.httpStatus ? ` ${r.e.httpStatus}` : ""}`] },
+      { title: "Attempts", cell: (r) => r.e.attempts ?? "—" },
+      { title: "Last attempt", cell: (r) => when(r.e.lastAttemptAt) },
+    ], rows, "Event Grid has dead-lettered nothing.", "dead-letters"),
+    rows.length ? h("div", { class: "actions" }, reason, b) : null, result);
+}
+
 async function pageAudit() {
   const data = await api("audit?limit=100");
   main.replaceChildren(h("h1", {}, "Audit log"),
@@ -339,6 +369,7 @@ async function route() {
     else if (page === "list" && arg) await pageList(decodeURIComponent(arg));
     else if (page === "reconciliations") await pageReconciliations();
     else if (page === "audit") await pageAudit();
+    else if (page === "deadletters") await pageDeadLetters();
     else await pageHome();
   } catch (e) {
     main.replaceChildren(h("p", { class: "muted" }, e.message));
