@@ -39,6 +39,7 @@ from activities import (  # noqa: E402, F401
     erasure,
     lake,
     notify,
+    people,
     profiles,
     reconcile_bulk,
     reconcile_scan,

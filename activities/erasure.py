@@ -12,7 +12,7 @@ from simple_salesforce.format import format_soql
 from activities import bp
 from crosswalk.curated_jobs import ONE_AT_A_TIME
 from crosswalk.erasure.gate import erased_values
-from crosswalk.erasure.keys import Person, mentions, tombstones
+from crosswalk.erasure.keys import Person, contact_tombstone, mentions, tombstones
 from crosswalk.erasure.lake import erase_dead_letters, erase_raw, scrub
 from crosswalk.erasure.requests import (
     ErasureReceipt,
@@ -64,7 +64,8 @@ def erasure_begin(payload: dict) -> dict[str, Any]:
     svc = services()
     request = _request(payload)
     person = request.person()
-    svc.profiles.put_tombstones(tombstones(_key(), person), datetime.now(UTC))
+    key = _key()
+    svc.profiles.put_tombstones(tombstones(key, person), datetime.now(UTC))
     profiles: dict[str, UnifiedProfile] = {}
     if person.email:
         profiles.update(
@@ -91,6 +92,9 @@ def erasure_begin(payload: dict) -> dict[str, Any]:
             records.add((sobject, row["Id"]))
             if row.get("D2C_User_Id__c"):
                 users.add(row["D2C_User_Id__c"])
+    contacts = [contact_tombstone(key, i) for sobject, i in records if sobject == "Contact"]
+    if contacts:  # an anonymised Contact keeps its id: no refresh of its Account's people may
+        svc.profiles.put_tombstones(contacts, datetime.now(UTC))  # bring it back
     return {
         "accounts": sorted(profiles),
         "d2c_users": sorted(users),

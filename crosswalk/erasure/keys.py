@@ -1,6 +1,7 @@
 """Keyed hashes of a person: HMAC-SHA256 under `ERASURE_KEY` (Key Vault in Azure).
 
-A tombstone is `HMAC(key, "email:" + folded e-mail)` or `HMAC(key, "user:" + D2C user id)`:
+A tombstone is `HMAC(key, "email:" + folded e-mail)`, `HMAC(key, "user:" + D2C user id)` or,
+for a Salesforce Contact the erasure found, `HMAC(key, "contact:" + its 18-character id)`:
 without the key nobody can test an address against it (a plain hash of an e-mail can be
 guessed), and with it every later event, replay, reconciliation or sign-up can ask "was this
 person erased?". The raw zone's batches carry a sidecar listing the short (16 hex) keyed
@@ -16,6 +17,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from crosswalk.salesforce_ids import to_18
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 USER = re.compile(r"^usr_[0-9A-Za-z]{8,32}$")
@@ -54,6 +57,13 @@ def tombstone(key: bytes, value: str) -> str:
     normal = normalise(value) or value.strip().lower()
     kind = "user" if USER.match(normal) else "email"
     return hmac.new(key, f"{kind}:{normal}".encode(), hashlib.sha256).hexdigest()
+
+
+def contact_tombstone(key: bytes, contact_id: str) -> str:
+    """The keyed hash kept for an erased person's Salesforce Contact (18 characters): an
+    anonymised Contact has no e-mail left to recognise it by, and a refresh of its Account's
+    people must still leave it out."""
+    return hmac.new(key, f"contact:{to_18(contact_id)}".encode(), hashlib.sha256).hexdigest()
 
 
 def tombstones(key: bytes, person: Person) -> list[str]:
