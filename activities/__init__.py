@@ -38,6 +38,7 @@ from activities import (  # noqa: E402, F401
     d2c,
     erasure,
     lake,
+    lookup_repair,
     notify,
     people,
     profiles,
