@@ -23,6 +23,7 @@ import azure.functions as func
 from pydantic import ValidationError
 
 from crosswalk.clients.durable import start_once
+from crosswalk.clients.durable_gateway import DurableGateway
 from crosswalk.erasure.requests import (
     REQUEST_ID,
     ErasureRequest,
@@ -39,7 +40,6 @@ from crosswalk.updates import sync_policy
 from orchestrators.person_erasure import instance_id
 from triggers import bp
 from triggers.responses import BadRequest, HttpError, body_model, translated
-from triggers.support_gateway import DurableGateway
 from triggers.support_http import audit, authorize, authorize_action, view
 
 log = logging.getLogger("crosswalk.erasure")
