@@ -236,6 +236,25 @@ def test_purge_one_and_by_filter(app_host) -> None:
     assert app_host.status(doomed) is None
 
 
+def test_purge_by_filter_reads_only_times_and_terminal_statuses_as_azure_does(app_host) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    since = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    done = start(app_host, "sequence", ["Q"])
+    app_host.wait_for(done)
+    running = start(app_host, "waits_forever")
+    app_host.wait_for(running, statuses=RUNNING)
+    purge = f"/runtime/webhooks/durabletask/instances/?createdTimeFrom={since}"
+
+    # the prefix is not a filter of the extension's purge, Running not one of the backend's
+    kept = app_host.delete(f"{purge}&runtimeStatus=Running,Completed&instanceIdPrefix=zzz")
+
+    assert kept.status == 200 and kept.json() == {"instancesDeleted": 1}
+    assert app_host.status(done) is None and app_host.status(running) is not None
+    app_host.terminate(running, "done with it")
+    app_host.wait_for(running)
+
+
 def test_get_status_all_and_by_prefix(app_host) -> None:
     prefix = uid("list")
     ids = [start(app_host, "sequence", ["L"], instance_id=f"{prefix}-{i}") for i in range(3)]
