@@ -37,6 +37,7 @@ bp = _TracedBlueprint()
 from activities import (  # noqa: E402, F401
     d2c,
     erasure,
+    erasure_task_hub,
     lake,
     lookup_repair,
     notify,

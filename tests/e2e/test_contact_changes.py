@@ -5,6 +5,8 @@ no call; an erased person never brought back by a later edit of their anonymised
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from crosswalk.profiles.base import LookupKind
@@ -112,6 +114,11 @@ def test_an_erased_contact_is_not_brought_back_by_later_edits_of_its_anonymised_
     erased = stack.host.wait_for(response.json()["instanceId"], timeout=60)
     assert erased["output"]["outcome"] == "erased", erased
     settle(stack)
+    # the onboarding read them with the Account: its history is purged, named in the receipt
+    task_hub = erased["output"]["receipt"]["steps"]["task_hub"]
+    assert any(i.startswith(f"onboard-{account['Id']}-") for i in task_hub["purged"])
+    assert instances(stack, f"onboard-{account['Id']}-") == []
+    assert person.email not in json.dumps(erased["output"]).lower()
 
     # sales edits the anonymised Contact, then the Account: both refresh the people
     stack.sb.salesforce_edit("Contact", person.sf_contact_id, {"Phone": "+49 89 1"})
