@@ -22,6 +22,12 @@ from crosswalk.salesforce_ids import to_18
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 USER = re.compile(r"^usr_[0-9A-Za-z]{8,32}$")
+IN_TEXT = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+    r"|\busr_[0-9A-Za-z]{8,32}\b"
+)
+"""An e-mail address or D2C user id inside text: the address's characters stop at spaces,
+brackets, quotes and commas, and a sentence's full stop after it is not part of it."""
 INDEX_CHARS = 16  # 64 bits of the HMAC: a false match costs one batch read, nothing more
 
 
@@ -75,17 +81,26 @@ def index_key(key: bytes, normal: str) -> str:
 
 
 def identifiers(value: Any) -> Iterator[str]:
-    """Every e-mail (folded) and D2C user id anywhere in a JSON value."""
+    """Every e-mail (folded) and D2C user id anywhere in a JSON value: in every string of it,
+    whatever the field, as the whole value or inside free text (a Description, a note, a
+    reason typed by someone: "call jane@acme.example back")."""
     if isinstance(value, dict):
         for item in value.values():
             yield from identifiers(item)
     elif isinstance(value, list):
         for item in value:
             yield from identifiers(item)
-    elif isinstance(value, str) and 8 <= len(value) <= 254:
-        normal = normalise(value)
+    elif isinstance(value, str) and len(value) >= 8:
+        if "@" not in value and "usr_" not in value:
+            return  # most strings hold neither: no pattern is tried on them
+        normal = normalise(value) if len(value) <= 254 else None
         if normal is not None:
             yield normal
+            if IN_TEXT.fullmatch(value.strip()):
+                return  # the whole value is one address or id: nothing else in it
+        for found in IN_TEXT.finditer(value):
+            if (inner := normalise(found.group())) is not None and inner != normal:
+                yield inner
 
 
 def index_keys(key: bytes, lines: Iterable[Any]) -> list[str]:

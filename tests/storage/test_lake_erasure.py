@@ -100,3 +100,41 @@ def test_snapshots_of_their_accounts_lose_their_contact_and_dead_letters_go(lake
     assert result.snapshots_rewritten == 1
     assert [c["Id"] for c in lake.get_json(path)["Contacts"]["records"]] == ["003B"]
     assert removed == 1 and lake.list("deadletter/") == ["deadletter/d2c/2026/03/04/evt-8.json"]
+
+
+def test_an_address_only_in_free_text_is_indexed_and_its_event_erased(lake: Lake) -> None:
+    note = RawEvent(
+        system="salesforce",
+        entity="Account",
+        id="evt-note",
+        type="UPDATE",
+        time=HOUR,
+        data={"payload": {"Description": "Rückruf an <Jane.Doe@Acme.example>, Mo. 10 Uhr."}},
+    )
+    zone = RawZone(lake, index_key=KEY)
+    zone.write([note])
+    zone.write([_signup(2, "other@acme.example", "usr_Other0000002", 1)])
+
+    result = erase_raw(lake, Person(email="jane.doe@acme.example"), KEY)
+
+    assert result.batches_read == 1 and result.events_removed == 1  # found by its index
+    assert "jane.doe" not in str(lines_under(lake, "raw/")).lower()
+
+
+def test_identifiers_are_found_inside_text_and_not_made_up_from_it() -> None:
+    from crosswalk.erasure.keys import identifiers
+
+    text = {
+        "Description": "Bitte Jane.Doe@Acme.example anrufen. Alt: <x@example.de>, "
+        "usr_Jane00000001.",
+        "link": "mailto:sam@acme.example?subject=Hallo",
+        "plain": "no address here, only an @ sign",
+    }
+
+    assert set(identifiers(text)) >= {
+        "jane.doe@acme.example",
+        "x@example.de",
+        "usr_Jane00000001",
+        "sam@acme.example",
+    }
+    assert not any("anrufen" in found or " " in found for found in identifiers(text))
