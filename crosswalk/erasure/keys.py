@@ -80,16 +80,16 @@ def index_key(key: bytes, normal: str) -> str:
     return hmac.new(key, f"index:{normal}".encode(), hashlib.sha256).hexdigest()[:INDEX_CHARS]
 
 
-def identifiers(value: Any) -> Iterator[str]:
+def identifiers(value: Any, *, in_text: bool = True) -> Iterator[str]:
     """Every e-mail (folded) and D2C user id anywhere in a JSON value: in every string of it,
-    whatever the field, as the whole value or inside free text (a Description, a note, a
-    reason typed by someone: "call jane@acme.example back")."""
+    whatever the field, as the whole value or (`in_text`) inside free text (a Description, a
+    note, a reason typed by someone: "call jane@acme.example back")."""
     if isinstance(value, dict):
         for item in value.values():
-            yield from identifiers(item)
+            yield from identifiers(item, in_text=in_text)
     elif isinstance(value, list):
         for item in value:
-            yield from identifiers(item)
+            yield from identifiers(item, in_text=in_text)
     elif isinstance(value, str) and len(value) >= 8:
         if "@" not in value and "usr_" not in value:
             return  # most strings hold neither: no pattern is tried on them
@@ -98,6 +98,8 @@ def identifiers(value: Any) -> Iterator[str]:
             yield normal
             if IN_TEXT.fullmatch(value.strip()):
                 return  # the whole value is one address or id: nothing else in it
+        if not in_text:
+            return
         for found in IN_TEXT.finditer(value):
             if (inner := normalise(found.group())) is not None and inner != normal:
                 yield inner
@@ -108,6 +110,7 @@ def index_keys(key: bytes, lines: Iterable[Any]) -> list[str]:
     return sorted({index_key(key, normal) for line in lines for normal in identifiers(line)})
 
 
-def mentions(value: Any, wanted: set[str]) -> bool:
-    """Whether a JSON value holds one of the normalised identifiers in `wanted`."""
-    return any(normal in wanted for normal in identifiers(value))
+def mentions(value: Any, wanted: set[str], *, in_text: bool = True) -> bool:
+    """Whether a JSON value holds one of the normalised identifiers in `wanted` (as a whole
+    value only, without `in_text`: a record that is theirs, not one that names them)."""
+    return any(normal in wanted for normal in identifiers(value, in_text=in_text))

@@ -102,7 +102,7 @@ def test_snapshots_of_their_accounts_lose_their_contact_and_dead_letters_go(lake
     assert removed == 1 and lake.list("deadletter/") == ["deadletter/d2c/2026/03/04/evt-8.json"]
 
 
-def test_an_address_only_in_free_text_is_indexed_and_its_event_erased(lake: Lake) -> None:
+def test_an_address_only_in_free_text_is_indexed_and_erased_from_the_text(lake: Lake) -> None:
     note = RawEvent(
         system="salesforce",
         entity="Account",
@@ -117,8 +117,10 @@ def test_an_address_only_in_free_text_is_indexed_and_its_event_erased(lake: Lake
 
     result = erase_raw(lake, Person(email="jane.doe@acme.example"), KEY)
 
-    assert result.batches_read == 1 and result.events_removed == 1  # found by its index
-    assert "jane.doe" not in str(lines_under(lake, "raw/")).lower()
+    assert result.batches_read == 1  # found by its index
+    assert result.events_scrubbed == 1 and result.events_removed == 0  # not their record
+    text = str(lines_under(lake, "raw/"))
+    assert "jane.doe" not in text.lower() and "Rückruf an <[erased]>, Mo. 10 Uhr." in text
 
 
 def test_identifiers_are_found_inside_text_and_not_made_up_from_it() -> None:
@@ -138,3 +140,13 @@ def test_identifiers_are_found_inside_text_and_not_made_up_from_it() -> None:
         "sam@acme.example",
     }
     assert not any("anrufen" in found or " " in found for found in identifiers(text))
+
+
+def test_a_dead_letter_that_only_names_them_in_text_stays_without_the_address(lake: Lake) -> None:
+    path = "deadletter/salesforce/2026/03/04/evt-9.json"
+    lake.put_json(path, {"reason": "bad date", "event": {"Description": "ask jane@acme.example"}})
+
+    removed = erase_dead_letters(lake, Person(email="jane@acme.example"))
+
+    assert removed == 0
+    assert lake.get_json(path)["event"]["Description"] == "ask [erased]"
