@@ -236,12 +236,15 @@ def test_purge_one_and_by_filter(app_host) -> None:
     assert app_host.status(doomed) is None
 
 
-def test_purge_by_filter_reads_only_times_and_terminal_statuses_as_azure_does(app_host) -> None:
-    from datetime import UTC, datetime, timedelta
+def test_purge_by_filter_reads_only_times_and_terminal_statuses_as_azure_does(
+    devhost_factory, tmp_path
+) -> None:
+    from tests.devhost.conftest import APPS
 
-    since = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    # a host of its own: a purge by time takes every instance in the range, other tests' too
+    app_host = devhost_factory(APPS / APP, env={"CONFORMANCE_STATE_DIR": str(tmp_path)})
     done = start(app_host, "sequence", ["Q"])
-    app_host.wait_for(done)
+    since = app_host.wait_for(done)["createdTime"]  # the host's clock
     running = start(app_host, "waits_forever")
     app_host.wait_for(running, statuses=RUNNING)
     purge = f"/runtime/webhooks/durabletask/instances/?createdTimeFrom={since}"
