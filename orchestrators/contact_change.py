@@ -14,13 +14,27 @@ from __future__ import annotations
 
 import azure.durable_functions as df
 
+from crosswalk.telemetry import metric
 from crosswalk.updates import ContactChangeInput
 from orchestrators import bp
-from orchestrators.steps import RetryPolicy, Step, StepFailed, call_with_retry, custom_status
+from orchestrators.steps import (
+    RetryPolicy,
+    Step,
+    StepFailed,
+    call_with_retry,
+    count,
+    custom_status,
+)
 
 
 @bp.orchestration_trigger(context_name="context")
 def contact_change(context: df.DurableOrchestrationContext) -> Step:
+    result = yield from _contact_change(context)
+    count(context, metric.contact_change_finished, str(result["outcome"]))
+    return result
+
+
+def _contact_change(context: df.DurableOrchestrationContext) -> Step:
     change = ContactChangeInput.model_validate(context.get_input())
     retry = RetryPolicy.from_input(change.policy.get("retry"))
     context.set_custom_status(custom_status("refreshing", step="profile_accounts_of_contacts"))
