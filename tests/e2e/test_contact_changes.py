@@ -131,3 +131,28 @@ def test_an_erased_contact_is_not_brought_back_by_later_edits_of_its_anonymised_
     assert stack.sb.salesforce_record("Contact", person.sf_contact_id)["LastName"] == "Erased"
     changes = instances(stack, f"contact-{person.sf_contact_id}")
     assert changes and all(c["output"]["outcome"] != "failed" for c in changes)
+
+
+def test_a_reconciliation_repair_of_the_profile_keeps_todays_people_and_no_erased_one(
+    stack_factory,
+):
+    from datetime import UTC, datetime
+
+    from crosswalk.erasure.keys import Person, tombstones
+    from tests.e2e.drift import run_reconciliation
+
+    stack = stack_factory(seed=12)
+    (account,) = onboarded(stack, 1)
+    store = stack.profiles()
+    profile = store.get(account["Id"])
+    erased = next(p for p in profile.contacts if p.email)
+    key = stack.env["ERASURE_KEY"].encode()
+    store.put_tombstones(tombstones(key, Person(email=erased.email)), datetime.now(UTC))
+    store.upsert(profile.model_copy(update={"name": "Drifted Name"}), if_match=profile.etag)
+
+    run_reconciliation(stack.host)
+
+    repaired = stack.profiles().get(account["Id"])
+    assert repaired.name == account["Name"]  # the repair wrote the profile
+    assert erased.sf_contact_id not in {p.sf_contact_id for p in repaired.contacts}
+    assert len(repaired.contacts) == len(profile.contacts) - 1
