@@ -37,8 +37,11 @@ bp = _TracedBlueprint()
 from activities import (  # noqa: E402, F401
     d2c,
     erasure,
+    erasure_task_hub,
     lake,
+    lookup_repair,
     notify,
+    people,
     profiles,
     reconcile_bulk,
     reconcile_scan,

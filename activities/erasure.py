@@ -12,7 +12,7 @@ from simple_salesforce.format import format_soql
 from activities import bp
 from crosswalk.curated_jobs import ONE_AT_A_TIME
 from crosswalk.erasure.gate import erased_values
-from crosswalk.erasure.keys import Person, mentions, tombstones
+from crosswalk.erasure.keys import Person, contact_tombstone, mentions, tombstones
 from crosswalk.erasure.lake import erase_dead_letters, erase_raw, scrub
 from crosswalk.erasure.requests import (
     ErasureReceipt,
@@ -64,7 +64,8 @@ def erasure_begin(payload: dict) -> dict[str, Any]:
     svc = services()
     request = _request(payload)
     person = request.person()
-    svc.profiles.put_tombstones(tombstones(_key(), person), datetime.now(UTC))
+    key = _key()
+    svc.profiles.put_tombstones(tombstones(key, person), datetime.now(UTC))
     profiles: dict[str, UnifiedProfile] = {}
     if person.email:
         profiles.update(
@@ -86,15 +87,22 @@ def erasure_begin(payload: dict) -> dict[str, Any]:
                     records.add(("Contact", someone.sf_contact_id))
                 if someone.sf_lead_id:
                     records.add(("Lead", someone.sf_lead_id))
+    holders = set(profiles)  # accounts whose workflows may have held them (task hub step)
     for sobject in ("Contact", "Lead"):
         for row in _salesforce_people(sobject, person):
             records.add((sobject, row["Id"]))
             if row.get("D2C_User_Id__c"):
                 users.add(row["D2C_User_Id__c"])
+            if row.get("AccountId"):  # an account not (yet) synced has no profile to find
+                holders.add(row["AccountId"])
+    contacts = [contact_tombstone(key, i) for sobject, i in records if sobject == "Contact"]
+    if contacts:  # an anonymised Contact keeps its id: no refresh of its Account's people may
+        svc.profiles.put_tombstones(contacts, datetime.now(UTC))  # bring it back
     return {
         "accounts": sorted(profiles),
         "d2c_users": sorted(users),
         "signup_customers": sorted(customers),
+        "task_hub_accounts": sorted(holders),
         "salesforce": [{"sobject": s, "id": i} for s, i in sorted(records)],
     }
 
@@ -105,7 +113,8 @@ def _salesforce_people(sobject: str, person: Person) -> list[dict[str, Any]]:
         conditions.append(format_soql("Email = {}", person.email))
     if person.d2c_user_id:
         conditions.append(format_soql("D2C_User_Id__c = {}", person.d2c_user_id))
-    soql = f"SELECT Id, D2C_User_Id__c FROM {sobject} WHERE {' OR '.join(conditions)} LIMIT 200"
+    fields = "Id, AccountId, D2C_User_Id__c" if sobject == "Contact" else "Id, D2C_User_Id__c"
+    soql = f"SELECT {fields} FROM {sobject} WHERE {' OR '.join(conditions)} LIMIT 200"
     return services().salesforce.call(lambda sf: sf.query(soql)).get("records", [])
 
 

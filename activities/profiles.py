@@ -5,26 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from activities import bp
-from crosswalk.erasure.gate import erased_values
+from crosswalk.erasure.gate import without_erased
 from crosswalk.errors import PreconditionFailed, TransientError
 from crosswalk.models import ProfileStatus, UnifiedProfile
 from crosswalk.people import ProfileContact, merge_person
 from crosswalk.profiles.base import SYSTEM, LookupKind
 from crosswalk.services import services
 from crosswalk.whole_profile import merge_people
-
-
-def _without_erased(profile: UnifiedProfile) -> UnifiedProfile:
-    """The profile without people who were erased: no flow brings them back."""
-    erased = erased_values([v for p in profile.contacts for v in (p.email, p.d2c_user_id)])
-    if not erased:
-        return profile
-    people = [
-        p
-        for p in profile.contacts
-        if not {(p.email or "").strip().lower(), p.d2c_user_id or ""} & erased
-    ]
-    return profile.model_copy(update={"contacts": people})
 
 
 @bp.activity_trigger(input_name="payload")
@@ -38,7 +25,7 @@ def profile_upsert(payload: dict) -> dict[str, Any]:
         if current is not None:  # keep the sign-ups and the owner's newer consent
             people = merge_people(current.contacts, profile.contacts, owner)
             profile = profile.model_copy(update={"contacts": people})
-        profile = _without_erased(profile)
+        profile = without_erased(profile)
         try:
             stored = store.upsert(profile, if_match=current.etag if current else None)
         except PreconditionFailed:
@@ -138,8 +125,9 @@ def profile_put_person(payload: dict) -> dict[str, Any]:
             if current is None:
                 break
             people = merge_person(current.contacts, person, owner)
+            wanted = without_erased(current.model_copy(update={"contacts": people}))
             try:
-                store.upsert(current.model_copy(update={"contacts": people}), if_match=current.etag)
+                store.upsert(wanted, if_match=current.etag)
             except PreconditionFailed:
                 continue
             updated.append(account_id)

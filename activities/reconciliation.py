@@ -20,6 +20,7 @@ from simple_salesforce.format import format_soql
 from activities import bp
 from crosswalk.clients.salesforce import ACCOUNT_FIELDS, CONTACT_FIELDS
 from crosswalk.clients.salesforce_limits import collection_calls
+from crosswalk.erasure.gate import without_erased
 from crosswalk.errors import InvalidData, NotFound, PreconditionFailed
 from crosswalk.models import (
     DriftClass,
@@ -120,7 +121,10 @@ def _write_profile(raw: dict[str, Any]) -> None:
     store = services().profiles
     profile = UnifiedProfile.model_validate(raw)
     current = store.get(profile.sf_account_id)
-    store.upsert(profile, if_match=current.etag if current else None)
+    if current is not None:  # the people as they are now, not as the scan saw them
+        people = {"contacts": current.contacts, "people_read_at": current.people_read_at}
+        profile = profile.model_copy(update=people)
+    store.upsert(without_erased(profile), if_match=current.etag if current else None)
 
 
 @bp.activity_trigger(input_name="payload")

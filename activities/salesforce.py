@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from simple_salesforce.format import format_soql
-
 from activities import bp
-from crosswalk.clients.salesforce import ACCOUNT_FIELDS
 from crosswalk.errors import NotFound, PermanentError
 from crosswalk.mapping import adoption_fields, write_back_records
+from crosswalk.models import SalesforceAccount
+from crosswalk.people_refresh import refresh_people
 from crosswalk.services import services
 
 CONVERTED_LEAD = "CANNOT_UPDATE_CONVERTED_LEAD"
@@ -60,12 +60,16 @@ def sf_clear_d2c_ids(payload: dict) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def sf_read_account_fields(payload: dict) -> dict[str, Any]:
-    """The Account without its Contacts (one API call); `account` is None once it is deleted."""
-    soql = format_soql(
-        f"SELECT {ACCOUNT_FIELDS} FROM Account WHERE Id = {{}}", payload["account_id"]
-    )
-    records = services().salesforce.call(lambda sf: sf.query(soql)).get("records", [])
-    return {"account": records[0] if records else None}
+    """The Account's fields (one API call: its Contacts come in the same query); `account` is
+    None once it is deleted. The Contacts refresh the profile's people here and are left out
+    of the answer, so their personal data stays out of the update's history."""
+    read_at = datetime.now(UTC)
+    record = services().salesforce.account_record_with_contacts(payload["account_id"])
+    if record is None:
+        return {"account": None}
+    people = refresh_people(SalesforceAccount.model_validate(record), read_at=read_at)
+    fields = {name: value for name, value in record.items() if name != "Contacts"}
+    return {"account": fields, "people": people}
 
 
 @bp.activity_trigger(input_name="payload")

@@ -109,6 +109,7 @@ class SalesforceContact(_Salesforce):
     Primary_Contact__c: bool | None = None
     D2C_User_Id__c: str | None = None
     CreatedDate: AwareDatetime | None = None
+    LastModifiedDate: AwareDatetime | None = None
 
 
 class QueryResult(_Salesforce):
@@ -340,6 +341,11 @@ class UnifiedProfile(BaseModel):
     approval: ApprovalDecision | None = None
     failure: dict[str, Any] | None = None
     updated_at: AwareDatetime | None = None
+    people_read_at: AwareDatetime | None = Field(
+        default=None,
+        description="when the Salesforce read the people were last refreshed from began; an "
+        "older read never overwrites a newer one",
+    )
     contacts: list[ProfileContact] = Field(
         default_factory=list, description="every person of the account, with their consent"
     )

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from crosswalk.mapping import EVENT_SOURCES, touched_fields
-from crosswalk.models import SalesforceAccountId, compact_utc
+from crosswalk.models import SalesforceAccountId, SalesforceContactId, compact_utc
 from crosswalk.salesforce_ids import to_18
 from crosswalk.settings import Settings
 from crosswalk.sync_state import ChangeRequest
@@ -56,6 +56,29 @@ class SignupInput(BaseModel):
     user: dict[str, Any] | None = None
     changed_fields: list[str] = []
     policy: dict[str, Any]
+
+
+CONTACT_PREFIX = "contact-"
+
+
+class ContactChangeInput(BaseModel):
+    """What the trigger read from the event: ids only, and the retry policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact_ids: list[SalesforceContactId]
+    change_type: str
+    account_id: SalesforceAccountId | None = None
+    moved: bool = False
+    policy: dict[str, Any] = {}
+
+    def gone_from(self, account_id: str) -> list[str]:
+        """The Contacts that left `account_id`: deleted ones, or moved to another Account."""
+        if self.change_type in ("DELETE", "GAP_DELETE"):
+            return list(self.contact_ids)
+        if self.moved and self.account_id != account_id:
+            return list(self.contact_ids)
+        return []
 
 
 def update_instance_id(

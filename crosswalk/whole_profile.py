@@ -4,9 +4,16 @@ consent change on either side. Plain functions, so orchestrators may call them t
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
-from crosswalk.models import Customer, D2CUser, SalesforceAccount, SalesforceContact
+from crosswalk.models import (
+    Customer,
+    D2CUser,
+    SalesforceAccount,
+    SalesforceContact,
+    UnifiedProfile,
+)
 from crosswalk.people import (
     Consent,
     LinkState,
@@ -25,7 +32,8 @@ def contact_person(
     primary_user_id: str | None = None,
     invited: bool = False,
 ) -> ProfileContact:
-    """A Contact as a person of the profile; consent from `HasOptedOutOfEmail` as of `at`."""
+    """A Contact as a person of the profile; consent from `HasOptedOutOfEmail` as of the
+    Contact's own `LastModifiedDate` when the read carried it, else `at`."""
     is_primary = contact.Id == primary_contact_id
     user_id = contact.D2C_User_Id__c or (primary_user_id if is_primary else None)
     if user_id is None:
@@ -35,7 +43,9 @@ def contact_person(
     consent = None
     if contact.HasOptedOutOfEmail is not None:
         consent = Consent(
-            marketing=not contact.HasOptedOutOfEmail, source=SourceSystem.SALESFORCE, at=at
+            marketing=not contact.HasOptedOutOfEmail,
+            source=SourceSystem.SALESFORCE,
+            at=contact.LastModifiedDate or at,
         )
     return ProfileContact(
         sf_contact_id=contact.Id,
@@ -110,3 +120,49 @@ def merge_people(
         if person.origin is Origin.STOREFRONT and not any(p.same_person(person) for p in people):
             people.append(person)
     return people
+
+
+def people_after_read(
+    profile: UnifiedProfile,
+    account: SalesforceAccount,
+    owner: SourceSystem | str,
+    *,
+    gone: Collection[str] = (),
+) -> list[ProfileContact]:
+    """The profile's people after a fresh read of the Account with its Contacts.
+
+    Each Contact's role, e-mail, phone and D2C user id as Salesforce has them now, merged
+    with what the profile knows (consent by the owner rule, then the newer). The primary is
+    the Contact flagged `Primary_Contact__c`, else the one the profile had; it keeps the
+    account's D2C primary user (and `invited`) only while it is the same Contact. Contacts
+    `gone` (deleted, or moved to another Account) leave whatever their origin; other
+    storefront sign-ups stay, as `merge_people` keeps them.
+    """
+    listed = {contact.Id for contact in account.Contacts}
+    was = next(
+        (p for p in profile.contacts if p.primary and p.sf_contact_id in listed),
+        None,
+    )
+    flagged = next((c.Id for c in account.Contacts if c.Primary_Contact__c), None)
+    primary = flagged or (was.sf_contact_id if was else None)
+    same = was is not None and was.sf_contact_id == primary
+    incoming = [
+        contact_person(
+            contact,
+            at=account.SystemModstamp,
+            primary_contact_id=primary,
+            primary_user_id=profile.d2c_primary_user_id if same else None,
+            invited=same and was is not None and was.link_state is LinkState.INVITED,
+        )
+        for contact in account.Contacts
+    ]
+    left = set(gone) - listed
+    kept = [p for p in profile.contacts if p.sf_contact_id not in left]
+    return [_link_state(p) for p in merge_people(kept, incoming, owner)]
+
+
+def _link_state(person: ProfileContact) -> ProfileContact:
+    """A person the storefront knows (a D2C user id) is not `salesforce_only`."""
+    if person.d2c_user_id and person.link_state is LinkState.SALESFORCE_ONLY:
+        return person.model_copy(update={"link_state": LinkState.LINKED})
+    return person

@@ -20,7 +20,7 @@ from devhost.history import iso_short, parse_iso
 from devhost.instances import BadRequest, Conflict, Gone, NotFound
 from devhost.options import HostOptions
 from devhost.rewind import NotRewindable
-from devhost.store import Instance
+from devhost.store import TERMINAL, Instance
 
 PREFIX = "/runtime/webhooks/durabletask"
 
@@ -270,9 +270,22 @@ class DurableApi:
         return _json({"instancesDeleted": self.engine.instances.purge([iid])})
 
     async def purge_many(self, request: web.Request) -> web.Response:
+        """Purge by filter as the extension and the Azure Storage backend do it: only
+        `createdTimeFrom` (required), `createdTimeTo` (default now) and `runtimeStatus` are
+        read (HttpApiHandler.HandleDeleteHistoryWithFiltersRequestAsync; an
+        `instanceIdPrefix` is ignored); of the statuses only Completed, Terminated, Canceled
+        and Failed are kept (AzureTableTrackingStore.PurgeInstanceHistoryAsync), and a list
+        that keeps none filters on no status at all (OrchestrationInstanceStatusQueryCondition
+        adds a status condition only for a non-empty list): every instance in the range."""
         if not request.query.get("createdTimeFrom"):
             return _error(400, "Please provide value for 'createdTimeFrom' parameter.")
-        rows = self.engine.store.query_instances(**self._filters(request))
+        filters = self._filters(request)
+        filters["prefix"] = None
+        filters["created_to"] = filters["created_to"] or self.engine.clock.now()
+        if filters["statuses"] is not None:
+            kept = [s for s in filters["statuses"] if s in TERMINAL]
+            filters["statuses"] = kept or None
+        rows = self.engine.store.query_instances(**filters)
         if not rows:
             return web.Response(status=404)
         return _json({"instancesDeleted": self.engine.instances.purge([i.id for i in rows])})

@@ -89,6 +89,11 @@ param salesforceClientId string
 @description('Salesforce connected app consumer secret; stored in Key Vault.')
 param salesforceClientSecret string
 
+@secure()
+@minLength(32)
+@description('ERASURE_KEY: the HMAC key of erased people\'s tombstones and of the raw zone\'s person index; stored in Key Vault as erasure-key. azure.yaml\'s preprovision hook generates it once (48 random bytes, URL-safe base64) into the azd environment; keep it: a new value orphans every tombstone made under the old one (README: Deploying to Azure).')
+param erasureKey string
+
 @description('D2C customer API base URL (D2C_BASE_URL).')
 @minLength(1)
 param d2cBaseUrl string
@@ -283,6 +288,7 @@ module keyVault 'modules/keyvault.bicep' = {
       'd2c-token': d2cToken
       'notify-webhook-url': notifyWebhookUrl
       'salesforce-jwt-key': empty(salesforcePrivateKeyBase64) ? '' : base64ToString(salesforcePrivateKeyBase64)
+      'erasure-key': erasureKey
     }
     privateNetworking: privateNetworking
   }
@@ -315,6 +321,7 @@ var appSettings = {
   SALESFORCE_CLIENT_SECRET: '${keyVaultReference}salesforce-client-secret)'
   D2C_BASE_URL: d2cBaseUrl
   D2C_TOKEN: '${keyVaultReference}d2c-token)'
+  ERASURE_KEY: '${keyVaultReference}erasure-key)'
   PROFILE_STORE_KIND: 'cosmos'
   PROFILE_STORE_COSMOS_ENDPOINT: cosmos.outputs.endpoint
   PROFILE_STORE_COSMOS_DATABASE: profileDatabase

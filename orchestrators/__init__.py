@@ -7,6 +7,8 @@ bp = df.Blueprint()
 from orchestrators import (  # noqa: E402, F401
     account_onboarding,
     account_update,
+    contact_change,
+    lookup_repair,
     person_erasure,
     reconciliation,
     signup_linking,

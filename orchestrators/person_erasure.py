@@ -3,7 +3,9 @@
 begin (tombstone first, then find their profiles, Salesforce records and D2C users) -> D2C ->
 Salesforce -> profile store and lookups, and their sign-up's `signup_link` entity state ->
 raw zone, snapshots and dead letters -> curated tables and their older versions ->
-reconciliation reports -> receipt. An erasure cannot be undone, so a step that keeps failing
+reconciliation reports -> the task hub history of the finished onboarding, update and sign-up
+instances that held them (running ones are left to the purge timer) -> receipt. An erasure
+cannot be undone, so a step that keeps failing
 is not compensated: the steps are each safe to run again, transient failures are retried
 with back-off, and a step that fails for good ends the run `needs_attention` with a receipt
 naming the step; a new request for the same person finishes the rest. The input, history
@@ -61,7 +63,6 @@ def person_erasure(context: df.DurableOrchestrationContext) -> Step:
         yield from step("erasure_profiles", {"accounts": accounts})
         for customer_id in found.get("signup_customers", []):  # the sign-up's entity state
             yield context.call_entity(df.EntityId("signup_link", customer_id), "forget", {})
-            purge.append(f"signup-{customer_id}-")  # its instances' history: a timer purges
         steps["signup_links"] = {"forgotten": len(found.get("signup_customers", []))}
         yield from step("erasure_lake", {"accounts": accounts})
         # Events of theirs still in some instance's landing buffer are written within one
@@ -73,6 +74,15 @@ def person_erasure(context: df.DurableOrchestrationContext) -> Step:
         steps["lake"] = {**first, "second_pass_events_removed": second["events_removed"]}
         yield from step("erasure_curated", {})
         yield from step("erasure_reports", {})
+        held = yield from step(
+            "erasure_task_hub",
+            {
+                "accounts": found.get("task_hub_accounts", accounts),
+                "signup_customers": found.get("signup_customers", []),
+            },
+        )
+        purge = held["waiting"]  # still running: the purge timer takes them once finished
+        steps["task_hub"] = {k: v for k, v in held.items() if k != "waiting"}
     except StepFailed as exc:
         failed = exc
     outcome = "erased" if failed is None else "needs_attention"

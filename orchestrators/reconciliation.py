@@ -43,6 +43,7 @@ from crosswalk.sync_state import ChangeRequest
 from crosswalk.telemetry import metric
 from crosswalk.updates import UpdateInput, update_instance_id
 from orchestrators import bp
+from orchestrators.lookup_repair import repair_lookups
 from orchestrators.reconcile_bulk import stage_and_send
 from orchestrators.steps import (
     RetryPolicy,
@@ -141,6 +142,9 @@ def reconciliation(context: df.DurableOrchestrationContext) -> Step:
     if more:
         context.continue_as_new(run.model_dump(mode="json"))
         return None
+    if not run.dry_run and run.resolved_since is not None:  # entries that disagree: put right
+        repaired = yield from repair_lookups(context, run.resolved_since, run.policy.get("retry"))
+        run.totals["lookup_entries_repaired"] = -1 if repaired is None else repaired
     return (yield from _finish(page, "completed", None))
 
 

@@ -3,8 +3,8 @@ audited without the person's data) and from the D2C platform (`person.erasure_re
 routed here by triggers/d2c_events.py). Both save the request document and start
 `person_erasure` once per request id; `GET /api/support/erasures/{requestId}` reads the
 receipt (or the running saga's stage). `erasure_purge_timer` purges the task hub history of
-the erased people's own sign-up instances (their inputs carried the person), which only a
-function with a durable client can do, and records it in the receipt.
+the instances that held an erased person and were still running when the saga purged the
+rest (activities/erasure_task_hub.py), and adds them to the receipt's count.
 
 The D2C event is never landed in the raw zone nor dead-lettered with its data: it carries the
 e-mail of someone who asked to be forgotten.
@@ -23,6 +23,7 @@ import azure.functions as func
 from pydantic import ValidationError
 
 from crosswalk.clients.durable import start_once
+from crosswalk.clients.durable_gateway import DurableGateway
 from crosswalk.erasure.requests import (
     REQUEST_ID,
     ErasureRequest,
@@ -32,6 +33,7 @@ from crosswalk.erasure.requests import (
     save_receipt,
     save_request,
 )
+from crosswalk.erasure.task_hub import TERMINAL
 from crosswalk.services import services
 from crosswalk.support.auth import ANY_ROLE, Role
 from crosswalk.support.schemas import ErasureBody
@@ -39,7 +41,6 @@ from crosswalk.updates import sync_policy
 from orchestrators.person_erasure import instance_id
 from triggers import bp
 from triggers.responses import BadRequest, HttpError, body_model, translated
-from triggers.support_gateway import DurableGateway
 from triggers.support_http import audit, authorize, authorize_action, view
 
 log = logging.getLogger("crosswalk.erasure")
@@ -158,22 +159,31 @@ async def erasure_purge_timer(
 
 
 async def purge_erased_histories(client: df.DurableOrchestrationClient) -> int:
-    """Purge the finished instances every receipt still lists; returns how many were purged."""
+    """Purge the instances every receipt still lists once they finished; returns how many.
+
+    An entry is an instance id (the saga found it running); an entry ending in `-` is an id
+    prefix, as receipts written before the saga's own task hub step list them.
+    """
     lake = services().lake
     purged = 0
     for receipt in await asyncio.to_thread(receipts_to_purge, lake):
         done, left = 0, []
         async with DurableGateway(client) as gateway:
-            for prefix in receipt.purge:
-                listed = await gateway.instances(prefix)
-                running = [i for i in listed if i.get("runtimeStatus") in ("Running", "Pending")]
+            for entry in receipt.purge:
+                if entry.endswith("-"):
+                    listed = await gateway.instances(entry)
+                else:
+                    listed = [found] if (found := await gateway.instance(entry)) else []
+                running = [i for i in listed if i.get("runtimeStatus") not in TERMINAL]
                 for item in listed:
                     if item not in running:
                         await client.purge_instance_history(item["instanceId"])
                         done += 1
                 if running:
-                    left.append(prefix)  # next time, once they finished
-        steps = {**receipt.steps, "task_hub": {"instances_purged": done}}
+                    left.append(entry)  # next time, once they finished
+        task_hub = receipt.steps.get("task_hub", {})
+        total = int(task_hub.get("instances_purged", 0)) + done
+        steps = {**receipt.steps, "task_hub": {**task_hub, "instances_purged": total}}
         await asyncio.to_thread(
             save_receipt, lake, receipt.model_copy(update={"purge": left, "steps": steps})
         )

@@ -9,7 +9,8 @@ Crosswalk deactivated on the delete. GAP_CREATE and GAP_UNDELETE carry no fields
 onboarding reads the Account and checks the Type itself.
 
 Every other Account event goes to the update routing (triggers/account_changes.py: echoes
-of Crosswalk's own writes, updates of synced accounts, deletions, gap updates). An Account
+of Crosswalk's own writes, updates of synced accounts, deletions, gap updates). A Contact
+event refreshes the people of the profiles it concerns (triggers/contact_changes.py). An Account
 overflow event (`GAP_OVERFLOW`: more than 100,000 changes in one transaction, no record ids)
 starts a catch-up reconciliation run. Everything else is acknowledged and ignored. A
 malformed event is logged and dead-lettered to the lake with the reason; it never fails the
@@ -34,6 +35,7 @@ from crosswalk.services import services
 from crosswalk.telemetry import current_traceparent, metric
 from triggers import bp
 from triggers.account_changes import route_account_change
+from triggers.contact_changes import contact_input, route_contact_change
 from triggers.dead_letters import dead_letter
 from triggers.raw_zone import land_raw
 from triggers.reconciliation import start_unless_running
@@ -119,6 +121,11 @@ async def salesforce_change_events(
         modstamp = change.modstamp()
         header = change.header
         record_ids = _AccountIds(ids=header.recordIds).ids if header.entityName == "Account" else []
+        contacts = (
+            contact_input(header, change.payload, svc.settings)
+            if header.entityName == "Contact" and header.changeType != OVERFLOW
+            else None
+        )
     except (ValidationError, ValueError, TypeError) as exc:
         await dead_letter(event, f"{type(exc).__name__}: {exc}", source="salesforce")
         return
@@ -132,6 +139,16 @@ async def salesforce_change_events(
     )
     if header.changeType == OVERFLOW:
         await _catch_up(client, event.id, header)
+        return
+    if contacts is not None:
+        await route_contact_change(
+            client,
+            svc.settings,
+            event_id=event.id,
+            header=header,
+            change=contacts,
+            modstamp=modstamp,
+        )
         return
     await route_account_change(
         client,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import azure.durable_functions as df
 import azure.functions as func
 
+from crosswalk.clients.durable_gateway import DurableGateway, RejectedCursor
 from crosswalk.services import services
 from crosswalk.support import lookup, views
 from crosswalk.support.auth import ANY_ROLE
@@ -20,7 +21,6 @@ from crosswalk.support.schemas import AuditQuery, RecordsQuery, ReportsQuery
 from triggers import bp
 from triggers.responses import BadRequest, HttpError, query_model, translated
 from triggers.support_digest import health_now
-from triggers.support_gateway import DurableGateway, RejectedCursor
 from triggers.support_http import audit_store, authorize, sources, view
 
 ANON = func.AuthLevel.ANONYMOUS  # App Service authentication and the roles guard these routes

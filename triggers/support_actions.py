@@ -13,6 +13,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from crosswalk.clients.durable import start_once
+from crosswalk.clients.durable_gateway import DurableGateway
 from crosswalk.models import ApprovalDecisionInput
 from crosswalk.onboarding import (
     SALESFORCE_CALLS_PER_ONBOARDING,
@@ -28,7 +29,6 @@ from crosswalk.support.schemas import BulkRetryBody, CancelBody, DecisionBody, R
 from triggers import bp
 from triggers.approvals import submit_decision
 from triggers.responses import HttpError, body_model, translated
-from triggers.support_gateway import DurableGateway
 from triggers.support_http import audit, authorize_action, sources, view
 
 ANON = func.AuthLevel.ANONYMOUS

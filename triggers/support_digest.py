@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 import azure.durable_functions as df
 import azure.functions as func
 
+from crosswalk.clients.durable_gateway import DurableGateway
 from crosswalk.clients.salesforce import ApiBudget
 from crosswalk.errors import IntegrationError
 from crosswalk.notifications import digest_body
 from crosswalk.services import services
 from crosswalk.support.health import summary
 from triggers import bp
-from triggers.support_gateway import DurableGateway
 from triggers.support_http import sources
 
 log = logging.getLogger("crosswalk.notify")

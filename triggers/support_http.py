@@ -9,13 +9,13 @@ from typing import Any
 
 import azure.functions as func
 
+from crosswalk.clients.durable_gateway import DurableGateway
 from crosswalk.services import services
 from crosswalk.support.audit import AuditEntry, AuditStore
 from crosswalk.support.auth import AuthError, Principal, authenticate, require
 from crosswalk.support.masking import mask
 from crosswalk.support.views import Sources
 from triggers.responses import HttpError, json_response
-from triggers.support_gateway import DurableGateway
 
 NO_STORE = {"Cache-Control": "no-store"}
 

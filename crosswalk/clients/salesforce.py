@@ -55,7 +55,7 @@ ACCOUNT_FIELDS = (
 )
 CONTACT_FIELDS = (
     "Id, IsDeleted, AccountId, FirstName, LastName, Email, Phone, MobilePhone, Title, "
-    "HasOptedOutOfEmail, Primary_Contact__c, D2C_User_Id__c, CreatedDate"
+    "HasOptedOutOfEmail, Primary_Contact__c, D2C_User_Id__c, CreatedDate, LastModifiedDate"
 )
 
 SIGNUP_FIELDS = {
@@ -267,6 +267,11 @@ class SalesforceClient:
     def get_account_with_contacts(self, account_id: str) -> SalesforceAccount | None:
         """The Account and its Contacts in one API call (a child subquery), plus one per
         further page of Contacts when there are more than Salesforce sends inline."""
+        record = self.account_record_with_contacts(account_id)
+        return SalesforceAccount.model_validate(record) if record is not None else None
+
+    def account_record_with_contacts(self, account_id: str) -> dict[str, Any] | None:
+        """The same read, as the REST API answered it (None once the Account is deleted)."""
         soql = format_soql(
             f"SELECT {ACCOUNT_FIELDS}, (SELECT {CONTACT_FIELDS} FROM Contacts) "
             "FROM Account WHERE Id = {}",
@@ -275,7 +280,7 @@ class SalesforceClient:
         result = self.call(lambda sf: sf.query(soql))
         records = result.get("records", [])
         self.page_children(records, "Contacts")
-        return SalesforceAccount.model_validate(records[0]) if records else None
+        return records[0] if records else None
 
     def page_children(self, records: list[dict[str, Any]], relationship: str) -> int:
         """Read each record's child subquery to its end, in place; returns the calls made.

@@ -36,6 +36,7 @@ class LakeErasure:
     batches_read: int = 0
     batches_rewritten: int = 0
     events_removed: int = 0
+    events_scrubbed: int = 0
     bytes_read: int = 0
     bytes_rewritten: int = 0
     snapshots_rewritten: int = 0
@@ -66,7 +67,9 @@ def scrub(value: Any, wanted: set[str]) -> Any:
 
 
 def _is_theirs(item: Any, wanted: set[str]) -> bool:
-    return isinstance(item, dict) and mentions(item, wanted)
+    """A record that holds their address or id as a value; one that only names them in text
+    (someone else's note about them) keeps its place and loses the address."""
+    return isinstance(item, dict) and mentions(item, wanted, in_text=False)
 
 
 def erase_raw(
@@ -110,10 +113,19 @@ def _rewrite_batch(
     result.batches_read += 1
     result.bytes_read += len(data)
     lines = decode_lines(data, batch)
-    kept = [line for line in lines if not mentions(line, wanted)]
-    if len(kept) == len(lines):
+    kept, removed, scrubbed = [], 0, 0
+    for line in lines:
+        if mentions(line, wanted, in_text=False):
+            removed += 1  # their event: it goes whole
+        elif mentions(line, wanted):
+            kept.append(scrub(line, wanted))  # another record's text names them
+            scrubbed += 1
+        else:
+            kept.append(line)
+    if not removed and not scrubbed:
         return  # a false match of the short hash: nothing of theirs here
-    result.events_removed += len(lines) - len(kept)
+    result.events_removed += removed
+    result.events_scrubbed += scrubbed
     result.batches_rewritten += 1
     if not kept:
         lake.delete(batch)
@@ -145,7 +157,8 @@ def _contains(document: Any, wanted: set[str]) -> bool:
 
 
 def erase_dead_letters(lake: Lake, person: Person) -> int:
-    """Delete the dead letters that hold the person (the event is theirs); returns how many."""
+    """Delete the dead letters that hold the person (the event is theirs), and take their
+    address out of the others' text; returns how many were deleted."""
     wanted = person.values()
     removed = 0
     for path in lake.list("deadletter/"):
@@ -153,7 +166,9 @@ def erase_dead_letters(lake: Lake, person: Person) -> int:
             letter = lake.get_json(path)
         except Exception:
             continue
-        if mentions(letter, wanted) or _contains(letter, wanted):
-            lake.delete(path)
+        if mentions(letter, wanted, in_text=False):
+            lake.delete(path)  # their event
             removed += 1
+        elif mentions(letter, wanted) or _contains(letter, wanted):
+            lake.put_json(path, scrub(letter, wanted))  # someone else's, naming them in text
     return removed

@@ -53,8 +53,8 @@ class ErasureReceipt(BaseModel):
     failed_step: str | None = None
     purge: list[str] = Field(
         default_factory=list,
-        description="instance id prefixes whose task hub history still holds them (their"
-        " sign-ups'): purged by the erasure_purge timer, then emptied",
+        description="instances that held them and were still running when the saga purged"
+        " the rest: purged by the erasure_purge timer once finished, then emptied",
     )
 
 

@@ -9,7 +9,12 @@ hold (Entra rotates keys), at most once per cooldown so unknown ids cannot flood
 
 from __future__ import annotations
 
+import hashlib
 import ssl
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
@@ -20,6 +25,12 @@ from crosswalk.settings import ProfileApiSettings
 
 ALGORITHMS = ["RS256"]
 MAX_TOKEN_LENGTH = 16_384
+REMEMBERED_TOKENS = 1024
+REMEMBER_SECONDS = 300.0
+"""A token that passed every check is remembered (by its SHA-256) for at most 5 minutes and
+never past its expiry: a service calls with the same token for its lifetime, and verifying
+the RS256 signature again is most of a read's cost. A key the tenant withdraws stops being
+accepted within those 5 minutes; a rejected token is never remembered."""
 
 
 class TokenRejected(Exception):
@@ -42,8 +53,13 @@ class Caller:
 class TokenVerifier:
     """One per process (the key cache lives here); `verify` is blocking (it may fetch keys)."""
 
-    def __init__(self, settings: ProfileApiSettings) -> None:
+    def __init__(
+        self, settings: ProfileApiSettings, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self._settings = settings
+        self._clock = clock
+        self._verified: OrderedDict[bytes, tuple[Caller, float]] = OrderedDict()
+        self._lock = threading.Lock()
         self._keys = PyJWKClient(
             settings.keys_url(),
             cache_jwk_set=True,
@@ -56,6 +72,24 @@ class TokenVerifier:
                 else None
             ),
         )
+
+    def remembered(self, authorization: str | None) -> Caller | None:
+        """The caller of a token verified within `REMEMBER_SECONDS` and still unexpired, or
+        None (then `verify`). Cheap: safe to call on the event loop."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH:
+            return None
+        digest = hashlib.sha256(token.strip().encode()).digest()
+        with self._lock:
+            entry = self._verified.get(digest)
+        if entry is None:
+            return None
+        caller, until = entry
+        if self._clock() >= until:
+            with self._lock:
+                self._verified.pop(digest, None)
+            return None
+        return caller
 
     def verify(self, authorization: str | None) -> Caller:
         token = _bearer(authorization)
@@ -112,7 +146,18 @@ class TokenVerifier:
                 403, "insufficient_scope", f"the token lacks the app role {settings.required_role}"
             )
         client = claims.get("azp") or claims.get("appid") or claims.get("sub") or ""
-        return Caller(client_id=str(client)[:200], roles=granted)
+        caller = Caller(client_id=str(client)[:200], roles=granted)
+        self._remember(token, caller, float(claims["exp"]))
+        return caller
+
+    def _remember(self, token: str, caller: Caller, expires: float) -> None:
+        until = min(expires, self._clock() + REMEMBER_SECONDS)
+        digest = hashlib.sha256(token.encode()).digest()
+        with self._lock:
+            self._verified[digest] = (caller, until)
+            self._verified.move_to_end(digest)
+            while len(self._verified) > REMEMBERED_TOKENS:
+                self._verified.popitem(last=False)
 
 
 def _bearer(authorization: str | None) -> str:

@@ -93,10 +93,11 @@ def _person(person: ProfileContact) -> PersonView:
     )
 
 
-def view_etag(view: dict[str, Any]) -> str:
-    """A strong ETag of what the caller sees: it changes exactly when the view does."""
+def view_text(view: dict[str, Any]) -> tuple[bytes, str]:
+    """The view as canonical JSON (sorted keys, no spaces) and a strong ETag of those bytes:
+    it changes exactly when what the caller sees does, and one serialisation serves both."""
     canonical = json.dumps(view, sort_keys=True, separators=(",", ":")).encode()
-    return '"' + hashlib.sha256(canonical).hexdigest()[:32] + '"'
+    return canonical, '"' + hashlib.sha256(canonical).hexdigest()[:32] + '"'
 
 
 def matches_if_none_match(header: str | None, etag: str) -> bool:

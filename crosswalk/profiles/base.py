@@ -145,6 +145,7 @@ class LookupKind(StrEnum):
     D2C_USER = "user"
     EMAIL = "email"
     DOMAIN = "domain"
+    SF_CONTACT = "contact"  # a person's Salesforce Contact id (Contact change events carry only it)
 
 
 _FOLDED_KINDS = (LookupKind.EMAIL, LookupKind.DOMAIN)
@@ -159,14 +160,19 @@ def lookup_key(kind: LookupKind | str, value: str | None) -> str | None:
     if value is None:
         return None
     normal = fold(value) if kind in _FOLDED_KINDS else value.strip()
+    if kind is LookupKind.SF_CONTACT and normal:
+        try:
+            normal = to_18(normal)  # an event's 18 characters and a 15-character copy agree
+        except ValueError:
+            return None
     if not normal:
         return None
     return f"{kind}:{hashlib.sha256(normal.encode()).hexdigest()}"
 
 
 def profile_lookup_keys(profile: UnifiedProfile) -> list[str]:
-    """Every lookup key a profile answers to, sorted: its D2C ids, every person's e-mail and
-    D2C user id, and its company e-mail domain."""
+    """Every lookup key a profile answers to, sorted: its D2C ids, every person's e-mail, D2C
+    user id and Salesforce Contact id, and its company e-mail domain."""
     pairs: list[tuple[LookupKind, str | None]] = [
         (LookupKind.D2C_CUSTOMER, profile.d2c_customer_id),
         (LookupKind.D2C_USER, profile.d2c_primary_user_id),
@@ -174,7 +180,11 @@ def profile_lookup_keys(profile: UnifiedProfile) -> list[str]:
         (LookupKind.DOMAIN, profile.email_domain),
     ]
     for person in profile.contacts:
-        pairs += [(LookupKind.EMAIL, person.email), (LookupKind.D2C_USER, person.d2c_user_id)]
+        pairs += [
+            (LookupKind.EMAIL, person.email),
+            (LookupKind.D2C_USER, person.d2c_user_id),
+            (LookupKind.SF_CONTACT, person.sf_contact_id),
+        ]
     return sorted({key for kind, value in pairs if (key := lookup_key(kind, value))})
 
 

@@ -66,19 +66,20 @@ def row_profile(row: sqlite3.Row | tuple[Any, ...]) -> UnifiedProfile:
     )
 
 
+LOOKUPS_VERSION = 2
+"""Bumped when `profile_lookup_keys` gains a kind (2: Salesforce Contact ids): a file whose
+`user_version` is older has its entries written again on opening."""
+
+
 def create_schema(conn: sqlite3.Connection) -> None:
     """Create what is missing, inside the caller's write transaction."""
-    fresh = not _has_table(conn, "lookups")
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
     for statement in filter(str.strip, _SCHEMA.split(";")):
         conn.execute(statement)
     _add_feed_columns(conn)
-    if fresh:
+    if version < LOOKUPS_VERSION:
         _fill_lookups(conn)
-
-
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
-    return found.fetchone() is not None
+        conn.execute(f"PRAGMA user_version = {LOOKUPS_VERSION}")
 
 
 def write_lookups(conn: sqlite3.Connection, account: str, wanted: Sequence[str]) -> int:
@@ -99,7 +100,7 @@ def write_lookups(conn: sqlite3.Connection, account: str, wanted: Sequence[str])
 
 
 def _fill_lookups(conn: sqlite3.Connection) -> None:
-    """A file made before lookup entries gets them for every profile it holds."""
+    """A file made before (these kinds of) lookup entries gets them for every profile."""
     for row in conn.execute(f"SELECT {COLUMNS} FROM profiles").fetchall():
         write_lookups(conn, row[0], profile_lookup_keys(row_profile(row)))
 

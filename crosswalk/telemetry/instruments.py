@@ -31,6 +31,7 @@ class Instruments:
     relay_checkpoint_age: _Gauge
     relay_errors: Counter
     erasures: Counter
+    contact_changes: Counter
     curated_refresh: Histogram
     curated_rows: Counter
 
@@ -104,6 +105,11 @@ class Instruments:
             ),
             erasures=meter.create_counter(
                 "crosswalk.erasures", unit="{person}", description="erasures, by outcome"
+            ),
+            contact_changes=meter.create_counter(
+                "crosswalk.contact_changes",
+                unit="{change}",
+                description="Salesforce Contact changes applied to profiles' people, by outcome",
             ),
             curated_refresh=meter.create_histogram(
                 "crosswalk.curated.refresh.duration",
@@ -204,6 +210,11 @@ def relay_error(topic: str, kind: str) -> None:
 def erasure_finished(outcome: str) -> None:
     if _instruments:
         _instruments.erasures.add(1, {"outcome": outcome})
+
+
+def contact_change_finished(outcome: str) -> None:
+    if _instruments:
+        _instruments.contact_changes.add(1, {"outcome": outcome})
 
 
 def curated_refreshed(job: str, seconds: float, rows: dict[str, int]) -> None:

@@ -236,6 +236,28 @@ def test_purge_one_and_by_filter(app_host) -> None:
     assert app_host.status(doomed) is None
 
 
+def test_purge_by_filter_reads_only_times_and_terminal_statuses_as_azure_does(
+    devhost_factory, tmp_path
+) -> None:
+    from tests.devhost.conftest import APPS
+
+    # a host of its own: a purge by time takes every instance in the range, other tests' too
+    app_host = devhost_factory(APPS / APP, env={"CONFORMANCE_STATE_DIR": str(tmp_path)})
+    done = start(app_host, "sequence", ["Q"])
+    since = app_host.wait_for(done)["createdTime"]  # the host's clock
+    running = start(app_host, "waits_forever")
+    app_host.wait_for(running, statuses=RUNNING)
+    purge = f"/runtime/webhooks/durabletask/instances/?createdTimeFrom={since}"
+
+    # the prefix is not a filter of the extension's purge, Running not one of the backend's
+    kept = app_host.delete(f"{purge}&runtimeStatus=Running,Completed&instanceIdPrefix=zzz")
+
+    assert kept.status == 200 and kept.json() == {"instancesDeleted": 1}
+    assert app_host.status(done) is None and app_host.status(running) is not None
+    app_host.terminate(running, "done with it")
+    app_host.wait_for(running)
+
+
 def test_get_status_all_and_by_prefix(app_host) -> None:
     prefix = uid("list")
     ids = [start(app_host, "sequence", ["L"], instance_id=f"{prefix}-{i}") for i in range(3)]

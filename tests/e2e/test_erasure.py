@@ -49,13 +49,6 @@ def _wait_raw(lake: FolderLake, needle: str, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
-def _until(probe, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():
-        assert time.monotonic() < deadline, "never happened"
-        time.sleep(0.1)
-
-
 def _erase(stack, **body) -> dict:
     response = stack.host.post(
         "/api/support/erasures", json={**body, "reason": "ticket 4711"}, headers=APPROVER
@@ -109,13 +102,13 @@ def test_an_erasure_removes_the_person_from_every_store_and_nothing_brings_them_
     assert stack.profiles().find_by_email(email) == []
     link = entity(stack, "signup_link", customer["id"])
     assert link["email"] is None and link["changes"] == [] and link["status"] == "linked"
-    # the task hub: their sign-up's instances (whose input carried them) purged by the timer
-    assert receipt["purge"] == [f"signup-{customer['id']}-"]
-    assert instances(stack, f"signup-{customer['id']}-")
-    stack.host.advance(timedelta(hours=1))
-    _until(lambda: not list_instances(stack.host, f"instanceIdPrefix=signup-{customer['id']}-"))
-    served = stack.host.get(f"/api/support/erasures/{done['requestId']}", headers=APPROVER)
-    assert served.json()["receipt"]["steps"]["task_hub"]["instances_purged"] >= 1
+    # the task hub: their sign-up's instances (whose input carried them) purged, the
+    # account's onboarding (from before they signed up) kept; the receipt names ids only
+    purged = receipt["steps"]["task_hub"]["purged"]
+    assert purged and all(i.startswith(f"signup-{customer['id']}-") for i in purged)
+    assert receipt["purge"] == [] and receipt["steps"]["task_hub"]["instances_purged"] >= 1
+    assert not list_instances(stack.host, f"instanceIdPrefix=signup-{customer['id']}-")
+    assert list_instances(stack.host, f"instanceIdPrefix=onboard-{account['Id']}-")
     # raw zone and dead letters
     assert email not in _raw_text(lake) and user["id"].lower() not in _raw_text(lake)
     assert lake.list("deadletter/d2c/2026/01/01/") == []
@@ -258,3 +251,34 @@ def test_an_unmatched_sign_up_erased_by_email_leaves_its_lead_anonymised(stack_f
     (user,) = stack.sb.d2c_users(customer["id"])
     assert user["email"].endswith("@erased.invalid")
     assert stack.sb.d2c_customer(customer["id"])["name"] == "Erased customer"
+
+
+def test_an_instance_still_running_when_they_are_erased_is_purged_once_it_ends(stack_factory):
+    from scripts.localstack import onboardable_accounts
+
+    stack = stack_factory(seed=40, time_skipping=False, LAKE_RAW_FLUSH_SECONDS="0.05")
+    account = onboardable_accounts(stack.sb, needs_approval=True)[0]
+    contact = next(
+        c
+        for c in stack.sb.salesforce_records("Contact")
+        if c["AccountId"] == account["Id"] and c["Email"]
+    )
+    onboarding = stack.onboard(account["Id"])["id"]
+    for _ in range(500):  # until the saga waits for a person, the Contacts in its history
+        status = stack.host.wait_for(onboarding, statuses={"Running"})
+        if (status.get("customStatus") or {}).get("waiting_for") == "ApprovalDecision":
+            break
+
+    done = _erase(stack, email=contact["Email"])
+
+    assert done["output"]["receipt"]["purge"] == [onboarding]
+    assert stack.decide(onboarding, "reject", "not a customer after all").status == 202
+    stack.host.wait_for(onboarding, timeout=60)
+    stack.host.advance(timedelta(hours=1))  # the purge timer's minute comes round
+    deadline = time.monotonic() + 30
+    while list_instances(stack.host, f"instanceIdPrefix={onboarding}"):
+        assert time.monotonic() < deadline, "the finished onboarding was never purged"
+        time.sleep(0.1)
+    served = stack.host.get(f"/api/support/erasures/{done['requestId']}", headers=APPROVER)
+    receipt = served.json()["receipt"]
+    assert receipt["purge"] == [] and receipt["steps"]["task_hub"]["instances_purged"] >= 1

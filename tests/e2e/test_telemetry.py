@@ -311,3 +311,23 @@ def test_the_record_page_links_each_instance_to_its_trace(stack_factory):
     (instance,) = record.json()["instances"]
     assert instance["operationId"] == CALLER_TRACE == steps[0].trace_id
     assert instance["traceUrl"] == f"http://127.0.0.1:16686/trace/{CALLER_TRACE}"
+
+
+def test_contact_changes_are_counted_by_outcome(stack_factory):
+    with receiver() as (endpoint, received):
+        stack = stack_factory(seed=12, **_telemetry_env(endpoint))
+        account = onboardable_accounts(stack.sb, needs_approval=False)[0]
+        synced = stack.host.wait_for(stack.onboard(account["Id"])["id"], timeout=60)
+        assert synced["output"]["outcome"] == "synced", synced
+        other = onboardable_accounts(stack.sb, needs_approval=False)[0]  # not onboarded
+
+        stack.sb.salesforce_create("Contact", {"AccountId": account["Id"], "LastName": "Neu"})
+        stack.sb.salesforce_create("Contact", {"AccountId": other["Id"], "LastName": "Fremd"})
+        assert stack.sb.wait_events_drained(timeout=30)
+        for listed in stack.host.get(
+            "/runtime/webhooks/durabletask/instances?instanceIdPrefix=contact-"
+        ).json():
+            stack.host.wait_for(listed["instanceId"], timeout=60)
+        changes = _exported_after(received, time.time_ns(), "crosswalk.contact_changes")
+
+    assert _counts(changes, "outcome") == {"refreshed": 1.0, "not_synced": 1.0}

@@ -49,3 +49,30 @@ def test_the_postdeploy_hook_turns_on_the_event_subscriptions(parameter_file):
     for shell in ("posix", "windows"):
         assert f"azd env set {variable} true" in hook[shell]["run"]
         assert "azd provision" in hook[shell]["run"]
+
+
+def test_the_preprovision_hook_generates_the_erasure_key_once(parameter_file, tmp_path):
+    """The posix hook runs with a stand-in `azd` on the PATH (a test double: azd itself is not
+    installed here) that records what the hook sets."""
+    import os
+    import subprocess
+
+    hook = _azure_yaml()["hooks"]["preprovision"]
+    variable = re.fullmatch(
+        r"\$\{([A-Z_]+)\}", parameter_file["parameters"]["erasureKey"]["value"]
+    ).group(1)
+    fake = tmp_path / "azd"
+    fake.write_text('#!/bin/sh\nprintf "%s\\n" "$*" >> "$AZD_CALLS"\n')
+    fake.chmod(0o755)
+    calls = tmp_path / "calls"
+    env = {"PATH": f"{tmp_path}:{os.environ['PATH']}", "AZD_CALLS": str(calls)}
+
+    subprocess.run(["sh", "-c", hook["posix"]["run"]], env=env, check=True)
+    subprocess.run(["sh", "-c", hook["posix"]["run"]], env={**env, variable: "k" * 64}, check=True)
+
+    (line,) = calls.read_text().splitlines()  # set the first time only
+    command, name, value = line.rsplit(" ", 2)
+    assert (command, name) == ("env set", variable)
+    assert len(value) >= 32 and re.fullmatch(r"[A-Za-z0-9_-]+", value)
+    assert f"azd env set {variable}" in hook["windows"]["run"]
+    assert "RandomNumberGenerator" in hook["windows"]["run"]

@@ -217,3 +217,46 @@ def test_without_tenant_and_audience_the_api_is_off_with_503_naming_the_settings
 
     assert response.status == 503
     assert "PROFILE_API_TENANT_ID" in response.json()["detail"]
+
+
+# ---------------------------------------------------------------- remembered tokens
+
+
+def _verifier(stack: ProfileStack, clock=time.time):
+    from crosswalk.profile_api.auth import TokenVerifier
+    from crosswalk.settings import ProfileApiSettings
+
+    settings = ProfileApiSettings(
+        authority=stack.sb.entra_url,
+        tenant_id=stack.entra.tenant_id,
+        audience=stack.entra.api_app_id,
+        ca_bundle=stack.sb.ca_bundle,
+    )
+    return TokenVerifier(settings, clock=clock)
+
+
+def test_a_verified_token_is_remembered_until_it_expires_and_no_longer(stack):
+    now = int(time.time())
+    clock = [float(now)]
+    verifier = _verifier(stack, clock=lambda: clock[0])
+    token = stack.entra.sign(_claims(stack, iat=now, nbf=now, exp=now + 120))
+    assert verifier.remembered(f"Bearer {token}") is None
+
+    caller = verifier.verify(f"Bearer {token}")
+
+    assert verifier.remembered(f"Bearer {token}") == caller
+    clock[0] = now + 121.0  # past its expiry
+    assert verifier.remembered(f"Bearer {token}") is None
+
+
+def test_a_token_refused_for_its_role_is_never_remembered(stack):
+    from crosswalk.profile_api.auth import TokenRejected
+
+    verifier = _verifier(stack)
+    client = stack.entra.register_client(roles=[])
+    token = stack.entra.sign(stack.entra.claims_for(client))
+
+    with pytest.raises(TokenRejected):
+        verifier.verify(f"Bearer {token}")
+
+    assert verifier.remembered(f"Bearer {token}") is None

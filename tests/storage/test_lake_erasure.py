@@ -100,3 +100,53 @@ def test_snapshots_of_their_accounts_lose_their_contact_and_dead_letters_go(lake
     assert result.snapshots_rewritten == 1
     assert [c["Id"] for c in lake.get_json(path)["Contacts"]["records"]] == ["003B"]
     assert removed == 1 and lake.list("deadletter/") == ["deadletter/d2c/2026/03/04/evt-8.json"]
+
+
+def test_an_address_only_in_free_text_is_indexed_and_erased_from_the_text(lake: Lake) -> None:
+    note = RawEvent(
+        system="salesforce",
+        entity="Account",
+        id="evt-note",
+        type="UPDATE",
+        time=HOUR,
+        data={"payload": {"Description": "Rückruf an <Jane.Doe@Acme.example>, Mo. 10 Uhr."}},
+    )
+    zone = RawZone(lake, index_key=KEY)
+    zone.write([note])
+    zone.write([_signup(2, "other@acme.example", "usr_Other0000002", 1)])
+
+    result = erase_raw(lake, Person(email="jane.doe@acme.example"), KEY)
+
+    assert result.batches_read == 1  # found by its index
+    assert result.events_scrubbed == 1 and result.events_removed == 0  # not their record
+    text = str(lines_under(lake, "raw/"))
+    assert "jane.doe" not in text.lower() and "Rückruf an <[erased]>, Mo. 10 Uhr." in text
+
+
+def test_identifiers_are_found_inside_text_and_not_made_up_from_it() -> None:
+    from crosswalk.erasure.keys import identifiers
+
+    text = {
+        "Description": "Bitte Jane.Doe@Acme.example anrufen. Alt: <x@example.de>, "
+        "usr_Jane00000001.",
+        "link": "mailto:sam@acme.example?subject=Hallo",
+        "plain": "no address here, only an @ sign",
+    }
+
+    assert set(identifiers(text)) >= {
+        "jane.doe@acme.example",
+        "x@example.de",
+        "usr_Jane00000001",
+        "sam@acme.example",
+    }
+    assert not any("anrufen" in found or " " in found for found in identifiers(text))
+
+
+def test_a_dead_letter_that_only_names_them_in_text_stays_without_the_address(lake: Lake) -> None:
+    path = "deadletter/salesforce/2026/03/04/evt-9.json"
+    lake.put_json(path, {"reason": "bad date", "event": {"Description": "ask jane@acme.example"}})
+
+    removed = erase_dead_letters(lake, Person(email="jane@acme.example"))
+
+    assert removed == 0
+    assert lake.get_json(path)["event"]["Description"] == "ask [erased]"

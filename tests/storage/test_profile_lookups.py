@@ -76,6 +76,42 @@ def test_repair_of_a_consistent_account_changes_nothing(store: ProfileStore) -> 
     assert [p.sf_account_id for p in store.find_by_email_domain("ACME.example")] == [account_id(1)]
 
 
+def test_a_persons_contact_id_finds_the_profile_in_either_length(store: ProfileStore) -> None:
+    from crosswalk.salesforce_ids import to_18
+
+    store.upsert(_with_people(1, "ana@acme.example"))
+    contact = "003000001000000"
+
+    assert [p.sf_account_id for p in store.find(LookupKind.SF_CONTACT, to_18(contact))] == [
+        account_id(1)
+    ]
+    assert store.find(LookupKind.SF_CONTACT, contact)[0].sf_account_id == account_id(1)
+    assert store.find(LookupKind.SF_CONTACT, "not an id") == []
+
+
+def test_a_sqlite_file_from_before_contact_entries_gets_them_on_opening(tmp_path) -> None:
+    import sqlite3
+
+    from crosswalk.profiles import SqliteProfileStore
+
+    path = tmp_path / "old.sqlite3"
+    first = SqliteProfileStore(path)
+    first.upsert(_with_people(1, "ana@acme.example"))
+    first.close()
+    with sqlite3.connect(path) as conn:  # as the version before Contact entries left it
+        conn.execute("DELETE FROM lookups WHERE lookup_key LIKE 'contact:%'")
+        conn.execute("PRAGMA user_version = 1")
+    conn.close()
+
+    reopened = SqliteProfileStore(path)
+    try:
+        found = reopened.find(LookupKind.SF_CONTACT, "003000001000000")
+    finally:
+        reopened.close()
+
+    assert [p.sf_account_id for p in found] == [account_id(1)]
+
+
 def test_lookup_keys_hold_no_address_and_fold_case() -> None:
     key = lookup_key(LookupKind.EMAIL, " Ana@Acme.Example ")
 
@@ -187,6 +223,6 @@ def test_cosmos_repair_gives_a_profile_from_before_lookups_its_entries(store: Pr
         container.delete_item(item=entry, partition_key=entry)
     assert store.find_by_email("ana@acme.example") == []
 
-    assert store.repair_lookups(account_id(1)) == 2  # its e-mail and D2C user id entries
+    assert store.repair_lookups(account_id(1)) == 3  # its e-mail, D2C user and Contact entries
 
     assert [p.sf_account_id for p in store.find_by_email("ana@acme.example")] == [account_id(1)]
