@@ -11,6 +11,7 @@ from simple_salesforce.format import format_soql
 
 from activities import bp
 from crosswalk.curated_jobs import ONE_AT_A_TIME
+from crosswalk.erasure.eventgrid import erase_eventgrid_dead_letters
 from crosswalk.erasure.gate import erased_values
 from crosswalk.erasure.keys import Person, contact_tombstone, mentions, tombstones
 from crosswalk.erasure.lake import erase_dead_letters, erase_raw, scrub
@@ -178,11 +179,16 @@ def erasure_profiles(payload: dict) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def erasure_lake(payload: dict) -> dict[str, Any]:
-    """The raw zone's batches and snapshots rewritten without them, their dead letters gone."""
+    """The raw zone's batches and snapshots rewritten without them, their dead letters gone
+    (the app's own, and Event Grid's: events that never reached the app)."""
     svc = services()
     person = _request(payload).person()
     result = erase_raw(svc.lake, person, svc.settings.erasure.key_bytes(), payload["accounts"])
-    return {**result.as_dict(), "dead_letters_removed": erase_dead_letters(svc.lake, person)}
+    return {
+        **result.as_dict(),
+        "dead_letters_removed": erase_dead_letters(svc.lake, person),
+        **erase_eventgrid_dead_letters(svc.eventgrid_deadletters, person.values()),
+    }
 
 
 @bp.activity_trigger(input_name="payload")

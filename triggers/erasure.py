@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from crosswalk.clients.durable import start_once
 from crosswalk.clients.durable_gateway import DurableGateway
+from crosswalk.erasure.eventgrid import sweep_eventgrid_dead_letters
 from crosswalk.erasure.requests import (
     REQUEST_ID,
     ErasureRequest,
@@ -156,6 +157,9 @@ async def erasure_purge_timer(
     timer: func.TimerRequest, client: df.DurableOrchestrationClient
 ) -> None:
     await purge_erased_histories(client)
+    swept = await asyncio.to_thread(sweep_eventgrid_dead_letters, services().eventgrid_deadletters)
+    if swept["eventgrid_events_removed"]:
+        log.info("erased people's events taken out of Event Grid's dead letters: %s", swept)
 
 
 async def purge_erased_histories(client: df.DurableOrchestrationClient) -> int:

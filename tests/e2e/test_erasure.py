@@ -49,6 +49,23 @@ def _wait_raw(lake: FolderLake, needle: str, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
+def _dead_lettered(*emails: str) -> bytes:
+    """A blob as Event Grid dead-letters D2C sign-ups (docs/sandbox.md): an array of events."""
+    return json.dumps(
+        [
+            {
+                "specversion": "1.0",
+                "id": f"evt-{n}",
+                "source": "/d2c/customers",
+                "type": "customer.registered",
+                "data": {"email": address},
+                "deadletterreason": "MaxDeliveryAttemptsExceeded",
+            }
+            for n, address in enumerate(emails)
+        ]
+    ).encode()
+
+
 def _erase(stack, **body) -> dict:
     response = stack.host.post(
         "/api/support/erasures", json={**body, "reason": "ticket 4711"}, headers=APPROVER
@@ -75,6 +92,12 @@ def test_an_erasure_removes_the_person_from_every_store_and_nothing_brings_them_
     lake = FolderLake(stack.data / "lake")
     _wait_raw(lake, email)
     lake.put_json("deadletter/d2c/2026/01/01/evt-x.json", {"event": {"user": {"email": email}}})
+    letters = FolderLake(stack.data / "eventgrid-deadletter")  # Event Grid's container
+    theirs, mixed = "CROSSWALK-D2C/2026/3/4/9/a.json", "CROSSWALK-D2C/2026/3/4/10/b.json"
+    letters.put_bytes(theirs, _dead_lettered(email), content_type="application/json")
+    letters.put_bytes(
+        mixed, _dead_lettered("sam@other.example", email), content_type="application/json"
+    )
     table = ProfileTable.from_settings(
         LakeSettings.model_validate({"kind": LakeKind.FOLDER, "folder": stack.data / "lake"})
     )
@@ -112,6 +135,10 @@ def test_an_erasure_removes_the_person_from_every_store_and_nothing_brings_them_
     # raw zone and dead letters
     assert email not in _raw_text(lake) and user["id"].lower() not in _raw_text(lake)
     assert lake.list("deadletter/d2c/2026/01/01/") == []
+    assert not letters.exists(theirs)  # Event Grid's: a blob of theirs only goes whole
+    kept = json.loads(letters.get_bytes(mixed))
+    assert [e["data"]["email"] for e in kept] == ["sam@other.example"]
+    assert receipt["steps"]["lake"]["eventgrid_events_removed"] == 2
     # curated tables, every version still readable
     assert not any(r["email"] == email for r in table.people.rows())
     readable = []
@@ -272,6 +299,10 @@ def test_an_instance_still_running_when_they_are_erased_is_purged_once_it_ends(s
     done = _erase(stack, email=contact["Email"])
 
     assert done["output"]["receipt"]["purge"] == [onboarding]
+    # an event Event Grid was still retrying lands in its dead-letter container afterwards
+    letters = FolderLake(stack.data / "eventgrid-deadletter")
+    late = "CROSSWALK-D2C/2026/3/5/9/late.json"
+    letters.put_bytes(late, _dead_lettered(contact["Email"]), content_type="application/json")
     assert stack.decide(onboarding, "reject", "not a customer after all").status == 202
     stack.host.wait_for(onboarding, timeout=60)
     stack.host.advance(timedelta(hours=1))  # the purge timer's minute comes round
@@ -282,3 +313,6 @@ def test_an_instance_still_running_when_they_are_erased_is_purged_once_it_ends(s
     served = stack.host.get(f"/api/support/erasures/{done['requestId']}", headers=APPROVER)
     receipt = served.json()["receipt"]
     assert receipt["purge"] == [] and receipt["steps"]["task_hub"]["instances_purged"] >= 1
+    while letters.exists(late):  # the same timer swept it: the tombstone named them
+        assert time.monotonic() < deadline, "the late dead letter was never erased"
+        time.sleep(0.1)
