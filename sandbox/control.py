@@ -48,6 +48,7 @@ class Controls(Protocol):
         duplicate_rules: bool | None = None,
         concurrent_long_requests: int | None = None,
         long_request_seconds: float | None = None,
+        whole_second_stamps: bool | None = None,
     ) -> None: ...
     def salesforce_set_api_usage(self, used: int) -> None: ...
     def salesforce_records(
@@ -220,6 +221,7 @@ _ORG_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "state_country_picklists": (lambda v: isinstance(v, bool), "a JSON boolean"),
     "duplicate_rules": (lambda v: isinstance(v, bool), "a JSON boolean"),
+    "whole_second_stamps": (lambda v: isinstance(v, bool), "a JSON boolean"),
     "concurrent_long_requests": (_whole, "a whole number, 1 or more"),
     "long_request_seconds": (_seconds, "seconds, a JSON number above 0"),
 }
