@@ -37,6 +37,12 @@ def sf_datetime(ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}+0000"
 
 
+def sf_stamp(ms: int) -> str:
+    """An audit stamp (CreatedDate, LastModifiedDate, SystemModstamp): whole seconds, as
+    Salesforce keeps them (docs/sandbox.md, "Audit stamps are whole seconds")."""
+    return sf_datetime(ms - ms % 1000)
+
+
 def iso_z(ms: int) -> str:
     """RFC 3339 UTC with milliseconds: ``2024-05-01T10:30:00.000Z`` (CDC JSON, D2C)."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"

@@ -40,6 +40,16 @@ class Controls(Protocol):
     ) -> None: ...
     def pubsub_stats(self) -> dict[str, Any]: ...
     def salesforce_expire_tokens(self) -> None: ...
+    def salesforce_org_rules(
+        self,
+        *,
+        restricted_picklists: list[str] | None = None,
+        state_country_picklists: bool | None = None,
+        duplicate_rules: bool | None = None,
+        concurrent_long_requests: int | None = None,
+        long_request_seconds: float | None = None,
+        whole_second_stamps: bool | None = None,
+    ) -> None: ...
     def salesforce_set_api_usage(self, used: int) -> None: ...
     def salesforce_records(
         self, sobject: str, include_deleted: bool = False
@@ -136,6 +146,9 @@ def _route(sb: Controls, service: str, request: web.Request, body: Any) -> web.R
         return _ok(sb.pubsub_stats())
     if path == "/__sandbox/pubsub" and method == "GET":
         return _ok(sb.pubsub_stats())
+    if path == "/__sandbox/salesforce/org-rules" and method == "POST":
+        sb.salesforce_org_rules(**_org_rules(body))
+        return _ok()
     if path == "/__sandbox/salesforce/expire-tokens" and method == "POST":
         sb.salesforce_expire_tokens()
         return _ok()
@@ -177,3 +190,38 @@ def _route(sb: Controls, service: str, request: web.Request, body: Any) -> web.R
         if method == "PATCH":
             return _ok(sb.d2c_edit(cid, body))
     return _ok({"error": f"no control endpoint {method} {path}"}, 404)
+
+
+def _org_rules(body: Any) -> dict[str, Any]:
+    """The org switches of `Sandbox.salesforce_org_rules` from JSON, each checked strictly
+    (a boolean is a JSON boolean); a key left out leaves that switch as it is."""
+    if not isinstance(body, dict):
+        raise ValueError("the body is a JSON object")
+    unknown = sorted(set(body) - set(_ORG_RULES))
+    if unknown:
+        raise ValueError(f"unknown org rule(s): {', '.join(unknown)}")
+    for key, (check, what) in _ORG_RULES.items():
+        if key in body and not check(body[key]):
+            raise ValueError(f"{key}: {what}")
+    return dict(body)
+
+
+def _whole(value: Any) -> bool:
+    return type(value) is int and value >= 1
+
+
+def _seconds(value: Any) -> bool:
+    return type(value) in (int, float) and value > 0
+
+
+_ORG_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "restricted_picklists": (
+        lambda v: isinstance(v, list) and all(isinstance(x, str) and "." in x for x in v),
+        'a JSON list of "Object.Field" names',
+    ),
+    "state_country_picklists": (lambda v: isinstance(v, bool), "a JSON boolean"),
+    "duplicate_rules": (lambda v: isinstance(v, bool), "a JSON boolean"),
+    "whole_second_stamps": (lambda v: isinstance(v, bool), "a JSON boolean"),
+    "concurrent_long_requests": (_whole, "a whole number, 1 or more"),
+    "long_request_seconds": (_seconds, "seconds, a JSON number above 0"),
+}

@@ -78,11 +78,14 @@ class SalesforceHelpers:
         duplicate_rules: bool | None = None,
         concurrent_long_requests: int | None = None,
         long_request_seconds: float | None = None,
+        whole_second_stamps: bool | None = None,
     ) -> None:
         """Switch the org settings that change what a write may contain (an admin's choice
         in Salesforce): restricted picklists ("Account.Industry"), State and Country/Territory
         Picklists, the standard Contact and Lead duplicate rules; and the limit on concurrent
-        long-running requests (25 of 20 seconds or more; smaller in tests)."""
+        long-running requests (25 of 20 seconds or more; smaller in tests); and audit stamps in
+        whole seconds, as Salesforce keeps them (not an org setting: off by default until the
+        app copes, docs/sandbox.md)."""
         rules = self.org.dml.rules
         with self.org.store.lock:
             if restricted_picklists is not None:
@@ -95,6 +98,8 @@ class SalesforceHelpers:
                 rules.concurrent_long_requests = concurrent_long_requests
             if long_request_seconds is not None:
                 rules.long_request_seconds = long_request_seconds
+            if whole_second_stamps is not None:
+                rules.whole_second_stamps = whole_second_stamps
 
     def salesforce_edit_in_flight(
         self, sobject: str, record_id: str, fields: dict[str, Any], began_seconds_ago: float

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..clock import Clock, sf_datetime
+from ..clock import Clock, sf_datetime, sf_stamp
 from .errors import SfError, converted_lead, entity_deleted, not_found
 from .ids import IdFactory, to18
 from .rules import OrgRules, apply_addresses, check_picklists, duplicates
@@ -105,7 +105,7 @@ class Dml:
         self.writable(sobject)
         values = clean_input(sobject, body, creating=True, exists=self._exists)
         rid = self.ids.new(sobject.key_prefix)
-        now = sf_datetime(self.clock.now_ms())
+        now = self._stamp(self.clock.now_ms())
         user = txn.actor.user_id
         rec: Record = {"Id": rid, "IsDeleted": False}
         for f in sobject.fields.values():
@@ -129,6 +129,10 @@ class Dml:
         txn.put(sobject.name, rid, rec)
         txn.record(Change(sobject.name, rid, "CREATE", rec))
         return rid
+
+    def _stamp(self, ms: int) -> str:
+        """An audit stamp: whole seconds when the org plays Salesforce's rule for them."""
+        return sf_stamp(ms) if self.rules.whole_second_stamps else sf_datetime(ms)
 
     def row(self, sobject: SObjectType, record_id: str, *, allow_deleted: bool = False) -> Record:
         rid = to18(record_id)
@@ -164,7 +168,7 @@ class Dml:
         self._take_lock(rid)
         self._check_unique(sobject, new, rid)
         changed = [k for k in sobject.fields if row.get(k) != new.get(k)]
-        now = sf_datetime(self.clock.now_ms())
+        now = self._stamp(self.clock.now_ms())
         user = txn.actor.user_id
         if row.get("LastModifiedById") != user:
             changed.append("LastModifiedById")
@@ -238,7 +242,7 @@ class Dml:
         self.writable(sobject)
         row = self.row(sobject, record_id)
         self._take_lock(row["Id"])
-        now = sf_datetime(self.clock.now_ms())
+        now = self._stamp(self.clock.now_ms())
         self._mark_deleted(txn, sobject, row, now)
         if sobject.name == "Account":  # contacts go to the recycle bin with their account
             for cid in self.store.child_ids("Contact", "AccountId", row["Id"]):
@@ -265,7 +269,7 @@ class Dml:
         if not row.get("IsDeleted"):
             raise SfError(400, "UNDELETE_FAILED", "Entity is not in the recycle bin", [])
         stamp = row["SystemModstamp"]
-        now = sf_datetime(self.clock.now_ms())
+        now = self._stamp(self.clock.now_ms())
         self._restore(txn, sobject, row, now)
         if sobject.name == "Account":
             for cid in self.store.child_ids("Contact", "AccountId", row["Id"]):
@@ -301,7 +305,7 @@ class Dml:
             "ConvertedAccountId": to18(account_id),
             "ConvertedContactId": contact_id,
         }
-        new["LastModifiedDate"] = new["SystemModstamp"] = sf_datetime(now)
+        new["LastModifiedDate"] = new["SystemModstamp"] = self._stamp(now)
         new["LastModifiedById"] = txn.actor.user_id
         changed = ["IsConverted", "Status", "ConvertedDate", "ConvertedAccountId"]
         txn.put(lead.name, row["Id"], new)

@@ -1,4 +1,5 @@
-"""The REST resources under ``/services/data``: routing, sObject CRUD, query, limits, describe.
+"""The REST resources under ``/services/data``: routing, query, limits, describe; the record
+resources are in ``rest_records``.
 
 Handlers are plain synchronous functions over a :class:`Call` so ``/composite`` can run the
 same code for its subrequests. They run inside the caller's transaction (``ctx.txn``).
@@ -10,18 +11,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, unquote_plus
 
 from ..clock import sf_datetime
-from . import composite
+from . import composite, rest_records
 from .bulk import routes as bulk_routes
 from .calls import Call, Ctx, Handler, Resp
 from .dml import RECYCLE_BIN_MS
 from .errors import SfError, not_found
 from .org import DEFAULT_BATCH
 from .schema import OBJECTS
-from .shape import rest_record, select_fields
-from .sobject import SObjectType
 from .soql_where import parse_datetime_literal
 
 MIN_VERSION = 20
@@ -113,126 +111,6 @@ def _metadata(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
 
 def _describe(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
     return Resp(200, ctx.org.sobject(p[0]).describe(ctx.version))
-
-
-def _created(rid: str, ctx: Ctx, sobject: SObjectType) -> Resp:
-    return Resp(
-        201,
-        {"id": rid, "success": True, "errors": []},
-        {"Location": f"/services/data/v{ctx.version}/sobjects/{sobject.name}/{rid}"},
-    )
-
-
-def _create(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    sobject = ctx.org.sobject(p[0])
-    rid = ctx.org.dml.create(ctx.txn, sobject, call.json())
-    return _created(rid, ctx, sobject)
-
-
-def _get(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    sobject = ctx.org.sobject(p[0])
-    fields = select_fields(sobject, call.query.get("fields"))
-    row = ctx.org.dml.row(sobject, unquote(p[1]))
-    return Resp(200, rest_record(sobject, row, ctx.version, fields))
-
-
-def _update(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    sobject = ctx.org.sobject(p[0])
-    ctx.org.dml.update(ctx.txn, sobject, unquote(p[1]), call.json())
-    return Resp(204)
-
-
-def _delete(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    sobject = ctx.org.sobject(p[0])
-    ctx.org.dml.delete(ctx.txn, sobject, unquote(p[1]))
-    return Resp(204)
-
-
-def _post_record_path(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    """``POST /sobjects/Account/Id`` (an Id-keyed upsert with no value) creates."""
-    if p[1].lower() != "id":
-        raise SfError(
-            405,
-            "METHOD_NOT_ALLOWED",
-            "HTTP Method 'POST' not allowed. Allowed are HEAD,GET,PATCH,DELETE",
-        )
-    return _create(call, ctx, p)
-
-
-def _multiple(ctx: Ctx, sobject: SObjectType, ids: list[str]) -> Resp:
-    return Resp(
-        300, [f"/services/data/v{ctx.version}/sobjects/{sobject.name}/{rid}" for rid in ids]
-    )
-
-
-def _child_rel(ctx: Ctx, sobject: SObjectType, rid_text: str, rel: str) -> Resp | None:
-    for name, (child, fk) in sobject.child_relationships.items():
-        if name.lower() != rel.lower():
-            continue
-        row = ctx.org.dml.row(sobject, rid_text)
-        child_type = OBJECTS[child]
-        ids = ctx.org.store.child_ids(child, fk, row["Id"])
-        table = ctx.org.store.table(child)
-        rows = [table.rows[i] for i in ids if not table.rows[i]["IsDeleted"]]
-        return Resp(
-            200,
-            {
-                "totalSize": len(rows),
-                "done": True,
-                "records": [rest_record(child_type, r, ctx.version) for r in rows],
-            },
-        )
-    return None
-
-
-def _get_by_ext(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    sobject = ctx.org.sobject(p[0])
-    rel = _child_rel(ctx, sobject, unquote(p[1]), p[2]) if len(p[1]) in (15, 18) else None
-    if rel is not None:
-        return rel
-    fname = ctx.org.dml.external_field(sobject, p[1])
-    value = unquote_plus(p[2])
-    found = ctx.org.dml.matches(sobject, fname, value)
-    if not found:
-        raise not_found()
-    if len(found) > 1:
-        return _multiple(ctx, sobject, found)
-    fields = select_fields(sobject, call.query.get("fields"))
-    row = ctx.org.store.table(sobject.name).rows[found[0]]
-    return Resp(200, rest_record(sobject, row, ctx.version, fields))
-
-
-def _upsert(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    sobject = ctx.org.sobject(p[0])
-    value = unquote_plus(p[2])
-    update_only = call.query.get("updateOnly", "").lower() == "true"
-    if not value:
-        if call.method == "POST" or p[1].lower() == "id":
-            return _create(call, ctx, p)
-        raise not_found()
-    result = ctx.org.dml.upsert(ctx.txn, sobject, p[1], value, call.json(), update_only=update_only)
-    if isinstance(result, list):
-        return _multiple(ctx, sobject, result)
-    rid, created = result
-    if created:
-        resp = _created(rid, ctx, sobject)
-        resp.body["created"] = True
-        return resp
-    if float(ctx.version) >= 46.0:
-        return Resp(200, {"id": rid, "success": True, "errors": [], "created": False})
-    return Resp(204)
-
-
-def _delete_by_ext(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    sobject = ctx.org.sobject(p[0])
-    fname = ctx.org.dml.external_field(sobject, p[1])
-    found = ctx.org.dml.matches(sobject, fname, unquote_plus(p[2]))
-    if not found:
-        raise not_found()
-    if len(found) > 1:
-        return _multiple(ctx, sobject, found)
-    ctx.org.dml.delete(ctx.txn, sobject, found[0])
-    return Resp(204)
 
 
 def _parse_window(call: Call) -> tuple[str, str]:
@@ -339,7 +217,7 @@ def build_routes() -> list[Route]:
         ),
         _route(
             _V + r"/sobjects/(\w+)",
-            {"GET": _metadata, "POST": _create},
+            {"GET": _metadata, "POST": rest_records.create},
             lambda p: f"/services/data/v{p[0]}/sobjects/{p[1]}",
         ),
         _route(
@@ -359,12 +237,22 @@ def build_routes() -> list[Route]:
         ),
         _route(
             _V + r"/sobjects/(\w+)/" + _SEG,
-            {"GET": _get, "PATCH": _update, "DELETE": _delete, "POST": _post_record_path},
+            {
+                "GET": rest_records.get,
+                "PATCH": rest_records.update,
+                "DELETE": rest_records.delete,
+                "POST": rest_records.post_record_path,
+            },
             lambda p: f"/services/data/v{p[0]}/sobjects/{p[1]}/{{id}}",
         ),
         _route(
             _V + r"/sobjects/(\w+)/(\w+)/([^/]*)",
-            {"GET": _get_by_ext, "PATCH": _upsert, "POST": _upsert, "DELETE": _delete_by_ext},
+            {
+                "GET": rest_records.get_by_ext,
+                "PATCH": rest_records.upsert,
+                "POST": rest_records.upsert,
+                "DELETE": rest_records.delete_by_ext,
+            },
             lambda p: f"/services/data/v{p[0]}/sobjects/{p[1]}/{p[2]}/{{value}}",
         ),
         _route(

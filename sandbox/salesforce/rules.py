@@ -73,6 +73,9 @@ class OrgRules:
     duplicate_rules: bool = False  # the standard Contact and Lead duplicate rules, active
     concurrent_long_requests: int = 25  # Production orgs and sandboxes
     long_request_seconds: float = 20.0
+    # Salesforce keeps audit stamps in whole seconds (docs/sandbox.md); off by default until
+    # the app's replay stops treating a same-second modstamp as applied (see there)
+    whole_second_stamps: bool = False
 
 
 def check_picklists(sobject: SObjectType, values: dict[str, Any], rules: OrgRules) -> None:

@@ -78,6 +78,8 @@ def coerce(field: Field, value: Any) -> Any:
             f"{field.label}: invalid email address: {value}",
             [field.name],
         )
+    if t == "email":
+        return value.lower()  # Salesforce keeps email fields lower-case (docs/sandbox.md)
     return value
 
 

@@ -9,7 +9,11 @@ import pytest
 import requests
 from sbkit import sf_client, sf_session
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceRefusedRequest
+from simple_salesforce.exceptions import (
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+)
 
 import sandbox
 
@@ -155,3 +159,22 @@ def test_d2c_inspection_answers_the_shapes_docs_sandbox_md_gives(sb: sandbox.San
     assert list(listed) == ["data"] and customer_id in [c["id"] for c in listed["data"]]
     assert one["id"] == customer_id and "data" not in one
     assert list(users) == ["data"] and users["data"][0]["email"] == "ann@shape.example"
+
+
+def test_org_rules_are_switched_over_the_control_path_and_a_wrong_value_is_a_400_naming_it(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    url = f"{sb.salesforce_url}/__sandbox/salesforce/org-rules"
+    with sf_session(sb) as s:
+        on = s.post(url, json={"restricted_picklists": ["Account.Industry"]})
+        not_a_boolean = s.post(url, json={"duplicate_rules": "true"})
+        unknown = s.post(url, json={"restricted_picklist": []})
+
+    assert on.status_code == 204
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.Account.create({"Name": "Picky", "Industry": "Underwater Basket Weaving"})
+    assert refused.value.content[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    assert not_a_boolean.status_code == 400
+    assert "duplicate_rules" in not_a_boolean.json()["error"]
+    assert unknown.status_code == 400 and "restricted_picklist" in unknown.json()["error"]
+    assert sb.org.dml.rules.duplicate_rules is False  # nothing switched by a refused body

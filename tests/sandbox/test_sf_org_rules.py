@@ -47,6 +47,36 @@ def test_a_jwt_whose_audience_is_the_my_domain_is_refused(sb: sandbox.Sandbox) -
     assert login.status_code == 200
 
 
+def test_a_jwt_whose_exp_has_passed_is_an_expired_authorization_code(
+    sb: sandbox.Sandbox,
+) -> None:
+    with open(sb.jwt_private_key_path, "rb") as fh:
+        key = fh.read()
+    claims = {
+        "iss": sb.salesforce_client_id,
+        "sub": sb.jwt_username,
+        "aud": "https://login.salesforce.com",
+        "exp": int(time.time()) + 180,
+    }
+    assertion = jwt.encode(claims, key, algorithm="RS256")
+    sb.advance_clock(181)  # the assertion was signed 181 s ago
+
+    with sf_session(sb) as session:
+        late = session.post(
+            f"{sb.salesforce_url}/services/oauth2/token",
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "assertion": assertion,
+            },
+        )
+
+    assert late.status_code == 400
+    assert late.json() == {
+        "error": "invalid_grant",
+        "error_description": "expired authorization code",
+    }
+
+
 def test_a_restricted_picklist_refuses_a_value_it_does_not_list(
     sf: Salesforce, sb: sandbox.Sandbox
 ) -> None:
@@ -138,6 +168,21 @@ def test_emails_with_inner_double_dots_and_rfc_specials_are_accepted(
 
     for email in ["a..b@test.jp", "a..@test.jp", "o'neil+news@acme-corp.example"]:
         sf.Contact.create({"AccountId": account_id, "LastName": "X", "Email": email})
+
+
+def test_an_email_is_stored_lower_cased_whatever_case_it_was_written_in(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    account_id = sb.salesforce_create("Account", {"Name": "Mail"})
+
+    contact = sf.Contact.create(
+        {"AccountId": account_id, "LastName": "X", "Email": "Ada@Firm.EXAMPLE"}
+    )
+    lead = sf.Lead.create({"LastName": "Y", "Company": "Firm", "Email": "Bo.Y@Firm.example"})
+    sf.Contact.update(contact["id"], {"Email": "Ada.Lovelace@FIRM.example"})
+
+    assert sf.Contact.get(contact["id"])["Email"] == "ada.lovelace@firm.example"
+    assert sf.Lead.get(lead["id"])["Email"] == "bo.y@firm.example"
 
 
 def test_client_credentials_are_refused_on_login_salesforce_com(sb: sandbox.Sandbox) -> None:

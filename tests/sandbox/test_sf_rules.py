@@ -277,3 +277,23 @@ def test_a_collections_update_with_an_id_of_another_type_is_malformed_id(
 
     assert result["success"] is False
     assert result["errors"][0]["statusCode"] == "MALFORMED_ID"
+
+
+def test_with_whole_second_stamps_on_audit_stamps_are_whole_seconds_on_every_write(
+    sf: Salesforce, sb: sandbox.Sandbox
+) -> None:
+    sb.salesforce_org_rules(whole_second_stamps=True)
+
+    created = sf.Account.create({"Name": "Stamped"})["id"]
+    fresh = sf.Account.get(created)
+    sf.Account.update(created, {"Phone": "+49 30 1"})
+    edited = sf.Account.get(created)
+    sf.Account.delete(created)
+    (deleted,) = sf.query_all(
+        format_soql("SELECT SystemModstamp FROM Account WHERE Id = {}", created),
+        include_deleted=True,
+    )["records"]
+
+    stamps = [fresh[f] for f in ("CreatedDate", "LastModifiedDate", "SystemModstamp")]
+    stamps += [edited["LastModifiedDate"], edited["SystemModstamp"], deleted["SystemModstamp"]]
+    assert all(s.endswith(".000+0000") for s in stamps), stamps
