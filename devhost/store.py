@@ -1,7 +1,8 @@
 """The SQLite task hub: instances, history, inbox (messages and due timers), activity queue.
 
 One writer (the host's event loop) and WAL with synchronous=NORMAL: a committed transaction
-survives kill -9 of the process. Every orchestration episode is written inside one `tx()`.
+survives kill -9 of the process. Checkpoints run on their own thread (`checkpoints`).
+Every orchestration episode is written inside one `tx()`.
 Histories are stored one row per episode (a JSON array) and cached in memory, so loading a
 history is a dict lookup and appending is one INSERT.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devhost.checkpoints import WalCheckpointer
 from devhost.history import Event
 
 TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
@@ -113,7 +115,9 @@ class Store:
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
         self.db.executescript(_SCHEMA)
+        self._checkpoints = WalCheckpointer(path)
         self._history: dict[str, list[Event]] = {}
         self._history_json: dict[str, str] = {}  # the same events as JSON, comma-joined
         # Read-through caches of what this store alone writes (an episode reads its instance
@@ -124,6 +128,7 @@ class Store:
         self._in_tx = False
 
     def close(self) -> None:
+        self._checkpoints.close()
         self.db.close()
 
     @contextmanager
@@ -135,6 +140,7 @@ class Store:
         try:
             yield
             self.db.execute("COMMIT")
+            self._checkpoints.committed()
         except BaseException:
             self.db.execute("ROLLBACK")
             self._history.clear()  # caches may hold uncommitted appends: reload lazily
