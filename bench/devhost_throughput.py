@@ -126,7 +126,9 @@ def main() -> None:
             f"  devhost time (summed over concurrent work): replay in workers "
             f"{stats['replay_seconds']:.2f}s, activities in workers "
             f"{stats['activity_seconds']:.2f}s, host commit+simulation "
-            f"{stats['commit_seconds']:.2f}s"
+            f"{stats['commit_seconds']:.2f}s in {stats['groups']} group commits "
+            f"({(stats['episodes'] + stats['activities']) / max(stats['groups'], 1):.1f} "
+            "episodes and activity results each)"
         )
     median = statistics.median(ratios)
     print(

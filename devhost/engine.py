@@ -23,6 +23,7 @@ from devhost.clock import Clock
 from devhost.durable_timers import DurableTimers
 from devhost.entities import EntityDispatcher
 from devhost.episodes import Episodes
+from devhost.group_commit import GroupCommit
 from devhost.index import FunctionIndex
 from devhost.instances import Instances
 from devhost.keyed_runs import KeyedRuns
@@ -51,6 +52,7 @@ class Engine:
         self.store = store
         self.clock = clock
         self.stats = Stats()
+        self.commits = GroupCommit(store, self.stats)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watchers: dict[str, list[asyncio.Future[None]]] = {}
         self._loop = asyncio.get_running_loop()
@@ -62,6 +64,7 @@ class Engine:
             clock,
             self.options,
             self.stats,
+            commits=self.commits,
             changed=self._changed,
             commit=self._commit,
             again=lambda iid: self._episodes.again(iid),
@@ -76,6 +79,7 @@ class Engine:
             clock,
             self.options,
             self.stats,
+            commits=self.commits,
             limit=max_activities,
             spawn=self._spawn,
             schedule=self.schedule,
@@ -139,6 +143,7 @@ class Engine:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.commits.closed = True  # a group still pending would write after the store closes
         await self.activities.close()
 
     def spawn(self, coro: Any) -> None:

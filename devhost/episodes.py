@@ -4,8 +4,9 @@ replayed in a worker with the full history, and the reply applied in ONE transac
 
 The transaction holds the history append, the consumed messages, outgoing messages
 (activities, timers, sub-orchestrations, parent notifications, entity messages) and the
-status. A crash before the commit loses nothing (the messages are still in the inbox); a
-crash after it cannot run the episode twice.
+status; episodes that finish in the same turn of the event loop share it (`group_commit`),
+and what an episode starts, it starts after the COMMIT. A crash before the commit loses
+nothing (the messages are still in the inbox); a crash after it cannot run the episode twice.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from devhost import outcomes, replay
 from devhost.actions import Outbox, schedule_work
 from devhost.clock import Clock
+from devhost.group_commit import GroupCommit
 from devhost.history import Event, EventType, event
 from devhost.index import FunctionIndex
 from devhost.limits import PayloadTooLarge, check_custom_status, check_message
@@ -44,6 +46,7 @@ class Episodes:
         options: HostOptions,
         stats: Stats,
         *,
+        commits: GroupCommit,
         changed: Callable[[str], None],
         commit: Callable[[Outbox], None],
         again: Callable[[str], None],
@@ -54,6 +57,7 @@ class Episodes:
         self.clock = clock
         self.options = options
         self.stats = stats
+        self.commits = commits
         self._changed = changed
         self._commit = commit
         self._again = again
@@ -143,17 +147,22 @@ class Episodes:
         replayed = time.perf_counter()
         self.stats.replay_seconds += replayed - started
         ms = (replayed - started) * 1000
-        # re-read: a purge may have happened while the worker ran
-        current = store.instance(iid)
-        if current is None or current.execution_id != inst.execution_id:
-            return
         out = Outbox()
-        with store.tx():
+
+        def write() -> str | None:
+            # re-read: a purge may have happened while the worker ran
+            current = store.instance(iid)
+            if current is None or current.execution_id != inst.execution_id:
+                return None
             store.delete_messages(consumed)
             outcome = self._apply_reply(inst, reply, history + new_events, now, status, out)
             if not out.new_execution:
                 store.append_history(iid, new_events + out.history)
-        self.stats.commit_seconds += time.perf_counter() - replayed
+            return outcome
+
+        outcome = await self.commits.submit(write)  # shares the turn's transaction
+        if outcome is None:
+            return
         log.info("%s (%s) %s %.1fms", inst.name, iid, outcome, ms)
         self._changed(iid)
         self._commit(out)

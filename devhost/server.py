@@ -184,6 +184,7 @@ class Host:
                     "replay_seconds": engine.stats.replay_seconds,
                     "activity_seconds": engine.stats.activity_seconds,
                     "commit_seconds": engine.stats.commit_seconds,
+                    "groups": engine.stats.groups,
                     "time": time.time(),
                 }
             )

@@ -14,4 +14,5 @@ class Stats:
     replay_seconds: float = 0.0  # waiting on workers for orchestrator replays
     activity_seconds: float = 0.0  # waiting on workers for activities
     commit_seconds: float = 0.0  # host-side: simulation + SQLite transactions
+    groups: int = 0  # group commits (episodes and activity results sharing a transaction)
     dispatch_latency: list[float] = field(default_factory=list)

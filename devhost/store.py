@@ -143,14 +143,32 @@ class Store:
             self._checkpoints.committed()
         except BaseException:
             self.db.execute("ROLLBACK")
-            self._history.clear()  # caches may hold uncommitted appends: reload lazily
-            self._history_json.clear()
-            self._episodes.clear()
-            self._instances.clear()
-            self._notes.clear()
+            self._forget()
             raise
         finally:
             self._in_tx = False
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside `tx()`: a part that rolls back alone (one writer of a group commit)."""
+        assert self._in_tx, "a savepoint belongs inside tx()"
+        self.db.execute("SAVEPOINT part")
+        try:
+            yield
+            self.db.execute("RELEASE part")
+        except BaseException:
+            self.db.execute("ROLLBACK TO part")
+            self.db.execute("RELEASE part")
+            self._forget()
+            raise
+
+    def _forget(self) -> None:
+        """After a rollback the caches may hold writes that never happened: reload lazily."""
+        self._history.clear()
+        self._history_json.clear()
+        self._episodes.clear()
+        self._instances.clear()
+        self._notes.clear()
 
     # -- instances --------------------------------------------------------------------
     def instance(self, instance_id: str) -> Instance | None:
