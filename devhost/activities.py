@@ -22,8 +22,9 @@ from devhost.history import Event, EventType, event
 from devhost.index import FunctionIndex
 from devhost.limits import PayloadTooLarge, check_message
 from devhost.options import HostOptions
+from devhost.rows import ActivityRow
 from devhost.stats import Stats
-from devhost.store import ActivityRow, Store
+from devhost.store import Store
 from devhost.workers import WorkerError, WorkerPool
 
 log = logging.getLogger("devhost")

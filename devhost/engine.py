@@ -28,8 +28,9 @@ from devhost.index import FunctionIndex
 from devhost.instances import Instances
 from devhost.keyed_runs import KeyedRuns
 from devhost.options import HostOptions
+from devhost.rows import Instance
 from devhost.stats import Stats
-from devhost.store import Instance, Store
+from devhost.store import Store
 from devhost.workers import WorkerPool
 
 
@@ -167,9 +168,16 @@ class Engine:
             if remaining <= 0:
                 return inst
             future: asyncio.Future[None] = self._loop.create_future()
-            self._watchers.setdefault(iid, []).append(future)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(future, remaining)
+            watchers = self._watchers.setdefault(iid, [])
+            watchers.append(future)
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(future, remaining)
+            finally:  # a watcher that gave up is not kept until the instance next changes
+                if future in watchers:
+                    watchers.remove(future)
+                    if not watchers and self._watchers.get(iid) is watchers:
+                        del self._watchers[iid]
 
     def _changed(self, iid: str) -> None:
         for future in self._watchers.pop(iid, []):

@@ -23,7 +23,8 @@ from devhost.history import EventType, event
 from devhost.index import FunctionIndex
 from devhost.keyed_runs import KeyedRuns
 from devhost.replay import AS_AZURE
-from devhost.store import EntityRow, Store
+from devhost.rows import EntityRow
+from devhost.store import Store
 from devhost.workers import WorkerPool
 
 log = logging.getLogger("devhost")

@@ -26,8 +26,9 @@ from devhost.index import FunctionIndex
 from devhost.limits import PayloadTooLarge, check_custom_status, check_message
 from devhost.options import HostOptions
 from devhost.orchestrator_actions import CONTINUE_AS_NEW, top_level
+from devhost.rows import TERMINAL, Instance
 from devhost.stats import Stats
-from devhost.store import TERMINAL, Instance, Store
+from devhost.store import Store
 from devhost.workers import WorkerPool
 
 log = logging.getLogger("devhost")

@@ -16,7 +16,8 @@ from devhost.history import Event, EventType, event
 from devhost.index import FunctionIndex
 from devhost.options import HostOptions
 from devhost.rewind import NotRewindable, rewind_instance
-from devhost.store import ACTIVE, TERMINAL, Instance, Store
+from devhost.rows import ACTIVE, TERMINAL, Instance
+from devhost.store import Store
 
 
 class NotFound(LookupError):

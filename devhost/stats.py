@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
+
+LATENCIES_KEPT = 100_000  # the most recent; a long-running host's memory stays flat
 
 
 @dataclass
@@ -15,4 +18,4 @@ class Stats:
     activity_seconds: float = 0.0  # waiting on workers for activities
     commit_seconds: float = 0.0  # host-side: simulation + SQLite transactions
     groups: int = 0  # group commits (episodes and activity results sharing a transaction)
-    dispatch_latency: list[float] = field(default_factory=list)
+    dispatch_latency: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCIES_KEPT))
