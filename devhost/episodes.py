@@ -143,7 +143,8 @@ class Episodes:
             return
         new_events = [event(EventType.OrchestratorStarted, now), *control, *new]
         started = time.perf_counter()
-        reply = await self._replay(inst, new_events)
+        new_json = _compact(new_events)[1:-1]  # encoded once: for the worker and the store
+        reply = await self._replay(inst, new_json)
         self.stats.episodes += 1
         replayed = time.perf_counter()
         self.stats.replay_seconds += replayed - started
@@ -158,7 +159,9 @@ class Episodes:
             store.delete_messages(consumed)
             outcome = self._apply_reply(inst, reply, history + new_events, now, status, out)
             if not out.new_execution:
-                store.append_history(iid, new_events + out.history)
+                more = _compact(out.history)[1:-1]
+                text = f"[{new_json},{more}]" if more else f"[{new_json}]"
+                store.append_history(iid, new_events + out.history, text)
             return outcome
 
         outcome = await self.commits.submit(write)  # shares the turn's transaction
@@ -168,7 +171,7 @@ class Episodes:
         self._changed(iid)
         self._commit(out)
 
-    async def _replay(self, inst: Instance, new_events: list[Event]) -> dict[str, Any]:
+    async def _replay(self, inst: Instance, new_json: str) -> dict[str, Any]:
         """The orchestrator function's reply to its history and the episode's new events
         (the context as `OrchestrationContextToString` builds it)."""
         fn = self.index.orchestrators.get(inst.name.lower())
@@ -189,7 +192,7 @@ class Episodes:
             "upperSchemaVersionNew": 2,
         }
         # the stored history's JSON is kept, so only this episode's events are encoded here
-        items = [self.store.history_json(inst.id), _compact(new_events)[1:-1]]
+        items = [self.store.history_json(inst.id), new_json]
         history = ",".join(item for item in items if item)
         context = '{"history":[' + history + "]," + _compact(rest)[1:]
         return await self.pool.call("orchestrate", name=fn.name, context=context)

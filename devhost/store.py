@@ -235,10 +235,13 @@ class Store:
         an episode hands the worker grows by one episode's events each time."""
         return self._loaded(instance_id).json
 
-    def append_history(self, instance_id: str, events: list[Event]) -> None:
+    def append_history(
+        self, instance_id: str, events: list[Event], text: str | None = None
+    ) -> None:
+        """`text`: the events as a compact JSON array, when the caller has encoded them."""
         cached = self._loaded(instance_id)
         cached.episode += 1
-        text = json.dumps(events, separators=(",", ":"))
+        text = text or json.dumps(events, separators=(",", ":"))
         self.db.execute("INSERT INTO history VALUES (?,?,?)", (instance_id, cached.episode, text))
         cached.events.extend(events)
         if events:

@@ -136,15 +136,14 @@ class Worker:
         from azure.functions.durable_functions import ActivityTriggerConverter
 
         fn = self._function(req["name"])
-        binding = next(b for b in fn.get_bindings() if b.type == "activityTrigger")
+        trigger, clients = _activity_parameters(fn)
         try:
             value = ActivityTriggerConverter.decode(
                 meta.Datum(value=req["input"], type="string"), trigger_metadata={}
             )
-            kwargs: dict[str, Any] = {binding.name: value}
-            for b in fn.get_bindings():
-                if b.type == "durableClient":
-                    kwargs[b.name] = req.get("client")
+            kwargs: dict[str, Any] = {trigger: value}
+            for name in clients:
+                kwargs[name] = req.get("client")
             result = await self._call(fn, kwargs)
             encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
             return {"ok": True, "result": encoded}
@@ -227,6 +226,14 @@ class Worker:
         if result is not None and checked is not None and not checked.has_return:
             raise RuntimeError(load_checks.no_return_binding(name))
         return result
+
+
+@functools.cache
+def _activity_parameters(fn: Any) -> tuple[str, tuple[str, ...]]:
+    """An activity's trigger parameter and its durable client parameters (read once)."""
+    bindings = fn.get_bindings()
+    trigger = next(b.name for b in bindings if b.type == "activityTrigger")
+    return trigger, tuple(b.name for b in bindings if b.type == "durableClient")
 
 
 @functools.cache
