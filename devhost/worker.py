@@ -271,12 +271,21 @@ def _http_response(result: Any) -> dict[str, Any]:
 
 
 async def _serve(worker: Worker, reader: asyncio.StreamReader, out: Any) -> None:
-    lock = asyncio.Lock()
+    loop = asyncio.get_running_loop()
+    ready: list[bytes] = []  # replies finished in this turn of the loop, sent in one write
+
+    def send() -> None:
+        frames = b"".join(ready)
+        ready.clear()
+        out.write(frames)
+        out.flush()
 
     async def reply(message: dict[str, Any]) -> None:
-        async with lock:
-            out.write(wire.encode(message))
-            out.flush()
+        ready.append(wire.encode(message))
+        if message["id"] == 0:  # start-up: the worker may stop right after it
+            send()
+        elif len(ready) == 1:
+            loop.call_soon(send)
 
     async def handle(request: dict[str, Any]) -> None:
         op = request["op"]
