@@ -16,16 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 from devhost import failures, http_activity
-from devhost.clock import Clock
-from devhost.group_commit import GroupCommit
 from devhost.history import Event, EventType, event
-from devhost.index import FunctionIndex
 from devhost.limits import PayloadTooLarge, check_message
-from devhost.options import HostOptions
+from devhost.parts import HostParts
 from devhost.rows import ActivityRow
-from devhost.stats import Stats
-from devhost.store import Store
-from devhost.workers import WorkerError, WorkerPool
+from devhost.workers import WorkerError
 
 log = logging.getLogger("devhost")
 
@@ -33,25 +28,19 @@ log = logging.getLogger("devhost")
 class Activities:
     def __init__(
         self,
-        store: Store,
-        pool: WorkerPool,
-        index: FunctionIndex,
-        clock: Clock,
-        options: HostOptions,
-        stats: Stats,
+        parts: HostParts,
         *,
-        commits: GroupCommit,
         limit: int,
         spawn: Callable[[Any], None],
         schedule: Callable[[str], None],
     ) -> None:
-        self.store = store
-        self.pool = pool
-        self.index = index
-        self.clock = clock
-        self.options = options
-        self.stats = stats
-        self.commits = commits
+        self.store = parts.store
+        self.commits = parts.commits
+        self.pool = parts.pool
+        self.index = parts.index
+        self.clock = parts.clock
+        self.options = parts.options
+        self.stats = parts.stats
         self._slots = asyncio.Semaphore(limit)
         self._spawn = spawn
         self._schedule = schedule  # the orchestration an activity answered runs next

@@ -28,6 +28,7 @@ from devhost.index import FunctionIndex
 from devhost.instances import Instances
 from devhost.keyed_runs import KeyedRuns
 from devhost.options import HostOptions
+from devhost.parts import HostParts
 from devhost.rows import Instance
 from devhost.stats import Stats
 from devhost.store import Store
@@ -54,18 +55,13 @@ class Engine:
         self.clock = clock
         self.stats = Stats()
         self.commits = GroupCommit(store, self.stats)
+        self.parts = HostParts(store, self.commits, pool, index, clock, self.options, self.stats)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watchers: dict[str, list[asyncio.Future[None]]] = {}
         self._loop = asyncio.get_running_loop()
         self._busy_triggers = 0  # timer / Event Grid invocations running (time skipping)
         self.episodes = Episodes(
-            store,
-            pool,
-            index,
-            clock,
-            self.options,
-            self.stats,
-            commits=self.commits,
+            self.parts,
             changed=self._changed,
             commit=self._commit,
             again=lambda iid: self._episodes.again(iid),
@@ -74,13 +70,7 @@ class Engine:
             self.episodes.run, spawn=self._spawn, limit=max_episodes, what="episode"
         )
         self.activities = Activities(
-            store,
-            pool,
-            index,
-            clock,
-            self.options,
-            self.stats,
-            commits=self.commits,
+            self.parts,
             limit=max_activities,
             spawn=self._spawn,
             schedule=self.schedule,
@@ -88,20 +78,9 @@ class Engine:
         self.timers = DurableTimers(
             clock, schedule=self.schedule, idle=self._idle, time_skipping=time_skipping
         )
-        self.entities = EntityDispatcher(
-            store,
-            pool,
-            index,
-            clock,
-            spawn=self._spawn,
-            deliver=self._deliver,
-            reorder_client_signals=self.options.reorder_client_signals,
-        )
+        self.entities = EntityDispatcher(self.parts, spawn=self._spawn, deliver=self._deliver)
         self.instances = Instances(
-            store,
-            index,
-            clock,
-            self.options,
+            self.parts,
             changed=self._changed,
             schedule=self.schedule,
             add_timer=self.timers.add,

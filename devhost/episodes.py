@@ -19,17 +19,11 @@ from typing import Any
 
 from devhost import outcomes, replay
 from devhost.actions import Outbox, schedule_work
-from devhost.clock import Clock
-from devhost.group_commit import GroupCommit
 from devhost.history import Event, EventType, event
-from devhost.index import FunctionIndex
 from devhost.limits import PayloadTooLarge, check_custom_status, check_message
-from devhost.options import HostOptions
 from devhost.orchestrator_actions import CONTINUE_AS_NEW, top_level
+from devhost.parts import HostParts
 from devhost.rows import TERMINAL, Instance
-from devhost.stats import Stats
-from devhost.store import Store
-from devhost.workers import WorkerPool
 
 log = logging.getLogger("devhost")
 
@@ -40,25 +34,19 @@ class Episodes:
 
     def __init__(
         self,
-        store: Store,
-        pool: WorkerPool,
-        index: FunctionIndex,
-        clock: Clock,
-        options: HostOptions,
-        stats: Stats,
+        parts: HostParts,
         *,
-        commits: GroupCommit,
         changed: Callable[[str], None],
         commit: Callable[[Outbox], None],
         again: Callable[[str], None],
     ) -> None:
-        self.store = store
-        self.pool = pool
-        self.index = index
-        self.clock = clock
-        self.options = options
-        self.stats = stats
-        self.commits = commits
+        self.store = parts.store
+        self.commits = parts.commits
+        self.pool = parts.pool
+        self.index = parts.index
+        self.clock = parts.clock
+        self.options = parts.options
+        self.stats = parts.stats
         self._changed = changed
         self._commit = commit
         self._again = again
