@@ -66,7 +66,7 @@ class History:
 
 
 class HubCache:
-    def __init__(self, instances: int = 16_384, histories: int = 2_048) -> None:
+    def __init__(self, instances: int = 4_096, histories: int = 2_048) -> None:
         self.instances: Bounded[str, Instance | None] = Bounded(instances)  # None: no such
         self.notes: Bounded[str, str | None] = Bounded(instances)
         self.histories: Bounded[str, History] = Bounded(histories)
