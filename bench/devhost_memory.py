@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from devhost_processes import children, peak_kb, status_kb
 from devhost_throughput import APP, EXPECTED  # the same HelloSequence5 app
 
 from devhost.testing import spawn
@@ -27,37 +28,9 @@ WINDOW = 1_000  # a steady load: a batch of starts, then the batch waited for
 REPORTS = 10  # memory lines per run
 
 
-def _status_kb(pid: int, field: str) -> int:
-    """A /proc/PID/status figure in kB (VmRSS now, VmHWM the peak); 0 once it is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def peak_kb(pid: int) -> int:
-    return _status_kb(pid, "VmHWM")
-
-
-def children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (devhost's workers)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
 def _print_rss(done: int, pid: int) -> None:
-    host_mb = _status_kb(pid, "VmRSS") / 1024
-    worker_mb = sum(_status_kb(p, "VmRSS") for p in children(pid)) / 1024
+    host_mb = status_kb(pid, "VmRSS") / 1024
+    worker_mb = sum(status_kb(p, "VmRSS") for p in children(pid)) / 1024
     print(
         f"  {done:>7,} finished: devhost {host_mb:.0f} MB, worker {worker_mb:.0f} MB; "
         f"load {os.getloadavg()[0]:.1f}",
