@@ -1,14 +1,18 @@
 """HelloSequence5 x N on devhost (SQLite, durable) and on durabletask's in-memory backend.
 
 Prints, for each of PAIRS turns (devhost, then the peer), orchestrations/s for both, the
-ratio, devhost's activity dispatch latency (queued -> handed to a worker) p50/p99 and where
-devhost's time goes; the last line is the median ratio with its spread. Run:
+ratio, devhost's activity dispatch latency (queued -> handed to a worker) p50/p99, where
+devhost's time goes, and the CPU time each side spent per orchestration (devhost: this
+process, which holds the host and the HTTP client, plus its workers; the peer: this process,
+which holds its backend, worker and client), a figure a crowded machine moves far less than
+throughput; the last lines are the median ratios with their spread. Run:
 .venv/bin/python bench/devhost_throughput.py [N] [PAIRS].
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import statistics
 import sys
@@ -20,6 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from devhost.testing import run
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from devhost_processes import children, cpu_seconds
 
 APP = """
 import azure.durable_functions as df
@@ -40,15 +47,22 @@ def hello_sequence5(context):
 def say_hello(city: str) -> str:
     return f"Hello {city}"
 """
-WORKERS = int(__import__("os").environ.get("DEVHOST_BENCH_WORKERS", "1"))
+WORKERS = int(os.environ.get("DEVHOST_BENCH_WORKERS", "1"))
 EXPECTED = [f"Hello {c}" for c in ("Tokyo", "Seattle", "London", "Paris", "Cairo")]
 
 
-def bench_devhost(n: int) -> tuple[float, dict]:
+def _cpu_now() -> float:
+    """CPU seconds of this process and of its children that are still running."""
+    return time.process_time() + sum(cpu_seconds(p) for p in children(os.getpid()))
+
+
+def bench_devhost(n: int) -> tuple[float, float, dict]:
+    """(orchestrations/s, CPU seconds per orchestration, host counters)."""
     with tempfile.TemporaryDirectory() as app_dir:
         (Path(app_dir) / "function_app.py").write_text(APP)
         with run(app_dir, workers=WORKERS) as host:
             host.wait_for(host.start("hello_sequence5"))  # warm up the workers
+            cpu = _cpu_now()
             t0 = time.perf_counter()
             with ThreadPoolExecutor(8) as pool:
                 ids = list(pool.map(lambda _: host.start("hello_sequence5"), range(n)))
@@ -56,8 +70,9 @@ def bench_devhost(n: int) -> tuple[float, dict]:
                 status = host.wait_for(iid, timeout=300)
                 assert status["output"] == EXPECTED, status
             elapsed = time.perf_counter() - t0
+            cpu = _cpu_now() - cpu
             stats = host.get("/admin/devhost/stats").json()
-    return n / elapsed, stats
+    return n / elapsed, cpu / n, stats
 
 
 def _free_port() -> int:
@@ -66,7 +81,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_durabletask(n: int) -> float:
+def bench_durabletask(n: int) -> tuple[float, float]:
+    """(orchestrations/s, CPU seconds per orchestration)."""
     from durabletask import client, task, worker
     from durabletask.testing import create_test_backend
 
@@ -90,13 +106,14 @@ def bench_durabletask(n: int) -> float:
     try:
         first = c.schedule_new_orchestration(hello_sequence5)
         c.wait_for_orchestration_completion(first, timeout=60)
+        cpu = time.process_time()
         t0 = time.perf_counter()
         with ThreadPoolExecutor(8) as pool:
             ids = list(pool.map(lambda _: c.schedule_new_orchestration(hello_sequence5), range(n)))
         for iid in ids:
             state = c.wait_for_orchestration_completion(iid, timeout=300)
             assert state is not None and state.serialized_output is not None
-        return n / (time.perf_counter() - t0)
+        return n / (time.perf_counter() - t0), (time.process_time() - cpu) / n
     finally:
         w.stop()
         backend.stop()
@@ -109,10 +126,12 @@ def main() -> None:
     # The machine is shared: a run of one side can meet a load spike the other missed, so the
     # two run in turns and the ratio is the median of the pairs, with its spread.
     ratios: list[float] = []
+    cpu_ratios: list[float] = []
     for round_ in range(1, pairs + 1):
-        dh_rate, stats = bench_devhost(n)
-        dt_rate = bench_durabletask(n)
+        dh_rate, dh_cpu, stats = bench_devhost(n)
+        dt_rate, dt_cpu = bench_durabletask(n)
         ratios.append(dh_rate / dt_rate)
+        cpu_ratios.append(dt_cpu / dh_cpu)
         latencies = sorted(stats["dispatch_latency"])
         p50 = statistics.median(latencies) * 1000
         p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
@@ -126,9 +145,21 @@ def main() -> None:
             f"  devhost time (summed over concurrent work): replay in workers "
             f"{stats['replay_seconds']:.2f}s, activities in workers "
             f"{stats['activity_seconds']:.2f}s, host commit+simulation "
-            f"{stats['commit_seconds']:.2f}s"
+            f"{stats['commit_seconds']:.2f}s in {stats['groups']} group commits "
+            f"({(stats['episodes'] + stats['activities']) / max(stats['groups'], 1):.1f} "
+            "episodes and activity results each)"
+        )
+        print(
+            f"  CPU per orchestration: devhost {dh_cpu * 1000:.2f} ms, durabletask "
+            f"{dt_cpu * 1000:.2f} ms ({cpu_ratios[-1]:.2f}x less for devhost); load "
+            f"{os.getloadavg()[0]:.1f}"
         )
     median = statistics.median(ratios)
+    print(
+        f"devhost_throughput CPU per orchestration, peer over devhost: median "
+        f"{statistics.median(cpu_ratios):.2f}x min={min(cpu_ratios):.2f}x "
+        f"max={max(cpu_ratios):.2f}x"
+    )
     print(
         f"devhost_throughput n={n} pairs={pairs} ratio median={median:.2f}x "
         f"min={min(ratios):.2f}x max={max(ratios):.2f}x "

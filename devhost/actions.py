@@ -16,7 +16,8 @@ from devhost import http_activity, replay
 from devhost.history import Event, EventType, event, iso, parse_iso
 from devhost.instances import create, new_instance
 from devhost.orchestrator_actions import SIGNAL_ENTITY
-from devhost.store import ACTIVE, ActivityRow, Instance, Store
+from devhost.rows import ACTIVE, ActivityRow, Instance
+from devhost.store import Store
 
 _NAMESPACE = uuid.UUID("9e952958-5e33-4daf-827f-2fa12937b875")
 

@@ -3,7 +3,8 @@ worker and deliver its result to the orchestration's inbox.
 
 Activities run at least once: the queue row is deleted in the same transaction that
 delivers the result, so a crash before that runs the activity again on the next start.
-Results that finish in the same turn of the event loop share one transaction.
+Results that finish in the same turn of the event loop share one transaction with that
+turn's episodes (`group_commit`).
 """
 
 from __future__ import annotations
@@ -15,14 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 from devhost import failures, http_activity
-from devhost.clock import Clock
 from devhost.history import Event, EventType, event
-from devhost.index import FunctionIndex
 from devhost.limits import PayloadTooLarge, check_message
-from devhost.options import HostOptions
-from devhost.stats import Stats
-from devhost.store import ActivityRow, Store
-from devhost.workers import WorkerError, WorkerPool
+from devhost.parts import HostParts
+from devhost.rows import ActivityRow
+from devhost.workers import WorkerError
 
 log = logging.getLogger("devhost")
 
@@ -30,28 +28,23 @@ log = logging.getLogger("devhost")
 class Activities:
     def __init__(
         self,
-        store: Store,
-        pool: WorkerPool,
-        index: FunctionIndex,
-        clock: Clock,
-        options: HostOptions,
-        stats: Stats,
+        parts: HostParts,
         *,
         limit: int,
         spawn: Callable[[Any], None],
         schedule: Callable[[str], None],
     ) -> None:
-        self.store = store
-        self.pool = pool
-        self.index = index
-        self.clock = clock
-        self.options = options
-        self.stats = stats
+        self.store = parts.store
+        self.commits = parts.commits
+        self.pool = parts.pool
+        self.index = parts.index
+        self.clock = parts.clock
+        self.options = parts.options
+        self.stats = parts.stats
         self._slots = asyncio.Semaphore(limit)
         self._spawn = spawn
         self._schedule = schedule  # the orchestration an activity answered runs next
         self.in_flight = 0
-        self._results: list[tuple[ActivityRow, Event]] = []  # finished, not yet committed
         self._http = http_activity.HttpActivity()  # call_http runs in the host, not a worker
         # The durable client binding JSON, for activities that take a `durable_client_input`
         # (e.g. to start an orchestration that must not be a child); set by the server.
@@ -65,31 +58,19 @@ class Activities:
         await self._http.close()
 
     async def _run(self, row: ActivityRow, queued: float) -> None:
-        result = None
-        try:
+        try:  # counted in flight until its result is committed, or it is queued again
             result = await self._run_once(row, queued)
+            if result is not None and await self.commits.submit(lambda: self._deliver(row, result)):
+                self._schedule(row.instance_id)  # after the COMMIT: the result is durable
         finally:
-            if result is None:  # re-queued, or cancelled on stop
-                self.in_flight -= 1
-        if result is not None:
-            self._results.append((row, result))
-            if len(self._results) == 1:  # results that finish together commit together
-                asyncio.get_running_loop().call_soon(self._deliver)
+            self.in_flight -= 1
 
-    def _deliver(self) -> None:
-        """Each result in the transaction that deletes its queue row (at least once)."""
-        results, self._results = self._results, []
-        delivered = []
-        try:
-            with self.store.tx():
-                for row, result in results:
-                    if self.store.delete_activity(row.id):
-                        self.store.add_message(row.instance_id, result, row.execution_id)
-                        delivered.append(row.instance_id)
-        finally:
-            self.in_flight -= len(results)
-        for instance_id in delivered:
-            self._schedule(instance_id)
+    def _deliver(self, row: ActivityRow, result: Event) -> bool:
+        """The result, in the transaction that deletes its queue row (at least once)."""
+        if not self.store.delete_activity(row.id):
+            return False  # the instance was terminated or purged meanwhile
+        self.store.add_message(row.instance_id, result, row.execution_id)
+        return True
 
     def _client_for(self, activity: str) -> str | None:
         fn = self.index.activities.get(activity.lower())

@@ -20,7 +20,7 @@ from devhost.history import iso_short, parse_iso
 from devhost.instances import BadRequest, Conflict, Gone, NotFound
 from devhost.options import HostOptions
 from devhost.rewind import NotRewindable
-from devhost.store import TERMINAL, Instance
+from devhost.rows import TERMINAL, Instance
 
 PREFIX = "/runtime/webhooks/durabletask"
 

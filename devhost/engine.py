@@ -23,12 +23,15 @@ from devhost.clock import Clock
 from devhost.durable_timers import DurableTimers
 from devhost.entities import EntityDispatcher
 from devhost.episodes import Episodes
+from devhost.group_commit import GroupCommit
 from devhost.index import FunctionIndex
 from devhost.instances import Instances
 from devhost.keyed_runs import KeyedRuns
 from devhost.options import HostOptions
+from devhost.parts import HostParts
+from devhost.rows import Instance
 from devhost.stats import Stats
-from devhost.store import Instance, Store
+from devhost.store import Store
 from devhost.workers import WorkerPool
 
 
@@ -51,17 +54,14 @@ class Engine:
         self.store = store
         self.clock = clock
         self.stats = Stats()
+        self.commits = GroupCommit(store, self.stats)
+        self.parts = HostParts(store, self.commits, pool, index, clock, self.options, self.stats)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watchers: dict[str, list[asyncio.Future[None]]] = {}
         self._loop = asyncio.get_running_loop()
         self._busy_triggers = 0  # timer / Event Grid invocations running (time skipping)
         self.episodes = Episodes(
-            store,
-            pool,
-            index,
-            clock,
-            self.options,
-            self.stats,
+            self.parts,
             changed=self._changed,
             commit=self._commit,
             again=lambda iid: self._episodes.again(iid),
@@ -70,12 +70,7 @@ class Engine:
             self.episodes.run, spawn=self._spawn, limit=max_episodes, what="episode"
         )
         self.activities = Activities(
-            store,
-            pool,
-            index,
-            clock,
-            self.options,
-            self.stats,
+            self.parts,
             limit=max_activities,
             spawn=self._spawn,
             schedule=self.schedule,
@@ -83,20 +78,9 @@ class Engine:
         self.timers = DurableTimers(
             clock, schedule=self.schedule, idle=self._idle, time_skipping=time_skipping
         )
-        self.entities = EntityDispatcher(
-            store,
-            pool,
-            index,
-            clock,
-            spawn=self._spawn,
-            deliver=self._deliver,
-            reorder_client_signals=self.options.reorder_client_signals,
-        )
+        self.entities = EntityDispatcher(self.parts, spawn=self._spawn, deliver=self._deliver)
         self.instances = Instances(
-            store,
-            index,
-            clock,
-            self.options,
+            self.parts,
             changed=self._changed,
             schedule=self.schedule,
             add_timer=self.timers.add,
@@ -139,6 +123,7 @@ class Engine:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.commits.closed = True  # a group still pending would write after the store closes
         await self.activities.close()
 
     def spawn(self, coro: Any) -> None:
@@ -162,9 +147,16 @@ class Engine:
             if remaining <= 0:
                 return inst
             future: asyncio.Future[None] = self._loop.create_future()
-            self._watchers.setdefault(iid, []).append(future)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(future, remaining)
+            watchers = self._watchers.setdefault(iid, [])
+            watchers.append(future)
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(future, remaining)
+            finally:  # a watcher that gave up is not kept until the instance next changes
+                if future in watchers:
+                    watchers.remove(future)
+                    if not watchers and self._watchers.get(iid) is watchers:
+                        del self._watchers[iid]
 
     def _changed(self, iid: str) -> None:
         for future in self._watchers.pop(iid, []):

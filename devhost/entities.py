@@ -18,13 +18,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from devhost.clock import Clock
 from devhost.history import EventType, event
-from devhost.index import FunctionIndex
 from devhost.keyed_runs import KeyedRuns
+from devhost.parts import HostParts
 from devhost.replay import AS_AZURE
-from devhost.store import EntityRow, Store
-from devhost.workers import WorkerPool
+from devhost.rows import EntityRow
 
 log = logging.getLogger("devhost")
 
@@ -66,21 +64,17 @@ class EntityDispatcher:
 
     def __init__(
         self,
-        store: Store,
-        pool: WorkerPool,
-        index: FunctionIndex,
-        clock: Clock,
+        parts: HostParts,
         *,
         spawn: Callable[[Any], None],
         deliver: Callable[[set[str]], None],
-        reorder_client_signals: bool = False,
     ) -> None:
-        self.store = store
-        self.pool = pool
-        self.index = index
-        self.clock = clock
+        self.store = parts.store
+        self.pool = parts.pool
+        self.index = parts.index
+        self.clock = parts.clock
         self._deliver = deliver
-        self.reorder_client_signals = reorder_client_signals
+        self.reorder_client_signals = parts.options.reorder_client_signals
         self._batches = KeyedRuns(self._drain, spawn=spawn, limit=64, what="entity batch")
         self.operations = 0
         self.batches = 0

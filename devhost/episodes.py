@@ -4,8 +4,9 @@ replayed in a worker with the full history, and the reply applied in ONE transac
 
 The transaction holds the history append, the consumed messages, outgoing messages
 (activities, timers, sub-orchestrations, parent notifications, entity messages) and the
-status. A crash before the commit loses nothing (the messages are still in the inbox); a
-crash after it cannot run the episode twice.
+status; episodes that finish in the same turn of the event loop share it (`group_commit`),
+and what an episode starts, it starts after the COMMIT. A crash before the commit loses
+nothing (the messages are still in the inbox); a crash after it cannot run the episode twice.
 """
 
 from __future__ import annotations
@@ -18,15 +19,11 @@ from typing import Any
 
 from devhost import outcomes, replay
 from devhost.actions import Outbox, schedule_work
-from devhost.clock import Clock
 from devhost.history import Event, EventType, event
-from devhost.index import FunctionIndex
 from devhost.limits import PayloadTooLarge, check_custom_status, check_message
-from devhost.options import HostOptions
 from devhost.orchestrator_actions import CONTINUE_AS_NEW, top_level
-from devhost.stats import Stats
-from devhost.store import TERMINAL, Instance, Store
-from devhost.workers import WorkerPool
+from devhost.parts import HostParts
+from devhost.rows import TERMINAL, Instance
 
 log = logging.getLogger("devhost")
 
@@ -37,23 +34,19 @@ class Episodes:
 
     def __init__(
         self,
-        store: Store,
-        pool: WorkerPool,
-        index: FunctionIndex,
-        clock: Clock,
-        options: HostOptions,
-        stats: Stats,
+        parts: HostParts,
         *,
         changed: Callable[[str], None],
         commit: Callable[[Outbox], None],
         again: Callable[[str], None],
     ) -> None:
-        self.store = store
-        self.pool = pool
-        self.index = index
-        self.clock = clock
-        self.options = options
-        self.stats = stats
+        self.store = parts.store
+        self.commits = parts.commits
+        self.pool = parts.pool
+        self.index = parts.index
+        self.clock = parts.clock
+        self.options = parts.options
+        self.stats = parts.stats
         self._changed = changed
         self._commit = commit
         self._again = again
@@ -138,27 +131,35 @@ class Episodes:
             return
         new_events = [event(EventType.OrchestratorStarted, now), *control, *new]
         started = time.perf_counter()
-        reply = await self._replay(inst, new_events)
+        new_json = _compact(new_events)[1:-1]  # encoded once: for the worker and the store
+        reply = await self._replay(inst, new_json)
         self.stats.episodes += 1
         replayed = time.perf_counter()
         self.stats.replay_seconds += replayed - started
         ms = (replayed - started) * 1000
-        # re-read: a purge may have happened while the worker ran
-        current = store.instance(iid)
-        if current is None or current.execution_id != inst.execution_id:
-            return
         out = Outbox()
-        with store.tx():
+
+        def write() -> str | None:
+            # re-read: a purge may have happened while the worker ran
+            current = store.instance(iid)
+            if current is None or current.execution_id != inst.execution_id:
+                return None
             store.delete_messages(consumed)
             outcome = self._apply_reply(inst, reply, history + new_events, now, status, out)
             if not out.new_execution:
-                store.append_history(iid, new_events + out.history)
-        self.stats.commit_seconds += time.perf_counter() - replayed
+                more = _compact(out.history)[1:-1]
+                text = f"[{new_json},{more}]" if more else f"[{new_json}]"
+                store.append_history(iid, new_events + out.history, text)
+            return outcome
+
+        outcome = await self.commits.submit(write)  # shares the turn's transaction
+        if outcome is None:
+            return
         log.info("%s (%s) %s %.1fms", inst.name, iid, outcome, ms)
         self._changed(iid)
         self._commit(out)
 
-    async def _replay(self, inst: Instance, new_events: list[Event]) -> dict[str, Any]:
+    async def _replay(self, inst: Instance, new_json: str) -> dict[str, Any]:
         """The orchestrator function's reply to its history and the episode's new events
         (the context as `OrchestrationContextToString` builds it)."""
         fn = self.index.orchestrators.get(inst.name.lower())
@@ -179,7 +180,7 @@ class Episodes:
             "upperSchemaVersionNew": 2,
         }
         # the stored history's JSON is kept, so only this episode's events are encoded here
-        items = [self.store.history_json(inst.id), _compact(new_events)[1:-1]]
+        items = [self.store.history_json(inst.id), new_json]
         history = ",".join(item for item in items if item)
         context = '{"history":[' + history + "]," + _compact(rest)[1:]
         return await self.pool.call("orchestrate", name=fn.name, context=context)

@@ -11,12 +11,11 @@ import json
 import uuid
 from collections.abc import Callable
 
-from devhost.clock import Clock
 from devhost.history import Event, EventType, event
-from devhost.index import FunctionIndex
-from devhost.options import HostOptions
+from devhost.parts import HostParts
 from devhost.rewind import NotRewindable, rewind_instance
-from devhost.store import ACTIVE, TERMINAL, Instance, Store
+from devhost.rows import ACTIVE, TERMINAL, Instance
+from devhost.store import Store
 
 
 class NotFound(LookupError):
@@ -92,19 +91,16 @@ class Instances:
 
     def __init__(
         self,
-        store: Store,
-        index: FunctionIndex,
-        clock: Clock,
-        options: HostOptions,
+        parts: HostParts,
         *,
         changed: Callable[[str], None],
         schedule: Callable[[str], None],
         add_timer: Callable[[float, str], None],
     ) -> None:
-        self.store = store
-        self.index = index
-        self.clock = clock
-        self.options = options
+        self.store = parts.store
+        self.index = parts.index
+        self.clock = parts.clock
+        self.options = parts.options
         self._changed = changed
         self._schedule = schedule
         self._add_timer = add_timer

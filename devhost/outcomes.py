@@ -11,7 +11,8 @@ from devhost import failures
 from devhost.actions import Outbox
 from devhost.history import Event, EventType, event
 from devhost.instances import started_event
-from devhost.store import Instance, Store
+from devhost.rows import Instance
+from devhost.store import Store
 
 
 def complete(

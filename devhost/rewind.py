@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from devhost.history import Event, EventType
-from devhost.store import Instance, Store
+from devhost.rows import Instance
+from devhost.store import Store
 
 
 class NotRewindable(RuntimeError):

@@ -20,8 +20,9 @@ from devhost.event_grid import EventGridTriggers
 from devhost.http_triggers import MAX_REQUEST_BODY, HttpTriggers, route_table
 from devhost.index import FunctionIndex, resolve_expressions
 from devhost.options import HostOptions
+from devhost.rows import TERMINAL
 from devhost.settings import disabled_by_setting, host_config, hub_name, worker_env
-from devhost.store import TERMINAL, Store
+from devhost.store import Store
 from devhost.timer_triggers import TimerTriggers, check_schedules, schedule_time_zone
 from devhost.workers import WorkerPool
 
@@ -180,10 +181,11 @@ class Host:
                 {
                     "episodes": engine.stats.episodes,
                     "activities": engine.stats.activities,
-                    "dispatch_latency": engine.stats.dispatch_latency,
+                    "dispatch_latency": list(engine.stats.dispatch_latency),
                     "replay_seconds": engine.stats.replay_seconds,
                     "activity_seconds": engine.stats.activity_seconds,
                     "commit_seconds": engine.stats.commit_seconds,
+                    "groups": engine.stats.groups,
                     "time": time.time(),
                 }
             )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
+
+LATENCIES_KEPT = 100_000  # the most recent; a long-running host's memory stays flat
 
 
 @dataclass
@@ -14,4 +17,5 @@ class Stats:
     replay_seconds: float = 0.0  # waiting on workers for orchestrator replays
     activity_seconds: float = 0.0  # waiting on workers for activities
     commit_seconds: float = 0.0  # host-side: simulation + SQLite transactions
-    dispatch_latency: list[float] = field(default_factory=list)
+    groups: int = 0  # group commits (episodes and activity results sharing a transaction)
+    dispatch_latency: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCIES_KEPT))

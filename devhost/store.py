@@ -1,9 +1,10 @@
 """The SQLite task hub: instances, history, inbox (messages and due timers), activity queue.
 
 One writer (the host's event loop) and WAL with synchronous=NORMAL: a committed transaction
-survives kill -9 of the process. Every orchestration episode is written inside one `tx()`.
-Histories are stored one row per episode (a JSON array) and cached in memory, so loading a
-history is a dict lookup and appending is one INSERT.
+survives kill -9 of the process. Checkpoints run on their own thread (`checkpoints`).
+Every orchestration episode is written inside one `tx()` (or one savepoint of a group
+commit). Histories are stored one row per episode (a JSON array) and remembered in memory
+(`hub_cache`, bounded), so loading a history is a dict lookup and appending is one INSERT.
 """
 
 from __future__ import annotations
@@ -12,15 +13,13 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from copy import copy
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devhost.checkpoints import WalCheckpointer
 from devhost.history import Event
-
-TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
-ACTIVE = frozenset({"Pending", "Running", "Suspended", "ContinuedAsNew"})
+from devhost.hub_cache import History, HubCache
+from devhost.rows import TERMINAL, ActivityRow, EntityRow, InboxRow, Instance
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
@@ -60,51 +59,6 @@ CREATE TABLE IF NOT EXISTS schedule_status (
 """
 
 
-@dataclass
-class Instance:
-    id: str
-    name: str
-    execution_id: str
-    status: str
-    input: str | None
-    input_status: str | None
-    output: str | None
-    custom_status: str | None
-    created: float
-    updated: float
-    parent_id: str | None
-    parent_execution: str | None
-    parent_task_id: int | None
-
-
-@dataclass
-class InboxRow:
-    id: int
-    instance_id: str
-    execution_id: str | None
-    visible_at: float
-    event: Event
-
-
-@dataclass
-class EntityRow:
-    id: str  # scheduler id, @name@key
-    name: str
-    key: str
-    state: str | None  # JSON text as the SDK returned it
-    last_op: float
-
-
-@dataclass
-class ActivityRow:
-    id: int
-    instance_id: str
-    execution_id: str
-    task_id: int
-    name: str
-    input: str | None
-
-
 class Store:
     """Typed access to the task hub; callers group writes with `tx()`."""
 
@@ -113,17 +67,16 @@ class Store:
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
         self.db.executescript(_SCHEMA)
-        self._history: dict[str, list[Event]] = {}
-        self._history_json: dict[str, str] = {}  # the same events as JSON, comma-joined
+        self._checkpoints = WalCheckpointer(path)
         # Read-through caches of what this store alone writes (an episode reads its instance
         # twice and its waiting note once): None = known not to exist.
-        self._instances: dict[str, Instance | None] = {}
-        self._notes: dict[str, str | None] = {}
-        self._episodes: dict[str, int] = {}
+        self.cache = HubCache()
         self._in_tx = False
 
     def close(self) -> None:
+        self._checkpoints.close()
         self.db.close()
 
     @contextmanager
@@ -135,30 +88,45 @@ class Store:
         try:
             yield
             self.db.execute("COMMIT")
+            self._checkpoints.committed()
+            self.cache.committed()
         except BaseException:
             self.db.execute("ROLLBACK")
-            self._history.clear()  # caches may hold uncommitted appends: reload lazily
-            self._history_json.clear()
-            self._episodes.clear()
-            self._instances.clear()
-            self._notes.clear()
+            self.cache.rolled_back()
             raise
         finally:
             self._in_tx = False
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside `tx()`: a part that rolls back alone (one writer of a group commit)."""
+        assert self._in_tx, "a savepoint belongs inside tx()"
+        self.db.execute("SAVEPOINT part")
+        try:
+            yield
+            self.db.execute("RELEASE part")
+        except BaseException:
+            self.db.execute("ROLLBACK TO part")
+            self.db.execute("RELEASE part")
+            self.cache.rolled_back()
+            raise
+
     # -- instances --------------------------------------------------------------------
     def instance(self, instance_id: str) -> Instance | None:
         """A copy: callers change it and `put_instance` it back."""
-        if instance_id in self._instances:
-            cached = self._instances[instance_id]
-            return None if cached is None else copy(cached)
+        cache = self.cache.instances
+        if instance_id in cache:
+            cached = cache[instance_id]
+            return None if cached is None else cached.copy()
         row = self.db.execute("SELECT * FROM instances WHERE id=?", (instance_id,)).fetchone()
         found = Instance(*row) if row else None
-        self._instances[instance_id] = found
-        return None if found is None else copy(found)
+        cache.put(instance_id, found)
+        return None if found is None else found.copy()
 
     def put_instance(self, inst: Instance) -> None:
-        self._instances[inst.id] = copy(inst)
+        self.cache.instances.put(inst.id, inst.copy())
+        if inst.status in TERMINAL:
+            self.cache.finished(inst.id)
         self.db.execute(
             "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
@@ -218,24 +186,25 @@ class Store:
             ("waiting_notes", "id"),
         ):
             self.db.execute(f"DELETE FROM {table} WHERE {col}=?", (instance_id,))
-        self._history.pop(instance_id, None)
-        self._history_json.pop(instance_id, None)
-        self._episodes.pop(instance_id, None)
-        self._instances[instance_id] = None
-        self._notes[instance_id] = None
+        self.cache.histories.pop(instance_id)
+        self.cache.instances.put(instance_id, None)
+        self.cache.notes.put(instance_id, None)
 
     def waiting_note(self, instance_id: str) -> str | None:
-        if instance_id in self._notes:
-            return self._notes[instance_id]
+        notes = self.cache.notes
+        if instance_id in notes:
+            return notes[instance_id]
         row = self.db.execute("SELECT note FROM waiting_notes WHERE id=?", (instance_id,))
         found = row.fetchone()
-        self._notes[instance_id] = found[0] if found else None
-        return self._notes[instance_id]
+        note = found[0] if found else None
+        notes.put(instance_id, note)
+        return note
 
     def set_waiting_note(self, instance_id: str, note: str | None) -> None:
-        if instance_id in self._notes and self._notes[instance_id] == (note or None):
+        notes = self.cache.notes
+        if instance_id in notes and notes[instance_id] == (note or None):
             return  # already so
-        self._notes[instance_id] = note or None
+        notes.put(instance_id, note or None)
         if note:
             sql = "INSERT OR REPLACE INTO waiting_notes VALUES (?,?)"
             self.db.execute(sql, (instance_id, note))
@@ -243,41 +212,44 @@ class Store:
             self.db.execute("DELETE FROM waiting_notes WHERE id=?", (instance_id,))
 
     # -- history ----------------------------------------------------------------------
-    def history(self, instance_id: str) -> list[Event]:
-        cached = self._history.get(instance_id)
+    def _loaded(self, instance_id: str) -> History:
+        cached = self.cache.histories.get(instance_id)
         if cached is None:
             rows = self.db.execute(
                 "SELECT episode, events FROM history WHERE instance_id=? ORDER BY episode",
                 (instance_id,),
             ).fetchall()
-            cached = [ev for _, text in rows for ev in json.loads(text)]
-            self._history[instance_id] = cached
-            self._history_json[instance_id] = ",".join(t[1:-1] for _, t in rows if t != "[]")
-            self._episodes[instance_id] = rows[-1][0] if rows else 0
-        return list(cached)
+            cached = History(
+                events=[ev for _, text in rows for ev in json.loads(text)],
+                json=",".join(t[1:-1] for _, t in rows if t != "[]"),
+                episode=rows[-1][0] if rows else 0,
+            )
+            self.cache.histories.put(instance_id, cached)
+        return cached
+
+    def history(self, instance_id: str) -> list[Event]:
+        return list(self._loaded(instance_id).events)
 
     def history_json(self, instance_id: str) -> str:
         """The history as the items of a JSON array (compact), without re-encoding it: what
         an episode hands the worker grows by one episode's events each time."""
-        self.history(instance_id)  # loaded
-        return self._history_json[instance_id]
+        return self._loaded(instance_id).json
 
-    def append_history(self, instance_id: str, events: list[Event]) -> None:
-        self.history(instance_id)  # make sure the cache and episode counter are loaded
-        episode = self._episodes[instance_id] + 1
-        text = json.dumps(events, separators=(",", ":"))
-        self.db.execute("INSERT INTO history VALUES (?,?,?)", (instance_id, episode, text))
-        self._episodes[instance_id] = episode
-        self._history[instance_id].extend(events)
+    def append_history(
+        self, instance_id: str, events: list[Event], text: str | None = None
+    ) -> None:
+        """`text`: the events as a compact JSON array, when the caller has encoded them."""
+        cached = self._loaded(instance_id)
+        cached.episode += 1
+        text = text or json.dumps(events, separators=(",", ":"))
+        self.db.execute("INSERT INTO history VALUES (?,?,?)", (instance_id, cached.episode, text))
+        cached.events.extend(events)
         if events:
-            before = self._history_json[instance_id]
-            self._history_json[instance_id] = f"{before},{text[1:-1]}" if before else text[1:-1]
+            cached.json = f"{cached.json},{text[1:-1]}" if cached.json else text[1:-1]
 
     def replace_history(self, instance_id: str, events: list[Event]) -> None:
         self.db.execute("DELETE FROM history WHERE instance_id=?", (instance_id,))
-        self._history[instance_id] = []
-        self._history_json[instance_id] = ""
-        self._episodes[instance_id] = 0
+        self.cache.histories.put(instance_id, History(events=[], json="", episode=0))
         if events:
             self.append_history(instance_id, events)
 

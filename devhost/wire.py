@@ -1,4 +1,10 @@
-"""Length-prefixed JSON frames between the host and its worker subprocesses."""
+"""Length-prefixed frames between the host and its worker subprocesses.
+
+A frame is a 4-byte big-endian length, then compact JSON. An orchestration's or entity's
+`context` is already JSON text (the whole history, for an orchestration), so it is not
+escaped again as a JSON string inside the frame: it follows the JSON after a newline, which
+compact JSON never contains.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,16 @@ import struct
 from typing import Any
 
 _HEADER = struct.Struct("!I")
+RAW = "context"  # the one field carried as is
 
 
 def encode(message: dict[str, Any]) -> bytes:
-    """One frame: 4-byte big-endian length, then compact JSON."""
-    body = json.dumps(message, separators=(",", ":")).encode()
+    raw = message.get(RAW)
+    if isinstance(raw, str):
+        meta = {key: value for key, value in message.items() if key != RAW}
+        body = _compact(meta) + b"\n" + raw.encode("utf-8", "surrogatepass")
+    else:
+        body = _compact(message)
     return _HEADER.pack(len(body)) + body
 
 
@@ -24,4 +35,12 @@ def body_size(header: bytes) -> int:
 
 
 def decode(body: bytes) -> dict[str, Any]:
-    return json.loads(body)
+    meta, newline, raw = body.partition(b"\n")
+    message: dict[str, Any] = json.loads(meta)
+    if newline:
+        message[RAW] = raw.decode("utf-8", "surrogatepass")
+    return message
+
+
+def _compact(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()

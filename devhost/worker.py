@@ -136,15 +136,14 @@ class Worker:
         from azure.functions.durable_functions import ActivityTriggerConverter
 
         fn = self._function(req["name"])
-        binding = next(b for b in fn.get_bindings() if b.type == "activityTrigger")
+        trigger, clients = _activity_parameters(fn)
         try:
             value = ActivityTriggerConverter.decode(
                 meta.Datum(value=req["input"], type="string"), trigger_metadata={}
             )
-            kwargs: dict[str, Any] = {binding.name: value}
-            for b in fn.get_bindings():
-                if b.type == "durableClient":
-                    kwargs[b.name] = req.get("client")
+            kwargs: dict[str, Any] = {trigger: value}
+            for name in clients:
+                kwargs[name] = req.get("client")
             result = await self._call(fn, kwargs)
             encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
             return {"ok": True, "result": encoded}
@@ -230,6 +229,14 @@ class Worker:
 
 
 @functools.cache
+def _activity_parameters(fn: Any) -> tuple[str, tuple[str, ...]]:
+    """An activity's trigger parameter and its durable client parameters (read once)."""
+    bindings = fn.get_bindings()
+    trigger = next(b.name for b in bindings if b.type == "activityTrigger")
+    return trigger, tuple(b.name for b in bindings if b.type == "durableClient")
+
+
+@functools.cache
 def _takes_context(user: Any) -> bool:
     """Whether the function has a `context` parameter (read once per function)."""
     return "context" in inspect.signature(user).parameters
@@ -264,12 +271,21 @@ def _http_response(result: Any) -> dict[str, Any]:
 
 
 async def _serve(worker: Worker, reader: asyncio.StreamReader, out: Any) -> None:
-    lock = asyncio.Lock()
+    loop = asyncio.get_running_loop()
+    ready: list[bytes] = []  # replies finished in this turn of the loop, sent in one write
+
+    def send() -> None:
+        frames = b"".join(ready)
+        ready.clear()
+        out.write(frames)
+        out.flush()
 
     async def reply(message: dict[str, Any]) -> None:
-        async with lock:
-            out.write(wire.encode(message))
-            out.flush()
+        ready.append(wire.encode(message))
+        if message["id"] == 0:  # start-up: the worker may stop right after it
+            send()
+        elif len(ready) == 1:
+            loop.call_soon(send)
 
     async def handle(request: dict[str, Any]) -> None:
         op = request["op"]

@@ -28,6 +28,7 @@ class _WorkerProcess:
         self.ids = itertools.count(1)
         self.reader_task: asyncio.Task[None] | None = None
         self.ready: asyncio.Future[dict[str, Any]] | None = None
+        self._outgoing: list[bytes] = []
 
     async def start(self) -> dict[str, Any]:
         self.proc = await asyncio.create_subprocess_exec(
@@ -79,8 +80,16 @@ class _WorkerProcess:
         rid = next(self.ids)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.pending[rid] = future
-        self.proc.stdin.write(wire.encode({**request, "id": rid}))
+        self._outgoing.append(wire.encode({**request, "id": rid}))
+        if len(self._outgoing) == 1:  # the requests of one turn of the loop go in one write
+            asyncio.get_running_loop().call_soon(self._send)
         return await future
+
+    def _send(self) -> None:
+        frames = b"".join(self._outgoing)
+        self._outgoing.clear()
+        if self.proc and self.proc.stdin and self.alive:
+            self.proc.stdin.write(frames)
 
     async def stop(self) -> None:
         if self.proc is None:

@@ -34,3 +34,12 @@ def chain(context: df.DurableOrchestrationContext):
         ]
     )
     return total + sum(fan)
+
+
+@app.orchestration_trigger(context_name="context")
+def gated(context: df.DurableOrchestrationContext):
+    """A step, an external event `go`, a step: what group commits write at once under load."""
+    first = yield context.call_activity("step", {"instance": context.instance_id, "n": 2})
+    go = yield context.wait_for_external_event("go")
+    second = yield context.call_activity("step", {"instance": context.instance_id, "n": 3})
+    return [first, go, second]
