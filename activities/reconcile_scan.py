@@ -33,8 +33,8 @@ ENTITY_READS_IN_FLIGHT = 32
 def _read_and_assess(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Assessment]]:
     """One page of the three stores, each record sorted by what they say (thread: blocking I/O)."""
     svc = services()
-    onboarding = OnboardingSettings.model_validate(payload.get("onboarding") or {})
-    ownership = FieldOwnershipSettings.model_validate(payload.get("ownership") or {})
+    onboarding = OnboardingSettings.from_policy(payload.get("onboarding") or {})
+    ownership = FieldOwnershipSettings.from_policy(payload.get("ownership") or {})
     page, accounts, salesforce_calls = read_page(payload)
     ids = [a.Id for a in accounts]
     customers = svc.d2c.lookup(ids) if ids else {}

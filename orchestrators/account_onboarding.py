@@ -52,8 +52,8 @@ class _Run:
         self.request = request
         self.entity = df.EntityId("record_sync", request.account_id)
         self.retry = RetryPolicy.from_input(request.policy.get("retry"))
-        self.approval = ApprovalSettings.model_validate(request.policy.get("approval", {}))
-        self.onboarding = OnboardingSettings.model_validate(request.policy.get("onboarding", {}))
+        self.approval = ApprovalSettings.from_policy(request.policy.get("approval", {}))
+        self.onboarding = OnboardingSettings.from_policy(request.policy.get("onboarding", {}))
         self.saga = Saga()
         self.account_name: str | None = None  # known once the Account is read
         # what each step's span and logs are about (the D2C id joins once it exists)

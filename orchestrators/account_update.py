@@ -58,9 +58,9 @@ class _Run:
         self.entity = df.EntityId("record_sync", update.account_id)
         policy = update.policy
         self.retry = RetryPolicy.from_input(policy.get("retry"))
-        self.ownership = FieldOwnershipSettings.model_validate(policy.get("ownership", {}))
-        self.sync = SyncSettings.model_validate(policy.get("sync", {}))
-        self.onboarding = OnboardingSettings.model_validate(policy.get("onboarding", {}))
+        self.ownership = FieldOwnershipSettings.from_policy(policy.get("ownership", {}))
+        self.sync = SyncSettings.from_policy(policy.get("sync", {}))
+        self.onboarding = OnboardingSettings.from_policy(policy.get("onboarding", {}))
 
     @property
     def now(self) -> str:

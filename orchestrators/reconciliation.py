@@ -414,7 +414,7 @@ def child_id(context: df.DurableOrchestrationContext, base: str) -> str:
 
 
 def _needs_approval(run: RunInput, account: dict[str, Any]) -> bool:
-    settings = ApprovalSettings.model_validate(run.policy.get("approval") or {})
+    settings = ApprovalSettings.from_policy(run.policy.get("approval") or {})
     return bool(approval_reasons(SalesforceAccount.model_validate(account), settings))
 
 

@@ -49,8 +49,8 @@ class _Run:
         self.customer = Customer.model_validate(signup.customer)
         self.entity = df.EntityId("signup_link", self.customer.id)
         self.retry = RetryPolicy.from_input(signup.policy.get("retry"))
-        self.ownership = FieldOwnershipSettings.model_validate(signup.policy.get("ownership", {}))
-        self.sync = SyncSettings.model_validate(signup.policy.get("sync", {}))
+        self.ownership = FieldOwnershipSettings.from_policy(signup.policy.get("ownership", {}))
+        self.sync = SyncSettings.from_policy(signup.policy.get("sync", {}))
 
     def entity_op(self, operation: str, **payload: Any) -> Step:
         body = {

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, TypeVar
+import json
+from collections.abc import Mapping
+from contextvars import ContextVar
+from functools import lru_cache
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from crosswalk.errors import ConfigurationError
 
@@ -39,6 +48,39 @@ class Group(BaseSettings):
         extra="ignore", case_sensitive=False, frozen=True, env_ignore_empty=True
     )
     prefix: ClassVar[str] = ""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if _POLICY_ONLY.get():
+            return (init_settings,)
+        return (init_settings, env_settings, dotenv_settings, file_secret_settings)
+
+    @classmethod
+    def from_policy(cls, values: Mapping[str, Any] | None) -> Self:
+        """The group as a workflow's input carries it: those values and the defaults, never
+        this process's environment (pydantic-settings reads it even in `model_validate`), so
+        a replay decides alike on any instance; validated once per distinct value, since
+        orchestrators rebuild their policy on every episode."""
+        return _from_policy(cls, json.dumps(dict(values or {}), sort_keys=True, default=str))
+
+
+_POLICY_ONLY: ContextVar[bool] = ContextVar("policy_only", default=False)
+
+
+@lru_cache(maxsize=512)
+def _from_policy(group: type[Group], values: str) -> Any:
+    token = _POLICY_ONLY.set(True)
+    try:
+        return group.model_validate(json.loads(values))
+    finally:
+        _POLICY_ONLY.reset(token)
 
 
 G = TypeVar("G", bound=Group)

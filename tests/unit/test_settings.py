@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from crosswalk.settings import (
+    ApprovalSettings,
     LakeKind,
     ProfileStoreKind,
     SalesforceAuthMode,
@@ -251,3 +253,21 @@ def test_the_profile_api_defaults_to_entra_ids_v2_endpoints_for_the_tenant() -> 
         f"https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys"
     )
     assert not ProfileApiSettings.model_validate({"tenant_id": tenant}).enabled
+
+
+def test_a_group_from_a_workflows_policy_never_reads_this_processs_environment(monkeypatch):
+    monkeypatch.setenv("APPROVAL_TIMEOUT_HOURS", "99")
+
+    from_policy = ApprovalSettings.from_policy({"credit_limit_threshold": 1000})
+    from_environment = ApprovalSettings()
+
+    # what the starter put in the input, then the defaults: a replay decides alike anywhere
+    assert from_policy.timeout_hours == ApprovalSettings.model_fields["timeout_hours"].default
+    assert from_policy.credit_limit_threshold == 1000
+    assert from_environment.timeout_hours == 99
+
+
+def test_a_bad_policy_is_refused_every_time_it_is_read():
+    for _ in range(2):  # nothing cached from a failure
+        with pytest.raises(ValidationError):
+            ApprovalSettings.from_policy({"timeout_hours": "soon"})
