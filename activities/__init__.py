@@ -39,6 +39,7 @@ from activities import (  # noqa: E402, F401
     erasure,
     lake,
     notify,
+    onboard_batch,
     profiles,
     reconcile_bulk,
     reconcile_scan,

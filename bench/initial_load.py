@@ -68,6 +68,15 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _actions(hub: Path) -> tuple[int, dict[int, int]]:
     db = sqlite3.connect(hub / "taskhub.sqlite3")
     by_type: dict[int, int] = {}
@@ -92,6 +101,10 @@ def one_run(n: int, dry: bool) -> dict[str, float]:
         env = {**os.environ, **app_env(sb, data, RECONCILE_SCHEDULE="0 0 0 29 2 *")}
         with spawn(ROOT, data_dir=hub, env=env, workers=2) as host:
             before_sf, before_d2c = sb.stats()["salesforce"]["total"], sb.stats()["d2c"]["total"]
+            assert host.pid is not None
+            workers = _children(host.pid)
+            cpu_before = {p: _cpu_seconds(p) for p in [host.pid, *workers]}
+            own_before = time.process_time()
             started = time.perf_counter()
             answer = host.post("/api/reconciliations", json={"dryRun": dry})
             run_id = answer.json()["runId"]
@@ -99,7 +112,8 @@ def one_run(n: int, dry: bool) -> dict[str, float]:
             wall = time.perf_counter() - started
             assert status["runtimeStatus"] == "Completed", status
             report = host.get(f"/api/reconciliations/{run_id}").json()
-            assert host.pid is not None
+            own_cpu = time.process_time() - own_before  # the sandbox's threads, and the polling
+            cpu = {p: _cpu_seconds(p) - cpu_before.get(p, 0.0) for p in [host.pid, *workers]}
             host_kb = _peak_kb(host.pid)
             worker_kb = max((_peak_kb(p) for p in _children(host.pid)), default=0)
             ran = int(host.get("/admin/devhost/stats").json()["activities"])
@@ -122,6 +136,11 @@ def one_run(n: int, dry: bool) -> dict[str, float]:
         "host_mb": host_kb / 1024,
         "worker_mb": worker_kb / 1024,
         "actions": actions,
+        "cpu_ms": {
+            "sandbox": 1000 * own_cpu / n,
+            "devhost": 1000 * cpu[host.pid] / n,
+            "workers": 1000 * sum(v for p, v in cpu.items() if p != host.pid) / n,
+        },
         "actions_per_account": actions / n,
         "missing": report["counts"].get("missing_in_d2c", 0),
         "failed": report["failed"],
@@ -157,6 +176,13 @@ def main() -> None:
             f"{r['actions_per_account']:.1f}/account ({r['actions']:,}); peak memory devhost "
             f"{r['host_mb']:.0f} MB, worker {r['worker_mb']:.0f} MB; load "
             f"{os.getloadavg()[0]:.2f}"
+        )
+        cpu = r["cpu_ms"]
+        print(
+            f"  CPU per account: sandbox {cpu['sandbox']:.1f} ms, devhost {cpu['devhost']:.1f} "
+            f"ms, its workers {cpu['workers']:.1f} ms; total {sum(cpu.values()):.1f} ms = "
+            f"{1000 / max(sum(cpu.values()), 1e-9):.0f} accounts per CPU-second (2 cores at "
+            f"40/s allow 50 ms)"
         )
     print("initial_load: done")
 

@@ -7,6 +7,7 @@ bp = df.Blueprint()
 from orchestrators import (  # noqa: E402, F401
     account_onboarding,
     account_update,
+    onboard_batch,
     person_erasure,
     reconciliation,
     signup_linking,

@@ -1,0 +1,140 @@
+"""Batched onboarding: the accounts a reconciliation finds missing in D2C, many per
+orchestration, with the per-account saga's guarantees (orchestrators/onboard_batch.py).
+
+Only accounts that need no person go into a batch: they qualify, map cleanly and no approval
+rule asks about them. Everything else keeps the per-account saga (`account_onboarding`),
+which knows how to wait days for an approval and how to report invalid data.
+
+Per account a batch keeps what the saga keeps: a claim on the record's `record_sync` entity
+(held by the batch's instance; a second onboarding is refused), idempotency keys derived from
+the batch's instance id and the account (a retried activity gets the first answer back),
+an undo ledger (what was made by this run, undone in reverse order when the account fails for
+good), and the same final entity states and failure record.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from crosswalk.mapping import OnboardingPlan, plan_onboarding
+from crosswalk.models import (
+    ApprovalDecision,
+    ProfileStatus,
+    SalesforceAccount,
+    SalesforceAccountId,
+    UnifiedProfile,
+)
+from crosswalk.rules import approval_reasons, qualifies_for_onboarding
+from crosswalk.settings import ApprovalSettings, OnboardingSettings
+from crosswalk.whole_profile import people_of_account
+
+BATCH_WORKFLOW = "onboard_batch"
+BATCH_ACTIVITY = "onboard_batch_d2c"
+UNDO_ACTIVITY = "onboard_batch_undo"
+FAILURE_ACTIVITY = "onboard_batch_failures"
+
+
+class BatchAccount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: SalesforceAccountId
+    modstamp: AwareDatetime
+    account: dict[str, Any]
+    """The Account with its Contacts as the scan read it (the batch never reads it again)."""
+
+
+class BatchInput(BaseModel):
+    """What the starter (a reconciliation chunk) hands an `onboard_batch` instance."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    accounts: list[BatchAccount]
+    policy: dict[str, Any]
+    """approval, onboarding and retry, snapshotted by the starter like the saga's input."""
+
+
+G = TypeVar("G")
+
+
+@functools.lru_cache(maxsize=64)
+def _policy(kind: type, raw: str) -> Any:
+    return kind.model_validate(json.loads(raw))
+
+
+def policy_group(kind: type[G], raw: dict[str, Any] | None) -> G:
+    """A settings group from a policy snapshot, remembered: validating a settings group also
+    reads the environment (pydantic-settings), which an orchestrator replaying many times a
+    second should not repeat. The snapshot is complete, so the environment changes nothing."""
+    return _policy(kind, json.dumps(raw or {}, sort_keys=True))
+
+
+def batchable(account: dict[str, Any], policy: dict[str, Any]) -> bool:
+    """Can this account be onboarded in a batch: it qualifies, maps cleanly, and no approval
+    rule asks a person about it? (Every other account keeps the per-account saga.)"""
+    onboarding = policy_group(OnboardingSettings, policy.get("onboarding"))
+    approval = policy_group(ApprovalSettings, policy.get("approval"))
+    parsed = SalesforceAccount.model_validate(account)
+    if not qualifies_for_onboarding(parsed, onboarding):
+        return False
+    if not plan_onboarding(parsed, onboarding).ok:
+        return False
+    return not approval_reasons(parsed, approval)
+
+
+def idempotency_key(instance_id: str, account_id: str, step: str) -> str:
+    """Deterministic per batch instance, account and step: a retry gets the first answer."""
+    return f"{instance_id}:{account_id}:{step}"
+
+
+@dataclass(slots=True)
+class AccountRun:
+    """Where one account of a batch stands, as the orchestrator tracks it."""
+
+    account_id: str
+    attempts: int = 0
+    result: dict[str, Any] | None = None
+    """The D2C side's answer once it succeeded (ids, versions, the plan's write-back)."""
+    undo: list[list[Any]] = field(default_factory=list)
+    """[activity, payload] pairs in the order the steps completed (undone in reverse)."""
+    error: dict[str, Any] | None = None
+    outcome: str | None = None
+
+
+def onboarded_profile(
+    account: SalesforceAccount,
+    plan: OnboardingPlan,
+    *,
+    customer_id: str,
+    user_id: str,
+    invited: bool,
+    at: datetime,
+    approval: ApprovalDecision | None = None,
+) -> UnifiedProfile:
+    """The unified profile of a freshly onboarded account (the saga's and the batch's)."""
+    customer = plan.customer
+    assert customer is not None and plan.primary_user is not None  # a plan that is ok
+    return UnifiedProfile(
+        sf_account_id=account.Id,
+        name=customer.name,
+        status=ProfileStatus.ACTIVE,
+        d2c_customer_id=customer_id,
+        d2c_primary_user_id=user_id,
+        primary_email=plan.primary_user.email,
+        email_domain=customer.email_domain,
+        country=customer.billing_address.country if customer.billing_address else None,
+        last_modstamp=account.SystemModstamp,
+        approval=approval,
+        updated_at=at,
+        contacts=people_of_account(
+            account,
+            primary_contact_id=plan.primary_contact_id,
+            primary_user_id=user_id,
+            invited=invited,
+        ),
+    )
