@@ -112,3 +112,9 @@ def test_d2c_failures_mid_batch_are_retried_and_one_that_stays_failed_is_undone(
     assert profile.failure["step"] == "d2c_invite_user"
     # the transient ones were retried with the same keys: one organisation per account
     assert all(len(made) == 1 for made in _customers(stack).values())
+    # a person's retry (a fresh saga for the account) brings back the same organisation
+    started = stack.onboard(lost)
+    retried = stack.host.wait_for(started["id"], timeout=60)["output"]
+    assert retried["outcome"] == "synced", retried
+    assert retried["reactivated_customer"] and retried["d2c_customer_id"] == customer["id"]
+    assert _entity(stack, lost)["status"] == "synced"
