@@ -76,10 +76,19 @@ def policy_group(kind: type[G], raw: dict[str, Any] | None) -> G:
 
 def batchable(account: dict[str, Any], policy: dict[str, Any]) -> bool:
     """Can this account be onboarded in a batch: it qualifies, maps cleanly, and no approval
-    rule asks a person about it? (Every other account keeps the per-account saga.)"""
+    rule asks a person about it? (Every other account keeps the per-account saga.)
+
+    Remembered per Account (with its Contacts) and policy: the starter's orchestration asks
+    again on every replay."""
+    return _batchable(json.dumps(account), json.dumps(policy, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=4096)
+def _batchable(account_json: str, policy_json: str) -> bool:
+    policy = json.loads(policy_json)
     onboarding = policy_group(OnboardingSettings, policy.get("onboarding"))
     approval = policy_group(ApprovalSettings, policy.get("approval"))
-    parsed = SalesforceAccount.model_validate(account)
+    parsed = SalesforceAccount.model_validate_json(account_json)
     if not qualifies_for_onboarding(parsed, onboarding):
         return False
     if not plan_onboarding(parsed, onboarding).ok:
