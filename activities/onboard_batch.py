@@ -11,6 +11,7 @@ same idempotency keys and gets the first answers back.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -33,9 +34,10 @@ from crosswalk.onboard_batch import idempotency_key, onboarded_profile, policy_g
 from crosswalk.onboarding import made_by_this_run
 from crosswalk.settings import OnboardingSettings
 
-THREADS = 8
-"""Accounts in flight inside one activity: enough to keep D2C busy while a worker's other
-threads replay orchestrations."""
+THREADS = 16
+"""Accounts in flight at once in one worker, over all its batch activities: enough to keep D2C
+busy while the worker's other threads replay orchestrations. One pool for the worker's life,
+not threads made per call."""
 
 UNDO: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "d2c_deactivate_customer": deactivate_customer,
@@ -43,12 +45,18 @@ UNDO: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "profile_remove": remove_profile,
 }
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
 
 def _side_by_side(work: Callable[[dict[str, Any]], dict[str, Any]], items: list[Any]) -> list:
+    global _pool
     if len(items) <= 1:
         return [work(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(THREADS, len(items))) as pool:
-        return list(pool.map(work, items))
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="onboard-batch")
+    return list(_pool.map(work, items))
 
 
 @bp.activity_trigger(input_name="payload")
