@@ -37,7 +37,8 @@ from crosswalk.settings import OnboardingSettings
 THREADS = 16
 """Accounts in flight at once in one worker, over all its batch activities: enough to keep D2C
 busy while the worker's other threads replay orchestrations. One pool for the worker's life,
-not threads made per call."""
+not threads made per call: the SQLite profile store opens a connection per thread and keeps
+it until it closes, so a pool per call took a worker to 1 GB over a 20,000-account load."""
 
 UNDO: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "d2c_deactivate_customer": deactivate_customer,
