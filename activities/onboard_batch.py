@@ -30,9 +30,9 @@ from activities.profiles import record_failure, remove_profile, upsert_profile
 from crosswalk.errors import ActivityFailure
 from crosswalk.mapping import customer_values, plan_onboarding
 from crosswalk.models import SalesforceAccount
-from crosswalk.onboard_batch import idempotency_key, onboarded_profile, policy_group
-from crosswalk.onboarding import made_by_this_run
-from crosswalk.settings import OnboardingSettings
+from crosswalk.onboard_batch import idempotency_key
+from crosswalk.onboarding import made_by_this_run, onboarded_profile
+from crosswalk.settings import OnboardingSettings, policy_group
 
 THREADS = 16
 """Accounts in flight at once in one worker, over all its batch activities: enough to keep D2C

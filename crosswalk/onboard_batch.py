@@ -17,22 +17,14 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from crosswalk.mapping import OnboardingPlan, plan_onboarding
-from crosswalk.models import (
-    ApprovalDecision,
-    ProfileStatus,
-    SalesforceAccount,
-    SalesforceAccountId,
-    UnifiedProfile,
-)
+from crosswalk.mapping import plan_onboarding
+from crosswalk.models import SalesforceAccount, SalesforceAccountId
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
-from crosswalk.settings import ApprovalSettings, OnboardingSettings
-from crosswalk.whole_profile import people_of_account
+from crosswalk.settings import ApprovalSettings, OnboardingSettings, policy_group
 
 BATCH_WORKFLOW = "onboard_batch"
 BATCH_ACTIVITY = "onboard_batch_d2c"
@@ -57,21 +49,6 @@ class BatchInput(BaseModel):
     accounts: list[BatchAccount]
     policy: dict[str, Any]
     """approval, onboarding and retry, snapshotted by the starter like the saga's input."""
-
-
-G = TypeVar("G")
-
-
-@functools.lru_cache(maxsize=64)
-def _policy(kind: type, raw: str) -> Any:
-    return kind.model_validate(json.loads(raw))
-
-
-def policy_group(kind: type[G], raw: dict[str, Any] | None) -> G:
-    """A settings group from a policy snapshot, remembered: validating a settings group also
-    reads the environment (pydantic-settings), which an orchestrator replaying many times a
-    second should not repeat. The snapshot is complete, so the environment changes nothing."""
-    return _policy(kind, json.dumps(raw or {}, sort_keys=True))
 
 
 def batchable(account: dict[str, Any], policy: dict[str, Any]) -> bool:
@@ -113,37 +90,3 @@ class AccountRun:
     """[activity, payload] pairs in the order the steps completed (undone in reverse)."""
     error: dict[str, Any] | None = None
     outcome: str | None = None
-
-
-def onboarded_profile(
-    account: SalesforceAccount,
-    plan: OnboardingPlan,
-    *,
-    customer_id: str,
-    user_id: str,
-    invited: bool,
-    at: datetime,
-    approval: ApprovalDecision | None = None,
-) -> UnifiedProfile:
-    """The unified profile of a freshly onboarded account (the saga's and the batch's)."""
-    customer = plan.customer
-    assert customer is not None and plan.primary_user is not None  # a plan that is ok
-    return UnifiedProfile(
-        sf_account_id=account.Id,
-        name=customer.name,
-        status=ProfileStatus.ACTIVE,
-        d2c_customer_id=customer_id,
-        d2c_primary_user_id=user_id,
-        primary_email=plan.primary_user.email,
-        email_domain=customer.email_domain,
-        country=customer.billing_address.country if customer.billing_address else None,
-        last_modstamp=account.SystemModstamp,
-        approval=approval,
-        updated_at=at,
-        contacts=people_of_account(
-            account,
-            primary_contact_id=plan.primary_contact_id,
-            primary_user_id=user_id,
-            invited=invited,
-        ),
-    )

@@ -9,6 +9,7 @@ raises `SettingsError` naming the environment variable, never the Python attribu
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -673,6 +674,18 @@ def load_group(group: type[G], environ: Mapping[str, str] | None = None) -> G:
         raise SettingsError(
             [_env_name(group, err["loc"], err["msg"]) for err in exc.errors()]
         ) from None
+
+
+@lru_cache(maxsize=64)
+def _policy(kind: type, raw: str) -> Any:
+    return kind.model_validate(json.loads(raw))
+
+
+def policy_group(kind: type[G], raw: Mapping[str, Any] | None) -> G:
+    """A settings group from a policy snapshot, remembered: validating a settings group also
+    reads the environment (pydantic-settings), which an orchestrator replaying many times a
+    second should not repeat. The snapshot is complete, so the environment changes nothing."""
+    return _policy(kind, json.dumps(raw or {}, sort_keys=True))
 
 
 @lru_cache(maxsize=1)

@@ -24,10 +24,14 @@ from crosswalk.models import (
     SalesforceAccount,
 )
 from crosswalk.notifications import NotificationKind
-from crosswalk.onboard_batch import onboarded_profile, policy_group
-from crosswalk.onboarding import APPROVAL_EVENT, OnboardingInput, made_by_this_run
+from crosswalk.onboarding import (
+    APPROVAL_EVENT,
+    OnboardingInput,
+    made_by_this_run,
+    onboarded_profile,
+)
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
-from crosswalk.settings import ApprovalSettings, OnboardingSettings
+from crosswalk.settings import ApprovalSettings, OnboardingSettings, policy_group
 from crosswalk.sync_state import SyncStatus
 from crosswalk.telemetry import metric
 from orchestrators import bp

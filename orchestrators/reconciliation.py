@@ -28,7 +28,6 @@ from azure.durable_functions.models.Task import TaskState
 from crosswalk.errors import ActivityFailure
 from crosswalk.mapping import write_back_records
 from crosswalk.models import DriftClass, DriftFinding, SalesforceAccount
-from crosswalk.onboard_batch import policy_group
 from crosswalk.onboarding import OnboardingInput, onboarding_instance_id
 from crosswalk.reconciliation import (
     EPOCH,
@@ -39,7 +38,7 @@ from crosswalk.reconciliation import (
     settle,
 )
 from crosswalk.rules import approval_reasons
-from crosswalk.settings import ApprovalSettings
+from crosswalk.settings import ApprovalSettings, policy_group
 from crosswalk.sync_state import ChangeRequest
 from crosswalk.telemetry import metric
 from crosswalk.updates import UpdateInput, update_instance_id

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from crosswalk.onboard_batch import BatchInput, batchable, policy_group
+from crosswalk.onboard_batch import BatchInput, batchable
 from crosswalk.onboarding import OnboardingInput
-from crosswalk.settings import ApprovalSettings
+from crosswalk.settings import ApprovalSettings, policy_group
 from orchestrators.onboard_batch import batch_job, spread
 
 PAYLOAD = Path(__file__).parent.parent / "payloads" / "account_with_contacts.json"
