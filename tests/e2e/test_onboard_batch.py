@@ -118,3 +118,24 @@ def test_d2c_failures_mid_batch_are_retried_and_one_that_stays_failed_is_undone(
     assert retried["outcome"] == "synced", retried
     assert retried["reactivated_customer"] and retried["d2c_customer_id"] == customer["id"]
     assert _entity(stack, lost)["status"] == "synced"
+
+
+def test_an_undo_that_keeps_failing_leaves_the_account_needing_attention(stack_factory):
+    stack = stack_factory(seed=60)
+    stack.sb.set_events_to(salesforce="")
+    org = read_org(stack.sb)
+    stack.sb.faults("d2c", path=r"/users$", method="POST", status=422, fail_next=1)
+    stack.sb.faults("d2c", path=r"/deactivate$", method="POST", status=503)
+
+    body = run_reconciliation(stack.host, timeout=300)
+
+    (failed,) = [f for f in body["findings"] if f.get("repair_error")]
+    stuck = failed["sf_account_id"]
+    assert "onboarding ended needs_attention" in failed["repair_error"]
+    entity = _entity(stack, stuck)
+    assert entity["status"] == "needs_attention"
+    assert entity["last_error"]["step"] == "d2c_invite_user"
+    (customer,) = _customers(stack)[stuck]
+    assert customer["status"] == "active"  # the undo never got through: for a person
+    assert stack.sb.salesforce_record("Account", stuck)["D2C_Customer_Id__c"] is None
+    _linked_once(stack, [a for a in org.plain if a != stuck])
