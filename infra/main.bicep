@@ -1,6 +1,6 @@
 // Crosswalk on Azure: `azd up` provisions this, then deploys the app to the Function App.
 // One module per concern (modules/); this file only wires them together and assembles the
-// Function App's settings, which tests/infra checks against crosswalk/settings.py: every
+// Function App's settings, which tests/infra checks against crosswalk/settings/: every
 // setting the app requires is set here, and every name set here is one the app (or its
 // host) reads.
 //
@@ -45,6 +45,16 @@ param instanceMemoryMB int = 2048
 
 @description('Private-network variant: a virtual network with the Function App integrated, private endpoints (and private DNS zones) for the host storage, the lake, Cosmos DB and Key Vault with their public network access off, and a NAT gateway with one static outbound address. The Function App itself, Event Grid, Application Insights and API Management stay public (README, "Which variant").')
 param privateNetworking bool = false
+
+@description('Private variant with the Durable Task Scheduler: comma-separated address ranges (CIDR, e.g. your office\'s 203.0.113.0/24) that may open the scheduler\'s dashboard besides the NAT gateway\'s address. Ignored without privateNetworking (then everyone may, and sign-in decides).')
+param schedulerDashboardAddresses string = ''
+
+@description('Object id of the D2C platform\'s identity that publishes to the D2C topic: the template makes it EventGrid Data Sender there (empty: grant it by hand, README step 4).')
+param d2cPublisherPrincipalId string = ''
+
+@description('What kind of principal d2cPublisherPrincipalId is: ServicePrincipal (a managed identity or an app registration), Group or User.')
+@allowed(['ServicePrincipal', 'Group', 'User'])
+param d2cPublisherPrincipalType string = 'ServicePrincipal'
 
 @description('Spread the Function App over availability zones (region must have them). Keeps at least two always-ready instances per function group, which bills all the time.')
 param zoneRedundant bool = false
@@ -146,7 +156,7 @@ var names = {
   prefix: 'crosswalk-${token}'
 }
 
-// The app's defaults (crosswalk/settings.py), written out so the resources and the
+// The app's defaults (crosswalk/settings/), written out so the resources and the
 // settings cannot drift apart.
 var profileDatabase = 'crosswalk'
 var profileContainer = 'profiles'
@@ -278,6 +288,11 @@ module keyVault 'modules/keyvault.bicep' = {
   }
 }
 
+// The private variant's scheduler allow list: the NAT gateway's address, plus the ranges
+// people open its dashboard from (Bicep inlines this where it is used, behind the condition).
+var dashboardAddresses = empty(schedulerDashboardAddresses) ? [] : split(replace(schedulerDashboardAddresses, ' ', ''), ',')
+var schedulerPrivateAllowList = concat(['${network.outputs.outboundIpAddress}/32'], dashboardAddresses)
+
 module scheduler 'modules/durable-scheduler.bicep' = if (useScheduler) {
   name: 'durable-scheduler'
   scope: rg
@@ -288,11 +303,11 @@ module scheduler 'modules/durable-scheduler.bicep' = if (useScheduler) {
     taskHubName: taskHubName
     sku: schedulerSku
     capacity: schedulerCapacity
-    allowedAddresses: privateNetworking ? ['${network.outputs.outboundIpAddress}/32'] : ['0.0.0.0/0']
+    allowedAddresses: privateNetworking ? schedulerPrivateAllowList : ['0.0.0.0/0']
   }
 }
 
-// What crosswalk/settings.py reads (and the timer binding's %RECONCILE_SCHEDULE%).
+// What crosswalk/settings/ reads (and the timer binding's %RECONCILE_SCHEDULE%).
 var appSettings = {
   SALESFORCE_LOGIN_URL: salesforceLoginUrl
   SALESFORCE_AUTH_MODE: salesforceAuthMode
@@ -417,6 +432,8 @@ module events 'modules/events.bicep' = {
     subscribe: subscribeEvents
     lakeName: lake.outputs.name
     deadLetterContainer: lake.outputs.deadLetterContainer
+    d2cPublisherPrincipalId: d2cPublisherPrincipalId
+    d2cPublisherPrincipalType: d2cPublisherPrincipalType
   }
 }
 

@@ -170,7 +170,16 @@ _FUNCTIONS = {
     "to_upper": lambda p: p["string_to_change"].upper(),
     "replace": lambda p: p["original_string"].replace(p["old_string"], p["new_string"]),
     "length": lambda p: len(next(iter(p.values()))),
+    "split": lambda p: p["input_string"].split(p["delimiter"]),
+    "concat": lambda p: _concat([p[k] for k in sorted(p, key=lambda k: int(k.split("_")[1]))]),
 }
+
+
+def _concat(parts: list[Any]) -> Any:
+    """Bicep's concat: arrays joined, or strings joined (pycep names the args arg_1, arg_2...)."""
+    if all(isinstance(part, list) for part in parts):
+        return [item for part in parts for item in part]
+    return "".join(str(part) for part in parts)
 
 
 class _Evaluator:

@@ -22,6 +22,13 @@ param relayPrincipalId string
 @description('Create the subscriptions. Event Grid checks that the function exists, so the first provision (before any code is deployed) leaves them out; azure.yaml\'s postdeploy hook provisions again with this on.')
 param subscribe bool
 
+@description('Object id of the D2C platform\'s identity (a managed identity or an app registration\'s service principal) that publishes to the D2C topic; empty: grant it by hand (README, step 4).')
+param d2cPublisherPrincipalId string = ''
+
+@description('What kind of principal d2cPublisherPrincipalId is.')
+@allowed(['ServicePrincipal', 'Group', 'User'])
+param d2cPublisherPrincipalType string = 'ServicePrincipal'
+
 @description('Lake storage account (dead letters).')
 param lakeName string
 
@@ -128,3 +135,14 @@ resource subscription 'Microsoft.EventGrid/topics/eventSubscriptions@2022-06-15'
 ]
 
 output topicEndpoints array = [for (t, i) in topics: { key: t.key, endpoint: topic[i].properties.endpoint }]
+
+// The D2C platform publishes to the D2C topic with its own identity, and only there.
+resource d2cSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(d2cPublisherPrincipalId)) {
+  name: guid(topic[1].id, d2cPublisherPrincipalId, eventGridDataSender)
+  scope: topic[1]
+  properties: {
+    principalId: d2cPublisherPrincipalId
+    principalType: d2cPublisherPrincipalType
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', eventGridDataSender)
+  }
+}

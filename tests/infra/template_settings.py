@@ -1,6 +1,6 @@
 """Read the Function App's settings out of the parsed main.bicep and hold them against the app.
 
-What the app requires is derived, never listed by hand: every setting `crosswalk/settings.py`
+What the app requires is derived, never listed by hand: every setting `crosswalk/settings/`
 declares (its groups' prefixes and fields, including the ones other issues add later), every
 `%NAME%` app-setting expression in the app's own bindings (the timer's `%RECONCILE_SCHEDULE%`),
 and whatever `load_settings` refuses to start without once the template's values are in.
@@ -93,7 +93,7 @@ class Template:
 
 
 def app_setting_names() -> dict[str, tuple[str, str]]:
-    """Every environment variable crosswalk/settings.py reads -> (group, field)."""
+    """Every environment variable crosswalk/settings/ reads -> (group, field)."""
     return {
         group.prefix + name.upper(): (group_name, name)
         for group_name, group in GROUPS.items()
@@ -102,7 +102,7 @@ def app_setting_names() -> dict[str, tuple[str, str]]:
 
 
 def required_setting_names() -> set[str]:
-    """The settings crosswalk/settings.py has no default for."""
+    """The settings crosswalk/settings/ has no default for."""
     return {
         group.prefix + name.upper()
         for group in GROUPS.values()

@@ -253,3 +253,23 @@ def test_api_management_imports_an_openapi_30_document(bicep_files):
     # API Management imports OpenAPI 3.1 with caveats only; 3.0 is what it fully supports.
     assert properties["format"] == "openapi+json"
     assert document["openapi"].startswith("3.0.")
+
+
+def test_the_d2c_publisher_is_made_data_sender_on_the_d2c_topic_only_when_named(bicep_files):
+    events = bicep_files["modules/events.bicep"]
+    grants = [
+        r
+        for r in events.resources.values()
+        if r["type"] == "Microsoft.Authorization/roleAssignments"
+        and "d2cPublisherPrincipalId" in str(body(r)[0]["properties"]["principalId"])
+    ]
+    (grant,) = grants
+    config, condition, _ = body(grant)
+    passed = body(bicep_files["main.bicep"].modules["events"])[0]["params"]
+
+    assert events.evaluate(condition, events.defaults(d2cPublisherPrincipalId="")) is False
+    assert events.evaluate(condition, events.defaults(d2cPublisherPrincipalId="1f0e")) is True
+    scope = config["scope"]["operator"]["operands"]
+    assert (scope["operand_1"], scope["operand_2"]) == ("topic", 1)  # D2C's, not Salesforce's
+    assert "eventGridDataSender" in str(config["properties"]["roleDefinitionId"])
+    assert passed["d2cPublisherPrincipalId"] == "d2cPublisherPrincipalId"

@@ -124,6 +124,17 @@ def test_the_durable_task_scheduler_without_a_private_endpoint_takes_only_the_na
     assert main.evaluate(allowed, main.defaults(privateNetworking=True)) == [UNKNOWN]
 
 
+def test_the_scheduler_dashboard_opens_from_the_ranges_people_name_in_the_private_variant(main):
+    allowed = body(main.modules["scheduler"])[0]["params"]["allowedAddresses"]
+    ranges = "203.0.113.0/24, 198.51.100.7/32"
+
+    private = main.defaults(privateNetworking=True, schedulerDashboardAddresses=ranges)
+    public = main.defaults(privateNetworking=False, schedulerDashboardAddresses=ranges)
+
+    assert main.evaluate(allowed, private) == [UNKNOWN, "203.0.113.0/24", "198.51.100.7/32"]
+    assert main.evaluate(allowed, public) == ["0.0.0.0/0"]
+
+
 def test_the_readme_says_what_stays_public_and_why():
     section = README[README.index("**Which variant.**") :]
     section = section[: section.index("\n\n**", 10)]

@@ -1,6 +1,6 @@
 """main.bicep gives the Function App every setting the app requires, each name one the app (or
 its host) reads, with the README's defaults; what the app requires comes from
-crosswalk/settings.py and the app's bindings, so a setting added there is caught here."""
+crosswalk/settings/ and the app's bindings, so a setting added there is caught here."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_the_template_sets_every_required_setting_and_only_names_that_are_read(
 def test_the_required_set_comes_from_the_app_itself():
     required = required_setting_names() | binding_setting_names()
 
-    # today's: no default in crosswalk/settings.py, or named by a binding expression
+    # today's: no default in crosswalk/settings/, or named by a binding expression
     assert {"SALESFORCE_CLIENT_ID", "D2C_BASE_URL", "D2C_TOKEN"} <= required_setting_names()
     assert "RECONCILE_SCHEDULE" in binding_setting_names()
     assert required <= set(app_setting_names()) | binding_setting_names()
