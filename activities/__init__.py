@@ -41,6 +41,7 @@ from activities import (  # noqa: E402, F401
     lake,
     lookup_repair,
     notify,
+    onboard_batch,
     people,
     profiles,
     reconcile_bulk,

@@ -13,6 +13,10 @@ from crosswalk.services import services
 
 @bp.activity_trigger(input_name="payload")
 def d2c_create_customer(payload: dict) -> dict[str, Any]:
+    return create_or_adopt_customer(payload)
+
+
+def create_or_adopt_customer(payload: dict[str, Any]) -> dict[str, Any]:
     """Create the organisation; a replay of the same idempotency key returns the first result.
 
     A 409 means a customer already carries this Salesforce id. An active one (an earlier run
@@ -60,6 +64,10 @@ def d2c_create_customer(payload: dict) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def d2c_reactivate_customer(payload: dict) -> dict[str, Any]:
+    return reactivate_customer(payload)
+
+
+def reactivate_customer(payload: dict[str, Any]) -> dict[str, Any]:
     """Bring back an organisation Crosswalk deactivated (reactivating twice is fine)."""
     customer = services().d2c.reactivate_customer(payload["customer_id"], reason=payload["reason"])
     return {"customer_id": customer.id, "version": customer.version, "status": customer.status}
@@ -67,6 +75,10 @@ def d2c_reactivate_customer(payload: dict) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def d2c_deactivate_customer(payload: dict) -> dict[str, Any]:
+    return deactivate_customer(payload)
+
+
+def deactivate_customer(payload: dict[str, Any]) -> dict[str, Any]:
     """Compensation of the create: the organisation is deactivated (deactivating twice is fine)."""
     try:
         customer = services().d2c.deactivate_customer(
@@ -79,6 +91,10 @@ def d2c_deactivate_customer(payload: dict) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def d2c_invite_user(payload: dict) -> dict[str, Any]:
+    return invite_or_adopt_user(payload)
+
+
+def invite_or_adopt_user(payload: dict[str, Any]) -> dict[str, Any]:
     """Invite the primary contact; when the organisation already has a user with that email
     (an adopted or reactivated organisation keeps its users), that user is adopted."""
     d2c = services().d2c
@@ -98,6 +114,10 @@ def d2c_invite_user(payload: dict) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def d2c_remove_user(payload: dict) -> dict[str, Any]:
+    return remove_user(payload)
+
+
+def remove_user(payload: dict[str, Any]) -> dict[str, Any]:
     """Compensation of the invite; removing a removed (or vanished) user is a no-op."""
     try:
         services().d2c.remove_user(payload["customer_id"], payload["user_id"])

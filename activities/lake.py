@@ -16,6 +16,11 @@ from crosswalk.services import services
 
 @bp.activity_trigger(input_name="payload")
 def lake_put_account_snapshot(payload: dict) -> dict[str, Any]:
+    return put_account_snapshot(payload)
+
+
+def put_account_snapshot(payload: dict[str, Any]) -> dict[str, Any]:
+    """The Account as Crosswalk read it, under its Id and modstamp (the same read: one path)."""
     account = payload["account"]
     path = account_snapshot_path(account["Id"], datetime.fromisoformat(account["SystemModstamp"]))
     uri = services().lake.put_json(path, account)

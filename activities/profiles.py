@@ -16,6 +16,10 @@ from crosswalk.whole_profile import merge_people
 
 @bp.activity_trigger(input_name="payload")
 def profile_upsert(payload: dict) -> dict[str, Any]:
+    return upsert_profile(payload)
+
+
+def upsert_profile(payload: dict[str, Any]) -> dict[str, Any]:
     """Write the profile; the stored version's etag guards against a concurrent writer."""
     store = services().profiles
     owner = services().settings.ownership.marketing_consent
@@ -38,6 +42,10 @@ def profile_upsert(payload: dict) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def profile_remove(payload: dict) -> dict[str, Any]:
+    return remove_profile(payload)
+
+
+def remove_profile(payload: dict[str, Any]) -> dict[str, Any]:
     """Compensation of the upsert: the profile this run wrote is removed."""
     removed = services().profiles.delete(payload["sf_account_id"])
     return {"sf_account_id": payload["sf_account_id"], "removed": removed}
@@ -45,6 +53,10 @@ def profile_remove(payload: dict) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def profile_record_failure(payload: dict) -> dict[str, Any]:
+    return record_failure(payload)
+
+
+def record_failure(payload: dict[str, Any]) -> dict[str, Any]:
     """Support staff find failed onboardings in the profile store too, with the reason.
 
     An existing active profile (from an earlier successful onboarding) is never downgraded.

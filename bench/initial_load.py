@@ -17,8 +17,12 @@ Prints per run:
   result), read from the task hub's history events; the activities of the reconciliation's
   earlier executions (their history is gone after `continue_as_new`) come from devhost's
   activity counter, two actions each.
-Run: .venv/bin/python bench/initial_load.py [--load N] [--dry N ...]
-(default --load 20000 --dry 10000 20000).
+- CPU per account of the sandbox (this process), devhost and its workers: the machine is
+  shared, so wall time follows the CPU share the scheduler gives, CPU per account does not.
+`--paths saga batch` loads each N once per onboarding path (RECONCILE_ONBOARD_IN_BATCHES off,
+then on; `--rounds` repeats the pair) and prints the ratios of the pair, measured back to back.
+Run: .venv/bin/python bench/initial_load.py [--load N] [--dry N ...] [--paths P ...]
+(default --load 20000 --dry 10000 20000 --paths batch).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,6 +48,7 @@ from scripts.localstack import app_env  # noqa: E402
 # DTS actions: scheduling messages and the result messages an orchestrator processes
 ACTION_EVENTS = {0, 4, 5, 6, 8, 9, 11, 14, 15}  # ExecutionStarted, Task*, SubOrch results,
 # TimerFired, EventSent (entity operation), EventRaised (entity result / external event)
+GOAL = 40  # accounts/s end to end on 2 cores (issue 25)
 RESULTS_PAGE = 50_000  # Bulk API 2.0 results set (simple-salesforce's maxRecords)
 
 
@@ -68,6 +74,15 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _actions(hub: Path) -> tuple[int, dict[int, int]]:
     db = sqlite3.connect(hub / "taskhub.sqlite3")
     by_type: dict[int, int] = {}
@@ -84,14 +99,20 @@ def bulk_floor(accounts: int, contacts: int, objects_written: int) -> int:
     return query + 4 * objects_written + 1
 
 
-def one_run(n: int, dry: bool) -> dict[str, float]:
+def one_run(n: int, dry: bool, path: str = "batch") -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, sandbox.run(seed=n, seed_contacts=2) as sb:
         sb.set_events_to(salesforce="")  # the load's own echoes are not what is measured
         data, hub = Path(tmp) / "data", Path(tmp) / "hub"
         data.mkdir()
-        env = {**os.environ, **app_env(sb, data, RECONCILE_SCHEDULE="0 0 0 29 2 *")}
+        batches = "true" if path == "batch" else "false"
+        settings = {"RECONCILE_SCHEDULE": "0 0 0 29 2 *", "RECONCILE_ONBOARD_IN_BATCHES": batches}
+        env = {**os.environ, **app_env(sb, data, **settings)}
         with spawn(ROOT, data_dir=hub, env=env, workers=2) as host:
             before_sf, before_d2c = sb.stats()["salesforce"]["total"], sb.stats()["d2c"]["total"]
+            assert host.pid is not None
+            workers = _children(host.pid)
+            cpu_before = {p: _cpu_seconds(p) for p in [host.pid, *workers]}
+            own_before = time.process_time()
             started = time.perf_counter()
             answer = host.post("/api/reconciliations", json={"dryRun": dry})
             run_id = answer.json()["runId"]
@@ -99,7 +120,8 @@ def one_run(n: int, dry: bool) -> dict[str, float]:
             wall = time.perf_counter() - started
             assert status["runtimeStatus"] == "Completed", status
             report = host.get(f"/api/reconciliations/{run_id}").json()
-            assert host.pid is not None
+            own_cpu = time.process_time() - own_before  # the sandbox's threads, and the polling
+            cpu = {p: _cpu_seconds(p) - cpu_before.get(p, 0.0) for p in [host.pid, *workers]}
             host_kb = _peak_kb(host.pid)
             worker_kb = max((_peak_kb(p) for p in _children(host.pid)), default=0)
             ran = int(host.get("/admin/devhost/stats").json()["activities"])
@@ -122,6 +144,11 @@ def one_run(n: int, dry: bool) -> dict[str, float]:
         "host_mb": host_kb / 1024,
         "worker_mb": worker_kb / 1024,
         "actions": actions,
+        "cpu_ms": {
+            "sandbox": 1000 * own_cpu / n,
+            "devhost": 1000 * cpu[host.pid] / n,
+            "workers": 1000 * sum(v for p, v in cpu.items() if p != host.pid) / n,
+        },
         "actions_per_account": actions / n,
         "missing": report["counts"].get("missing_in_d2c", 0),
         "failed": report["failed"],
@@ -129,9 +156,38 @@ def one_run(n: int, dry: bool) -> dict[str, float]:
     }
 
 
+def _load(n: int, path: str) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
+    r = one_run(n, dry=False, path=path)
+    over = (r["sf"] / r["floor"] - 1) * 100
+    print(
+        f"load N={n:,} ({path}): {r['status']}, {r['linked']:,} of {r['missing']:,} missing "
+        f"accounts linked in {r['wall']:.1f} s = {r['accounts_per_s']:.1f} accounts/s "
+        f"(x{r['accounts_per_s'] / GOAL:.2f} of the {GOAL}/s goal; failed {r['failed']})"
+    )
+    print(
+        f"  Salesforce requests {r['sf']} vs Bulk floor {r['floor']} ({over:+.0f}%); D2C "
+        f"calls {r['d2c_per_account']:.2f}/account; Durable actions "
+        f"{r['actions_per_account']:.1f}/account ({r['actions']:,}); peak memory devhost "
+        f"{r['host_mb']:.0f} MB, worker {r['worker_mb']:.0f} MB; load "
+        f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    )
+    cpu = r["cpu_ms"]
+    print(
+        f"  CPU per account: sandbox {cpu['sandbox']:.1f} ms, devhost {cpu['devhost']:.1f} "
+        f"ms, its workers {cpu['workers']:.1f} ms; total {sum(cpu.values()):.1f} ms = "
+        f"{1000 / max(sum(cpu.values()), 1e-9):.0f} accounts per CPU-second (2 cores at "
+        f"{GOAL}/s allow {2000 / GOAL:.0f} ms)",
+        flush=True,
+    )
+    return r
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--load", type=int, nargs="*", default=[20_000])
+    parser.add_argument("--paths", nargs="*", choices=["saga", "batch"], default=["batch"])
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--dry", type=int, nargs="*", default=[10_000, 20_000])
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
@@ -144,20 +200,18 @@ def main() -> None:
             f"{r['actions_per_account']:.2f}/account; load {os.getloadavg()[0]:.2f}"
         )
     for n in args.load:
-        r = one_run(n, dry=False)
-        over = (r["sf"] / r["floor"] - 1) * 100
-        print(
-            f"load N={n:,}: {r['status']}, {r['linked']:,} of {r['missing']:,} missing "
-            f"accounts linked in {r['wall']:.1f} s = {r['accounts_per_s']:.1f} accounts/s "
-            f"(failed {r['failed']})"
-        )
-        print(
-            f"  Salesforce requests {r['sf']} vs Bulk floor {r['floor']} ({over:+.0f}%); D2C "
-            f"calls {r['d2c_per_account']:.2f}/account; Durable actions "
-            f"{r['actions_per_account']:.1f}/account ({r['actions']:,}); peak memory devhost "
-            f"{r['host_mb']:.0f} MB, worker {r['worker_mb']:.0f} MB; load "
-            f"{os.getloadavg()[0]:.2f}"
-        )
+        for _ in range(args.rounds):
+            pair = {path: _load(n, path) for path in args.paths}
+            if len(pair) == 2:
+                old, new = pair.values()
+                cpu_old, cpu_new = sum(old["cpu_ms"].values()), sum(new["cpu_ms"].values())
+                speed = new["accounts_per_s"] / old["accounts_per_s"]
+                print(
+                    f"  {' -> '.join(pair)}: accounts/s x{speed:.2f}, "
+                    f"CPU per account x{cpu_new / cpu_old:.2f}, Durable actions per account "
+                    f"x{new['actions_per_account'] / old['actions_per_account']:.2f}; load "
+                    f"{os.getloadavg()[0]:.2f}"
+                )
     print("initial_load: done")
 
 

@@ -12,8 +12,17 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from crosswalk.models import SalesforceAccountId, compact_utc
+from crosswalk.mapping import OnboardingPlan
+from crosswalk.models import (
+    ApprovalDecision,
+    ProfileStatus,
+    SalesforceAccount,
+    SalesforceAccountId,
+    UnifiedProfile,
+    compact_utc,
+)
 from crosswalk.settings import Settings
+from crosswalk.whole_profile import people_of_account
 
 APPROVAL_EVENT = "ApprovalDecision"
 TRACEPARENT = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
@@ -85,3 +94,37 @@ def made_by_this_run(result: dict[str, Any]) -> bool:
     found it stays; one it created, or reactivated, goes.
     """
     return not result.get("adopted") or bool(result.get("reactivate"))
+
+
+def onboarded_profile(
+    account: SalesforceAccount,
+    plan: OnboardingPlan,
+    *,
+    customer_id: str,
+    user_id: str,
+    invited: bool,
+    at: datetime,
+    approval: ApprovalDecision | None = None,
+) -> UnifiedProfile:
+    """The unified profile of a freshly onboarded account (the saga's and the batch's)."""
+    customer = plan.customer
+    assert customer is not None and plan.primary_user is not None  # a plan that is ok
+    return UnifiedProfile(
+        sf_account_id=account.Id,
+        name=customer.name,
+        status=ProfileStatus.ACTIVE,
+        d2c_customer_id=customer_id,
+        d2c_primary_user_id=user_id,
+        primary_email=plan.primary_user.email,
+        email_domain=customer.email_domain,
+        country=customer.billing_address.country if customer.billing_address else None,
+        last_modstamp=account.SystemModstamp,
+        approval=approval,
+        updated_at=at,
+        contacts=people_of_account(
+            account,
+            primary_contact_id=plan.primary_contact_id,
+            primary_user_id=user_id,
+            invited=invited,
+        ),
+    )

@@ -9,6 +9,7 @@ from orchestrators import (  # noqa: E402, F401
     account_update,
     contact_change,
     lookup_repair,
+    onboard_batch,
     person_erasure,
     reconciliation,
     signup_linking,

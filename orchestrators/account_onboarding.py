@@ -21,17 +21,19 @@ from crosswalk.models import (
     ApprovalDecision,
     ApprovalReason,
     ApprovalVerdict,
-    ProfileStatus,
     SalesforceAccount,
-    UnifiedProfile,
 )
 from crosswalk.notifications import NotificationKind
-from crosswalk.onboarding import APPROVAL_EVENT, OnboardingInput, made_by_this_run
+from crosswalk.onboarding import (
+    APPROVAL_EVENT,
+    OnboardingInput,
+    made_by_this_run,
+    onboarded_profile,
+)
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
 from crosswalk.settings import ApprovalSettings, OnboardingSettings
 from crosswalk.sync_state import SyncStatus
 from crosswalk.telemetry import metric
-from crosswalk.whole_profile import people_of_account
 from orchestrators import bp
 from orchestrators.steps import (
     RetryPolicy,
@@ -183,24 +185,14 @@ def _onboard(run: _Run) -> Step:
     if made_by_this_run(invited):
         run.saga.register("d2c_remove_user", {"customer_id": customer_id, "user_id": user_id})
 
-    profile = UnifiedProfile(
-        sf_account_id=account.Id,
-        name=plan.customer.name,
-        status=ProfileStatus.ACTIVE,
-        d2c_customer_id=customer_id,
-        d2c_primary_user_id=user_id,
-        primary_email=plan.primary_user.email,
-        email_domain=plan.customer.email_domain,
-        country=plan.customer.billing_address.country if plan.customer.billing_address else None,
-        last_modstamp=account.SystemModstamp,
+    profile = onboarded_profile(
+        account,
+        plan,
+        customer_id=customer_id,
+        user_id=user_id,
+        invited=invited.get("status") == "invited",
+        at=context.current_utc_datetime,
         approval=decision,
-        updated_at=context.current_utc_datetime,
-        contacts=people_of_account(
-            account,
-            primary_contact_id=plan.primary_contact_id,
-            primary_user_id=user_id,
-            invited=invited.get("status") == "invited",
-        ),
     )
     yield from run.step("profile_upsert", {"profile": profile.model_dump(mode="json")})
     run.saga.register("profile_remove", {"sf_account_id": account.Id})

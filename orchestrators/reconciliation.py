@@ -44,6 +44,7 @@ from crosswalk.telemetry import metric
 from crosswalk.updates import UpdateInput, update_instance_id
 from orchestrators import bp
 from orchestrators.lookup_repair import repair_lookups
+from orchestrators.onboard_batch import BATCH_KEY, batch_job, spread
 from orchestrators.reconcile_bulk import stage_and_send
 from orchestrators.steps import (
     RetryPolicy,
@@ -313,11 +314,16 @@ def _repair(page: _Page, found: list[Assessment]) -> Step:
     linked before Crosswalk) is repaired on the minimal activity path instead.
     """
     jobs: list[tuple[int, Callable[[], Any]]] = []
+    requests, batch = _batched(page, found)
     for index, assessment in enumerate(found):
-        starter = _starter(page, assessment)
+        starter = None if batch and index in batch[0] else _starter(page, assessment)
         if starter is not None:
             jobs.append((index, starter))
+    if batch:
+        jobs.append((BATCH_KEY, batch[1]))
     outcomes = yield from _fan_out(page, jobs)
+    if batch:
+        outcomes.update(spread(outcomes.pop(BATCH_KEY), batch[0], requests))
     refused = [
         (index, _activity(page, STALE_WORKFLOW, found[index]))
         for index, outcome in outcomes.items()
@@ -354,14 +360,7 @@ def _repair(page: _Page, found: list[Assessment]) -> Step:
 def _starter(page: _Page, assessment: Assessment) -> Callable[[], Any] | None:
     context, run = page.context, page.run
     if assessment.drift is DriftClass.MISSING_IN_D2C and assessment.account is not None:
-        request = OnboardingInput(
-            account_id=assessment.sf_account_id,
-            modstamp=assessment.modstamp,
-            source="reconciliation",
-            policy={k: run.policy.get(k) or {} for k in ("approval", "onboarding", "retry")},
-            account=assessment.account,
-            defer_write_back=True,
-        )
+        request = _onboarding(run, assessment)
         instance_id = onboarding_instance_id(assessment.sf_account_id, assessment.modstamp)
         if not _needs_approval(run, assessment.account):
             body = request.model_dump(mode="json", exclude_defaults=True)
@@ -398,6 +397,33 @@ def _starter(page: _Page, assessment: Assessment) -> Callable[[], Any] | None:
     if assessment.drift is DriftClass.D2C_ORPHAN:
         return _activity(page, "reconcile_retire_orphan", assessment)
     return None
+
+
+def _onboarding(run: RunInput, assessment: Assessment) -> OnboardingInput:
+    return OnboardingInput(
+        account_id=assessment.sf_account_id,
+        modstamp=assessment.modstamp,
+        source="reconciliation",
+        policy={k: run.policy.get(k) or {} for k in ("approval", "onboarding", "retry")},
+        account=assessment.account,
+        defer_write_back=True,
+    )
+
+
+def _batched(
+    page: _Page, found: list[Assessment]
+) -> tuple[dict[int, OnboardingInput], tuple[list[int], Callable[[], Any]] | None]:
+    """The missing accounts that need no person, for one `onboard_batch` (orchestrators/
+    onboard_batch.py) instead of a saga each, unless RECONCILE_ONBOARD_IN_BATCHES is off."""
+    if not page.reconcile.get("onboard_in_batches", True):
+        return {}, None
+    requests = {
+        index: _onboarding(page.run, a)
+        for index, a in enumerate(found)
+        if a.drift is DriftClass.MISSING_IN_D2C and a.account is not None
+    }
+    name = f"onboard-batch-{page.run.run_id}-p{page.run.page + 1}"
+    return requests, batch_job(page.context, requests, lambda: child_id(page.context, name))
 
 
 def child_id(context: df.DurableOrchestrationContext, base: str) -> str:

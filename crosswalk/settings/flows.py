@@ -75,6 +75,8 @@ class ReconcileSettings(Group):
     stuck_after_hours: float = Field(default=24, gt=0)
     bulk_threshold: int = Field(default=2000, ge=1)
     """A scan this large stages its write-backs; this many due go through Bulk API 2.0."""
+    onboard_in_batches: bool = True
+    """Missing accounts that need no approval are onboarded many per orchestration."""
     # Salesforce stamps SystemModstamp when a transaction starts and in whole seconds, so a
     # record committed after a run read past its stamp carries one at or before the new
     # watermark ("in flight", salesforce.stackexchange.com/q/234824): each run re-reads this
