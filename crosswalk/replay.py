@@ -8,8 +8,12 @@ settings), each id once, oldest first, and asks the app's record entities (throu
 Functions HTTP API) what they already applied:
 
 - a Salesforce Account change is applied when the Account's `record_sync` entity has a
-  `last_modstamp` at or after the change's `LastModifiedDate`, or its change log names that
-  modstamp (an echo of Crosswalk's own write, an ignored or stale edit);
+  `last_modstamp` after the change's `LastModifiedDate`, or its change log names that
+  modstamp (an echo of Crosswalk's own write, an ignored or stale edit). Salesforce stamps
+  in whole seconds, so a person's edit in the same second as Crosswalk's write-back shares
+  its stamp: an equal stamp counts only when the note names this commit (echo notes carry
+  the event's `transactionKey:sequenceNumber`); otherwise it is re-driven and the entity
+  decides again;
 - a D2C customer event is applied when its organisation's `record_sync` (or its sign-up's
   `signup_link`) has a D2C version at or after the event's, or notes that version.
 
@@ -94,15 +98,23 @@ def _salesforce_plan(event: dict[str, Any], read_entity: EntityReader) -> Plan:
     if header.get("entityName") != "Account" or not header.get("recordIds"):
         return Plan(event, "redrive", "not an Account change: the app decides")
     modstamp = _instant(payload.get("LastModifiedDate")) or _instant(header.get("commitTimestamp"))
+    key = (
+        f"{header['transactionKey']}:{header.get('sequenceNumber')}"
+        if header.get("transactionKey")
+        else None
+    )
     behind = []
     for record_id in header["recordIds"]:
         state = read_entity("record_sync", str(record_id)) or {}
         applied = _instant(state.get("last_modstamp"))
-        seen = any(_instant(note.get("modstamp")) == modstamp for note in _notes(state))
-        if modstamp is None or not (seen or (applied is not None and applied >= modstamp)):
+        seen = any(
+            _instant(note.get("modstamp")) == modstamp and note.get("event") in (None, key)
+            for note in _notes(state)
+        )
+        if modstamp is None or not (seen or (applied is not None and applied > modstamp)):
             behind.append(str(record_id))
     if not behind:
-        return Plan(event, "applied", "record_sync already at or after this change")
+        return Plan(event, "applied", "record_sync already past this change, or noted it")
     return Plan(event, "redrive", f"not applied yet: {', '.join(behind)}")
 
 

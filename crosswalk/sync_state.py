@@ -171,6 +171,9 @@ class ChangeNote(BaseModel):
     instance_id: str | None = None
     modstamp: AwareDatetime | None = None
     version: int | None = None
+    event: str | None = None
+    """The change event's `transactionKey:sequenceNumber` (echoes): Salesforce stamps whole
+    seconds, so another commit in the same second shares the modstamp but not this."""
 
 
 def add_note(changes: list[ChangeNote], note: ChangeNote) -> None:

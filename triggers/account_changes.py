@@ -52,6 +52,7 @@ async def route_account_change(
         integration_user_id=settings.salesforce.integration_user_id,
     )
     request = account_change(header.changeType, header.changedFields, modstamp, payload)
+    key = f"{header.transactionKey}:{header.sequenceNumber}" if header.transactionKey else None
     for account_id in account_ids:
         entity = df.EntityId("record_sync", account_id)
         if own:
@@ -64,6 +65,7 @@ async def route_account_change(
                     "outcome": "echo",
                     "note": f"{ECHO_NOTE} ({header.changeType} {', '.join(header.changedFields)})",
                     "modstamp": modstamp.isoformat(),
+                    "event": key,
                 },
             )
             continue
@@ -72,7 +74,6 @@ async def route_account_change(
         if not await _known(client, entity):
             log.info("event %s: %s is not a synced account; no update", event_id, account_id)
             continue
-        key = f"{header.transactionKey}:{header.sequenceNumber}" if header.transactionKey else None
         instance_id = update_instance_id(account_id, request, change_key=key)
         existing = await start_once(
             client, "account_update", instance_id, update_input(settings, account_id, request)
