@@ -8,6 +8,7 @@ from orchestrators import (  # noqa: E402, F401
     account_onboarding,
     account_update,
     person_erasure,
+    reconcile_repairs,
     reconciliation,
     signup_linking,
     support_cancel,
