@@ -41,6 +41,7 @@ from activities import (  # noqa: E402, F401
     notify,
     profiles,
     reconcile_bulk,
+    reconcile_bulk_scan,
     reconcile_scan,
     reconciliation,
     salesforce,

@@ -121,6 +121,24 @@ class WatermarkState(BaseModel):
         return self.watermark.isoformat() if self.watermark else None
 
 
+class BulkScan(BaseModel):
+    """Where a large scan through Bulk API 2.0 query jobs stands, carried page to page: the
+    two jobs, the next results set of Accounts, the Contacts' position, the staged chunks
+    not yet scanned (lake paths). Small however large the org is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    accounts_job: str
+    contacts_job: str
+    total: int = 0
+    split: int = 0
+    """Results sets of Accounts staged so far."""
+    locator: str | None = None
+    exhausted: bool = False
+    contacts: dict[str, Any] = Field(default_factory=dict)
+    chunks: list[str] = Field(default_factory=list)
+
+
 class RunInput(BaseModel):
     """The `reconciliation` orchestrator's input, and what it carries to its next page.
 
@@ -146,6 +164,8 @@ class RunInput(BaseModel):
     """Write-backs go through Bulk API 2.0: staged per page, sent after the last one."""
     staged: list[str] = Field(default_factory=list)
     pending_watermark: AwareDatetime | None = None
+    scan: BulkScan | None = None
+    """Set when the scan reads through Bulk API 2.0 query jobs (RECONCILE_BULK_SCAN_THRESHOLD)."""
     totals: dict[str, int] = Field(default_factory=dict)
 
 

@@ -25,6 +25,8 @@ class Page:
         self.fanout = int(reconcile.get("fanout", 50))
         self.stuck_after = timedelta(hours=float(reconcile.get("stuck_after_hours", 24)))
         self.bulk_threshold = int(reconcile.get("bulk_threshold", 2000))
+        self.bulk_scan_threshold = int(reconcile.get("bulk_scan_threshold", 10_000))
+        self.results_page = int(reconcile.get("bulk_results_page", 50_000))
         self.watermark = df.EntityId(WATERMARK_ENTITY, WATERMARK_KEY)
 
     @property

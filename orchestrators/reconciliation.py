@@ -25,6 +25,7 @@ import azure.durable_functions as df
 from crosswalk.models import DriftFinding
 from crosswalk.reconcile_run import EPOCH, RunInput
 from orchestrators import bp
+from orchestrators.reconcile_bulk_scan import next_chunk, open_scan
 from orchestrators.reconcile_page import Page
 from orchestrators.reconcile_repairs import in_chunks
 from orchestrators.reconcile_writes import WRITE_CHUNK, flush, stage_and_send
@@ -90,28 +91,18 @@ def reconciliation(context: df.DurableOrchestrationContext) -> Step:
 def _handle_page(page: Page) -> Step:
     """Scan, settle, repair and report one page; True when another page follows."""
     run = page.run
-    page.status("scanning")
-    scan = yield from page.step(
-        "reconcile_scan",
-        {
-            "since": run.resolved_since.isoformat(),
-            "locator": run.locator,
-            "after": run.after,
-            "page_size": page.page_size,
-            "onboarding": run.policy.get("onboarding"),
-            "ownership": run.policy.get("ownership"),
-            "dry_run": run.dry_run,
-            "now": page.now.isoformat(),
-            "stuck_after_hours": page.stuck_after.total_seconds() / 3600,
-        },
-    )
+    scan = yield from _scan(page)
     counts: dict[str, int] = dict(scan["counts"])
     page.status("repairing", drifted=len(scan["drifted"]))
     findings, writes = yield from in_chunks(page, scan["drifted"], counts)
     findings[:0] = [DriftFinding.model_validate(f) for f in scan["findings"]]
 
     run.pending_writes.extend(writes)
-    last_page = not scan["locator"]
+    if run.scan is not None:
+        run.scan.chunks = run.scan.chunks[1:]
+        last_page = run.scan.exhausted and not run.scan.chunks
+    else:
+        last_page = not scan["locator"]
     written = 0
     if run.page == 0 and not run.dry_run:
         run.bulk = bool(run.staged) or scan.get("total", 0) >= page.bulk_threshold
@@ -121,7 +112,8 @@ def _handle_page(page: Page) -> Step:
     elif run.pending_writes and (len(run.pending_writes) >= WRITE_CHUNK or last_page):
         written, refused = yield from flush(page, last_page)
         findings.extend(refused)
-    page_end = scan["after"]["modstamp"] if scan["after"] else None
+    # a Bulk scan goes in Id order: its newest modstamp counts once every chunk is in
+    page_end = scan.get("max_modstamp") if run.scan else (scan["after"] or {}).get("modstamp")
     if page_end is not None:
         run.pending_watermark = max(
             filter(None, [run.pending_watermark, datetime.fromisoformat(page_end)])
@@ -132,6 +124,7 @@ def _handle_page(page: Page) -> Step:
         and not run.pending_writes
         and not run.staged
         and run.pending_watermark is not None
+        and (run.scan is None or last_page)
     ):
         watermark_to = run.pending_watermark
         yield page.context.call_entity(
@@ -150,10 +143,43 @@ def _handle_page(page: Page) -> Step:
             "findings": [f.model_dump(mode="json") for f in findings],
             "salesforce_writes": written,
             "watermark_to": watermark_to.isoformat() if watermark_to else None,
+            "scanned_chunk": scan.get("chunk"),
         },
     )
-    run.locator, run.after = scan["locator"], scan["after"] or run.after
+    run.locator, run.after = scan.get("locator"), scan.get("after") or run.after
     return not last_page
+
+
+def _scan(page: Page) -> Step:
+    """One page decided: a REST page, or, once the first page shows a large scan, the next
+    chunk of the Bulk API 2.0 scan (the first page's records are read again there)."""
+    run = page.run
+    page.status("scanning")
+    payload = {
+        "since": run.resolved_since.isoformat() if run.resolved_since else None,
+        "locator": run.locator,
+        "after": run.after,
+        "page_size": page.page_size,
+        "onboarding": run.policy.get("onboarding"),
+        "ownership": run.policy.get("ownership"),
+        "dry_run": run.dry_run,
+        "now": page.now.isoformat(),
+        "stuck_after_hours": page.stuck_after.total_seconds() / 3600,
+    }
+    if run.scan is None:
+        first = {"bulk_scan_threshold": page.bulk_scan_threshold} if run.page == 0 else {}
+        scan = yield from page.step("reconcile_scan", {**payload, **first})
+        if not scan.get("bulk_scan"):
+            return scan
+        yield from open_scan(page, scan["total"])
+    assert run.scan is not None
+    chunk = yield from next_chunk(page)
+    if chunk is None:  # nothing left to read (the org changed under the count)
+        return {"counts": {}, "findings": [], "drifted": [], "total": run.scan.total}
+    scan = yield from page.step(
+        "reconcile_scan", {**payload, "chunk": chunk, "total": run.scan.total}
+    )
+    return {**scan, "chunk": chunk}
 
 
 def _finish(page: Page, status: str, failure: dict[str, Any] | None) -> Step:

@@ -18,7 +18,12 @@ from scripts.localstack import APP_DIR, app_env
 from tests.e2e.drift import DURABLE, by_class, read_org, run_reconciliation
 
 pytestmark = pytest.mark.slow
-BULK = {"RECONCILE_BULK_THRESHOLD": "10", "RECONCILE_PAGE_SIZE": "200"}
+BULK = {
+    "RECONCILE_BULK_THRESHOLD": "10",
+    "RECONCILE_PAGE_SIZE": "200",
+    "RECONCILE_BULK_SCAN_THRESHOLD": "10",
+    "RECONCILE_BULK_RESULTS_PAGE": "300",
+}
 
 
 def _calls(sb: Any, needle: str, method: str = "") -> int:
@@ -51,9 +56,11 @@ def test_a_first_sync_writes_back_through_one_ingest_job_per_object_type(stack_f
 
     report = run_reconciliation(stack.host, timeout=300)
 
-    assert report["status"] == "completed" and report["pages"] > 1
+    assert report["status"] == "completed" and report["pages"] > 1, report["page_failures"]
     assert by_class(report)["missing_in_d2c"] == set(org.plain + org.other_qualifying)
     _linked(stack.sb, org.plain)
+    assert _calls(stack.sb, "/jobs/query", "POST") == 2  # Accounts, Contacts
+    assert _calls(stack.sb, "/queryAll") == 1  # the first REST page showed a large scan
     assert _calls(stack.sb, "/jobs/ingest", "POST") == 2  # Account, Contact
     assert _calls(stack.sb, "/composite/sobjects", "PATCH") == 0
     assert report["salesforce_writes"] == 2 * len(org.plain)
