@@ -66,9 +66,10 @@ def flush(page: Page, everything: bool) -> Step:
     return written, refused
 
 
-def stage_and_send(page: Any, last_page: bool) -> Step:
+def stage_and_send(page: Page, last_page: bool) -> Step:
     """Stage this page's write-backs; on the last page send everything staged. Returns
-    (records written, findings for the records Salesforce refused)."""
+    (records written, findings for the records Salesforce refused). A record refused for a
+    row lock is sent again after a durable back-off, up to the retry policy's attempts."""
     run = page.run
     if run.pending_writes:
         staged = yield from page.step(
@@ -79,11 +80,29 @@ def stage_and_send(page: Any, last_page: bool) -> Step:
         run.pending_writes = []
     if not last_page or not run.staged:
         return 0, []
-    page.status("writing", staged_pages=len(run.staged), bulk=True)
-    result = yield from page.step(
-        "reconcile_write_bulk", {"paths": run.staged, "min_records": page.bulk_threshold}
-    )
-    run.staged = []
+    written, problems = 0, []
+    delay = page.retry.first_interval_seconds
+    for attempt in range(1, page.retry.max_attempts + 1):
+        page.status("writing", staged_pages=len(run.staged), bulk=True, attempt=attempt)
+        result = yield from page.step(
+            "reconcile_write_bulk",
+            {
+                "paths": run.staged,
+                "min_records": page.bulk_threshold,
+                "run_id": run.run_id,
+                "attempt": attempt,
+                "final": attempt == page.retry.max_attempts,
+            },
+        )
+        written += result["written"]
+        problems.extend(result["refused"])
+        # records refused for a row lock are staged again: owed (and kept by `_finish`) until
+        # a later attempt lands them or the last one makes them findings
+        run.staged = [result["retry_path"]] if result.get("retry_path") else []
+        if not run.staged:
+            break
+        yield page.context.create_timer(page.now + timedelta(seconds=delay))
+        delay = min(delay * page.retry.backoff_coefficient, page.retry.max_interval_seconds)
     refused = [
         DriftFinding(
             sf_account_id=problem.get("account") or problem["id"],
@@ -91,6 +110,6 @@ def stage_and_send(page: Any, last_page: bool) -> Step:
             reason=f"Salesforce write of {problem['type']} {problem['id']} (Bulk API)",
             repair_error=f"{problem['code']}: {problem['message']}",
         )
-        for problem in result["refused"]
+        for problem in problems
     ]
-    return result["written"], refused
+    return written, refused

@@ -116,3 +116,21 @@ def test_a_first_sync_killed_mid_load_resumes_without_duplicates(tmp_path: Path)
         assert all(per_account[a] == 1 for a in org.plain)
         assert _calls(sb, "/jobs/ingest", "POST") == 2
         assert not list((data / "lake" / "staging").rglob("*.json"))
+
+
+def test_a_bulk_write_back_refused_for_a_row_lock_is_sent_again_and_lands(stack_factory):
+    stack = stack_factory(seed=60, **BULK)
+    stack.sb.set_events_to(salesforce="")
+    org = read_org(stack.sb)
+    locked = org.plain[0]
+    stack.sb.salesforce_hold_row_lock(locked, writes=2)  # the ingest job, then its retry
+
+    started = stack.host.post("/api/reconciliations")
+    report = stack.host.wait_for(started.json()["runId"], timeout=300)
+    body = stack.host.get(f"/api/reconciliations/{started.json()['runId']}").json()
+
+    assert report["runtimeStatus"] == "Completed"
+    assert body["status"] == "completed" and body["failed"] == 0, body["findings"][:3]
+    assert _calls(stack.sb, "failedResults") >= 1  # the ingest job named the locked record
+    _linked(stack.sb, org.plain)
+    assert body["salesforce_writes"] == 2 * len(org.plain)  # each record written once
