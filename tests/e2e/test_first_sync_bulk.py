@@ -134,3 +134,50 @@ def test_a_bulk_write_back_refused_for_a_row_lock_is_sent_again_and_lands(stack_
     assert _calls(stack.sb, "failedResults") >= 1  # the ingest job named the locked record
     _linked(stack.sb, org.plain)
     assert body["salesforce_writes"] == 2 * len(org.plain)  # each record written once
+
+
+def test_a_first_sync_that_runs_the_org_dry_mid_load_waits_and_finishes_when_calls_return(
+    stack_factory,
+):
+    stack = stack_factory(
+        seed=450,
+        time_skipping=False,
+        SALESFORCE_API_RESERVE_PERCENT="0",
+        SALESFORCE_ALLOWANCE_WAIT_SECONDS="1",
+        **BULK,
+    )
+    sb = stack.sb
+    sb.set_events_to(salesforce="")
+    org = read_org(sb)
+    run_id = stack.host.post("/api/reconciliations").json()["runId"]
+    deadline = time.monotonic() + 120
+    while len(sb.d2c_customers()) < len(org.plain) // 3:  # a third of the way
+        assert time.monotonic() < deadline, "the load did not get a third of the way"
+        time.sleep(0.02)
+
+    sb.salesforce_set_api_usage(sb.salesforce_api_usage()["max"])  # other integrations
+    waiting = _waiting_for_allowance(stack, run_id)
+    sb.advance_clock(24 * 3600 + 60)  # the rolling 24 hours give every call back
+    status = stack.host.wait_for(run_id, timeout=300)
+    body = stack.host.get(f"/api/reconciliations/{run_id}").json()
+
+    assert waiting["runtimeStatus"] == "Running"
+    assert waiting["customStatus"]["allowance"]["step"].startswith("reconcile_")
+    assert status["runtimeStatus"] == "Completed" and body["status"] == "completed"
+    assert body["failed"] == 0
+    _linked(sb, org.plain)
+    per_account = Counter(c["external_ref"] for c in sb.d2c_customers())
+    assert all(per_account[a] == 1 for a in org.plain)  # nothing onboarded twice
+    assert _calls(sb, "/jobs/ingest", "POST") == 2  # written back once
+    assert body["salesforce_writes"] == 2 * len(org.plain)
+
+
+def _waiting_for_allowance(stack: Any, run_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = stack.host.status(run_id) or {}
+        if (status.get("customStatus") or {}).get("waiting_for") == "salesforce_allowance":
+            return status
+        assert status.get("runtimeStatus") not in ("Completed", "Failed"), status
+        time.sleep(0.05)
+    raise AssertionError(f"{run_id} never waited for the allowance")
