@@ -69,6 +69,23 @@ def test_a_first_sync_writes_back_through_one_ingest_job_per_object_type(stack_f
     assert watermark["watermark"] is not None and watermark["owed_staged"] == []
 
 
+def test_the_run_after_a_first_sync_reads_its_write_back_echoes_once_and_writes_nothing(
+    stack_factory,
+):
+    stack = stack_factory(seed=450, **BULK)
+    stack.sb.set_events_to(salesforce="")
+    org = read_org(stack.sb)
+    run_reconciliation(stack.host, timeout=300)
+
+    echo = run_reconciliation(stack.host, timeout=300)
+
+    # every write-back moved its Account's modstamp past the watermark: read again, in sync
+    assert echo["status"] == "completed" and echo["repaired"] == 0 and echo["failed"] == 0
+    assert echo["counts"]["in_sync"] == len(org.plain)
+    assert _calls(stack.sb, "/jobs/ingest", "POST") == 2  # the first run's two; none since
+    assert _calls(stack.sb, "/composite/sobjects", "PATCH") == 0
+
+
 def test_staged_write_backs_of_a_run_whose_bulk_send_failed_are_sent_by_the_next_run(
     stack_factory,
 ):
