@@ -17,7 +17,10 @@ Prints per run:
   result), read from the task hub's history events; the activities of the reconciliation's
   earlier executions (their history is gone after `continue_as_new`) come from devhost's
   activity counter, two actions each.
-Run: .venv/bin/python bench/initial_load.py [--load N] [--dry N ...]
+The scan reads through Bulk API 2.0 query jobs above RECONCILE_BULK_SCAN_THRESHOLD (the first
+REST page shows the size: one request over the floor); `--rest N` runs the same load with
+Bulk switched off, for the REST request count beside it.
+Run: .venv/bin/python bench/initial_load.py [--load N] [--dry N ...] [--rest N]
 (default --load 20000 --dry 10000 20000).
 """
 
@@ -84,12 +87,19 @@ def bulk_floor(accounts: int, contacts: int, objects_written: int) -> int:
     return query + 4 * objects_written + 1
 
 
-def one_run(n: int, dry: bool) -> dict[str, float]:
+REST_ONLY = {
+    "RECONCILE_BULK_SCAN_THRESHOLD": "1000000000",
+    "RECONCILE_BULK_THRESHOLD": "1000000000",
+}
+
+
+def one_run(n: int, dry: bool, rest: bool = False) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, sandbox.run(seed=n, seed_contacts=2) as sb:
         sb.set_events_to(salesforce="")  # the load's own echoes are not what is measured
         data, hub = Path(tmp) / "data", Path(tmp) / "hub"
         data.mkdir()
-        env = {**os.environ, **app_env(sb, data, RECONCILE_SCHEDULE="0 0 0 29 2 *")}
+        overrides = REST_ONLY if rest else {}
+        env = {**os.environ, **app_env(sb, data, RECONCILE_SCHEDULE="0 0 0 29 2 *", **overrides)}
         with spawn(ROOT, data_dir=hub, env=env, workers=2) as host:
             before_sf, before_d2c = sb.stats()["salesforce"]["total"], sb.stats()["d2c"]["total"]
             started = time.perf_counter()
@@ -133,6 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--load", type=int, nargs="*", default=[20_000])
     parser.add_argument("--dry", type=int, nargs="*", default=[10_000, 20_000])
+    parser.add_argument("--rest", type=int, nargs="*", default=[], help="the same load over REST")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     for n in args.dry:
@@ -156,6 +167,14 @@ def main() -> None:
             f"calls {r['d2c_per_account']:.2f}/account; Durable actions "
             f"{r['actions_per_account']:.1f}/account ({r['actions']:,}); peak memory devhost "
             f"{r['host_mb']:.0f} MB, worker {r['worker_mb']:.0f} MB; load "
+            f"{os.getloadavg()[0]:.2f}"
+        )
+    for n in args.rest:
+        r = one_run(n, dry=False, rest=True)
+        print(
+            f"load N={n:,} over REST only (query pages, sObject Collections): {r['status']}, "
+            f"{r['linked']:,} linked in {r['wall']:.1f} s; Salesforce requests {r['sf']} "
+            f"({r['sf'] / r['floor']:.1f}x the Bulk floor {r['floor']}); load "
             f"{os.getloadavg()[0]:.2f}"
         )
     print("initial_load: done")
