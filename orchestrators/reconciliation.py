@@ -11,6 +11,11 @@ deactivation for orphans) -> Salesforce writes in sObject Collections of 200, ca
 pages until 200 are due -> report the page -> advance the watermark to the last page whose
 writes are all sent -> next page, or finish: report, lake copy, lease released.
 
+A scan whose first page shows RECONCILE_BULK_SCAN_THRESHOLD Accounts or more reads through
+two Bulk API 2.0 query jobs instead (orchestrators/reconcile_bulk_scan.py): each page is then
+a chunk an activity staged in the lake, and the watermark moves once, after the last chunk
+(the jobs go in Id order, not modstamp order).
+
 A page that still fails after its retries ends the run as failed with the page named in the
 report; the watermark stays before it, so the next run reads it again.
 """
