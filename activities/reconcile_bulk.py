@@ -39,7 +39,9 @@ def reconcile_stage_writes(payload: dict) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload")
 def reconcile_write_bulk(payload: dict) -> dict[str, Any]:
     """Send every staged write-back (one record once: the latest staged wins) through ingest
-    jobs; returns how many were written and, per refused record, its account and reason."""
+    jobs; returns how many were written and, per refused record, its account and reason.
+    Unless this is the `final` attempt, records refused for a row lock are staged again
+    (`retry_path`) for the orchestrator to send after a durable back-off."""
     lake = services().lake
     entries: dict[tuple[str, str], dict[str, Any]] = {}
     for path in payload["paths"]:
