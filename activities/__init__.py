@@ -45,6 +45,7 @@ from activities import (  # noqa: E402, F401
     people,
     profiles,
     reconcile_bulk,
+    reconcile_bulk_scan,
     reconcile_scan,
     reconciliation,
     salesforce,

@@ -36,6 +36,11 @@ def _read_and_assess(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Asse
     onboarding = OnboardingSettings.from_policy(payload.get("onboarding") or {})
     ownership = FieldOwnershipSettings.from_policy(payload.get("ownership") or {})
     page, accounts, salesforce_calls = read_page(payload)
+    total = int(page.get("totalSize") or len(accounts))
+    threshold = payload.get("bulk_scan_threshold")
+    if threshold is not None and total >= int(threshold) and not page.get("done", True):
+        # a large scan: the first page said so, the rest is read through Bulk API 2.0
+        return {"bulk_scan": True, "total": total, "salesforce_calls": salesforce_calls}, []
     ids = [a.Id for a in accounts]
     customers = svc.d2c.lookup(ids) if ids else {}
     profiles = svc.profiles.get_many(ids) if ids else {}
@@ -43,9 +48,11 @@ def _read_and_assess(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Asse
         assess(a, customers.get(a.Id), profiles.get(a.Id), onboarding, ownership) for a in accounts
     ]
     last = accounts[-1] if accounts else None
+    newest = max((a.SystemModstamp for a in accounts), default=None)
     summary = {
         "records": len(accounts),
-        "total": int(page.get("totalSize") or len(accounts)),
+        "total": total,
+        "max_modstamp": newest.isoformat() if newest else None,
         "locator": None if page.get("done", True) else page.get("nextRecordsUrl"),
         "after": {"modstamp": last.SystemModstamp.isoformat(), "id": last.Id} if last else None,
         "d2c_calls": 1 if ids else 0,
@@ -79,6 +86,8 @@ async def reconcile_scan(payload: dict, client: df.DurableOrchestrationClient) -
     """Counts per class, `findings` for what is only reported, `repairs` for what a real run
     repairs (never the page itself)."""
     summary, found = await asyncio.to_thread(_read_and_assess, payload)
+    if summary.get("bulk_scan"):
+        return summary
     waiting = [a.sf_account_id for a in found if a.needs_entity]
     states = await _entity_states(client, waiting) if waiting else {}
     now = datetime.fromisoformat(payload["now"])

@@ -18,6 +18,7 @@ from typing import Any
 from simple_salesforce.format import format_soql
 
 from activities import bp
+from activities.reconcile_bulk_scan import scan_prefix
 from crosswalk.clients.salesforce import ACCOUNT_FIELDS, CONTACT_FIELDS
 from crosswalk.clients.salesforce_limits import collection_calls
 from crosswalk.erasure.gate import without_erased
@@ -70,7 +71,12 @@ def _fetch(payload: dict[str, Any]) -> dict[str, Any]:
 
 def read_page(payload: dict[str, Any]) -> tuple[dict[str, Any], list[SalesforceAccount], int]:
     """One page of Accounts with every Contact (children past the inline ones paged to the
-    end): the answer, its Accounts, and the Salesforce calls it took."""
+    end): the answer, its Accounts, and the Salesforce calls it took. A large scan's page is
+    a chunk its Bulk API split staged in the lake (activities/reconcile_bulk_scan.py)."""
+    if payload.get("chunk"):
+        staged = services().lake.get_json(payload["chunk"])["accounts"]
+        answer = {"totalSize": int(payload.get("total") or len(staged)), "done": True}
+        return answer, [SalesforceAccount.model_validate(r) for r in staged], 0
     page = _fetch(payload)
     records = page.get("records", [])
     child_calls = services().salesforce.page_children(records, "Contacts")
@@ -200,6 +206,8 @@ def reconcile_report_page(payload: dict) -> dict[str, Any]:
         }
     )
     store.put_report(updated)
+    if payload.get("scanned_chunk"):  # a Bulk scan's staged chunk, decided and reported
+        services().lake.delete(payload["scanned_chunk"])
     return {"pages": updated.pages, "recorded": True}
 
 
@@ -215,6 +223,8 @@ def reconcile_report_finish(payload: dict) -> dict[str, Any]:
         update["page_failures"] = [*report.page_failures, payload["page_failure"]]
     if payload.get("watermark_to"):
         update["watermark_to"] = payload["watermark_to"]
+    for staged in svc.lake.list(scan_prefix(payload["run_id"])):  # a Bulk scan's leftovers
+        svc.lake.delete(staged)
     final = ReconciliationReport.model_validate({**report.model_dump(), **update})
     svc.profiles.put_report(final)
     path = f"reports/reconciliation/{final.run_id}.json"

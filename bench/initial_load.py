@@ -21,7 +21,10 @@ Prints per run:
   shared, so wall time follows the CPU share the scheduler gives, CPU per account does not.
 `--paths saga batch` loads each N once per onboarding path (RECONCILE_ONBOARD_IN_BATCHES off,
 then on; `--rounds` repeats the pair) and prints the ratios of the pair, measured back to back.
-Run: .venv/bin/python bench/initial_load.py [--load N] [--dry N ...] [--paths P ...]
+The scan reads through Bulk API 2.0 query jobs above RECONCILE_BULK_SCAN_THRESHOLD (the first
+REST page shows the size: one request over the floor); `--rest N` runs the same load with
+Bulk switched off, for the REST request count beside it.
+Run: .venv/bin/python bench/initial_load.py [--load N] [--dry N ...] [--paths P ...] [--rest N]
 (default --load 20000 --dry 10000 20000 --paths batch).
 """
 
@@ -99,14 +102,20 @@ def bulk_floor(accounts: int, contacts: int, objects_written: int) -> int:
     return query + 4 * objects_written + 1
 
 
-def one_run(n: int, dry: bool, path: str = "batch") -> dict[str, Any]:
+REST_ONLY = {
+    "RECONCILE_BULK_SCAN_THRESHOLD": "1000000000",
+    "RECONCILE_BULK_THRESHOLD": "1000000000",
+}
+
+
+def one_run(n: int, dry: bool, path: str = "batch", rest: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, sandbox.run(seed=n, seed_contacts=2) as sb:
         sb.set_events_to(salesforce="")  # the load's own echoes are not what is measured
         data, hub = Path(tmp) / "data", Path(tmp) / "hub"
         data.mkdir()
         batches = "true" if path == "batch" else "false"
-        settings = {"RECONCILE_SCHEDULE": "0 0 0 29 2 *", "RECONCILE_ONBOARD_IN_BATCHES": batches}
-        env = {**os.environ, **app_env(sb, data, **settings)}
+        overrides = {**(REST_ONLY if rest else {}), "RECONCILE_ONBOARD_IN_BATCHES": batches}
+        env = {**os.environ, **app_env(sb, data, RECONCILE_SCHEDULE="0 0 0 29 2 *", **overrides)}
         with spawn(ROOT, data_dir=hub, env=env, workers=2) as host:
             before_sf, before_d2c = sb.stats()["salesforce"]["total"], sb.stats()["d2c"]["total"]
             assert host.pid is not None
@@ -189,6 +198,7 @@ def main() -> None:
     parser.add_argument("--paths", nargs="*", choices=["saga", "batch"], default=["batch"])
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--dry", type=int, nargs="*", default=[10_000, 20_000])
+    parser.add_argument("--rest", type=int, nargs="*", default=[], help="the same load over REST")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     for n in args.dry:
@@ -212,6 +222,14 @@ def main() -> None:
                     f"x{new['actions_per_account'] / old['actions_per_account']:.2f}; load "
                     f"{os.getloadavg()[0]:.2f}"
                 )
+    for n in args.rest:
+        r = one_run(n, dry=False, rest=True)
+        print(
+            f"load N={n:,} over REST only (query pages, sObject Collections): {r['status']}, "
+            f"{r['linked']:,} linked in {r['wall']:.1f} s; Salesforce requests {r['sf']} "
+            f"({r['sf'] / r['floor']:.1f}x the Bulk floor {r['floor']}); load "
+            f"{os.getloadavg()[0]:.2f}"
+        )
     print("initial_load: done")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from crosswalk.reconciliation import WatermarkState
+from crosswalk.reconcile_run import WatermarkState
 from entities import bp
 
 

@@ -11,6 +11,7 @@ from orchestrators import (  # noqa: E402, F401
     lookup_repair,
     onboard_batch,
     person_erasure,
+    reconcile_repairs,
     reconciliation,
     signup_linking,
     support_cancel,

@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, Field
 
 from crosswalk.clients.durable import entity_state
 from crosswalk.models import QueryInt, ReconciliationReport, RequestBody, RequestQuery
-from crosswalk.reconciliation import (
+from crosswalk.reconcile_run import (
     WATERMARK_ENTITY,
     WATERMARK_KEY,
     RunInput,

@@ -75,6 +75,10 @@ class ReconcileSettings(Group):
     stuck_after_hours: float = Field(default=24, gt=0)
     bulk_threshold: int = Field(default=2000, ge=1)
     """A scan this large stages its write-backs; this many due go through Bulk API 2.0."""
+    bulk_scan_threshold: int = Field(default=10_000, ge=1)
+    """A scan this large (its first page's `totalSize`) reads through Bulk API 2.0 query jobs."""
+    bulk_results_page: int = Field(default=50_000, ge=200, le=1_000_000)
+    """Rows per Bulk API 2.0 results set (`maxRecords`): one request each."""
     onboard_in_batches: bool = True
     """Missing accounts that need no approval are onboarded many per orchestration."""
     # Salesforce stamps SystemModstamp when a transaction starts and in whole seconds, so a

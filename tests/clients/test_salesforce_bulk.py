@@ -7,6 +7,7 @@ import pytest
 import sandbox
 from crosswalk.clients.salesforce import SalesforceClient
 from crosswalk.clients.salesforce_bulk import BulkIngest, to_csv
+from crosswalk.clients.salesforce_bulk_query import BulkQuery
 from crosswalk.settings import SalesforceSettings
 
 
@@ -73,3 +74,44 @@ def test_an_update_of_mixed_types_runs_one_job_per_type_and_names_refused_record
     after = sb.stats()["salesforce"]["calls"]
     created = f"POST /services/data/v{sb.api_version}/jobs/ingest"
     assert after.get(created, 0) - before.get(created, 0) == 2
+
+
+def test_a_query_job_streams_its_results_sets_in_order_with_text_intact_and_nulls_as_none(sb):
+    tricky = ["Comma, Inc", 'The "gold" standard', "Two\nlines", "Zürich Ünïcode ✓"]
+    ids = [sb.salesforce_create("Account", {"Name": name, "Type": "Stream"}) for name in tricky]
+    query = BulkQuery(_client(sb))
+
+    job = query.start(
+        "Account",
+        "SELECT Id, Name, Industry, IsDeleted FROM Account WHERE Type = 'Stream' ORDER BY Id",
+        include_deleted=True,
+    )
+    info = query.wait("Account", job)
+    first = query.results("Account", job, locator=None, max_records=3)
+    rows = list(first)
+    second = query.results("Account", job, locator=first.locator, max_records=3)
+    rows += list(second)
+
+    assert info["numberRecordsProcessed"] == 4
+    assert (first.rows, second.rows, second.locator) == (3, 1, None)
+    assert [r["Id"] for r in rows] == sorted(ids)
+    assert {r["Id"]: r["Name"] for r in rows} == dict(zip(ids, tricky, strict=True))
+    assert all(r["Industry"] is None and r["IsDeleted"] == "false" for r in rows)
+    assert query.requests == 4  # create, poll, two results sets
+
+
+def test_a_contacts_job_may_filter_on_its_account_and_order_by_it(sb):
+    query = BulkQuery(_client(sb))
+
+    job = query.start(
+        "Contact",
+        "SELECT Id, AccountId FROM Contact WHERE AccountId != null "
+        "AND Account.SystemModstamp > 1970-01-01T00:00:00Z ORDER BY AccountId, Id",
+    )
+    query.wait("Contact", job)
+    rows = list(query.results("Contact", job, locator=None, max_records=50_000))
+
+    keys = [(r["AccountId"], r["Id"]) for r in rows]
+    assert keys == sorted(keys) and len(keys) == len(
+        [c for c in sb.salesforce_records("Contact") if c["AccountId"]]
+    )

@@ -269,3 +269,28 @@ def test_the_daily_allocation_rolls_over_24_hours_and_token_calls_are_free() -> 
         with pytest.raises(SalesforceRefusedRequest):
             sf.query("SELECT Id FROM Account")
         sf.session.close()
+
+
+def test_query_jobs_take_order_by_limit_and_parent_filters_and_refuse_group_by(
+    sb: sandbox.Sandbox, sf: Salesforce
+) -> None:
+    for n in range(3):
+        account = sb.salesforce_create("Account", {"Name": f"Ordered {n}"})
+        for m in range(2):
+            sb.salesforce_create("Contact", {"LastName": f"C{n}{m}", "AccountId": account})
+    client = sf.bulk2.Contact._client
+    ordered = client.create_job(
+        "query",
+        "SELECT Id, AccountId FROM Contact WHERE Account.Name != null "
+        "ORDER BY AccountId, Id LIMIT 5",
+    )
+    client.wait_for_job(ordered["id"], True, 0)
+    rows = _rows(client.get_query_results(ordered["id"])["records"])
+
+    assert [(r["AccountId"], r["Id"]) for r in rows] == sorted(
+        (r["AccountId"], r["Id"]) for r in rows
+    )
+    assert len(rows) == 5
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        client.create_job("query", "SELECT Industry FROM Account GROUP BY Industry")
+    assert refused.value.content[0]["errorCode"] == "MALFORMED_QUERY"

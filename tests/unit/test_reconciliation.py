@@ -16,7 +16,8 @@ from crosswalk.models import (
     SalesforceAccount,
     UnifiedProfile,
 )
-from crosswalk.reconciliation import WatermarkState, assess, keep_findings, scheduled_run_id, settle
+from crosswalk.reconcile_run import WatermarkState, scheduled_run_id
+from crosswalk.reconciliation import assess, keep_findings, settle
 from crosswalk.settings import OnboardingSettings
 from crosswalk.sync_state import SyncState, SyncStatus
 

@@ -1,0 +1,152 @@
+"""Bulk API 2.0 query jobs through the one Salesforce client (session, token refresh, error
+taxonomy, allowance governor), with simple-salesforce's own `sf.bulk2` job calls.
+
+A query job costs a create, a poll or a few, and one request per results set of `maxRecords`
+rows ("Get Results for a Query Job": `locator`, `maxRecords`, `Sforce-Locator` "null" on the
+last set, `Sforce-NumberOfRecords`; a locator may be used again while the job exists), whatever
+the number of records. A results set is read as it arrives (a streamed response, parsed row by
+row), so memory does not grow with `maxRecords`.
+
+CSV as Salesforce writes query results: every value in double quotes, a null as an empty
+field. Salesforce keeps no empty strings in text fields, so an empty value reads as None.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from simple_salesforce.util import exception_handler
+
+from crosswalk.clients.salesforce import SalesforceClient
+from crosswalk.clients.salesforce_bulk import POLL_FIRST_SECONDS, POLL_MAX_SECONDS
+from crosswalk.errors import PermanentError, TransientError, error_for_status
+
+POLL_PATIENCE_SECONDS = 1800.0  # a large query job may take many minutes in a real org
+CSV = "text/csv"
+READ_BYTES = 64 * 1024
+
+
+@dataclass(slots=True)
+class ResultsSet:
+    """One results set of a query job, read row by row; `locator` names the next set (None
+    after the last). Close it (or read it to the end) to give the connection back."""
+
+    response: requests.Response
+    locator: str | None
+    rows: int
+
+    def _lines(self) -> Iterator[str]:
+        """The body's lines as they arrive, line endings kept (a quoted value may hold one);
+        `iter_content` undoes the compression a real org applies."""
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        pending = ""
+        for block in self.response.iter_content(chunk_size=READ_BYTES):
+            pending += decoder.decode(block)
+            *complete, pending = pending.split("\n")
+            for line in complete:
+                yield line + "\n"
+        pending += decoder.decode(b"", final=True)
+        if pending:
+            yield pending
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        try:
+            reader = csv.reader(self._lines())
+            header = next(reader, None)
+            if header is None:
+                return
+            for values in reader:
+                if len(values) != len(header):
+                    raise PermanentError(
+                        f"query results row of {len(values)} values under {len(header)} columns",
+                        system="salesforce",
+                        code="BULK_RESULTS_SHAPE",
+                    )
+                yield {k: (v if v != "" else None) for k, v in zip(header, values, strict=True)}
+        except (requests.RequestException, OSError) as exc:
+            raise TransientError(
+                f"query results broke off: {type(exc).__name__}", system="salesforce"
+            ) from None
+        finally:
+            self.response.close()
+
+    def close(self) -> None:
+        self.response.close()
+
+
+class BulkQuery:
+    """Create, wait for and read Bulk API 2.0 query jobs."""
+
+    def __init__(self, client: SalesforceClient) -> None:
+        self.client = client
+        self.requests = 0
+
+    @staticmethod
+    def _bulk(sf: Any, sobject: str) -> Any:
+        return getattr(sf.bulk2, sobject)._client
+
+    def start(self, sobject: str, soql: str, *, include_deleted: bool = False) -> str:
+        """Create a query job (`queryAll` with deleted and archived rows); returns its id."""
+        operation = "queryAll" if include_deleted else "query"
+        job = self.client.call(lambda sf: self._bulk(sf, sobject).create_job(operation, soql))
+        self.requests += 1
+        return str(job["id"])
+
+    def wait(self, sobject: str, job_id: str) -> dict[str, Any]:
+        """Poll until the job ends; its info (`numberRecordsProcessed`) when it completed."""
+        delay, waited = POLL_FIRST_SECONDS, 0.0
+        while True:
+            info = self.client.call(lambda sf: self._bulk(sf, sobject).get_job(job_id, True))
+            self.requests += 1
+            if info["state"] == "JobComplete":
+                return info
+            if info["state"] in ("Failed", "Aborted"):
+                raise TransientError(  # a query job may fail for Salesforce's own reasons
+                    f"Bulk API query job {job_id} ({sobject}) ended {info['state']}: "
+                    f"{info.get('errorMessage') or 'no message'}"[:500],
+                    system="salesforce",
+                )
+            if waited >= POLL_PATIENCE_SECONDS:
+                raise error_for_status(
+                    "salesforce", 504, f"Bulk API query job {job_id} still {info['state']}"
+                )
+            time.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, POLL_MAX_SECONDS)
+
+    def results(
+        self, sobject: str, job_id: str, *, locator: str | None, max_records: int
+    ) -> ResultsSet:
+        """One results set, streamed: one request."""
+
+        def get(sf: Any) -> requests.Response:
+            bulk = self._bulk(sf, sobject)
+            params: dict[str, Any] = {"maxRecords": max_records}
+            if locator:
+                params["locator"] = locator
+            response = bulk.session.request(
+                "GET",
+                bulk._construct_request_url(job_id, True) + "/results",
+                headers=bulk._get_headers(bulk.JSON_CONTENT_TYPE, CSV),
+                params=params,
+                stream=True,
+            )
+            if response.status_code >= 300:
+                response.content  # noqa: B018 - read the error body before it is classified
+                exception_handler(response)
+            return response
+
+        response = self.client.call(get)
+        self.requests += 1
+        following = response.headers.get("Sforce-Locator") or "null"
+        return ResultsSet(
+            response=response,
+            locator=None if following == "null" else following,
+            rows=int(response.headers.get("Sforce-NumberOfRecords") or 0),
+        )
