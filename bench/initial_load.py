@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sandbox  # noqa: E402
+from bench.devhost_processes import children, cpu_seconds, peak_kb  # noqa: E402
 from devhost.testing import spawn  # noqa: E402
 from scripts.localstack import app_env  # noqa: E402
 
@@ -53,37 +54,6 @@ ACTION_EVENTS = {0, 4, 5, 6, 8, 9, 11, 14, 15}  # ExecutionStarted, Task*, SubOr
 # TimerFired, EventSent (entity operation), EventRaised (entity result / external event)
 GOAL = 40  # accounts/s end to end on 2 cores (issue 25)
 RESULTS_PAGE = 50_000  # Bulk API 2.0 results set (simple-salesforce's maxRecords)
-
-
-def _peak_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used so far (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _actions(hub: Path) -> tuple[int, dict[int, int]]:
@@ -119,8 +89,8 @@ def one_run(n: int, dry: bool, path: str = "batch", rest: bool = False) -> dict[
         with spawn(ROOT, data_dir=hub, env=env, workers=2) as host:
             before_sf, before_d2c = sb.stats()["salesforce"]["total"], sb.stats()["d2c"]["total"]
             assert host.pid is not None
-            workers = _children(host.pid)
-            cpu_before = {p: _cpu_seconds(p) for p in [host.pid, *workers]}
+            workers = children(host.pid)
+            cpu_before = {p: cpu_seconds(p) for p in [host.pid, *workers]}
             own_before = time.process_time()
             started = time.perf_counter()
             answer = host.post("/api/reconciliations", json={"dryRun": dry})
@@ -130,9 +100,9 @@ def one_run(n: int, dry: bool, path: str = "batch", rest: bool = False) -> dict[
             assert status["runtimeStatus"] == "Completed", status
             report = host.get(f"/api/reconciliations/{run_id}").json()
             own_cpu = time.process_time() - own_before  # the sandbox's threads, and the polling
-            cpu = {p: _cpu_seconds(p) - cpu_before.get(p, 0.0) for p in [host.pid, *workers]}
-            host_kb = _peak_kb(host.pid)
-            worker_kb = max((_peak_kb(p) for p in _children(host.pid)), default=0)
+            cpu = {p: cpu_seconds(p) - cpu_before.get(p, 0.0) for p in [host.pid, *workers]}
+            host_kb = peak_kb(host.pid)
+            worker_kb = max((peak_kb(p) for p in children(host.pid)), default=0)
             ran = int(host.get("/admin/devhost/stats").json()["activities"])
             after = sb.stats()
         actions, by_type = _actions(hub)
