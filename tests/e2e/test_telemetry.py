@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from scripts.localstack import onboardable_accounts
+import sandbox
+from devhost.testing import run
+from scripts.localstack import APP_DIR, app_env, onboardable_accounts
 from scripts.otlp_sink import Received, Span, eventually, receiver
 from tests.support.stack import easy_auth_principal
 
@@ -311,3 +313,25 @@ def test_the_record_page_links_each_instance_to_its_trace(stack_factory):
     (instance,) = record.json()["instances"]
     assert instance["operationId"] == CALLER_TRACE == steps[0].trace_id
     assert instance["traceUrl"] == f"http://127.0.0.1:16686/trace/{CALLER_TRACE}"
+
+
+def test_a_stopped_worker_sends_what_it_had_not_exported_yet(tmp_path):
+    """With the SDK's default intervals (spans every 5 s, metrics every 60 s) nothing of a
+    short onboarding would have left the worker when the host stops: stopping flushes it."""
+    with receiver() as (endpoint, received):
+        with sandbox.run(seed=14) as sb:
+            account_id = onboardable_accounts(sb, needs_approval=False)[0]["Id"]
+            env = app_env(sb, tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
+            with run(APP_DIR, env=env, time_skipping=True) as host:
+                instance_id = host.post(f"/api/accounts/{account_id}/onboard").json()["id"]
+                status = host.wait_for(instance_id, timeout=60)
+                with received.lock:
+                    points_before_stop = len(received.points)
+        with received.lock:
+            names = {s.name for s in received.spans}
+        onboardings = received.latest("crosswalk.onboardings")
+
+    assert status["output"]["outcome"] == "synced", status
+    assert points_before_stop == 0  # the first metric export was 60 s away
+    assert {"start account_onboarding", "activity sf_write_back_d2c_ids"} <= names
+    assert _counts(onboardings, "outcome") == {"synced": 1.0}
