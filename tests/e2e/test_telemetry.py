@@ -280,7 +280,10 @@ def test_each_entity_operation_batch_is_a_span_with_the_entity_id(stack_factory)
 
     assert status["output"]["outcome"] == "synced", status
     operations = [op for s in batches for op in s.attributes["crosswalk.entity.operations"]]
-    assert operations[0] == "claim" and operations[-1] == "synced"
+    synced = operations.index("synced")
+    assert operations[0] == "claim"
+    # the change events of the saga's own writes may be noted after it (triggers/*_changes.py)
+    assert set(operations[synced + 1 :]) <= {"note_change"}
     for span in batches:
         assert span.attributes["crosswalk.entity.id"] == f"@record_sync@{account['Id']}"
         assert span.attributes["crosswalk.sf_account_id"] == account["Id"]
