@@ -9,6 +9,7 @@ and async ones on this loop, as the Python Functions worker does.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import importlib
 import inspect
@@ -16,6 +17,7 @@ import json
 import os
 import re
 import sys
+import threading
 import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -326,6 +328,16 @@ async def _main(app_dir: str) -> None:
     await _serve(Worker(app_dir), reader, out)
 
 
+def _exit_handlers(timeout: float) -> None:
+    """What a normal interpreter exit runs first: the app's atexit handlers (the OpenTelemetry
+    SDK's providers flush spans, metrics and logs there; the raw zone writes its queue), bounded
+    so that a stuck one cannot outlast the host's stop (it kills after 3 s)."""
+    runner = threading.Thread(target=atexit._run_exitfuncs, name="atexit", daemon=True)
+    runner.start()
+    runner.join(timeout)
+
+
 if __name__ == "__main__":
     asyncio.run(_main(os.path.abspath(sys.argv[1])))
+    _exit_handlers(timeout=2.5)
     os._exit(0)  # do not wait for user threads stuck in blocking calls

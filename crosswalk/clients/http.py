@@ -7,6 +7,7 @@ marked with the system, and Salesforce's `Sforce-Limit-Info` read into the allow
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from typing import Any
 
 import requests
 
-from crosswalk.telemetry import active, calling, metric
+from crosswalk.telemetry import active, calling, client_spans, metric
 
 _API_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
@@ -53,6 +54,13 @@ class _Session(requests.Session):
             used, limit = usage
             metric.salesforce_allowance(max(limit - used, 0), limit)
         return response
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Each send (each redirect hop too) in its client span (telemetry/client_spans.py)."""
+        if self.system is None or not client_spans.lean():
+            return super().send(request, **kwargs)
+        send = functools.partial(super().send, request, **kwargs)
+        return client_spans.traced_send(request, self.system, send)
 
     def _limit_info(self, response: requests.Response) -> tuple[int, int] | None:
         usage = _API_USAGE.search(response.headers.get("Sforce-Limit-Info", ""))

@@ -17,18 +17,16 @@ from __future__ import annotations
 import logging
 import threading
 from typing import Any
-from urllib.parse import urlsplit
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor
 
 from crosswalk.settings import TelemetrySettings
-from crosswalk.telemetry import correlation, instruments, tracing
+from crosswalk.telemetry import client_spans, correlation, instruments, tracing
 
 _lock = threading.Lock()
 _configured = False
-_REDACTED_SYSTEMS = frozenset({"chat"})
 _URL_ATTRIBUTES = ("url.full", "http.url")
 
 
@@ -160,10 +158,10 @@ def _sdk_providers(
 
 def _redact_secret_urls(span: Any, request: Any) -> None:
     """requests hook: a client span to a system whose URL is a secret keeps scheme and host."""
-    if correlation.current_system() in _REDACTED_SYSTEMS and span.is_recording():
-        parts = urlsplit(str(getattr(request, "url", "")))
+    system = correlation.current_system()
+    if system in client_spans.REDACTED_SYSTEMS and span.is_recording():
         for key in _URL_ATTRIBUTES:
-            span.set_attribute(key, f"{parts.scheme}://{parts.hostname}/[redacted]")
+            span.set_attribute(key, client_spans.span_url(str(getattr(request, "url", "")), system))
 
 
 def instrument_clients(tracer_provider: trace.TracerProvider | None = None) -> None:

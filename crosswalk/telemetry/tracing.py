@@ -36,6 +36,10 @@ def active() -> bool:
     return _tracer is not None
 
 
+def current_tracer() -> Tracer | None:
+    return _tracer
+
+
 def current_traceparent() -> str | None:
     """The W3C traceparent of the current span, to carry into an orchestration's input."""
     if _tracer is None:
