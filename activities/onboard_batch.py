@@ -28,7 +28,8 @@ from activities.d2c import (
 from activities.lake import put_account_snapshot
 from activities.profiles import record_failure, remove_profile, upsert_profile
 from crosswalk.errors import ActivityFailure
-from crosswalk.mapping import customer_values, plan_onboarding
+from crosswalk.field_mapping import customer_values
+from crosswalk.mapping import plan_onboarding
 from crosswalk.models import SalesforceAccount
 from crosswalk.onboard_batch import idempotency_key
 from crosswalk.onboarding import made_by_this_run, onboarded_profile

@@ -7,10 +7,11 @@ from typing import Any
 
 from activities import bp
 from crosswalk.errors import NotFound, PermanentError
-from crosswalk.mapping import adoption_fields, write_back_records
+from crosswalk.field_mapping import write_back_records
 from crosswalk.models import SalesforceAccount
 from crosswalk.people_refresh import refresh_people
 from crosswalk.services import services
+from crosswalk.signup_mapping import adoption_fields
 
 CONVERTED_LEAD = "CANNOT_UPDATE_CONVERTED_LEAD"
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from crosswalk.mapping import DERIVED_FIELDS, MAPPED_FIELDS, AccountFields, account_values
+from crosswalk.field_mapping import DERIVED_FIELDS, MAPPED_FIELDS, AccountFields, account_values
 from crosswalk.settings import FieldOwnershipSettings, System
 
 SYNCED_FIELDS = (*MAPPED_FIELDS, *DERIVED_FIELDS)

@@ -18,7 +18,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from crosswalk.mapping import account_values, plan_onboarding
+from crosswalk.field_mapping import account_values
+from crosswalk.mapping import plan_onboarding
 from crosswalk.models import (
     Customer,
     DriftClass,

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from crosswalk.mapping import EVENT_SOURCES, touched_fields
+from crosswalk.field_mapping import EVENT_SOURCES, touched_fields
 from crosswalk.models import SalesforceAccountId, SalesforceContactId, compact_utc
 from crosswalk.salesforce_ids import to_18
 from crosswalk.settings import Settings

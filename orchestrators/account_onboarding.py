@@ -16,7 +16,8 @@ from typing import Any
 import azure.durable_functions as df
 from pydantic import ValidationError
 
-from crosswalk.mapping import customer_values, plan_onboarding
+from crosswalk.field_mapping import customer_values
+from crosswalk.mapping import plan_onboarding
 from crosswalk.models import (
     ApprovalDecision,
     ApprovalReason,

@@ -21,7 +21,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from crosswalk.mapping import account_fields, customer_values, event_values, touched_fields
+from crosswalk.field_mapping import account_fields, customer_values, event_values, touched_fields
 from crosswalk.models import ProfileStatus, SalesforceAccount
 from crosswalk.ownership import SyncPlan, owned_by, plan_sync
 from crosswalk.settings import FieldOwnershipSettings, OnboardingSettings, SyncSettings, System

@@ -14,7 +14,7 @@ import azure.durable_functions as df
 from azure.durable_functions.models.Task import TaskState
 
 from crosswalk.errors import ActivityFailure
-from crosswalk.mapping import write_back_records
+from crosswalk.field_mapping import write_back_records
 from crosswalk.models import DriftClass, DriftFinding, SalesforceAccount
 from crosswalk.onboarding import OnboardingInput, onboarding_instance_id
 from crosswalk.reconcile_run import RunInput

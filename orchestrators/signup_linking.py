@@ -20,10 +20,10 @@ from typing import Any
 import azure.durable_functions as df
 
 from crosswalk.errors import ActivityFailure, ErrorKind
-from crosswalk.mapping import matchable_domain, plan_contact, plan_lead, signup_updates
 from crosswalk.models import Customer, D2CUser
 from crosswalk.ownership import owned_by
 from crosswalk.settings import FieldOwnershipSettings, SyncSettings, System, UnmatchedSignups
+from crosswalk.signup_mapping import matchable_domain, plan_contact, plan_lead, signup_updates
 from crosswalk.signup_state import SignupGrant
 from crosswalk.telemetry import metric
 from crosswalk.updates import SignupInput

@@ -51,7 +51,7 @@ log = logging.getLogger("crosswalk.events")
 TYPES = frozenset({"customer.registered", "customer.updated"})
 ERASURE_EVENT = "person.erasure_requested"
 SIGNUP_FIELDS = frozenset({"name", "phone", "marketing_consent"})
-"""Customer fields a sign-up's Contact or Lead follows (crosswalk.mapping.signup_updates)."""
+"""Customer fields a sign-up's Contact or Lead follows (crosswalk.signup_mapping.signup_updates)."""
 
 
 class _Account(BaseModel):

@@ -10,7 +10,7 @@ import sandbox
 from crosswalk.clients.salesforce import SalesforceClient
 from crosswalk.clients.salesforce_limits import collection_calls, soql_in_batches
 from crosswalk.errors import InvalidData, PermanentError, TransientError
-from crosswalk.mapping import write_back_records
+from crosswalk.field_mapping import write_back_records
 from crosswalk.settings import SalesforceSettings
 
 COLLECTIONS = "PATCH /services/data/v59.0/composite/sobjects"

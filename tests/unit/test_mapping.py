@@ -6,16 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crosswalk.mapping import (
-    adoption_fields,
-    matchable_domain,
-    plan_contact,
-    plan_lead,
-    plan_onboarding,
-    website_domain,
-)
+from crosswalk.mapping import plan_onboarding, website_domain
 from crosswalk.models import Customer, D2CUser, SalesforceAccount
 from crosswalk.settings import OnboardingSettings
+from crosswalk.signup_mapping import adoption_fields, matchable_domain, plan_contact, plan_lead
 
 SETTINGS = OnboardingSettings.model_validate({"default_currency": "EUR"})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crosswalk.mapping import (
+from crosswalk.field_mapping import (
     AccountFields,
     account_fields,
     account_values,

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from crosswalk.mapping import plan_onboarding, write_back_records
+from crosswalk.field_mapping import write_back_records
+from crosswalk.mapping import plan_onboarding
 from crosswalk.models import (
     Customer,
     DriftClass,
