@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from crosswalk.sync_state import ChangeNote, add_note
+from crosswalk.sync_changes import ChangeNote, add_note
 
 LEASE = timedelta(minutes=30)
 

@@ -24,7 +24,7 @@ from crosswalk.field_mapping import EVENT_SOURCES, touched_fields
 from crosswalk.models import SalesforceAccountId, SalesforceContactId, compact_utc
 from crosswalk.salesforce_ids import to_18
 from crosswalk.settings import Settings
-from crosswalk.sync_state import ChangeRequest
+from crosswalk.sync_changes import ChangeRequest
 
 D2C_CLIENT = "crosswalk"
 """The D2C API client Crosswalk's token belongs to: the `origin` of the changes it makes."""

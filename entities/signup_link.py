@@ -12,7 +12,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from crosswalk.signup_state import SignupState
-from crosswalk.sync_state import ChangeNote
+from crosswalk.sync_changes import ChangeNote
 from entities import bp
 
 

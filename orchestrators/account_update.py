@@ -25,7 +25,7 @@ from crosswalk.field_mapping import account_fields, customer_values, event_value
 from crosswalk.models import ProfileStatus, SalesforceAccount
 from crosswalk.ownership import SyncPlan, owned_by, plan_sync
 from crosswalk.settings import FieldOwnershipSettings, OnboardingSettings, SyncSettings, System
-from crosswalk.sync_state import ChangeRequest, UpdateGrant
+from crosswalk.sync_changes import ChangeRequest, UpdateGrant
 from crosswalk.telemetry import metric
 from crosswalk.updates import UpdateInput
 from orchestrators import bp

@@ -21,7 +21,7 @@ from crosswalk.reconcile_run import RunInput
 from crosswalk.reconciliation import Assessment, settle
 from crosswalk.rules import approval_reasons
 from crosswalk.settings import ApprovalSettings
-from crosswalk.sync_state import ChangeRequest
+from crosswalk.sync_changes import ChangeRequest
 from crosswalk.telemetry import metric
 from crosswalk.updates import UpdateInput, update_instance_id
 from orchestrators import bp

@@ -30,7 +30,7 @@ from crosswalk.models import CustomerEventData, SalesforceAccountId
 from crosswalk.ownership import SYNCED_FIELDS
 from crosswalk.services import services
 from crosswalk.settings import Settings
-from crosswalk.sync_state import ChangeRequest
+from crosswalk.sync_changes import ChangeRequest
 from crosswalk.telemetry import metric
 from crosswalk.updates import (
     D2C_CLIENT,

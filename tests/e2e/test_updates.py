@@ -14,7 +14,7 @@ import pytest
 from crosswalk.models import ProfileStatus, SalesforceAccount
 from crosswalk.rules import approval_reasons
 from crosswalk.settings import ApprovalSettings, load_settings
-from crosswalk.sync_state import ChangeRequest
+from crosswalk.sync_changes import ChangeRequest
 from crosswalk.updates import UpdateInput, sync_policy
 from scripts.localstack import WebhookSink
 from tests.e2e.sync import (

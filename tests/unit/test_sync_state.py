@@ -180,7 +180,7 @@ def test_support_can_finish_the_undo_of_the_instance_that_left_it_half_done():
 
 def test_the_update_log_is_the_same_whatever_order_client_signals_arrive_in():
     """On Azure, signals from clients (the echo notes of the change triggers) are not ordered."""
-    from crosswalk.sync_state import MAX_CHANGES, ChangeNote
+    from crosswalk.sync_changes import MAX_CHANGES, ChangeNote
 
     notes = [
         ChangeNote(at=T0 + timedelta(seconds=n), origin="salesforce", outcome="echo", note=str(n))
