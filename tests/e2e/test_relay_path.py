@@ -157,7 +157,12 @@ def test_an_expired_checkpoint_starts_a_catch_up_reconciliation_from_the_last_co
         lambda: list_instances(stack.host, "instanceIdPrefix=reconcile-relay-"),
         what="the catch-up reconciliation",
     )
-    [run_listed] = list_instances(stack.host, "instanceIdPrefix=reconcile-relay-")
+    # the run itself, not its sub-orchestrations (their ids start with the run's)
+    [run_listed] = [
+        i
+        for i in list_instances(stack.host, "instanceIdPrefix=reconcile-relay-")
+        if i["name"] == "reconciliation"
+    ]
     status = stack.host.wait_for(run_listed["instanceId"], timeout=120)
     run_input = (
         status["input"] if isinstance(status["input"], dict) else json.loads(status["input"])
