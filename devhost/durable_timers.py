@@ -29,6 +29,7 @@ class DurableTimers:
         self._time_skipping = time_skipping
         self._due: list[tuple[float, str]] = []
         self._wake = asyncio.Event()
+        self._stopped = False
         self.trigger_due: Callable[[], float | None] = lambda: None  # next timer trigger
         loop = asyncio.get_running_loop()
         clock.on_advance(lambda: loop.call_soon_threadsafe(self._wake.set))
@@ -42,8 +43,15 @@ class DurableTimers:
         for when, iid in due:
             heapq.heappush(self._due, (when, iid))
 
+    def stop(self) -> None:
+        """End `loop` even where a cancellation was swallowed on the way (see `loop`)."""
+        self._stopped = True
+        self._wake.set()
+
     async def loop(self) -> None:
-        while True:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns normally when it is
+        # cancelled in the same tick as the event is set, and this loop would then never end.
+        while not self._stopped:
             now = self.clock.now()
             while self._due and self._due[0][0] <= now:
                 _, iid = heapq.heappop(self._due)
@@ -60,4 +68,5 @@ class DurableTimers:
                     continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()

@@ -120,6 +120,7 @@ class Engine:
     async def stop(self) -> None:
         self._episodes.stopping = True
         self.entities.stop()
+        self.timers.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -151,7 +152,8 @@ class Engine:
             watchers.append(future)
             try:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(future, remaining)
+                    async with asyncio.timeout(remaining):  # not wait_for: see DurableTimers
+                        await future
             finally:  # a watcher that gave up is not kept until the instance next changes
                 if future in watchers:
                     watchers.remove(future)

@@ -235,7 +235,8 @@ class TimerTriggers:
             while (remaining := when - self.clock.now()) > 0:
                 wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), remaining)
+                    async with asyncio.timeout(remaining):  # not wait_for: see DurableTimers
+                        await wake.wait()
         finally:
             self._wakes.discard(wake)
 
