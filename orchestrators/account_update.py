@@ -205,7 +205,7 @@ def _apply(run: _Run, grant: UpdateGrant) -> Step:
     if must_read:
         raw = run.update.account
         if raw is not None and _older(raw, grant.last_modstamp):
-            raw = None  # the starter's copy predates what was applied since: read it again
+            raw = None  # the starter's copy may predate what was applied since: read it again
         if raw is None:
             read = yield from run.step(
                 "sf_read_account_fields", {"account_id": run.update.account_id}
@@ -298,7 +298,9 @@ def _apply(run: _Run, grant: UpdateGrant) -> Step:
 
 
 def _older(raw: dict[str, Any], applied: datetime | None) -> bool:
-    return applied is not None and SalesforceAccount.model_validate(raw).SystemModstamp < applied
+    """Stamped at or before what was applied: Salesforce stamps whole seconds, so a copy
+    with the applied stamp may come from an earlier write in that same second."""
+    return applied is not None and SalesforceAccount.model_validate(raw).SystemModstamp <= applied
 
 
 def _profile(run: _Run, grant: UpdateGrant, plan: SyncPlan, modstamp: datetime | None) -> Step:

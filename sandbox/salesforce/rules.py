@@ -75,7 +75,7 @@ class OrgRules:
     long_request_seconds: float = 20.0
     # Salesforce keeps audit stamps in whole seconds (docs/sandbox.md); off by default until
     # the app's replay stops treating a same-second modstamp as applied (see there)
-    whole_second_stamps: bool = False
+    whole_second_stamps: bool = True
 
 
 def check_picklists(sobject: SObjectType, values: dict[str, Any], rules: OrgRules) -> None:
