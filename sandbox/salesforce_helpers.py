@@ -84,8 +84,8 @@ class SalesforceHelpers:
         in Salesforce): restricted picklists ("Account.Industry"), State and Country/Territory
         Picklists, the standard Contact and Lead duplicate rules; and the limit on concurrent
         long-running requests (25 of 20 seconds or more; smaller in tests); and audit stamps in
-        whole seconds, as Salesforce keeps them (not an org setting: off by default until the
-        app copes, docs/sandbox.md)."""
+        whole seconds, as Salesforce keeps them (not an org setting: on by default; off gives
+        milliseconds, docs/sandbox.md)."""
         rules = self.org.dml.rules
         with self.org.store.lock:
             if restricted_picklists is not None:

@@ -73,8 +73,8 @@ class OrgRules:
     duplicate_rules: bool = False  # the standard Contact and Lead duplicate rules, active
     concurrent_long_requests: int = 25  # Production orgs and sandboxes
     long_request_seconds: float = 20.0
-    # Salesforce keeps audit stamps in whole seconds (docs/sandbox.md); off by default until
-    # the app's replay stops treating a same-second modstamp as applied (see there)
+    # Salesforce keeps audit stamps in whole seconds (docs/sandbox.md), so two writes in one
+    # second share a stamp; False gives milliseconds
     whole_second_stamps: bool = True
 
 
