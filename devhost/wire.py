@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any
+from typing import Any, BinaryIO
 
 _HEADER = struct.Struct("!I")
 RAW = "context"  # the one field carried as is
@@ -24,6 +24,16 @@ def encode(message: dict[str, Any]) -> bytes:
     else:
         body = _compact(message)
     return _HEADER.pack(len(body)) + body
+
+
+def write_all(out: BinaryIO, data: bytes) -> None:
+    """Write every byte to an unbuffered file. A raw write may take only part of its bytes
+    (a pipe write interrupted by a signal, or by a debugger's ptrace stop, returns the count
+    written so far); the rest written later by another call would split a frame in two."""
+    view = memoryview(data)
+    while view:
+        written = out.write(view)
+        view = view[written or 0 :]
 
 
 def header_size() -> int:

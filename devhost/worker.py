@@ -279,8 +279,7 @@ async def _serve(worker: Worker, reader: asyncio.StreamReader, out: Any) -> None
     def send() -> None:
         frames = b"".join(ready)
         ready.clear()
-        out.write(frames)
-        out.flush()
+        wire.write_all(out, frames)
 
     async def reply(message: dict[str, Any]) -> None:
         ready.append(wire.encode(message))

@@ -47,7 +47,7 @@ class _WorkerProcess:
 
     async def _read(self) -> None:
         assert self.proc and self.proc.stdout and self.ready
-        out = self.proc.stdout
+        out, pid = self.proc.stdout, self.proc.pid
         try:
             while True:
                 header = await out.readexactly(wire.header_size())
@@ -61,6 +61,10 @@ class _WorkerProcess:
                     future.set_result(message)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except ValueError as exc:  # not a frame: the stream is out of step and cannot recover
+            log.error("worker process %s sent an unreadable frame (%s); stopping it", pid, exc)
+            self.proc.kill()
+            await self.proc.wait()
         error = WorkerError("worker process exited")
         if not self.ready.done():
             self.ready.set_exception(error)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+from typing import Any
 
 from devhost import wire
 
@@ -31,3 +33,29 @@ def test_messages_without_a_text_context_and_odd_text_round_trip() -> None:
         {"id": 5, "context": odd},
     ):
         assert _round_trip(message) == message
+
+
+class _ShortWritesPipe(io.RawIOBase):
+    """Stands in for a pipe whose raw writes take only part of their bytes each time, as a
+    write interrupted by a signal (or a debugger's ptrace stop) does."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.taken = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data[: self.most])
+        self.taken += chunk
+        return len(chunk)
+
+
+def test_frames_written_through_short_writes_arrive_whole_and_in_order() -> None:
+    frames = b"".join(wire.encode({"id": i, "ok": True, "result": "x" * 300}) for i in (1, 2))
+    pipe = _ShortWritesPipe(most=100)
+
+    wire.write_all(pipe, frames)
+
+    assert bytes(pipe.taken) == frames
