@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import faulthandler
 import json
 import os
 import secrets
@@ -144,6 +145,7 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>`: where each thread is, on stderr
     args = _parse()
     if not _ports_free(args):
         return 2

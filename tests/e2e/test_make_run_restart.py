@@ -3,6 +3,7 @@ did before the stop, on the same ports, as devhost's task hub and the profile st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -52,6 +53,9 @@ class LocalStack:
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            # its own process group: close() stops devhost and its workers with it, so no
+            # grandchild keeps the output pipe (and the reader thread) open after the test
+            start_new_session=True,
             text=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -85,13 +89,18 @@ class LocalStack:
 
     def stop(self, signum: int) -> int:
         self.process.send_signal(signum)
-        return self.process.wait(timeout=60)
+        try:
+            return self.process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)  # run_stack.py dumps its threads' stacks
+            time.sleep(2)
+            raise AssertionError(f"the stack did not stop; its output:\n{self.text()}") from None
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
-        self._reader.join(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+        self._reader.join(timeout=10)  # ends: no process of the group holds the pipe now
         assert self.process.stdout is not None
         self.process.stdout.close()
         self.salesforce.close()
