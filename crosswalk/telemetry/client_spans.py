@@ -30,7 +30,7 @@ from opentelemetry.util.http import (
     redact_url,
 )
 
-from crosswalk.telemetry import tracing
+from crosswalk.telemetry import correlation, tracing
 
 T = TypeVar("T")
 
@@ -65,6 +65,8 @@ def traced_send(request: Any, system: str, send: Callable[[], T]) -> T:
         return send()
     method = str(request.method or "GET").upper()
     attributes: dict[str, Any] = {
+        **correlation.current(),  # at the start, so the correlation processor adds nothing
+        correlation.SYSTEM: system,
         "http.method": method,
         "http.url": span_url(str(request.url), system),
     }

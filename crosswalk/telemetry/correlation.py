@@ -1,7 +1,7 @@
 """What ties a span, a metric and a log line to one account: the correlation attributes.
 
 An activity run (or a trigger) sets them once with `correlated(...)`; every span started
-while they are set gets them (`CorrelationSpanProcessor`, so the requests / aiohttp client
+while they are set gets them (`CorrelationSpanProcessor`, so the requests client
 spans carry the account id too), and every log record gets them (`install_log_correlation`).
 They live in a context variable, so concurrent invocations on other threads never mix.
 """
@@ -70,9 +70,12 @@ class CorrelationSpanProcessor(SpanProcessor):
     """Stamps every span at its start with the correlation attributes in effect."""
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        attributes: dict[str, str] = dict(_current.get())
+        # Only what the span lacks: Crosswalk's own spans start with their correlation, and
+        # each attribute set after the start is cleaned and set again under the span's lock.
+        has = span.attributes or _NONE
+        attributes = {k: v for k, v in _current.get().items() if k not in has}
         system = _system.get()
-        if system is not None:
+        if system is not None and SYSTEM not in has:
             attributes[SYSTEM] = system
         if attributes:
             span.set_attributes(attributes)

@@ -7,9 +7,11 @@
 - both: both, through the same providers; neither: nothing is installed at all.
 
 Client spans come from the requests instrumentation (Salesforce, D2C, the chat webhook, and
-the Azure SDK's Blob and Cosmos calls, which go through requests) and the aiohttp client
-instrumentation (the Durable client's calls to the host). The chat webhook's URL is a secret,
-so its client spans keep only scheme and host.
+the Azure SDK's Blob and Cosmos calls, which go through requests). The Durable client's calls
+to the Functions host's own HTTP API (aiohttp) get none: they stay on the instance, the
+orchestration carries the caller's trace in its input, and at three calls an onboarding they
+were a fifth of its spans and of what telemetry cost (bench/onboarding.py). The chat
+webhook's URL is a secret, so its client spans keep only scheme and host.
 """
 
 from __future__ import annotations
@@ -165,24 +167,19 @@ def _redact_secret_urls(span: Any, request: Any) -> None:
 
 
 def instrument_clients(tracer_provider: trace.TracerProvider | None = None) -> None:
-    """Client spans for requests and aiohttp (the global tracer provider unless one is given)."""
-    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+    """Client spans for requests (the global tracer provider unless one is given)."""
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
     from opentelemetry.metrics import NoOpMeterProvider
 
-    # Their own duration histograms would repeat crosswalk.external.duration: spans only.
-    no_metrics = NoOpMeterProvider()
+    # Its own duration histogram would repeat crosswalk.external.duration: spans only.
     RequestsInstrumentor().instrument(
-        request_hook=_redact_secret_urls, tracer_provider=tracer_provider, meter_provider=no_metrics
-    )
-    AioHttpClientInstrumentor().instrument(
-        tracer_provider=tracer_provider, meter_provider=no_metrics
+        request_hook=_redact_secret_urls,
+        tracer_provider=tracer_provider,
+        meter_provider=NoOpMeterProvider(),
     )
 
 
 def uninstrument_clients() -> None:
-    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
     RequestsInstrumentor().uninstrument()
-    AioHttpClientInstrumentor().uninstrument()

@@ -1,7 +1,7 @@
 """Spans Crosswalk makes itself: one per activity run, and one per trigger invocation.
 
-Client spans for the calls to outside systems come from the requests / aiohttp
-instrumentations (setup.py); these spans are their parents, and carry the workflow's
+Client spans for the calls to outside systems come from Crosswalk's sessions and the
+requests instrumentation (setup.py); these spans are their parents, and carry the workflow's
 correlation (correlation.py) so every span below them does too.
 """
 
