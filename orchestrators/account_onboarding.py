@@ -38,6 +38,7 @@ from crosswalk.telemetry import metric
 from orchestrators import bp
 from orchestrators.steps import (
     RetryPolicy,
+    Run,
     Saga,
     Step,
     StepFailed,
@@ -47,8 +48,10 @@ from orchestrators.steps import (
 )
 
 
-class _Run:
+class _Run(Run):
     """What one onboarding needs at hand: the context, its input, its entity and its ledger."""
+
+    stage = "onboarding"
 
     def __init__(self, context: df.DurableOrchestrationContext, request: OnboardingInput) -> None:
         self.context = context
@@ -64,22 +67,6 @@ class _Run:
             "sf_account_id": request.account_id,
             "traceparent": request.traceparent,
         }
-
-    @property
-    def now(self) -> str:
-        return self.context.current_utc_datetime.isoformat()
-
-    def entity_op(self, operation: str, **payload: Any) -> Step:
-        body = {"instance_id": self.context.instance_id, "at": self.now, **payload}
-        return (yield self.context.call_entity(self.entity, operation, body))
-
-    def step(self, activity: str, payload: dict[str, Any]) -> Step:
-        self.context.set_custom_status(custom_status("onboarding", step=activity))
-        return (
-            yield from call_with_retry(
-                self.context, activity, payload, self.retry, subject=self.subject
-            )
-        )
 
     def key(self, step: str) -> str:
         return f"{self.context.instance_id}:{step}"
