@@ -64,6 +64,21 @@ class SignupState(BaseModel):
     def note(self, note: ChangeNote) -> None:
         add_note(self.changes, note)
 
+    def _note_d2c(
+        self, at: datetime, outcome: str, note: str | None, instance_id: str, version: int | None
+    ) -> None:
+        """A line of the log about this sign-up's own D2C edit (a refusal, a result)."""
+        self.note(
+            ChangeNote(
+                at=at,
+                origin="d2c",
+                outcome=outcome,
+                note=note,
+                instance_id=instance_id,
+                version=version,
+            )
+        )
+
     def claim(
         self,
         instance_id: str,
@@ -76,16 +91,7 @@ class SignupState(BaseModel):
         version = int(customer["version"])
 
         def refuse(outcome: str, reason: str) -> SignupGrant:
-            self.note(
-                ChangeNote(
-                    at=at,
-                    origin="d2c",
-                    outcome=outcome,
-                    note=reason,
-                    instance_id=instance_id,
-                    version=version,
-                )
-            )
+            self._note_d2c(at, outcome, reason, instance_id, version)
             return SignupGrant(go=False, outcome=outcome, reason=reason)
 
         held = (
@@ -153,16 +159,7 @@ class SignupState(BaseModel):
         self.last_error = error
         if version is not None and (self.version is None or version > self.version):
             self.version = version
-        self.note(
-            ChangeNote(
-                at=at,
-                origin="d2c",
-                outcome=outcome,
-                note=note,
-                instance_id=instance_id,
-                version=version,
-            )
-        )
+        self._note_d2c(at, outcome, note, instance_id, version)
         self.holder = self.held_since = None
         pending, fields = self.pending, self.pending_fields
         self.pending, self.pending_fields = None, []

@@ -23,7 +23,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from crosswalk.field_mapping import EVENT_SOURCES, touched_fields
 from crosswalk.models import SalesforceAccountId, SalesforceContactId, compact_utc
 from crosswalk.salesforce_ids import to_18
-from crosswalk.settings import Settings
+from crosswalk.settings import SalesforceSettings, Settings
 from crosswalk.sync_changes import ChangeRequest
 
 D2C_CLIENT = "crosswalk"
@@ -151,6 +151,16 @@ def own_salesforce_change(
         except ValueError:
             return False
     return False
+
+
+def own_change_event(header: Any, salesforce: SalesforceSettings) -> bool:
+    """`own_salesforce_change` for a change event's header, by this app's Salesforce settings."""
+    return own_salesforce_change(
+        header.changeOrigin,
+        header.commitUser,
+        client_name=salesforce.client_name,
+        integration_user_id=salesforce.integration_user_id,
+    )
 
 
 def account_change(

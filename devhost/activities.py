@@ -18,14 +18,14 @@ from typing import Any
 from devhost import failures, http_activity
 from devhost.history import Event, EventType, event
 from devhost.limits import PayloadTooLarge, check_message
-from devhost.parts import HostParts
+from devhost.parts import HostComponent, HostParts
 from devhost.rows import ActivityRow
 from devhost.workers import WorkerError
 
 log = logging.getLogger("devhost")
 
 
-class Activities:
+class Activities(HostComponent):
     def __init__(
         self,
         parts: HostParts,
@@ -34,13 +34,7 @@ class Activities:
         spawn: Callable[[Any], None],
         schedule: Callable[[str], None],
     ) -> None:
-        self.store = parts.store
-        self.commits = parts.commits
-        self.pool = parts.pool
-        self.index = parts.index
-        self.clock = parts.clock
-        self.options = parts.options
-        self.stats = parts.stats
+        super().__init__(parts)
         self._slots = asyncio.Semaphore(limit)
         self._spawn = spawn
         self._schedule = schedule  # the orchestration an activity answered runs next

@@ -20,7 +20,7 @@ from typing import Any
 
 from devhost.history import EventType, event
 from devhost.keyed_runs import KeyedRuns
-from devhost.parts import HostParts
+from devhost.parts import HostComponent, HostParts
 from devhost.replay import AS_AZURE
 from devhost.rows import EntityRow
 
@@ -59,7 +59,7 @@ def client_input(body: bytes, content_type: str) -> str | None:
     return json.dumps(text)
 
 
-class EntityDispatcher:
+class EntityDispatcher(HostComponent):
     """Runs entity batches; `deliver` wakes orchestrations that receive call responses."""
 
     def __init__(
@@ -69,10 +69,7 @@ class EntityDispatcher:
         spawn: Callable[[Any], None],
         deliver: Callable[[set[str]], None],
     ) -> None:
-        self.store = parts.store
-        self.pool = parts.pool
-        self.index = parts.index
-        self.clock = parts.clock
+        super().__init__(parts)
         self._deliver = deliver
         self.reorder_client_signals = parts.options.reorder_client_signals
         self._batches = KeyedRuns(self._drain, spawn=spawn, limit=64, what="entity batch")

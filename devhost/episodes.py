@@ -22,13 +22,13 @@ from devhost.actions import Outbox, schedule_work
 from devhost.history import Event, EventType, event
 from devhost.limits import PayloadTooLarge, check_custom_status, check_message
 from devhost.orchestrator_actions import CONTINUE_AS_NEW, top_level
-from devhost.parts import HostParts
+from devhost.parts import HostComponent, HostParts
 from devhost.rows import TERMINAL, Instance
 
 log = logging.getLogger("devhost")
 
 
-class Episodes:
+class Episodes(HostComponent):
     """`run(iid)` is one episode; `commit` starts what it queued, `again` asks for one more
     episode of the same instance after this one, `changed` tells status watchers."""
 
@@ -40,13 +40,7 @@ class Episodes:
         commit: Callable[[Outbox], None],
         again: Callable[[str], None],
     ) -> None:
-        self.store = parts.store
-        self.commits = parts.commits
-        self.pool = parts.pool
-        self.index = parts.index
-        self.clock = parts.clock
-        self.options = parts.options
-        self.stats = parts.stats
+        super().__init__(parts)
         self._changed = changed
         self._commit = commit
         self._again = again

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 
 from devhost.history import Event, EventType, event
-from devhost.parts import HostParts
+from devhost.parts import HostComponent, HostParts
 from devhost.rewind import NotRewindable, rewind_instance
 from devhost.rows import ACTIVE, TERMINAL, Instance
 from devhost.store import Store
@@ -85,7 +85,7 @@ def create(store: Store, inst: Instance, now: float) -> None:
     store.add_message(inst.id, started_event(inst, now), inst.execution_id)
 
 
-class Instances:
+class Instances(HostComponent):
     """What the HTTP API and the SDK client ask of instances; `changed` tells status
     watchers, `schedule` runs an episode, `add_timer` wakes an instance later."""
 
@@ -97,10 +97,7 @@ class Instances:
         schedule: Callable[[str], None],
         add_timer: Callable[[float, str], None],
     ) -> None:
-        self.store = parts.store
-        self.index = parts.index
-        self.clock = parts.clock
-        self.options = parts.options
+        super().__init__(parts)
         self._changed = changed
         self._schedule = schedule
         self._add_timer = add_timer

@@ -25,3 +25,17 @@ class HostParts:
     clock: Clock
     options: HostOptions
     stats: Stats
+
+
+class HostComponent:
+    """A component of the host's dispatch (episodes, activities, entities, instances): the
+    shared parts are its own attributes, taken here once, so its code says `self.store`."""
+
+    def __init__(self, parts: HostParts) -> None:
+        self.store = parts.store
+        self.commits = parts.commits
+        self.pool = parts.pool
+        self.index = parts.index
+        self.clock = parts.clock
+        self.options = parts.options
+        self.stats = parts.stats

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ import azure.durable_functions as df
 from pydantic import ValidationError
 
 from crosswalk.field_mapping import customer_values
-from crosswalk.mapping import plan_onboarding
+from crosswalk.mapping import OnboardingPlan, plan_onboarding
 from crosswalk.models import (
     ApprovalDecision,
     ApprovalReason,
@@ -38,6 +39,7 @@ from crosswalk.telemetry import metric
 from orchestrators import bp
 from orchestrators.steps import (
     RetryPolicy,
+    Run,
     Saga,
     Step,
     StepFailed,
@@ -47,8 +49,10 @@ from orchestrators.steps import (
 )
 
 
-class _Run:
+class _Run(Run):
     """What one onboarding needs at hand: the context, its input, its entity and its ledger."""
+
+    stage = "onboarding"
 
     def __init__(self, context: df.DurableOrchestrationContext, request: OnboardingInput) -> None:
         self.context = context
@@ -64,22 +68,6 @@ class _Run:
             "sf_account_id": request.account_id,
             "traceparent": request.traceparent,
         }
-
-    @property
-    def now(self) -> str:
-        return self.context.current_utc_datetime.isoformat()
-
-    def entity_op(self, operation: str, **payload: Any) -> Step:
-        body = {"instance_id": self.context.instance_id, "at": self.now, **payload}
-        return (yield self.context.call_entity(self.entity, operation, body))
-
-    def step(self, activity: str, payload: dict[str, Any]) -> Step:
-        self.context.set_custom_status(custom_status("onboarding", step=activity))
-        return (
-            yield from call_with_retry(
-                self.context, activity, payload, self.retry, subject=self.subject
-            )
-        )
 
     def key(self, step: str) -> str:
         return f"{self.context.instance_id}:{step}"
@@ -105,26 +93,40 @@ def _claimed(run: _Run) -> Step:
         return (yield from _undo(run, failed.as_dict()))
 
 
-def _onboard(run: _Run) -> Step:
-    context, request = run.context, run.request
-    if request.account is not None:  # the starter read it already (HTTP, reconciliation)
-        raw = request.account
-    else:
-        raw = yield from run.step("sf_read_account", {"account_id": request.account_id})
+@dataclass(frozen=True, slots=True)
+class _Assessed:
+    """An Account fit to onboard: as read, validated, planned, and what needs approval."""
+
+    raw: dict[str, Any]
+    account: SalesforceAccount
+    plan: OnboardingPlan
+    reasons: list[ApprovalReason]
+
+
+def _assess(run: _Run, raw: dict[str, Any] | None) -> Step:
+    """Read (unless given), qualify, plan, name what needs approval; or end the run (a dict)."""
+    if raw is None:
+        raw = yield from run.step("sf_read_account", {"account_id": run.request.account_id})
     account = SalesforceAccount.model_validate(raw)
     run.account_name = account.Name
-
     if not qualifies_for_onboarding(account, run.onboarding):
         return (yield from _not_qualified(run, account))
-
     plan = plan_onboarding(account, run.onboarding)
     if not plan.ok:
         return (yield from _invalid(run, account, plan))
+    return _Assessed(raw, account, plan, approval_reasons(account, run.approval))
 
-    reasons = approval_reasons(account, run.approval)
+
+def _onboard(run: _Run) -> Step:
+    context, request = run.context, run.request
+    assessed = yield from _assess(run, request.account)  # the starter's read (HTTP, reconciliation)
+    if not isinstance(assessed, _Assessed):
+        return assessed
+
     decision: ApprovalDecision | None = None
     approved: set[ApprovalReason] = set()
-    while not set(reasons) <= approved:  # some reason nobody has approved yet
+    while not set(assessed.reasons) <= approved:  # some reason nobody has approved yet
+        reasons = assessed.reasons
         changed = [r for r in reasons if r not in approved] if approved else []
         decision = yield from _await_approval(run, reasons, changed)
         if decision is None or decision.decision is ApprovalVerdict.REJECT:
@@ -141,15 +143,10 @@ def _onboard(run: _Run) -> Step:
             return {"outcome": "rejected", "reason": why}
         approved = set(reasons)
         # The read before the wait may be days old: decide again on what Salesforce has now.
-        raw = yield from run.step("sf_read_account", {"account_id": request.account_id})
-        account = SalesforceAccount.model_validate(raw)
-        run.account_name = account.Name
-        if not qualifies_for_onboarding(account, run.onboarding):
-            return (yield from _not_qualified(run, account))
-        plan = plan_onboarding(account, run.onboarding)
-        if not plan.ok:
-            return (yield from _invalid(run, account, plan))
-        reasons = approval_reasons(account, run.approval)
+        assessed = yield from _assess(run, None)
+        if not isinstance(assessed, _Assessed):
+            return assessed
+    raw, account, plan = assessed.raw, assessed.account, assessed.plan
 
     snapshot = yield from run.step("lake_put_account_snapshot", {"account": raw})
 
@@ -232,7 +229,7 @@ def _onboard(run: _Run) -> Step:
     }
 
 
-def _invalid(run: _Run, account: SalesforceAccount, plan: Any) -> Step:
+def _invalid(run: _Run, account: SalesforceAccount, plan: OnboardingPlan) -> Step:
     """The Account cannot be mapped: the record fails with each problem named."""
     problems = [str(p) for p in plan.problems]
     error = {

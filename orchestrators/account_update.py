@@ -31,9 +31,9 @@ from crosswalk.updates import UpdateInput
 from orchestrators import bp
 from orchestrators.steps import (
     RetryPolicy,
+    Run,
     Step,
     StepFailed,
-    call_with_retry,
     count,
     custom_status,
 )
@@ -51,7 +51,9 @@ reconciliation."""
 MAX_CONFLICTS = 3
 
 
-class _Run:
+class _Run(Run):
+    stage = "updating"
+
     def __init__(self, context: df.DurableOrchestrationContext, update: UpdateInput) -> None:
         self.context = context
         self.update = update
@@ -61,26 +63,12 @@ class _Run:
         self.ownership = FieldOwnershipSettings.from_policy(policy.get("ownership", {}))
         self.sync = SyncSettings.from_policy(policy.get("sync", {}))
         self.onboarding = OnboardingSettings.from_policy(policy.get("onboarding", {}))
-
-    @property
-    def now(self) -> str:
-        return self.context.current_utc_datetime.isoformat()
-
-    def entity_op(self, operation: str, **payload: Any) -> Step:
-        body = {"instance_id": self.context.instance_id, "at": self.now, **payload}
-        return (yield self.context.call_entity(self.entity, operation, body))
+        self.subject = {"sf_account_id": update.account_id}
 
     def begin(self) -> Step:
         request = self.update.request.model_dump(mode="json")
         return UpdateGrant.model_validate(
             (yield from self.entity_op("update_begin", request=request))
-        )
-
-    def step(self, activity: str, payload: dict[str, Any]) -> Step:
-        self.context.set_custom_status(custom_status("updating", step=activity))
-        subject = {"sf_account_id": self.update.account_id}
-        return (
-            yield from call_with_retry(self.context, activity, payload, self.retry, subject=subject)
         )
 
     def log(self, message: str, *args: Any) -> None:

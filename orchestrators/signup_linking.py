@@ -31,9 +31,9 @@ from crosswalk.whole_profile import signup_person, storefront_consent
 from orchestrators import bp
 from orchestrators.steps import (
     RetryPolicy,
+    Run,
     Step,
     StepFailed,
-    call_with_retry,
     count,
     custom_status,
 )
@@ -42,7 +42,9 @@ MAX_CONFLICTS = 3
 USER_ID = "D2C_User_Id__c"
 
 
-class _Run:
+class _Run(Run):
+    stage = "linking"
+
     def __init__(self, context: df.DurableOrchestrationContext, signup: SignupInput) -> None:
         self.context = context
         self.signup = signup
@@ -51,21 +53,7 @@ class _Run:
         self.retry = RetryPolicy.from_input(signup.policy.get("retry"))
         self.ownership = FieldOwnershipSettings.from_policy(signup.policy.get("ownership", {}))
         self.sync = SyncSettings.from_policy(signup.policy.get("sync", {}))
-
-    def entity_op(self, operation: str, **payload: Any) -> Step:
-        body = {
-            "instance_id": self.context.instance_id,
-            "at": self.context.current_utc_datetime.isoformat(),
-            **payload,
-        }
-        return (yield self.context.call_entity(self.entity, operation, body))
-
-    def step(self, activity: str, payload: dict[str, Any]) -> Step:
-        self.context.set_custom_status(custom_status("linking", step=activity))
-        subject = {"d2c_customer_id": self.customer.id}
-        return (
-            yield from call_with_retry(self.context, activity, payload, self.retry, subject=subject)
-        )
+        self.subject = {"d2c_customer_id": self.customer.id}
 
 
 @bp.orchestration_trigger(context_name="context")

@@ -188,6 +188,37 @@ class Saga:
         }
 
 
+class Run:
+    """What a workflow run has at hand: its context, its record's entity, its retry policy.
+
+    Subclasses set these in `__init__`, with `stage` (the custom status while a step runs) and
+    `subject` (what the steps' spans and logs are about). Entity operations carry the instance
+    id and the orchestration's own clock, so a replay sends the same bodies.
+    """
+
+    stage = "running"
+    context: df.DurableOrchestrationContext
+    entity: df.EntityId
+    retry: RetryPolicy
+    subject: dict[str, Any]
+
+    @property
+    def now(self) -> str:
+        return self.context.current_utc_datetime.isoformat()
+
+    def entity_op(self, operation: str, **payload: Any) -> Step:
+        body = {"instance_id": self.context.instance_id, "at": self.now, **payload}
+        return (yield self.context.call_entity(self.entity, operation, body))
+
+    def step(self, activity: str, payload: dict[str, Any]) -> Step:
+        self.context.set_custom_status(custom_status(self.stage, step=activity))
+        return (
+            yield from call_with_retry(
+                self.context, activity, payload, self.retry, subject=self.subject
+            )
+        )
+
+
 def custom_status(
     stage: str,
     *,

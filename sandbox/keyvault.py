@@ -25,7 +25,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 from aiohttp import web
 
 from .entra.directory import Directory
@@ -172,23 +171,12 @@ class KeyVaultStandIn:
         )
 
     # -- vault ------------------------------------------------------------------------------
-    def _caller(self, request: web.Request) -> str | None:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None
-        keys = {k["kid"]: k for k in self.directory.jwks()["keys"]}
-        try:
-            kid = jwt.get_unverified_header(token).get("kid")
-            key = jwt.PyJWK(keys[kid]).key
-            claims = jwt.decode(token, key, algorithms=["RS256"], audience=self.resource)
-        except (KeyError, jwt.PyJWTError):
-            return None
-        return str(claims.get("oid") or "")
-
     async def _vault_handler(self, request: web.Request) -> web.Response:
         if request.query.get("api-version") not in API_VERSIONS:
             return _error(400, "BadParameter", "The api-version is missing or not supported.")
-        caller = self._caller(request)
+        caller = self.directory.bearer_caller(
+            request.headers.get("Authorization", ""), self.resource
+        )
         if caller is None:
             challenge = (
                 f'Bearer authorization="{self.directory.authority}/{self.directory.tenant_id}", '

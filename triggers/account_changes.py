@@ -22,7 +22,7 @@ from crosswalk.sync_state import SyncStatus
 from crosswalk.updates import (
     ECHO_NOTE,
     account_change,
-    own_salesforce_change,
+    own_change_event,
     update_input,
     update_instance_id,
 )
@@ -45,12 +45,7 @@ async def route_account_change(
 ) -> None:
     if header.entityName != "Account":
         return
-    own = own_salesforce_change(
-        header.changeOrigin,
-        header.commitUser,
-        client_name=settings.salesforce.client_name,
-        integration_user_id=settings.salesforce.integration_user_id,
-    )
+    own = own_change_event(header, settings.salesforce)
     request = account_change(header.changeType, header.changedFields, modstamp, payload)
     key = f"{header.transactionKey}:{header.sequenceNumber}" if header.transactionKey else None
     for account_id in account_ids:

@@ -21,7 +21,7 @@ import azure.durable_functions as df
 from crosswalk.clients.durable import start_once
 from crosswalk.models import compact_utc
 from crosswalk.settings import Settings
-from crosswalk.updates import CONTACT_PREFIX, ContactChangeInput, own_salesforce_change
+from crosswalk.updates import CONTACT_PREFIX, ContactChangeInput, own_change_event
 
 log = logging.getLogger("crosswalk.events")
 
@@ -69,12 +69,7 @@ async def route_contact_change(
     modstamp: datetime,
 ) -> str | None:
     """Start `contact_change` for this event unless it is an echo or touches no person."""
-    own = own_salesforce_change(
-        header.changeOrigin,
-        header.commitUser,
-        client_name=settings.salesforce.client_name,
-        integration_user_id=settings.salesforce.integration_user_id,
-    )
+    own = own_change_event(header, settings.salesforce)
     if own or not concerns_people(header):
         why = "echo of our own change" if own else "no field of a person changed"
         log.info("event %s: Contact %s %s: %s", event_id, header.changeType, header.recordIds, why)

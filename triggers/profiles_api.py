@@ -70,14 +70,8 @@ async def profile_by_key(req: func.HttpRequest) -> func.HttpResponse:
     except TokenRejected as exc:
         return _rejected(exc)
     key = req.route_params.get("key", "")
-    try:
-        text, etag = await asyncio.to_thread(_read_view, key)  # one thread hop for the reads
-    except lookup.BadKey as exc:
-        raise BadRequest([{"field": "key", "message": str(exc)}]) from None
-    except lookup.NoRecord as exc:
-        raise HttpError(404, "not_found", str(exc)) from None
-    except lookup.Ambiguous as exc:
-        raise HttpError(409, "ambiguous", str(exc)) from None
+    # one thread hop for the reads; a bad, unknown or ambiguous key: triggers.responses
+    text, etag = await asyncio.to_thread(_read_view, key)
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if matches_if_none_match(req.headers.get("if-none-match"), etag):
         return func.HttpResponse(status_code=304, headers=headers)

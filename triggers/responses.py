@@ -26,6 +26,7 @@ from crosswalk.errors import (
     NotFound,
     TransientError,
 )
+from crosswalk.support import lookup
 
 log = logging.getLogger("crosswalk.http")
 M = TypeVar("M", bound=BaseModel)
@@ -134,6 +135,11 @@ def _upstream(exc: IntegrationError) -> ErrorInfo:
     return ErrorInfo(status, f"{exc.system}_{exc.kind}", exc.detail)
 
 
+def _bad_key(exc: lookup.BadKey) -> ErrorInfo:
+    fields = [{"field": "key", "message": str(exc)}]
+    return ErrorInfo(400, "invalid_request", "the request is invalid", fields)
+
+
 def _configuration(exc: ConfigurationError) -> ErrorInfo:
     log.error("configuration error: %s", exc)
     return ErrorInfo(500, "configuration", str(exc))
@@ -145,6 +151,10 @@ HANDLERS: dict[type[BaseException], Callable[[Any], ErrorInfo]] = {
     HttpError: _http_error,
     IntegrationError: _upstream,
     ConfigurationError: _configuration,
+    # a lookup by key (support's records, the profile API): what the key named
+    lookup.BadKey: _bad_key,
+    lookup.NoRecord: lambda exc: ErrorInfo(404, "not_found", str(exc)),
+    lookup.Ambiguous: lambda exc: ErrorInfo(409, "ambiguous", str(exc)),
 }
 UNEXPECTED = ErrorInfo(500, "internal", "unexpected error; see the host log")
 

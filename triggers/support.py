@@ -45,20 +45,13 @@ async def support_record(
     principal = authorize(req, ANY_ROLE)
     key = req.route_params.get("key", "")
     svc = services()
-    try:
-        resolved = await asyncio.to_thread(
-            lookup.resolve,
-            key,
-            by_d2c_customer=svc.profiles.find_by_d2c_customer,
-            by_email=svc.profiles.find_by_email,
-            d2c_external_ref=_d2c_external_ref,
-        )
-    except lookup.BadKey as exc:
-        raise BadRequest([{"field": "key", "message": str(exc)}]) from None
-    except lookup.NoRecord as exc:
-        raise HttpError(404, "not_found", str(exc)) from None
-    except lookup.Ambiguous as exc:
-        raise HttpError(409, "ambiguous", str(exc)) from None
+    resolved = await asyncio.to_thread(  # an unknown, bad or ambiguous key: triggers.responses
+        lookup.resolve,
+        key,
+        by_d2c_customer=svc.profiles.find_by_d2c_customer,
+        by_email=svc.profiles.find_by_email,
+        d2c_external_ref=_d2c_external_ref,
+    )
     async with DurableGateway(client) as gateway:
         record = await views.record_view(sources(gateway), resolved.account_id)
     if record is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +60,45 @@ def to_csv(records: Sequence[Mapping[str, Any]]) -> str:
     return out.getvalue()
 
 
+def job_api(sf: Any, sobject: str) -> Any:
+    """simple-salesforce's Bulk API 2.0 job calls for one sObject (`sf.bulk2.<sobject>`)."""
+    return getattr(sf.bulk2, sobject)._client
+
+
+def finished_job(
+    client: SalesforceClient,
+    sobject: str,
+    job_id: str,
+    *,
+    query: bool,
+    what: str,
+    patience: float,
+    counted: Callable[[], None],
+) -> dict[str, Any]:
+    """Poll a job until it ends (Salesforce takes seconds to minutes); its info once complete.
+
+    Failed or Aborted is a TransientError (Salesforce's own reasons; a later run may do), still
+    running after `patience` seconds a 504; `what` names the job in both. `counted` is told of
+    every request.
+    """
+    delay, waited = POLL_FIRST_SECONDS, 0.0
+    while True:
+        info = client.call(lambda sf: job_api(sf, sobject).get_job(job_id, query))
+        counted()
+        if info["state"] == "JobComplete":
+            return info
+        if info["state"] in ("Failed", "Aborted"):
+            raise TransientError(
+                f"{what} ended {info['state']}: {info.get('errorMessage') or 'no message'}"[:500],
+                system="salesforce",
+            )
+        if waited >= patience:
+            raise error_for_status("salesforce", 504, f"{what} still {info['state']}")
+        time.sleep(delay)
+        waited += delay
+        delay = min(delay * 2, POLL_MAX_SECONDS)
+
+
 def _refusal(row: Mapping[str, str]) -> dict[str, str]:
     """`sf__Error` reads `CODE:message:fields --`."""
     error = row.get("sf__Error") or ""
@@ -85,46 +124,33 @@ class BulkIngest:
     def _job(
         self, sobject: str, operation: str, rows: Sequence[Mapping[str, Any]], out: IngestOutcome
     ) -> None:
-        def bulk(sf: Any) -> Any:
-            return getattr(sf.bulk2, sobject)._client
-
-        job = self.client.call(lambda sf: bulk(sf).create_job(operation))
+        job = self.client.call(lambda sf: job_api(sf, sobject).create_job(operation))
         job_id = job["id"]
         out.jobs.append(job_id)
         data = to_csv(rows)
-        self.client.call(lambda sf: bulk(sf).upload_job_data(job_id, data))
-        self.client.call(lambda sf: bulk(sf).close_job(job_id))
+        self.client.call(lambda sf: job_api(sf, sobject).upload_job_data(job_id, data))
+        self.client.call(lambda sf: job_api(sf, sobject).close_job(job_id))
         out.requests += 3
-        info = self._finished(sobject, job_id, out)
-        if info["state"] != "JobComplete":
-            raise TransientError(
-                f"Bulk API job {job_id} ({sobject} {operation}) ended {info['state']}: "
-                f"{info.get('errorMessage') or 'no message'}"[:500],
-                system="salesforce",
-            )
+
+        def counted() -> None:
+            out.requests += 1
+
+        info = finished_job(
+            self.client,
+            sobject,
+            job_id,
+            query=False,
+            what=f"Bulk API job {job_id} ({sobject} {operation})",
+            patience=POLL_PATIENCE_SECONDS,
+            counted=counted,
+        )
         refused: list[dict[str, str]] = []
         if int(info.get("numberRecordsFailed") or 0):
-            text = self.client.call(lambda sf: bulk(sf).get_ingest_results(job_id, "failedResults"))
+            text = self.client.call(
+                lambda sf: job_api(sf, sobject).get_ingest_results(job_id, "failedResults")
+            )
             out.requests += 1
             refused = [_refusal(r) for r in csv.DictReader(io.StringIO(text, newline=""))]
         refused_ids = {r["id"] for r in refused}
         out.refused.extend(refused)
         out.written.extend(str(r["Id"]) for r in rows if str(r["Id"]) not in refused_ids)
-
-    def _finished(self, sobject: str, job_id: str, out: IngestOutcome) -> dict[str, Any]:
-        """Poll the job until it ends (Salesforce takes seconds to minutes)."""
-        delay, waited = POLL_FIRST_SECONDS, 0.0
-        while True:
-            info = self.client.call(
-                lambda sf: getattr(sf.bulk2, sobject)._client.get_job(job_id, False)
-            )
-            out.requests += 1
-            if info["state"] in ("JobComplete", "Failed", "Aborted"):
-                return info
-            if waited >= POLL_PATIENCE_SECONDS:
-                raise error_for_status(
-                    "salesforce", 504, f"Bulk API job {job_id} still {info['state']}"
-                )
-            time.sleep(delay)
-            waited += delay
-            delay = min(delay * 2, POLL_MAX_SECONDS)

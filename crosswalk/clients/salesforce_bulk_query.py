@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +23,8 @@ import requests
 from simple_salesforce.util import exception_handler
 
 from crosswalk.clients.salesforce import SalesforceClient
-from crosswalk.clients.salesforce_bulk import POLL_FIRST_SECONDS, POLL_MAX_SECONDS
-from crosswalk.errors import PermanentError, TransientError, error_for_status
+from crosswalk.clients.salesforce_bulk import finished_job, job_api
+from crosswalk.errors import PermanentError, TransientError
 
 POLL_PATIENCE_SECONDS = 1800.0  # a large query job may take many minutes in a real org
 CSV = "text/csv"
@@ -87,38 +86,27 @@ class BulkQuery:
         self.client = client
         self.requests = 0
 
-    @staticmethod
-    def _bulk(sf: Any, sobject: str) -> Any:
-        return getattr(sf.bulk2, sobject)._client
-
     def start(self, sobject: str, soql: str, *, include_deleted: bool = False) -> str:
         """Create a query job (`queryAll` with deleted and archived rows); returns its id."""
         operation = "queryAll" if include_deleted else "query"
-        job = self.client.call(lambda sf: self._bulk(sf, sobject).create_job(operation, soql))
+        job = self.client.call(lambda sf: job_api(sf, sobject).create_job(operation, soql))
         self.requests += 1
         return str(job["id"])
 
     def wait(self, sobject: str, job_id: str) -> dict[str, Any]:
         """Poll until the job ends; its info (`numberRecordsProcessed`) when it completed."""
-        delay, waited = POLL_FIRST_SECONDS, 0.0
-        while True:
-            info = self.client.call(lambda sf: self._bulk(sf, sobject).get_job(job_id, True))
-            self.requests += 1
-            if info["state"] == "JobComplete":
-                return info
-            if info["state"] in ("Failed", "Aborted"):
-                raise TransientError(  # a query job may fail for Salesforce's own reasons
-                    f"Bulk API query job {job_id} ({sobject}) ended {info['state']}: "
-                    f"{info.get('errorMessage') or 'no message'}"[:500],
-                    system="salesforce",
-                )
-            if waited >= POLL_PATIENCE_SECONDS:
-                raise error_for_status(
-                    "salesforce", 504, f"Bulk API query job {job_id} still {info['state']}"
-                )
-            time.sleep(delay)
-            waited += delay
-            delay = min(delay * 2, POLL_MAX_SECONDS)
+        return finished_job(
+            self.client,
+            sobject,
+            job_id,
+            query=True,
+            what=f"Bulk API query job {job_id} ({sobject})",
+            patience=POLL_PATIENCE_SECONDS,
+            counted=self._counted,
+        )
+
+    def _counted(self) -> None:
+        self.requests += 1
 
     def results(
         self, sobject: str, job_id: str, *, locator: str | None, max_records: int
@@ -126,7 +114,7 @@ class BulkQuery:
         """One results set, streamed: one request."""
 
         def get(sf: Any) -> requests.Response:
-            bulk = self._bulk(sf, sobject)
+            bulk = job_api(sf, sobject)
             params: dict[str, Any] = {"maxRecords": max_records}
             if locator:
                 params["locator"] = locator

@@ -109,17 +109,11 @@ def address_fields(fields: Mapping[str, Any], picklists: bool) -> dict[str, Any]
     if not picklists:
         return out
     for prefix in _ADDRESS_PREFIXES:
-        country, state = f"{prefix}Country", f"{prefix}State"
-        if country in out:
-            value = out.pop(country)
-            if value is None or _COUNTRY_CODE.match(str(value)):
-                out[f"{country}Code"] = value
-            else:
-                out[country] = value
-        if state in out:
-            value = out.pop(state)
-            if value is None or _STATE_CODE.match(str(value)):
-                out[f"{state}Code"] = value
-            else:
-                out[state] = value
+        for name, code in ((f"{prefix}Country", _COUNTRY_CODE), (f"{prefix}State", _STATE_CODE)):
+            if name in out:
+                value = out.pop(name)
+                if value is None or code.match(str(value)):
+                    out[f"{name}Code"] = value
+                else:
+                    out[name] = value
     return out

@@ -28,7 +28,7 @@ from arro3.core import Array, DataType, Field, Schema, Table
 from deltalake import CommitProperties, QueryBuilder, write_deltalake
 
 from crosswalk.errors import ConfigurationError
-from crosswalk.lake.curated_people import DeltaAt, PeopleTable, micros
+from crosswalk.lake.curated_people import TIMESTAMP, DeltaAt, PeopleTable, text, times
 from crosswalk.models import UnifiedProfile
 from crosswalk.profiles.base import ProfileStore, account_key, chunks
 from crosswalk.settings import LakeKind, LakeSettings
@@ -37,7 +37,6 @@ PARTITION_BY = ["status"]
 _TEXT = ("name", "d2c_customer_id", "d2c_primary_user_id", "primary_email", "email_domain")
 _TIMES = ("last_modstamp", "updated_at", "changed_at")
 _JSON = ("approval", "failure")
-_TS = DataType.timestamp("us", tz="UTC")
 _READ_CHUNK = 1000  # profiles per store round trip
 _DELETE_CHUNK = 500  # ids per DELETE predicate
 
@@ -47,10 +46,10 @@ SCHEMA = Schema(
         Field("status", DataType.string(), nullable=False),
         *(Field(name, DataType.string(), nullable=True) for name in _TEXT),
         Field("country", DataType.string(), nullable=True),
-        *(Field(name, _TS, nullable=True) for name in _TIMES),
+        *(Field(name, TIMESTAMP, nullable=True) for name in _TIMES),
         *(Field(name, DataType.string(), nullable=True) for name in _JSON),
         Field("etag", DataType.string(), nullable=False),
-        Field("refreshed_at", _TS, nullable=False),
+        Field("refreshed_at", TIMESTAMP, nullable=False),
     ]
 )
 COLUMNS = [field.name for field in SCHEMA]
@@ -67,29 +66,21 @@ class RefreshResult:
     people: int = 0  # person rows written
 
 
-def _times(values: Sequence[datetime | None]) -> Array:
-    return Array([micros(value) for value in values], DataType.int64()).cast(_TS)
-
-
-def _text(values: Sequence[str | None]) -> Array:
-    return Array(list(values), DataType.string())
-
-
 def to_table(profiles: Sequence[UnifiedProfile], refreshed_at: datetime) -> Table:
     """The profiles as Arrow rows in the table's schema."""
     dumped = [profile.model_dump(mode="json") for profile in profiles]
     columns: dict[str, Array] = {
-        "sf_account_id": _text([p.sf_account_id for p in profiles]),
-        "status": _text([str(row["status"]) for row in dumped]),
-        **{name: _text([row[name] for row in dumped]) for name in _TEXT},
-        "country": _text([row["country"] for row in dumped]),
-        **{name: _times([getattr(p, name) for p in profiles]) for name in _TIMES},
+        "sf_account_id": text([p.sf_account_id for p in profiles]),
+        "status": text([str(row["status"]) for row in dumped]),
+        **{name: text([row[name] for row in dumped]) for name in _TEXT},
+        "country": text([row["country"] for row in dumped]),
+        **{name: times([getattr(p, name) for p in profiles]) for name in _TIMES},
         **{
-            name: _text([None if row[name] is None else json.dumps(row[name]) for row in dumped])
+            name: text([None if row[name] is None else json.dumps(row[name]) for row in dumped])
             for name in _JSON
         },
-        "etag": _text([p.etag or "" for p in profiles]),
-        "refreshed_at": _times([refreshed_at] * len(profiles)),
+        "etag": text([p.etag or "" for p in profiles]),
+        "refreshed_at": times([refreshed_at] * len(profiles)),
     }
     return Table.from_pydict(columns, schema=SCHEMA)
 

@@ -27,7 +27,7 @@ from crosswalk.models import UnifiedProfile
 from crosswalk.people import Consent, ProfileContact
 from crosswalk.profiles.base import account_key
 
-_TS = DataType.timestamp("us", tz="UTC")
+TIMESTAMP = DataType.timestamp("us", tz="UTC")
 _TEXT = (
     "sf_contact_id",
     "sf_lead_id",
@@ -49,9 +49,9 @@ SCHEMA = Schema(
         *(Field(name, DataType.string(), nullable=True) for name in _TEXT),
         Field("is_primary", DataType.bool(), nullable=False),
         Field("consent_marketing", DataType.bool(), nullable=True),
-        Field("consent_at", _TS, nullable=True),
+        Field("consent_at", TIMESTAMP, nullable=True),
         Field("etag", DataType.string(), nullable=False),
-        Field("refreshed_at", _TS, nullable=False),
+        Field("refreshed_at", TIMESTAMP, nullable=False),
     ]
 )
 COLUMNS = [field.name for field in SCHEMA]
@@ -74,17 +74,21 @@ def micros(moment: datetime | None) -> int | None:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def text(values: Iterable[Any]) -> Array:
+    """A text column of both curated tables (None stays null)."""
+    return Array([None if v is None else str(v) for v in values], DataType.string())
+
+
+def times(values: Iterable[datetime | None]) -> Array:
+    """A UTC timestamp column of both curated tables (None stays null)."""
+    return Array([micros(v) for v in values], DataType.int64()).cast(TIMESTAMP)
+
+
 def to_table(profiles: Sequence[UnifiedProfile], refreshed_at: datetime) -> Table:
     rows: list[tuple[UnifiedProfile, ProfileContact]] = [
         (profile, person) for profile in profiles for person in profile.contacts
     ]
     positions = [i for profile in profiles for i in range(len(profile.contacts))]
-
-    def text(values: Iterable[Any]) -> Array:
-        return Array([None if v is None else str(v) for v in values], DataType.string())
-
-    def times(values: Iterable[datetime | None]) -> Array:
-        return Array([micros(v) for v in values], DataType.int64()).cast(_TS)
 
     consent = [person.consent for _, person in rows]
     columns: dict[str, Array] = {

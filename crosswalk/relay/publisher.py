@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import AzureError, HttpResponseError
@@ -33,6 +33,7 @@ logging.getLogger("azure.eventgrid._legacy._generated._serialization").setLevel(
 MAX_REQUEST_BYTES = 1_000_000
 ENVELOPE_BYTES = 512  # the CloudEvent attributes around `data`, generously
 PERMANENT = frozenset({400, 401, 403, 404, 413})
+T = TypeVar("T")
 
 
 class PublishError(Exception):
@@ -56,17 +57,18 @@ def cloud_event(event: CometdEvent) -> CloudEvent:
     )
 
 
-def batches(events: list[CometdEvent]) -> list[list[CometdEvent]]:
-    """Split into requests of at most 1 MB (an event over 1 MB alone is refused: 413)."""
-    out: list[list[CometdEvent]] = []
+def batches(items: list[T], body: Callable[[T], Any]) -> list[list[T]]:
+    """Split into requests of at most 1 MB, weighing each item by its event's JSON `body`
+    (an event over 1 MB alone is refused: 413)."""
+    out: list[list[T]] = []
     size = 0
-    for event in events:
-        weight = len(json.dumps(event.body, separators=(",", ":"))) + ENVELOPE_BYTES
+    for item in items:
+        weight = len(json.dumps(body(item), separators=(",", ":"))) + ENVELOPE_BYTES
         if out and size + weight <= MAX_REQUEST_BYTES:
-            out[-1].append(event)
+            out[-1].append(item)
             size += weight
         else:
-            out.append([event])
+            out.append([item])
             size = weight
     return out
 
@@ -100,26 +102,16 @@ class EventGridPublisher:
 
     def publish(self, events: list[CometdEvent], *, deadline: float) -> None:
         """Send every event (raises PublishError); ``deadline`` is a time.monotonic()."""
-        for batch in batches(events):
+        for batch in batches(events, lambda event: event.body):
             self._send([cloud_event(e) for e in batch], deadline)
 
     def republish(self, events: list[dict[str, Any]], *, deadline: float) -> None:
         """Send CloudEvents given as their JSON objects (as Event Grid dead-lettered them,
         without its dead-letter properties) unchanged: same id, source, type, time, data and
         extensions, in requests of at most 1 MB. Raises PublishError."""
-        out: list[list[CloudEvent]] = []
-        size = 0
-        for event in events:
-            weight = len(json.dumps(event, separators=(",", ":"))) + ENVELOPE_BYTES
-            cloud = CloudEvent.from_dict(dict(event))
-            if out and size + weight <= MAX_REQUEST_BYTES:
-                out[-1].append(cloud)
-                size += weight
-            else:
-                out.append([cloud])
-                size = weight
-        for batch in out:
-            self._send(batch, deadline)
+        clouds = [(CloudEvent.from_dict(dict(event)), event) for event in events]
+        for batch in batches(clouds, lambda pair: pair[1]):  # a malformed one: none is sent
+            self._send([cloud for cloud, _ in batch], deadline)
 
     def _send(self, batch: list[CloudEvent], deadline: float) -> None:
         delay = 0.2

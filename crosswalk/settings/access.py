@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar
 
 from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -31,7 +30,6 @@ class SupportSettings(Group):
     """
 
     model_config = SettingsConfigDict(env_prefix="SUPPORT_")
-    prefix: ClassVar[str] = "SUPPORT_"
 
     auth_mode: SupportAuthMode = SupportAuthMode.EASYAUTH
     dev_token_key: SecretStr | None = None
@@ -68,7 +66,6 @@ class ProfileApiSettings(Group):
     """
 
     model_config = SettingsConfigDict(env_prefix="PROFILE_API_")
-    prefix: ClassVar[str] = "PROFILE_API_"
 
     tenant_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]{1,100}$")
     audience: str | None = Field(default=None, min_length=1, max_length=300)
@@ -102,7 +99,6 @@ class TelemetrySettings(Group):
     """
 
     model_config = SettingsConfigDict(env_prefix="")
-    prefix: ClassVar[str] = ""
 
     applicationinsights_connection_string: SecretStr | None = None
     applicationinsights_authentication_string: str | None = Field(

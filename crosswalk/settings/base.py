@@ -47,7 +47,12 @@ class Group(BaseSettings):
     model_config = SettingsConfigDict(
         extra="ignore", case_sensitive=False, frozen=True, env_ignore_empty=True
     )
-    prefix: ClassVar[str] = ""
+    prefix: ClassVar[str] = ""  # its variables' prefix: model_config's env_prefix, said once
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.prefix = cls.model_config.get("env_prefix") or ""
 
     @classmethod
     def settings_customise_sources(

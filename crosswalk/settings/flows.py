@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -15,7 +14,6 @@ class ApprovalSettings(Group):
     """When an onboarding waits for a person, and for how long."""
 
     model_config = SettingsConfigDict(env_prefix="APPROVAL_")
-    prefix: ClassVar[str] = "APPROVAL_"
 
     credit_limit_threshold: float = Field(default=250_000, ge=0)
     annual_revenue_threshold: float = Field(default=1_000_000_000, ge=0)
@@ -40,7 +38,6 @@ class OnboardingSettings(Group):
     """Which accounts become D2C customers, and the defaults their terms start from."""
 
     model_config = SettingsConfigDict(env_prefix="ONBOARDING_")
-    prefix: ClassVar[str] = "ONBOARDING_"
 
     account_types: CommaList = Field(
         default_factory=lambda: ["Customer - Direct", "Customer - Channel"]
@@ -55,7 +52,6 @@ class RetrySettings(Group):
     """Durable retry options for calls to outside systems (transient errors only)."""
 
     model_config = SettingsConfigDict(env_prefix="RETRY_")
-    prefix: ClassVar[str] = "RETRY_"
 
     first_interval_seconds: float = Field(default=5, gt=0)
     backoff_coefficient: float = Field(default=2.0, ge=1)
@@ -67,7 +63,6 @@ class ReconcileSettings(Group):
     """The timer-driven reconciliation run."""
 
     model_config = SettingsConfigDict(env_prefix="RECONCILE_")
-    prefix: ClassVar[str] = "RECONCILE_"
 
     schedule: str = "0 0 2 * * *"
     page_size: int = Field(default=2000, ge=200, le=2000)
@@ -105,7 +100,6 @@ class FieldOwnershipSettings(Group):
     """
 
     model_config = SettingsConfigDict(env_prefix="FIELD_OWNER_")
-    prefix: ClassVar[str] = "FIELD_OWNER_"
 
     name: System = System.SALESFORCE
     website: System = System.SALESFORCE
@@ -126,7 +120,6 @@ class SyncSettings(Group):
     """Two-way sync after onboarding: updates, deletions, sign-ups (flows 2 and 3)."""
 
     model_config = SettingsConfigDict(env_prefix="SYNC_")
-    prefix: ClassVar[str] = "SYNC_"
 
     restore_owner_values: bool = True
     deactivate_on_delete: bool = True
@@ -145,7 +138,6 @@ class ErasureSettings(Group):
     `salesforce` deletes the Contact/Lead, or keeps it anonymised for the books."""
 
     model_config = SettingsConfigDict(env_prefix="ERASURE_")
-    prefix: ClassVar[str] = "ERASURE_"
 
     key: SecretStr | None = None
     salesforce: SalesforceErasure = SalesforceErasure.ANONYMISE
@@ -167,7 +159,6 @@ class CuratedSettings(Group):
     long vacuum keeps files older versions need."""
 
     model_config = SettingsConfigDict(env_prefix="CURATED_")
-    prefix: ClassVar[str] = "CURATED_"
 
     refresh_schedule: str = Field(default="0 */15 * * * *", min_length=9, max_length=100)
     compact_schedule: str = Field(default="0 30 3 * * *", min_length=9, max_length=100)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -31,7 +30,6 @@ class SalesforceSettings(Group):
     """
 
     model_config = SettingsConfigDict(env_prefix="SALESFORCE_")
-    prefix: ClassVar[str] = "SALESFORCE_"
 
     login_url: AnyHttpUrl | None = None
     jwt_audience: AnyHttpUrl | None = None
@@ -119,7 +117,6 @@ class D2CSettings(Group):
     """The company's D2C customer API (docs/d2c-api.yaml)."""
 
     model_config = SettingsConfigDict(env_prefix="D2C_")
-    prefix: ClassVar[str] = "D2C_"
 
     base_url: AnyHttpUrl
     token: SecretStr
@@ -141,7 +138,6 @@ class ProfileStoreSettings(Group):
     """Where unified profiles live: SQLite locally, Cosmos DB for NoSQL in Azure."""
 
     model_config = SettingsConfigDict(env_prefix="PROFILE_STORE_")
-    prefix: ClassVar[str] = "PROFILE_STORE_"
 
     kind: ProfileStoreKind = ProfileStoreKind.SQLITE
     sqlite_path: Path = Path(".crosswalk/profiles.sqlite3")
@@ -167,7 +163,6 @@ class LakeSettings(Group):
     """The raw zone of the data lake: a folder locally, Blob Storage / ADLS Gen2 in Azure."""
 
     model_config = SettingsConfigDict(env_prefix="LAKE_")
-    prefix: ClassVar[str] = "LAKE_"
 
     kind: LakeKind = LakeKind.FOLDER
     folder: Path = Path(".crosswalk/lake")
@@ -207,7 +202,6 @@ class NotifySettings(Group):
     """
 
     model_config = SettingsConfigDict(env_prefix="NOTIFY_")
-    prefix: ClassVar[str] = "NOTIFY_"
 
     webhook_url: SecretStr | None = None
     console_url: AnyHttpUrl | None = None
@@ -225,7 +219,6 @@ class RelaySettings(Group):
     """The Pub/Sub API relay (crosswalk/relay): Salesforce change events -> Event Grid."""
 
     model_config = SettingsConfigDict(env_prefix="RELAY_")
-    prefix: ClassVar[str] = "RELAY_"
 
     enabled: bool = False
     schedule: str = "0 * * * * *"  # the timer binding reads %RELAY_SCHEDULE% itself

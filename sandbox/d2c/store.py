@@ -212,28 +212,44 @@ class D2CPlatform(CustomerListing, CustomerUsers):
                 f"A customer with external_ref {ref!r} already exists",
                 existing_id=existing,
             )
+        return self._new_customer(
+            body,
+            kind=body["kind"],
+            external_ref=ref,
+            name=body["name"],
+            email_domain=body.get("email_domain"),
+            website=body.get("website"),
+            tax_id=body.get("tax_id"),
+            industry=body.get("industry"),
+            billing_address=_address(body.get("billing_address")),
+            credit_terms=body.get("credit_terms"),
+            salesforce=_link(body.get("salesforce")),
+        )
+
+    def _new_customer(self, body: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        """A new active customer, stored: `fields` over the empty ones, in the API's order."""
         now = self._now()
-        cid = self._new_id("cus_")
         customer = {
-            "id": cid,
-            "kind": body["kind"],
-            "external_ref": ref,
-            "name": body["name"],
-            "email_domain": body.get("email_domain"),
+            "id": self._new_id("cus_"),
+            "kind": None,
+            "external_ref": None,
+            "name": None,
+            "email_domain": None,
             "phone": body.get("phone"),
-            "website": body.get("website"),
-            "tax_id": body.get("tax_id"),
-            "industry": body.get("industry"),
-            "billing_address": _address(body.get("billing_address")),
-            "credit_terms": body.get("credit_terms"),
+            "website": None,
+            "tax_id": None,
+            "industry": None,
+            "billing_address": None,
+            "credit_terms": None,
             "marketing_consent": body.get("marketing_consent", False),
-            "salesforce": _link(body.get("salesforce")),
+            "salesforce": _link(None),
             "status": "active",
             "deactivation_reason": None,
             "version": 1,
             "created_at": now,
             "updated_at": now,
         }
+        customer.update(fields)
         self._insert(customer)
         return customer
 
@@ -328,29 +344,13 @@ class D2CPlatform(CustomerListing, CustomerUsers):
         self.check(contract.schema("Registration"), body)
         self._email_taken(body["email"])
         company = body.get("company_name")
-        now = self._now()
         person = " ".join(p for p in (body.get("first_name"), body["last_name"]) if p)
-        customer = {
-            "id": self._new_id("cus_"),
-            "kind": "business" if company else "consumer",
-            "external_ref": None,
-            "name": company or person,
-            "email_domain": body["email"].rsplit("@", 1)[-1].lower() if company else None,
-            "phone": body.get("phone"),
-            "website": None,
-            "tax_id": None,
-            "industry": None,
-            "billing_address": None,
-            "credit_terms": None,
-            "marketing_consent": body.get("marketing_consent", False),
-            "salesforce": _link(None),
-            "status": "active",
-            "deactivation_reason": None,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
-        self._insert(customer)
+        customer = self._new_customer(
+            body,
+            kind="business" if company else "consumer",
+            name=company or person,
+            email_domain=body["email"].rsplit("@", 1)[-1].lower() if company else None,
+        )
         user = self._new_user(
             customer["id"], body, status="active", role="admin" if company else "buyer"
         )

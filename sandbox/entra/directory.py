@@ -211,6 +211,19 @@ class Directory:
             options={"require": ["exp", "aud", "iss"]},
         )
 
+    def bearer_caller(self, authorization: str, audience: str) -> str | None:
+        """The `oid` of the caller an `Authorization: Bearer` header names, if its token is
+        this tenant's for ``audience``; None when it is missing or not valid (a 401): how the
+        sandbox's Key Vault and Application Insights ingestion know who calls."""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        try:
+            claims = self.verify(token, audience)
+        except jwt.PyJWTError:
+            return None
+        return str(claims.get("oid") or "")
+
     def sign(self, claims: dict[str, Any], *, kid: str | None = None) -> str:
         """Sign `claims` with the current key (or the key `kid`): tests craft odd tokens here."""
         with self._lock:

@@ -23,8 +23,8 @@ import math
 from typing import Any
 
 from . import bulk_jobs
-from .bulk_csv import NULL_MARKER, CsvProblem, chunks, read, write
-from .bulk_jobs import BulkJob, jobs_of
+from .bulk_csv import NULL_MARKER, CsvProblem, chunks, read
+from .bulk_jobs import BulkJob, JobResources, jobs_of
 from .calls import Call, Ctx, Resp
 from .errors import SfError
 from .schema import SObjectType
@@ -34,7 +34,6 @@ OPERATIONS = ("insert", "update", "upsert", "delete")
 BATCH_RECORDS = 10_000
 TRIGGER_CHUNK = 200
 MAX_UPLOAD_BASE64 = 150 * 1024 * 1024
-CSV_TYPE = "text/csv; charset=UTF-8"  # the docs say UTF-8; the real header is unverified
 
 
 def create(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
@@ -86,47 +85,19 @@ def upload(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
     return Resp(201)
 
 
-def change(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    jobs = jobs_of(ctx.org)
-    return Resp(200, bulk_jobs.set_state(jobs, jobs.get("ingest", p[0]), call.json()))
-
-
-def remove(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    jobs = jobs_of(ctx.org)
-    bulk_jobs.delete(jobs, jobs.get("ingest", p[0]))
-    return Resp(204)
-
-
-def listing(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    bulk_jobs.check_version(ctx.version, "ingest")
-    return Resp(200, bulk_jobs.listing(jobs_of(ctx.org), "ingest"))
-
-
-def info(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    bulk_jobs.check_version(ctx.version, "ingest")
-    job = jobs_of(ctx.org).get("ingest", p[0])
-    if job.state == "UploadComplete":
-        _process(ctx, job)
-    return Resp(200, job.info())
-
-
-def _fail(ctx: Ctx, job: BulkJob, message: str) -> None:
-    job.error = message
-    jobs_of(ctx.org).touch(job, "Failed")
-
-
 def _process(ctx: Ctx, job: BulkJob) -> None:
-    failure = jobs_of(ctx.org).take_failure()
+    jobs = jobs_of(ctx.org)
+    failure = jobs.take_failure()
     if failure is not None:
-        return _fail(ctx, job, failure)
+        return jobs.fail(job, failure)
     try:
         header, rows = read(job.data or b"", job.column_delimiter, job.line_ending)
     except CsvProblem as exc:
-        return _fail(ctx, job, str(exc))
+        return jobs.fail(job, str(exc))
     sobject = ctx.org.sobject(job.sobject)
     problem = _header_problem(sobject, job, header)
     if problem:
-        return _fail(ctx, job, problem)
+        return jobs.fail(job, problem)
     job.header = header
     origin = f"com/salesforce/api/bulkapi/{job.version}"
     actor = Actor(job.created_by, f"{origin};client={job.client}" if job.client else origin)
@@ -134,14 +105,17 @@ def _process(ctx: Ctx, job: BulkJob) -> None:
         spent, _ = ctx.org.bulk_batches.try_spend()
         if not spent:
             job.unprocessed.extend(rows[job.processed :])
-            return _fail(ctx, job, "Exceeded the daily allocation of Bulk API batches")
+            return jobs.fail(job, "Exceeded the daily allocation of Bulk API batches")
         for chunk in chunks(batch, TRIGGER_CHUNK):
             with ctx.org.transaction(actor, job.version) as txn:
                 for row in chunk:
                     _one(ctx, txn, sobject, job, header, row)
             job.processed += len(chunk)
-    jobs_of(ctx.org).touch(job, "JobComplete")
+    jobs.touch(job, "JobComplete")
     job.data = None  # the results keep what is needed
+
+
+resources = JobResources("ingest", _process)
 
 
 def _header_problem(sobject: SObjectType, job: BulkJob, header: list[str]) -> str | None:
@@ -229,5 +203,4 @@ def results(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
             header, rows = read(job.data or b"", job.column_delimiter, job.line_ending)
         except CsvProblem:
             header, rows = [], []
-    body = write(header, rows, job.column_delimiter, job.line_ending)
-    return Resp(200, body, {"Content-Type": CSV_TYPE})
+    return job.csv(header, rows)

@@ -13,11 +13,13 @@ floor). `fail_next` lets a test make the next jobs fail as an overloaded org's d
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..clock import sf_datetime
-from .bulk_csv import DELIMITERS, LINE_ENDINGS
+from .bulk_csv import DELIMITERS, LINE_ENDINGS, write
+from .calls import Call, Ctx, Resp
 from .errors import SfError
 from .ids import make_id
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 TERMINAL = frozenset({"JobComplete", "Aborted", "Failed"})
 MIN_QUERY_VERSION = 47.0
 MIN_INGEST_VERSION = 41.0
+CSV_TYPE = "text/csv; charset=UTF-8"  # the docs say UTF-8; the real header is unverified
 
 
 @dataclass
@@ -101,6 +104,11 @@ class BulkJob:
             out["errorMessage"] = self.error
         return out
 
+    def csv(self, header: list[str], rows: Any, **headers: str) -> Resp:
+        """A results answer: CSV in the job's own delimiter and line ending."""
+        body = write(header, rows, self.column_delimiter, self.line_ending)
+        return Resp(200, body, {"Content-Type": CSV_TYPE, **headers})
+
 
 class BulkJobs:
     """Every Bulk API 2.0 job of one org (runs under the org's store lock)."""
@@ -150,6 +158,10 @@ class BulkJobs:
         job.state = state
         job.modstamp_ms = self.org.clock.now_ms()
 
+    def fail(self, job: BulkJob, message: str) -> None:
+        job.error = message
+        self.touch(job, "Failed")
+
     def take_failure(self) -> str | None:
         return self.fail_next.pop(0) if self.fail_next else None
 
@@ -158,6 +170,36 @@ def jobs_of(org: SalesforceOrg) -> BulkJobs:
     if org.bulk is None:
         org.bulk = BulkJobs(org)
     return org.bulk
+
+
+@dataclass(frozen=True)
+class JobResources:
+    """The resources both kinds of job answer alike: Get All Jobs, Get Job Info, Close or
+    Abort, Delete. `complete` does a job's work when it is first polled with its data complete
+    (run the query, process the upload)."""
+
+    kind: str
+    complete: Callable[[Ctx, BulkJob], None]
+
+    def listing(self, call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+        check_version(ctx.version, self.kind)
+        return Resp(200, listing(jobs_of(ctx.org), self.kind))
+
+    def info(self, call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+        check_version(ctx.version, self.kind)
+        job = jobs_of(ctx.org).get(self.kind, p[0])
+        if job.state == "UploadComplete":
+            self.complete(ctx, job)
+        return Resp(200, job.info())
+
+    def change(self, call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+        jobs = jobs_of(ctx.org)
+        return Resp(200, set_state(jobs, jobs.get(self.kind, p[0]), call.json()))
+
+    def remove(self, call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
+        jobs = jobs_of(ctx.org)
+        delete(jobs, jobs.get(self.kind, p[0]))
+        return Resp(204)
 
 
 def check_version(version: str, kind: str) -> None:
@@ -180,8 +222,7 @@ def set_state(jobs: BulkJobs, job: BulkJob, body: Any) -> dict[str, Any]:
         if job.state != "Open":
             raise SfError(400, "INVALIDJOBSTATE", f"Job {job.id} is {job.state}, not Open")
         if job.data is None:
-            jobs.touch(job, "Failed")
-            job.error = "InvalidBatch : No data was uploaded for this job"
+            jobs.fail(job, "InvalidBatch : No data was uploaded for this job")
         else:
             jobs.touch(job, "UploadComplete")
         return job.info(brief=True)

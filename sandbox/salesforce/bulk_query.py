@@ -21,14 +21,12 @@ import binascii
 from typing import Any
 
 from . import bulk_jobs
-from .bulk_csv import cell, write
-from .bulk_jobs import BulkJob, Column, jobs_of
+from .bulk_csv import cell
+from .bulk_jobs import BulkJob, Column, JobResources, jobs_of
 from .calls import Call, Ctx, Resp
 from .errors import SfError
 from .soql import Compiler, run
 from .soql_parse import Query, parse
-
-CSV_TYPE = "text/csv; charset=UTF-8"  # the docs say UTF-8; the real header is unverified
 
 
 def _columns(ctx: Ctx, text: str) -> tuple[str, list[Column]]:
@@ -83,39 +81,17 @@ def create(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
 
 def _run(ctx: Ctx, job: BulkJob) -> None:
     """Take the result set now: later changes in the org do not show in it."""
-    failure = jobs_of(ctx.org).take_failure()
+    jobs = jobs_of(ctx.org)
+    failure = jobs.take_failure()
     if failure is not None:
-        job.error = failure
-        jobs_of(ctx.org).touch(job, "Failed")
-        return
+        return jobs.fail(job, failure)
     plan = Compiler(ctx.org.store, job.version, ctx.org.clock.now_ms()).compile(job.query or "")
     job.rows = run(plan, ctx.org.store, include_deleted=job.operation == "queryAll")
     job.processed = len(job.rows)
-    jobs_of(ctx.org).touch(job, "JobComplete")
+    jobs.touch(job, "JobComplete")
 
 
-def info(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    bulk_jobs.check_version(ctx.version, "query")
-    job = jobs_of(ctx.org).get("query", p[0])
-    if job.state == "UploadComplete":
-        _run(ctx, job)
-    return Resp(200, job.info())
-
-
-def change(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    jobs = jobs_of(ctx.org)
-    return Resp(200, bulk_jobs.set_state(jobs, jobs.get("query", p[0]), call.json()))
-
-
-def remove(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    jobs = jobs_of(ctx.org)
-    bulk_jobs.delete(jobs, jobs.get("query", p[0]))
-    return Resp(204)
-
-
-def listing(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
-    bulk_jobs.check_version(ctx.version, "query")
-    return Resp(200, bulk_jobs.listing(jobs_of(ctx.org), "query"))
+resources = JobResources("query", _run)
 
 
 def _locator(value: str | None) -> int:
@@ -156,10 +132,8 @@ def results(call: Call, ctx: Ctx, p: tuple[str, ...]) -> Resp:
     locator = (
         base64.b64encode(str(following).encode()).decode() if following < len(job.rows) else "null"
     )
-    body = write([c.header for c in job.columns], rows, job.column_delimiter, job.line_ending)
-    headers = {
-        "Content-Type": CSV_TYPE,
-        "Sforce-Locator": locator,
-        "Sforce-NumberOfRecords": str(len(page)),
-    }
-    return Resp(200, body, headers)
+    return job.csv(
+        [c.header for c in job.columns],
+        rows,
+        **{"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(len(page))},
+    )

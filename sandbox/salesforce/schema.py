@@ -78,6 +78,13 @@ def _address(prefix: str, label: str) -> list[Field]:
     return [*parts, *codes, compound]
 
 
+def _d2c_user_id() -> Field:
+    """The custom field Crosswalk keeps a person's D2C user id in (Contact and Lead)."""
+    return Field(
+        "D2C_User_Id__c", "string", "D2C User Id", 64, external_id=True, unique=True, custom=True
+    )
+
+
 def _ident() -> list[Field]:
     return [
         Field("Id", "id", "Record ID", 18, createable=False, updateable=False),
@@ -213,15 +220,7 @@ CONTACT = _build(
         Field("HasOptedOutOfEmail", "boolean", "Email Opt Out", default=False),
         *_address("Mailing", "Mailing"),
         *_system(),
-        Field(
-            "D2C_User_Id__c",
-            "string",
-            "D2C User Id",
-            64,
-            external_id=True,
-            unique=True,
-            custom=True,
-        ),
+        _d2c_user_id(),
         Field("Primary_Contact__c", "boolean", "Primary Contact", default=False, custom=True),
     ],
     label="Contact",
@@ -278,15 +277,7 @@ LEAD = _build(
             relationship_name="ConvertedContact",
         ),
         *_system(),
-        Field(
-            "D2C_User_Id__c",
-            "string",
-            "D2C User Id",
-            64,
-            external_id=True,
-            unique=True,
-            custom=True,
-        ),
+        _d2c_user_id(),
         # External ID but not unique: several Leads may name one D2C customer
         Field("D2C_Customer_Id__c", "string", "D2C Customer Id", 64, external_id=True, custom=True),
     ],

@@ -8,6 +8,7 @@ import sandbox
 from crosswalk.clients.salesforce import SalesforceClient
 from crosswalk.clients.salesforce_bulk import BulkIngest, to_csv
 from crosswalk.clients.salesforce_bulk_query import BulkQuery
+from crosswalk.errors import TransientError
 from crosswalk.settings import SalesforceSettings
 
 
@@ -115,3 +116,23 @@ def test_a_contacts_job_may_filter_on_its_account_and_order_by_it(sb):
     assert keys == sorted(keys) and len(keys) == len(
         [c for c in sb.salesforce_records("Contact") if c["AccountId"]]
     )
+
+
+def test_a_failed_job_of_either_kind_is_a_transient_error_naming_the_job_and_its_reason(sb):
+    account = sb.salesforce_records("Account")[0]
+    query = BulkQuery(_client(sb))
+    ingest = BulkIngest(_client(sb))
+
+    sb.salesforce_fail_next_bulk_job("Overloaded, try later")
+    job = query.start("Account", "SELECT Id FROM Account")
+    with pytest.raises(TransientError) as query_failed:
+        query.wait("Account", job)
+    sb.salesforce_fail_next_bulk_job("Overloaded again")
+    with pytest.raises(TransientError) as ingest_failed:
+        ingest.update([{"attributes": {"type": "Account"}, "Id": account["Id"], "Phone": None}])
+
+    assert f"Bulk API query job {job} (Account) ended Failed: Overloaded, try later" in str(
+        query_failed.value
+    )
+    assert query.requests == 2  # create, the poll that found it failed
+    assert "(Account update) ended Failed: Overloaded again" in str(ingest_failed.value)

@@ -232,3 +232,24 @@ def test_the_relay_publishes_with_an_entra_token_when_its_identity_holds_data_se
     rig.relay_until(lambda: len(rig.sink.received) == 1)
 
     assert rig.sink.received[0]["data"]["payload"]["Name"] == "Token Inc"
+
+
+def test_republished_events_go_in_requests_of_at_most_1_mb_each_unchanged(rig: RelayRig) -> None:
+    events = [
+        {
+            "id": f"big-{n}",
+            "source": "/crosswalk/test",
+            "type": "crosswalk.test",
+            "specversion": "1.0",
+            "time": "2026-01-02T03:04:05Z",
+            "data": {"filler": "x" * 400_000},
+        }
+        for n in range(3)
+    ]
+
+    rig.publisher.republish(events, deadline=time.monotonic() + 30)
+    assert rig.drained()
+
+    assert rig.publisher.requests == 2  # 400 KB + 400 KB fit 1 MB; a third does not
+    assert sorted(rig.delivered_ids()) == ["big-0", "big-1", "big-2"]
+    assert all(len(e["data"]["filler"]) == 400_000 for e in rig.sink.received)
