@@ -18,7 +18,7 @@ reported, the rest when the run finishes (failed runs too).
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from simple_salesforce.format import format_soql
@@ -62,6 +62,7 @@ def reconcile_bulk_open(payload: dict) -> dict[str, Any]:
     """Create the two query jobs and wait until Salesforce has their results."""
     query = BulkQuery(services().salesforce)
     since = datetime.fromisoformat(payload["since"])
+    read_at = datetime.now(UTC)
     accounts = query.start("Account", account_query(since), include_deleted=True)
     contacts = query.start("Contact", contact_query(since), include_deleted=True)
     account_info = query.wait("Account", accounts)
@@ -71,6 +72,7 @@ def reconcile_bulk_open(payload: dict) -> dict[str, Any]:
         "contacts_job": contacts,
         "total": int(account_info.get("numberRecordsProcessed") or 0),
         "contacts_total": int(contact_info.get("numberRecordsProcessed") or 0),
+        "read_at": read_at.isoformat(),
         "salesforce_calls": query.requests,
     }
 

@@ -23,6 +23,7 @@ def open_scan(page: Page, total: int) -> Step:
         accounts_job=opened["accounts_job"],
         contacts_job=opened["contacts_job"],
         total=opened["total"],
+        read_at=opened.get("read_at"),
     )
 
 

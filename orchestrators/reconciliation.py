@@ -186,7 +186,13 @@ def _scan(page: Page) -> Step:
     if chunk is None:  # nothing left to read (the org changed under the count)
         return {"counts": {}, "findings": [], "drifted": [], "total": run.scan.total}
     scan = yield from page.step(
-        "reconcile_scan", {**payload, "chunk": chunk, "total": run.scan.total}
+        "reconcile_scan",
+        {
+            **payload,
+            "chunk": chunk,
+            "total": run.scan.total,
+            "read_at": run.scan.read_at.isoformat() if run.scan.read_at else None,
+        },
     )
     return {**scan, "chunk": chunk}
 
