@@ -221,6 +221,8 @@ def _undo(batch: _Batch, failed: list[AccountRun], results: dict[str, dict[str, 
             "pending": [step for step, _ in ledgers[run.account_id]]
             if run.account_id in undo_failed
             else [],
+            # what is left to undo, with its payloads (ids only): support finishes it
+            "left": ledgers[run.account_id] if run.account_id in undo_failed else [],
         }
         if run.account_id in undo_failed:
             final = SyncStatus.NEEDS_ATTENTION
