@@ -62,6 +62,7 @@ def test_a_seeded_account_is_onboarded_end_to_end(stack_factory):
     assert written["D2C_Primary_User_Id__c"] == output["d2c_primary_user_id"]
     profile = stack.profiles().get(account["Id"])
     assert profile is not None and profile.d2c_customer_id == customer["id"]
+    assert profile.people_read_at is not None  # when the starter's read began
     snapshot = stack.data / "lake" / output["snapshot"]
     assert json.loads(snapshot.read_text())["Id"] == account["Id"]
     entity = _entity(stack, account["Id"])
