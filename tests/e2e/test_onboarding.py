@@ -32,10 +32,12 @@ def _entity(stack, account_id: str) -> dict[str, Any]:
 
 def _waiting_for_approval(stack, instance_id: str) -> dict[str, Any]:
     status = stack.host.wait_for(instance_id, statuses={"Running"})
-    for _ in range(200):
+    deadline = time.monotonic() + 30  # by time, not by a count of status reads
+    while time.monotonic() < deadline:
         custom = status.get("customStatus") or {}
         if custom.get("waiting_for") == "ApprovalDecision":
             return status
+        time.sleep(0.01)
         status = stack.host.status(instance_id)
     raise AssertionError(f"never waited for approval: {status}")
 
