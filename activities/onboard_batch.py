@@ -125,6 +125,7 @@ def _onboard_one(
             user_id=user_id,
             invited=invited.get("status") == "invited",
             at=at,
+            read_at=datetime.fromisoformat(entry["read_at"]) if entry.get("read_at") else None,
         )
         upsert_profile({"profile": profile.model_dump(mode="json")})
         undo.append(["profile_remove", {"sf_account_id": account.Id}])

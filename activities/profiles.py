@@ -9,9 +9,9 @@ from crosswalk.erasure.gate import without_erased
 from crosswalk.errors import PreconditionFailed, TransientError
 from crosswalk.models import ProfileStatus, UnifiedProfile
 from crosswalk.people import ProfileContact, merge_person
+from crosswalk.people_refresh import write_onboarded
 from crosswalk.profiles.base import SYSTEM, LookupKind
 from crosswalk.services import services
-from crosswalk.whole_profile import merge_people
 
 
 @bp.activity_trigger(input_name="payload")
@@ -20,24 +20,12 @@ def profile_upsert(payload: dict) -> dict[str, Any]:
 
 
 def upsert_profile(payload: dict[str, Any]) -> dict[str, Any]:
-    """Write the profile; the stored version's etag guards against a concurrent writer."""
-    store = services().profiles
-    owner = services().settings.ownership.marketing_consent
+    """Write an onboarding's profile: its people only if no later read wrote them
+    (crosswalk/people_refresh.py), the sign-ups and the owner's newer consent kept."""
+    svc = services()
     profile = UnifiedProfile.model_validate(payload["profile"])
-    for _ in range(5):
-        current = store.get(profile.sf_account_id)
-        if current is not None:  # keep the sign-ups and the owner's newer consent
-            people = merge_people(current.contacts, profile.contacts, owner)
-            profile = profile.model_copy(update={"contacts": people})
-        profile = without_erased(profile)
-        try:
-            stored = store.upsert(profile, if_match=current.etag if current else None)
-        except PreconditionFailed:
-            continue
-        return {"sf_account_id": stored.sf_account_id, "etag": stored.etag}
-    raise TransientError(
-        f"profile {profile.sf_account_id} kept changing under the write", system=SYSTEM, code="busy"
-    )
+    stored = write_onboarded(svc.profiles, profile, svc.settings.ownership.marketing_consent)
+    return {"sf_account_id": stored.sf_account_id, "etag": stored.etag}
 
 
 @bp.activity_trigger(input_name="payload")

@@ -12,13 +12,17 @@ split may run on any instance. Stopping inside a Contacts set costs one request 
 set again; a 20,000-Account org is one set of each.
 
 Staged chunks hold Account and Contact data for as long as the run: each goes when its page is
-reported, the rest when the run finishes (failed runs too).
+reported, the rest when the run finishes (failed runs too). The query jobs (Salesforce keeps
+their results until then) are deleted once the last split has read them, or when the run
+ends before that, failed runs too (`reconcile_bulk_close`); a job the open could not finish
+waiting for is deleted there, before its retry makes new ones.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from simple_salesforce.format import format_soql
@@ -26,10 +30,12 @@ from simple_salesforce.format import format_soql
 from activities import bp
 from crosswalk.clients.salesforce import ACCOUNT_FIELDS, CONTACT_FIELDS
 from crosswalk.clients.salesforce_bulk_query import BulkQuery, ResultsSet
+from crosswalk.errors import ActivityFailure
 from crosswalk.reconcile_join import out_of_order, with_contacts
 from crosswalk.services import services
 
 STAGING = "staging/reconciliation"
+LOG = logging.getLogger("crosswalk.reconciliation")
 
 
 def scan_prefix(run_id: str) -> str:
@@ -62,17 +68,54 @@ def reconcile_bulk_open(payload: dict) -> dict[str, Any]:
     """Create the two query jobs and wait until Salesforce has their results."""
     query = BulkQuery(services().salesforce)
     since = datetime.fromisoformat(payload["since"])
+    read_at = datetime.now(UTC)
     accounts = query.start("Account", account_query(since), include_deleted=True)
-    contacts = query.start("Contact", contact_query(since), include_deleted=True)
-    account_info = query.wait("Account", accounts)
-    contact_info = query.wait("Contact", contacts)
+    created = {"Account": accounts}
+    try:
+        contacts = query.start("Contact", contact_query(since), include_deleted=True)
+        created["Contact"] = contacts
+        account_info = query.wait("Account", accounts)
+        contact_info = query.wait("Contact", contacts)
+    except Exception:  # a retry makes new jobs: these would be left behind
+        _delete_jobs(query, created)
+        raise
     return {
         "accounts_job": accounts,
         "contacts_job": contacts,
         "total": int(account_info.get("numberRecordsProcessed") or 0),
         "contacts_total": int(contact_info.get("numberRecordsProcessed") or 0),
+        "read_at": read_at.isoformat(),
         "salesforce_calls": query.requests,
     }
+
+
+@bp.activity_trigger(input_name="payload")
+def reconcile_bulk_close(payload: dict) -> dict[str, Any]:
+    """Delete the scan's query jobs (`jobs`: {sobject: job id}) once their results are read or
+    the run ends: Salesforce keeps a job's results until it is deleted. A job that cannot be
+    deleted is logged and named in the answer; it never fails the run."""
+    query = BulkQuery(services().salesforce)
+    failed = _delete_jobs(query, payload["jobs"])
+    deleted = sorted(set(payload["jobs"].values()) - {f["job"] for f in failed})
+    return {"deleted": deleted, "failed": failed, "salesforce_calls": query.requests}
+
+
+def _delete_jobs(query: BulkQuery, jobs: dict[str, str]) -> list[dict[str, Any]]:
+    failed = []
+    for sobject, job_id in jobs.items():
+        try:
+            query.delete(sobject, job_id)
+        except Exception as exc:  # logged and reported, never raised
+            error = ActivityFailure.parse(exc).as_dict()
+            failed.append({"job": job_id, "sobject": sobject, **error})
+            LOG.warning(
+                "Bulk API query job %s (%s) not deleted: %s %s",
+                job_id,
+                sobject,
+                error.get("code") or error.get("kind"),
+                str(error.get("detail"))[:200],
+            )
+    return failed
 
 
 class ContactStream:

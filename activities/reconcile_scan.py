@@ -13,7 +13,7 @@ to repair with what their repair needs, and the findings of those it only report
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -35,6 +35,10 @@ def _read_and_assess(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Asse
     svc = services()
     onboarding = OnboardingSettings.from_policy(payload.get("onboarding") or {})
     ownership = FieldOwnershipSettings.from_policy(payload.get("ownership") or {})
+    # when this page's read began: now, or a Bulk scan's job creation (None: not known)
+    read_at: datetime | None = datetime.now(UTC)
+    if payload.get("chunk"):
+        read_at = datetime.fromisoformat(payload["read_at"]) if payload.get("read_at") else None
     page, accounts, salesforce_calls = read_page(payload)
     total = int(page.get("totalSize") or len(accounts))
     threshold = payload.get("bulk_scan_threshold")
@@ -47,6 +51,7 @@ def _read_and_assess(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Asse
     found = [
         assess(a, customers.get(a.Id), profiles.get(a.Id), onboarding, ownership) for a in accounts
     ]
+    found = [a.model_copy(update={"read_at": read_at}) if a.account else a for a in found]
     last = accounts[-1] if accounts else None
     newest = max((a.SystemModstamp for a in accounts), default=None)
     summary = {

@@ -6,7 +6,7 @@ devhost runs as its own process with 2 workers, so its memory is its own.
 
 Prints per run:
 - Salesforce API requests (sandbox counters, token included) against the Bulk API 2.0 floor:
-  two query jobs (create, poll, one results set each) + one ingest job per object written
+  two query jobs (create, poll, one results set each, delete) + one ingest job per object written
   (create, upload, close, poll) + the token;
 - D2C calls per account; accounts/s end to end (accounts whose D2C ids are in Salesforce at
   the end, over the run's wall time); dry-run records/s;
@@ -68,7 +68,7 @@ def _actions(hub: Path) -> tuple[int, dict[int, int]]:
 
 
 def bulk_floor(accounts: int, contacts: int, objects_written: int) -> int:
-    query = sum(2 + math.ceil(max(rows, 1) / RESULTS_PAGE) for rows in (accounts, contacts))
+    query = sum(3 + math.ceil(max(rows, 1) / RESULTS_PAGE) for rows in (accounts, contacts))
     return query + 4 * objects_written + 1
 
 

@@ -39,6 +39,9 @@ class BatchAccount(BaseModel):
     modstamp: AwareDatetime
     account: dict[str, Any]
     """The Account with its Contacts as the scan read it (the batch never reads it again)."""
+    read_at: AwareDatetime | None = None
+    """When the scan's read began (the profile's people are written only if no later read
+    wrote them)."""
 
 
 class BatchInput(BaseModel):

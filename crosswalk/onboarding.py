@@ -38,6 +38,9 @@ class OnboardingInput(BaseModel):
     account: dict[str, Any] | None = None
     """The Account with its Contacts as the starter already read it: the saga does not read
     it again, except after an approval wait (the data may have changed meanwhile)."""
+    read_at: AwareDatetime | None = None
+    """When the starter's read of `account` began: the profile's people are written from it
+    only if no later read (a Contact change's refresh) wrote them meanwhile."""
     defer_write_back: bool = False
     """The starter writes the D2C ids back to Salesforce itself, batched with others."""
     traceparent: str | None = Field(default=None, pattern=TRACEPARENT)
@@ -64,6 +67,7 @@ def onboarding_input(
     source: str,
     *,
     account: dict[str, Any] | None = None,
+    read_at: datetime | None = None,
     defer_write_back: bool = False,
     traceparent: str | None = None,
 ) -> dict[str, Any]:
@@ -73,6 +77,7 @@ def onboarding_input(
         source=source,  # type: ignore[arg-type]
         policy=onboarding_policy(settings),
         account=account,
+        read_at=read_at,
         defer_write_back=defer_write_back,
         traceparent=traceparent,
     ).model_dump(mode="json", exclude_defaults=True)
@@ -104,9 +109,12 @@ def onboarded_profile(
     user_id: str,
     invited: bool,
     at: datetime,
+    read_at: datetime | None,
     approval: ApprovalDecision | None = None,
 ) -> UnifiedProfile:
-    """The unified profile of a freshly onboarded account (the saga's and the batch's)."""
+    """The unified profile of a freshly onboarded account (the saga's and the batch's);
+    `read_at`, when the read of `account` began, decides whether its people are newer than
+    the stored ones (crosswalk/whole_profile.py `onboarded_people`)."""
     customer = plan.customer
     assert customer is not None and plan.primary_user is not None  # a plan that is ok
     return UnifiedProfile(
@@ -121,6 +129,7 @@ def onboarded_profile(
         last_modstamp=account.SystemModstamp,
         approval=approval,
         updated_at=at,
+        people_read_at=read_at,
         contacts=people_of_account(
             account,
             primary_contact_id=plan.primary_contact_id,

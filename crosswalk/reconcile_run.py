@@ -137,6 +137,11 @@ class BulkScan(BaseModel):
     exhausted: bool = False
     contacts: dict[str, Any] = Field(default_factory=dict)
     chunks: list[str] = Field(default_factory=list)
+    closed: bool = False
+    """The query jobs are deleted (their results read, or the run ended)."""
+    read_at: AwareDatetime | None = None
+    """When the jobs were created: their rows are no older (a profile's people read from them
+    never overwrite a later read's)."""
 
 
 class RunInput(BaseModel):

@@ -57,6 +57,8 @@ class Assessment(BaseModel):
     """Account fields D2C owns whose D2C value Salesforce lacks."""
     profile: dict[str, Any] | None = None
     account: dict[str, Any] | None = None
+    read_at: AwareDatetime | None = None
+    """When the read of `account` began (an onboarding's profile people go by it)."""
 
     @property
     def reason(self) -> str:

@@ -161,6 +161,51 @@ def people_after_read(
     return [_link_state(p) for p in merge_people(kept, incoming, owner)]
 
 
+def read_is_older(stored: datetime | None, read_at: datetime | None) -> bool:
+    """Did the people stored come from a read that began at or after `read_at`? Then a write
+    of the people `read_at`'s read found changes nothing of them. A read of unknown time (an
+    input from before reads were timed) counts as older than any timed one."""
+    return stored is not None and (read_at is None or stored >= read_at)
+
+
+def onboarded_people(
+    current: UnifiedProfile, onboarded: UnifiedProfile, owner: SourceSystem | str
+) -> UnifiedProfile:
+    """An onboarding's profile written over the stored one, people by `people_read_at`.
+
+    The onboarding's read is the newer one (or the stored people are of unknown time): its
+    Contacts, merged as `merge_people` merges (sign-ups and the owner's newer consent kept).
+    A later read (a Contact change's refresh) already wrote the people: they stand, and the
+    onboarding adds only the link it made itself, its D2C primary user on the primary
+    Contact, to that Contact if the later read still lists it.
+    """
+    if not read_is_older(current.people_read_at, onboarded.people_read_at):
+        people = merge_people(current.contacts, onboarded.contacts, owner)
+        return onboarded.model_copy(update={"contacts": people})
+    made = next(
+        (
+            p
+            for p in onboarded.contacts
+            if p.primary and p.sf_contact_id and p.d2c_user_id == onboarded.d2c_primary_user_id
+        ),
+        None,
+    )
+    people = [
+        _linked(p, made) if made and p.sf_contact_id == made.sf_contact_id else p
+        for p in current.contacts
+    ]
+    return onboarded.model_copy(
+        update={"contacts": people, "people_read_at": current.people_read_at}
+    )
+
+
+def _linked(stored: ProfileContact, made: ProfileContact) -> ProfileContact:
+    if stored.d2c_user_id:
+        return stored
+    link = {"d2c_user_id": made.d2c_user_id, "link_state": made.link_state, "primary": True}
+    return stored.model_copy(update=link)
+
+
 def _link_state(person: ProfileContact) -> ProfileContact:
     """A person the storefront knows (a D2C user id) is not `salesforce_only`."""
     if person.d2c_user_id and person.link_state is LinkState.SALESFORCE_ONLY:

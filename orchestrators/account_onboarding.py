@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +17,7 @@ import azure.durable_functions as df
 from pydantic import ValidationError
 
 from crosswalk.field_mapping import customer_values
-from crosswalk.mapping import OnboardingPlan, plan_onboarding
+from crosswalk.mapping import plan_onboarding
 from crosswalk.models import (
     ApprovalDecision,
     ApprovalReason,
@@ -33,56 +32,23 @@ from crosswalk.onboarding import (
     onboarded_profile,
 )
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
-from crosswalk.settings import ApprovalSettings, OnboardingSettings
 from crosswalk.sync_state import SyncStatus
 from crosswalk.telemetry import metric
 from orchestrators import bp
-from orchestrators.steps import (
-    RetryPolicy,
-    Run,
-    Saga,
-    Step,
-    StepFailed,
-    call_with_retry,
-    count,
-    custom_status,
-)
-
-
-class _Run(Run):
-    """What one onboarding needs at hand: the context, its input, its entity and its ledger."""
-
-    stage = "onboarding"
-
-    def __init__(self, context: df.DurableOrchestrationContext, request: OnboardingInput) -> None:
-        self.context = context
-        self.request = request
-        self.entity = df.EntityId("record_sync", request.account_id)
-        self.retry = RetryPolicy.from_input(request.policy.get("retry"))
-        self.approval = ApprovalSettings.from_policy(request.policy.get("approval", {}))
-        self.onboarding = OnboardingSettings.from_policy(request.policy.get("onboarding", {}))
-        self.saga = Saga()
-        self.account_name: str | None = None  # known once the Account is read
-        # what each step's span and logs are about (the D2C id joins once it exists)
-        self.subject: dict[str, Any] = {
-            "sf_account_id": request.account_id,
-            "traceparent": request.traceparent,
-        }
-
-    def key(self, step: str) -> str:
-        return f"{self.context.instance_id}:{step}"
+from orchestrators.onboarding_run import OnboardingRun, notify
+from orchestrators.steps import Step, StepFailed, count, custom_status
 
 
 @bp.orchestration_trigger(context_name="context")
 def account_onboarding(context: df.DurableOrchestrationContext) -> Step:
     request = OnboardingInput.model_validate(context.get_input())
-    run = _Run(context, request)
+    run = OnboardingRun(context, request)
     result = yield from _claimed(run)
     count(context, metric.onboarding_finished, result["outcome"])
     return result
 
 
-def _claimed(run: _Run) -> Step:
+def _claimed(run: OnboardingRun) -> Step:
     claim = yield from run.entity_op("claim", modstamp=run.request.modstamp.isoformat())
     if not claim["granted"]:
         run.context.set_custom_status(custom_status("skipped", reasons=[claim["reason"]]))
@@ -93,40 +59,30 @@ def _claimed(run: _Run) -> Step:
         return (yield from _undo(run, failed.as_dict()))
 
 
-@dataclass(frozen=True, slots=True)
-class _Assessed:
-    """An Account fit to onboard: as read, validated, planned, and what needs approval."""
-
-    raw: dict[str, Any]
-    account: SalesforceAccount
-    plan: OnboardingPlan
-    reasons: list[ApprovalReason]
-
-
-def _assess(run: _Run, raw: dict[str, Any] | None) -> Step:
-    """Read (unless given), qualify, plan, name what needs approval; or end the run (a dict)."""
-    if raw is None:
-        raw = yield from run.step("sf_read_account", {"account_id": run.request.account_id})
+def _assess(run: OnboardingRun, raw: dict[str, Any]) -> Step:
+    """The Account as read, judged: ((account, plan, approval reasons), None), or (None, the
+    run's end) when it no longer qualifies or cannot be mapped."""
     account = SalesforceAccount.model_validate(raw)
     run.account_name = account.Name
     if not qualifies_for_onboarding(account, run.onboarding):
-        return (yield from _not_qualified(run, account))
+        return None, (yield from _not_qualified(run, account))
     plan = plan_onboarding(account, run.onboarding)
     if not plan.ok:
-        return (yield from _invalid(run, account, plan))
-    return _Assessed(raw, account, plan, approval_reasons(account, run.approval))
+        return None, (yield from _invalid(run, account, plan))
+    return (account, plan, approval_reasons(account, run.approval)), None
 
 
-def _onboard(run: _Run) -> Step:
+def _onboard(run: OnboardingRun) -> Step:
     context, request = run.context, run.request
-    assessed = yield from _assess(run, request.account)  # the starter's read (HTTP, reconciliation)
-    if not isinstance(assessed, _Assessed):
-        return assessed
-
+    # the starter may have read it already (HTTP, reconciliation)
+    raw = request.account if request.account is not None else (yield from run.read())
+    judged, ended = yield from _assess(run, raw)
+    if judged is None:
+        return ended
+    account, plan, reasons = judged
     decision: ApprovalDecision | None = None
     approved: set[ApprovalReason] = set()
-    while not set(assessed.reasons) <= approved:  # some reason nobody has approved yet
-        reasons = assessed.reasons
+    while not set(reasons) <= approved:  # some reason nobody has approved yet
         changed = [r for r in reasons if r not in approved] if approved else []
         decision = yield from _await_approval(run, reasons, changed)
         if decision is None or decision.decision is ApprovalVerdict.REJECT:
@@ -143,10 +99,11 @@ def _onboard(run: _Run) -> Step:
             return {"outcome": "rejected", "reason": why}
         approved = set(reasons)
         # The read before the wait may be days old: decide again on what Salesforce has now.
-        assessed = yield from _assess(run, None)
-        if not isinstance(assessed, _Assessed):
-            return assessed
-    raw, account, plan = assessed.raw, assessed.account, assessed.plan
+        raw = yield from run.read()
+        judged, ended = yield from _assess(run, raw)
+        if judged is None:
+            return ended
+        account, plan, reasons = judged
 
     snapshot = yield from run.step("lake_put_account_snapshot", {"account": raw})
 
@@ -190,6 +147,7 @@ def _onboard(run: _Run) -> Step:
         user_id=user_id,
         invited=invited.get("status") == "invited",
         at=context.current_utc_datetime,
+        read_at=run.read_at,
         approval=decision,
     )
     yield from run.step("profile_upsert", {"profile": profile.model_dump(mode="json")})
@@ -229,7 +187,7 @@ def _onboard(run: _Run) -> Step:
     }
 
 
-def _invalid(run: _Run, account: SalesforceAccount, plan: OnboardingPlan) -> Step:
+def _invalid(run: OnboardingRun, account: SalesforceAccount, plan: Any) -> Step:
     """The Account cannot be mapped: the record fails with each problem named."""
     problems = [str(p) for p in plan.problems]
     error = {
@@ -247,7 +205,7 @@ def _invalid(run: _Run, account: SalesforceAccount, plan: OnboardingPlan) -> Ste
     return {"outcome": "invalid", "problems": problems, "notes": plan.notes}
 
 
-def _not_qualified(run: _Run, account: SalesforceAccount) -> Step:
+def _not_qualified(run: OnboardingRun, account: SalesforceAccount) -> Step:
     """The Account's Type is not one that becomes a customer: release the record, end."""
     note = f"Type {account.Type!r} is not one of {run.onboarding.account_types}"
     yield from run.entity_op("release", note=note)
@@ -255,7 +213,9 @@ def _not_qualified(run: _Run, account: SalesforceAccount) -> Step:
     return {"outcome": "not_qualified", "reason": note}
 
 
-def _await_approval(run: _Run, asked: list[ApprovalReason], changed: list[ApprovalReason]) -> Step:
+def _await_approval(
+    run: OnboardingRun, asked: list[ApprovalReason], changed: list[ApprovalReason]
+) -> Step:
     """Race ApprovalDecision against a durable timer; escalate, then give up.
 
     Returns the decision, or None when the last escalation timed out. A malformed decision
@@ -280,7 +240,7 @@ def _await_approval(run: _Run, asked: list[ApprovalReason], changed: list[Approv
     )
     for escalation in range(run.approval.escalations + 1):
         deadline = context.current_utc_datetime + timedelta(hours=run.approval.timeout_hours)
-        yield from _notify(
+        yield from notify(
             run,
             NotificationKind.APPROVAL_ESCALATED
             if escalation
@@ -338,26 +298,8 @@ def _await_approval(run: _Run, asked: list[ApprovalReason], changed: list[Approv
             return decision
     waited = (context.current_utc_datetime - began).total_seconds()
     count(context, metric.approval_waited, waited, "timeout")
-    yield from _notify(run, NotificationKind.APPROVAL_TIMED_OUT, reasons=reasons)
+    yield from notify(run, NotificationKind.APPROVAL_TIMED_OUT, reasons=reasons)
     return None
-
-
-def _notify(run: _Run, kind: NotificationKind, **fields: Any) -> Step:
-    """Tell people (chat, log); a notification that cannot be delivered never fails the run."""
-    payload = {
-        "kind": str(kind),
-        "account_id": run.request.account_id,
-        "instance_id": run.context.instance_id,
-        "account_name": run.account_name,
-        **fields,
-    }
-    try:
-        yield from call_with_retry(
-            run.context, "notify_people", payload, run.retry, subject=run.subject
-        )
-    except StepFailed as failed:
-        if not run.context.is_replaying:
-            logging.getLogger("crosswalk.notify").warning("%s not delivered: %s", kind, failed)
 
 
 def _event_data(data: Any) -> Any:
@@ -365,14 +307,14 @@ def _event_data(data: Any) -> Any:
     return json.loads(data) if isinstance(data, str) else data
 
 
-def _undo(run: _Run, error: dict[str, Any]) -> Step:
+def _undo(run: OnboardingRun, error: dict[str, Any]) -> Step:
     context = run.context
     context.set_custom_status(custom_status("compensating", step=error["step"], error=error))
     yield from run.saga.compensate(context, run.retry, subject=run.subject)
     ledger = run.saga.ledger()
     if run.saga.failed:
         final = SyncStatus.NEEDS_ATTENTION
-        yield from _notify(run, NotificationKind.NEEDS_ATTENTION, detail=error["detail"])
+        yield from notify(run, NotificationKind.NEEDS_ATTENTION, detail=error["detail"])
     elif run.saga.done:
         final = SyncStatus.COMPENSATED
     else:
@@ -388,7 +330,7 @@ def _undo(run: _Run, error: dict[str, Any]) -> Step:
     return {"outcome": str(final), "error": error, "ledger": ledger}
 
 
-def _failure_payload(run: _Run, name: str | None, error: dict[str, Any]) -> dict[str, Any]:
+def _failure_payload(run: OnboardingRun, name: str | None, error: dict[str, Any]) -> dict[str, Any]:
     return {
         "sf_account_id": run.request.account_id,
         "name": name,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -139,7 +139,14 @@ def _d2c_side(batch: _Batch, runs: dict[str, AccountRun]) -> Step:
             "instance_id": context.instance_id,
             "at": batch.now,
             "policy": {"onboarding": batch.request.policy.get("onboarding") or {}},
-            "accounts": [{"account_id": a, "account": batch.by_id[a].account} for a in pending],
+            "accounts": [
+                {
+                    "account_id": a,
+                    "account": batch.by_id[a].account,
+                    "read_at": _iso(batch.by_id[a].read_at),
+                }
+                for a in pending
+            ],
         }
         try:
             answer = yield from batch.step(BATCH_ACTIVITY, payload)
@@ -214,6 +221,8 @@ def _undo(batch: _Batch, failed: list[AccountRun], results: dict[str, dict[str, 
             "pending": [step for step, _ in ledgers[run.account_id]]
             if run.account_id in undo_failed
             else [],
+            # what is left to undo, with its payloads (ids only): support finishes it
+            "left": ledgers[run.account_id] if run.account_id in undo_failed else [],
         }
         if run.account_id in undo_failed:
             final = SyncStatus.NEEDS_ATTENTION
@@ -260,6 +269,10 @@ def _notify(batch: _Batch, account_id: str, error: dict[str, Any]) -> Step:
         yield from call_with_retry(batch.context, "notify_people", payload, batch.retry)
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 # ---------------------------------------------------------------- for the starter
 
 
@@ -284,6 +297,7 @@ def batch_job(
                 account_id=requests[i].account_id,
                 modstamp=requests[i].modstamp,
                 account=requests[i].account or {},
+                read_at=requests[i].read_at,
             )
             for i in taken
         ],

@@ -6,11 +6,14 @@ activities that return only the chunks' paths and where the jobs' results stand
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from crosswalk.reconcile_run import BulkScan
 from orchestrators.reconcile_page import Page
-from orchestrators.steps import Step
+from orchestrators.steps import Step, StepFailed
+
+LOG = logging.getLogger("crosswalk.reconciliation")
 
 
 def open_scan(page: Page, total: int) -> Step:
@@ -23,6 +26,7 @@ def open_scan(page: Page, total: int) -> Step:
         accounts_job=opened["accounts_job"],
         contacts_job=opened["contacts_job"],
         total=opened["total"],
+        read_at=opened.get("read_at"),
     )
 
 
@@ -51,4 +55,21 @@ def next_chunk(page: Page) -> Step:
         scan.locator = split["locator"]
         scan.contacts = split["contacts"]
         scan.exhausted = split["locator"] is None
+        if scan.exhausted:  # every result read: Salesforce need not keep them
+            yield from close_scan(page)
     return scan.chunks[0] if scan.chunks else None
+
+
+def close_scan(page: Page) -> Step:
+    """Delete the scan's query jobs; a failure is logged and reported, never the run's."""
+    scan = page.run.scan
+    if scan is None or scan.closed:
+        return
+    jobs = {"Account": scan.accounts_job, "Contact": scan.contacts_job}
+    try:
+        closed = yield from page.step("reconcile_bulk_close", {"jobs": jobs})
+    except StepFailed as failed:
+        closed = {"failed": [{"jobs": jobs, **failed.as_dict()}]}
+    scan.closed = True
+    if closed["failed"] and not page.context.is_replaying:
+        LOG.warning("reconciliation %s: query jobs not deleted: %s", page.run.run_id, closed)

@@ -223,6 +223,7 @@ def _onboarding(run: RunInput, assessment: Assessment) -> OnboardingInput:
         source="reconciliation",
         policy={k: run.policy.get(k) or {} for k in ("approval", "onboarding", "retry")},
         account=assessment.account,
+        read_at=assessment.read_at,
         defer_write_back=True,
     )
 

@@ -31,7 +31,7 @@ from crosswalk.models import DriftFinding
 from crosswalk.reconcile_run import EPOCH, RunInput
 from orchestrators import bp
 from orchestrators.lookup_repair import repair_lookups
-from orchestrators.reconcile_bulk_scan import next_chunk, open_scan
+from orchestrators.reconcile_bulk_scan import close_scan, next_chunk, open_scan
 from orchestrators.reconcile_page import Page
 from orchestrators.reconcile_repairs import in_chunks
 from orchestrators.reconcile_writes import WRITE_CHUNK, flush, stage_and_send
@@ -186,13 +186,20 @@ def _scan(page: Page) -> Step:
     if chunk is None:  # nothing left to read (the org changed under the count)
         return {"counts": {}, "findings": [], "drifted": [], "total": run.scan.total}
     scan = yield from page.step(
-        "reconcile_scan", {**payload, "chunk": chunk, "total": run.scan.total}
+        "reconcile_scan",
+        {
+            **payload,
+            "chunk": chunk,
+            "total": run.scan.total,
+            "read_at": run.scan.read_at.isoformat() if run.scan.read_at else None,
+        },
     )
     return {**scan, "chunk": chunk}
 
 
 def _finish(page: Page, status: str, failure: dict[str, Any] | None) -> Step:
     run = page.run
+    yield from close_scan(page)  # a run that ended before reading all of a Bulk scan
     if (run.pending_writes or run.staged) and not run.dry_run:  # owed, never dropped
         yield page.context.call_entity(
             page.watermark,

@@ -10,6 +10,7 @@ from typing import Any
 
 from .clock import Clock, sf_datetime
 from .salesforce.bulk_jobs import jobs_of
+from .salesforce.bulk_jobs import listing as bulk_listing
 from .salesforce.org import SalesforceOrg
 from .salesforce.shape import rest_record
 from .salesforce.store import Actor, Change
@@ -40,6 +41,12 @@ class SalesforceHelpers:
         """Sandbox-clock epoch seconds when the oldest counted call leaves the 24-hour window."""
         at = self.org.api.recovers_at_ms()
         return None if at is None else at / 1000
+
+    def salesforce_bulk_jobs(self, kind: str = "query") -> list[dict[str, Any]]:
+        """The Bulk API 2.0 jobs the org still keeps (not deleted), as `GET /jobs/<kind>`
+        lists them; read-only, no API call counted."""
+        with self.org.store.lock:
+            return bulk_listing(jobs_of(self.org), kind)["records"]
 
     def salesforce_fail_next_bulk_job(self, message: str = "InternalServerError") -> None:
         """The next Bulk API 2.0 job to run fails with `message` as its errorMessage."""

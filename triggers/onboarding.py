@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.durable_functions as df
@@ -65,6 +66,7 @@ async def _start(
         return await _already_synced(req, client, record)
     svc = services()
     # One read serves the starter (the modstamp names the instance) and the saga (the data).
+    read_at = datetime.now(UTC)
     account = await asyncio.to_thread(svc.salesforce.get_account_with_contacts, account_id)
     if account is None:
         raise HttpError(404, "not_found", f"Account {account_id} does not exist in Salesforce")
@@ -79,6 +81,7 @@ async def _start(
             account.SystemModstamp,
             "http",
             account=account.model_dump(mode="json"),
+            read_at=read_at,
             traceparent=current_traceparent(),
         ),
     )

@@ -7,29 +7,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from crosswalk.clients.durable import start_once
 from crosswalk.clients.durable_gateway import DurableGateway
 from crosswalk.models import ApprovalDecisionInput
-from crosswalk.onboarding import (
-    SALESFORCE_CALLS_PER_ONBOARDING,
-    OnboardingInput,
-    onboarding_input,
-)
+from crosswalk.onboarding import SALESFORCE_CALLS_PER_ONBOARDING
 from crosswalk.services import services
 from crosswalk.support import actions, views
 from crosswalk.support.auth import Principal, Role
-from crosswalk.support.history import compensation_plan, decoded
 from crosswalk.support.lookup import account_of_instance
 from crosswalk.support.schemas import BulkRetryBody, CancelBody, DecisionBody, RetryBody
 from triggers import bp
 from triggers.approvals import submit_decision
-from triggers.responses import HttpError, body_model, translated
+from triggers.responses import BadRequest, HttpError, body_model, translated
 from triggers.support_http import audit, authorize_action, sources, view
+from triggers.support_instances import cancel, finish_undo, retry
 
 ANON = func.AuthLevel.ANONYMOUS
 B = TypeVar("B", RetryBody, CancelBody)
@@ -50,6 +44,9 @@ async def _audited(
         await audit(
             principal, action, target, reason=reason, outcome=f"refused: {exc.code}", **details
         )
+        raise
+    except BadRequest:
+        await audit(principal, action, target, reason=reason, outcome="refused: invalid", **details)
         raise
     await audit(principal, action, target, reason=reason, outcome="done", result=result, **details)
     return result
@@ -85,11 +82,12 @@ async def _act_on_instance(
         req, {Role.OPERATE}, action, _target(instance_id), instance_id=instance_id
     )
     body = body_model(body_type, req)
+    target = body.accountId or _target(instance_id)  # a batch's record: the one named
     async with DurableGateway(client) as gateway:
         result = await _audited(
             principal,
             action,
-            _target(instance_id),
+            target,
             body.reason,
             work(gateway, principal, instance_id, body),
             instance_id=instance_id,
@@ -139,53 +137,10 @@ async def support_retry(
         client,
         "retry",
         RetryBody,
-        lambda gateway, who, iid, body: _retry(client, gateway, who, iid, body.mode, body.reason),
+        lambda gateway, who, iid, body: retry(
+            client, gateway, who, iid, body.mode, body.reason, body.accountId
+        ),
     )
-
-
-async def _retry(
-    client: df.DurableOrchestrationClient,
-    gateway: DurableGateway,
-    principal: Principal,
-    instance_id: str,
-    mode: str,
-    reason: str,
-) -> dict[str, Any]:
-    status = await gateway.instance(instance_id)
-    if status is None:
-        raise HttpError(404, "not_found", f"no instance {instance_id}")
-    chosen = actions.retry_mode(status, mode)
-    rewind_failed = None
-    if chosen == "rewind":
-        try:
-            await client.rewind(instance_id, quote(f"retried by {principal.name}: {reason}"[:300]))
-            return {"mode": "rewind", "instanceId": instance_id}
-        except Exception as exc:  # the SDK raises a bare Exception for every refusal
-            # Azure answers 500 for a rewind its storage provider lacks (rewind is a preview
-            # feature) or when the instance is no longer Failed; a restart still helps
-            rewind_failed = actions.rewind_refusal(exc)
-            if mode == "rewind":
-                raise rewind_failed from None
-    account_id = account_of_instance(instance_id)
-    if account_id is None:
-        raise actions.Refused("not_an_onboarding", "only onboardings can be retried")
-    actions.check_record_free(await gateway.entity(account_id))
-    original = OnboardingInput.model_validate(decoded(status.get("input")))
-    siblings = await gateway.instances(actions.base_instance_id(instance_id))
-    new_id = actions.next_retry_id(instance_id, [s["instanceId"] for s in siblings])
-    settings = services().settings
-    taken = await start_once(
-        client,
-        "account_onboarding",
-        new_id,
-        onboarding_input(settings, account_id, original.modstamp, "support"),
-    )
-    if taken is not None:  # another retry took the id between the listing and now
-        raise actions.Refused("retry_in_progress", f"{new_id} already exists ({taken})")
-    result = {"mode": "restart", "instanceId": new_id, "retryOf": instance_id}
-    if rewind_failed is not None:
-        result["rewindRefused"] = rewind_failed.message
-    return result
 
 
 @bp.route(route="support/instances/{instanceId}/cancel", methods=["POST"], auth_level=ANON)
@@ -200,7 +155,7 @@ async def support_cancel_instance(
         client,
         "cancel",
         CancelBody,
-        lambda gateway, who, iid, body: _cancel(client, gateway, who, iid, body.reason),
+        lambda gateway, who, iid, body: cancel(client, gateway, who, iid, body),
     )
 
 
@@ -217,100 +172,8 @@ async def support_finish_undo(
         client,
         "finish_undo",
         CancelBody,
-        lambda gateway, who, iid, body: _finish_undo(client, gateway, who, iid, body.reason),
+        lambda gateway, who, iid, body: finish_undo(client, gateway, who, iid, body),
     )
-
-
-async def _finish_undo(
-    client: df.DurableOrchestrationClient,
-    gateway: DurableGateway,
-    principal: Principal,
-    instance_id: str,
-    reason: str,
-) -> dict[str, Any]:
-    status = await gateway.instance(instance_id, history=True)
-    if status is None:
-        raise HttpError(404, "not_found", f"no instance {instance_id}")
-    actions.undo_finishable(status)
-    account_id = account_of_instance(instance_id)
-    if account_id is None:
-        raise actions.Refused("not_an_onboarding", "only onboardings have an undo to finish")
-    record = await gateway.entity(account_id) or {}
-    if record.get("status") != "needs_attention" or record.get("last_instance_id") != instance_id:
-        raise actions.Refused(
-            "record_moved_on",
-            f"the record is {record.get('status')} after {record.get('last_instance_id')}",
-        )
-    note = f"undo finished by {principal.name}: {reason}"[:500]
-    plan, _ = compensation_plan(status.get("historyEvents") or [], account_id, note)
-    if not plan:
-        raise actions.Refused("nothing_to_undo", "every undo step has succeeded already")
-    earlier = await gateway.instances(f"support-undo-{instance_id}")
-    undo_id = actions.next_undo_id(instance_id, [s["instanceId"] for s in earlier])
-    taken = await start_once(
-        client,
-        "support_cancel",
-        undo_id,
-        {
-            "instance_id": instance_id,
-            "account_id": account_id,
-            "plan": plan,
-            "in_flight": [],
-            "actor": principal.name,
-            "reason": reason,
-            "retry": services().settings.retry.model_dump(mode="json"),
-            "finishing": True,
-        },
-    )
-    if taken is not None:  # another finish took the id between the listing and now
-        raise actions.Refused("undo_in_progress", f"{undo_id} already exists ({taken})")
-    return {
-        "instanceId": instance_id,
-        "undoInstanceId": undo_id,
-        "compensations": [step["activity"] for step in plan],
-    }
-
-
-async def _cancel(
-    client: df.DurableOrchestrationClient,
-    gateway: DurableGateway,
-    principal: Principal,
-    instance_id: str,
-    reason: str,
-) -> dict[str, Any]:
-    status = await gateway.instance(instance_id)
-    if status is None:
-        raise HttpError(404, "not_found", f"no instance {instance_id}")
-    actions.cancellable(status)
-    account_id = account_of_instance(instance_id)
-    if account_id is None:
-        raise actions.Refused("not_an_onboarding", "only onboardings can be cancelled")
-    cancel_id = actions.cancel_instance_id(instance_id)
-    note = f"cancelled by {principal.name}: {reason}"[:500]
-    try:
-        await client.terminate(instance_id, note)
-    except Exception as exc:  # 410: it finished between the read above and now
-        raise actions.Refused("not_running", f"the task hub refused to terminate: {exc}") from None
-    # The terminate may land much later (Azure Storage); support_cancel waits for it and
-    # then undoes once. A second cancel before it lands finds the same undo and starts none.
-    earlier = await start_once(
-        client,
-        "support_cancel",
-        cancel_id,
-        {
-            "instance_id": instance_id,
-            "account_id": account_id,
-            "actor": principal.name,
-            "reason": reason,
-            "retry": services().settings.retry.model_dump(mode="json"),
-        },
-    )
-    return {
-        "instanceId": instance_id,
-        "cancelInstanceId": cancel_id,
-        "alreadyRequested": earlier is not None,
-        "undo": "runs once the termination has landed; see the cancel instance",
-    }
 
 
 @bp.route(route="support/retries", methods=["POST"], auth_level=ANON)
@@ -367,7 +230,15 @@ async def support_bulk_retry(
                     "retry",
                     record["accountId"],
                     body.reason,
-                    _retry(client, gateway, principal, instance_id, "auto", body.reason),
+                    retry(
+                        client,
+                        gateway,
+                        principal,
+                        instance_id,
+                        "auto",
+                        body.reason,
+                        record["accountId"],
+                    ),
                     instance_id=instance_id,
                     bulk=body.failureReason,
                 )

@@ -12,6 +12,7 @@ from crosswalk.sync_state import ACTIVE, SyncStatus
 
 RUNNING = frozenset({"Running", "Pending", "Suspended", "ContinuedAsNew"})
 ONBOARDING = "account_onboarding"
+BATCH_PREFIX = "onboard-batch-"  # orchestrators/onboard_batch.py's instances (reconciliation's)
 _RETRY_SUFFIX = re.compile(r"-r(\d+)$")
 
 
@@ -56,6 +57,12 @@ def check_record_free(entity: dict[str, Any] | None) -> None:
     if status == SyncStatus.SYNCED:
         raise Refused("already_synced", "the record is already synced")
     holder = entity.get("current_instance_id")
+    if status in ACTIVE and holder and holder.startswith(BATCH_PREFIX):
+        raise Refused(
+            "held_by_batch",
+            f"batch onboarding {holder} holds the record ({status}); it ends on its own (its "
+            "retries included): retry after it",
+        )
     if status in ACTIVE and holder:
         raise Refused("record_busy", f"instance {holder} holds the record ({status})")
 
@@ -107,7 +114,10 @@ def undo_finishable(status: dict[str, Any]) -> None:
 
 def next_undo_id(instance_id: str, existing: list[str]) -> str:
     """`support-undo-<instance>[-<N>]`: a new id for each attempt, so each keeps its history."""
-    base = f"support-undo-{instance_id}"
+    return next_undo_id_from(f"support-undo-{instance_id}", existing)
+
+
+def next_undo_id_from(base: str, existing: list[str]) -> str:
     taken = set(existing)
     if base not in taken:
         return base

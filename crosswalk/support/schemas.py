@@ -14,6 +14,7 @@ from crosswalk.models import (
     QueryInt,
     RequestBody,
     RequestQuery,
+    SalesforceAccountId,
 )
 
 REASON = {"min_length": 1, "max_length": 2000}
@@ -49,13 +50,21 @@ class DecisionBody(_Body):
     reason: str = Field(**REASON)
 
 
+BATCH_ACCOUNT = (
+    "the record's Account Id; required when the instance is a batch onboarding "
+    "(`onboard-batch-...`, many accounts), else it must be the instance's own"
+)
+
+
 class RetryBody(_Body):
     reason: str = Field(**REASON)
     mode: Literal["auto", "rewind", "restart"] = "auto"
+    accountId: SalesforceAccountId | None = Field(default=None, description=BATCH_ACCOUNT)
 
 
 class CancelBody(_Body):
     reason: str = Field(**REASON)
+    accountId: SalesforceAccountId | None = Field(default=None, description=BATCH_ACCOUNT)
 
 
 class ErasureBody(_Body):

@@ -17,6 +17,7 @@ from crosswalk.lake.eventgrid_deadletters import EventGridDeadLetters
 from crosswalk.profiles.base import ProfileStore
 from crosswalk.support import timeline
 from crosswalk.support.audit import AuditStore
+from crosswalk.support.batch_held import batch_ids, batch_instance
 from crosswalk.support.history import decoded, ledger
 from crosswalk.support.lookup import account_of_instance
 from crosswalk.sync_state import SyncStatus
@@ -95,7 +96,8 @@ async def record_view(src: Sources, account_id: str) -> dict[str, Any] | None:
     detailed = await asyncio.gather(
         *(src.durable.instance(s["instanceId"], history=True) for s in statuses[:20])
     )
-    instances = []
+    batches = await asyncio.gather(*(src.durable.instance(b) for b in batch_ids(entity)))
+    instances = [batch_instance(b, account_id) for b in batches if b is not None]
     for status in [d for d in detailed if d is not None]:
         instances.append(
             {
@@ -121,6 +123,8 @@ async def record_view(src: Sources, account_id: str) -> dict[str, Any] | None:
         timeline.erasure_events(receipts),
         timeline.audit_events([e.model_dump(mode="json") for e in audit]),
     )
+    instances.sort(key=lambda i: (i.get("createdTime") or "", i.get("instanceId") or ""))
+    instances.reverse()  # newest first, a record's batch among its own instances
     latest = instances[0] if instances else None
     return {
         "accountId": account_id,

@@ -136,3 +136,19 @@ def test_a_failed_job_of_either_kind_is_a_transient_error_naming_the_job_and_its
     )
     assert query.requests == 2  # create, the poll that found it failed
     assert "(Account update) ended Failed: Overloaded again" in str(ingest_failed.value)
+
+
+def test_a_read_query_job_is_deleted_and_a_running_one_is_aborted_first(sb):
+    query = BulkQuery(_client(sb))
+    done = query.start("Account", "SELECT Id FROM Account")
+    query.wait("Account", done)
+    running = query.start("Account", "SELECT Id FROM Account")  # never polled: not terminated
+
+    deleted = query.delete("Account", done)
+    aborted_then_deleted = query.delete("Account", running)
+    gone = query.delete("Account", done)
+
+    assert (deleted, aborted_then_deleted, gone) == (True, True, False)
+    left = {j["id"] for j in sb.salesforce_bulk_jobs("query")}
+    assert done not in left and running not in left
+    assert query.requests == 3 + 1 + 3 + 1  # create x2, poll; delete; abort + 2 deletes; delete

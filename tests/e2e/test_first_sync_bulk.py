@@ -60,6 +60,8 @@ def test_a_first_sync_writes_back_through_one_ingest_job_per_object_type(stack_f
     assert by_class(report)["missing_in_d2c"] == set(org.plain + org.other_qualifying)
     _linked(stack.sb, org.plain)
     assert _calls(stack.sb, "/jobs/query", "POST") == 2  # Accounts, Contacts
+    assert _calls(stack.sb, "/jobs/query", "DELETE") == 2  # each once its results were read
+    assert stack.sb.salesforce_bulk_jobs("query") == []
     assert _calls(stack.sb, "/queryAll") == 1  # the first REST page showed a large scan
     assert _calls(stack.sb, "/jobs/ingest", "POST") == 2  # Account, Contact
     assert _calls(stack.sb, "/composite/sobjects", "PATCH") == 0
@@ -67,6 +69,30 @@ def test_a_first_sync_writes_back_through_one_ingest_job_per_object_type(stack_f
     assert _staged(stack) == []
     watermark = stack.host.get(f"{DURABLE}/entities/watermark/accounts").json()
     assert watermark["watermark"] is not None and watermark["owed_staged"] == []
+
+
+def test_a_run_that_fails_before_reading_its_query_jobs_still_deletes_them(stack_factory):
+    stack = stack_factory(seed=60, **BULK)
+    stack.sb.set_events_to(salesforce="")
+    stack.sb.faults("salesforce", path=r"/jobs/query/[^/]+/results$", method="GET", status=400)
+
+    failed = run_reconciliation(stack.host, timeout=300)
+
+    assert failed["status"] == "failed", failed
+    assert _calls(stack.sb, "/jobs/query", "POST") == 2
+    assert _calls(stack.sb, "/jobs/query", "DELETE") == 2
+    assert stack.sb.salesforce_bulk_jobs("query") == []
+
+
+def test_query_jobs_that_cannot_be_deleted_leave_the_run_completed(stack_factory):
+    stack = stack_factory(seed=60, **BULK)
+    stack.sb.set_events_to(salesforce="")
+    stack.sb.faults("salesforce", path=r"/jobs/query/[^/]+$", method="DELETE", status=500)
+
+    report = run_reconciliation(stack.host, timeout=300)
+
+    assert report["status"] == "completed" and report["failed"] == 0, report["page_failures"]
+    assert len(stack.sb.salesforce_bulk_jobs("query")) == 2  # logged, left to Salesforce
 
 
 def test_the_run_after_a_first_sync_reads_its_write_back_echoes_once_and_writes_nothing(

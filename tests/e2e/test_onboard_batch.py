@@ -5,6 +5,7 @@ the ones an approval rule catches still wait for a person on their own saga."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -72,17 +73,23 @@ def test_a_first_sync_onboards_in_batches_and_approval_bound_accounts_still_wait
     assert sum(len(b["output"]["accounts"]) for b in batches) == len(org.plain)
     for account_id in org.plain:  # no saga of their own
         assert _instances(stack, f"onboard-{account_id}") == []
+    # each profile notes when the scan's read of its people began (a later read's stand)
+    assert all(stack.profiles().get(a).people_read_at is not None for a in org.plain)
     # the approval-bound accounts wait for a person on their own saga
     waiting = org.other_qualifying[0]
     assert all(_entity(stack, a)["status"] == "awaiting_approval" for a in org.other_qualifying)
     (saga,) = _instances(stack, f"onboard-{waiting}")
     assert saga["name"] == "account_onboarding" and saga["runtimeStatus"] == "Running"
+    asked = datetime.now(UTC)
     decided = stack.decide(saga["instanceId"], "approve", "known customer")
     assert decided.status == 202, decided.text
     done = stack.host.wait_for(saga["instanceId"], timeout=60)
     assert done["output"]["outcome"] == "synced"
     record = stack.sb.salesforce_record("Account", waiting)
     assert record["D2C_Customer_Id__c"] == done["output"]["d2c_customer_id"]
+    # its people come from the read after the approval, not the scan's
+    read_after_wait = stack.profiles().get(waiting).people_read_at
+    assert read_after_wait is not None and read_after_wait >= asked
 
 
 def test_d2c_failures_mid_batch_are_retried_and_one_that_stays_failed_is_undone(stack_factory):

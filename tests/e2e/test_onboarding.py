@@ -32,10 +32,12 @@ def _entity(stack, account_id: str) -> dict[str, Any]:
 
 def _waiting_for_approval(stack, instance_id: str) -> dict[str, Any]:
     status = stack.host.wait_for(instance_id, statuses={"Running"})
-    for _ in range(200):
+    deadline = time.monotonic() + 30  # by time, not by a count of status reads
+    while time.monotonic() < deadline:
         custom = status.get("customStatus") or {}
         if custom.get("waiting_for") == "ApprovalDecision":
             return status
+        time.sleep(0.01)
         status = stack.host.status(instance_id)
     raise AssertionError(f"never waited for approval: {status}")
 
@@ -62,6 +64,7 @@ def test_a_seeded_account_is_onboarded_end_to_end(stack_factory):
     assert written["D2C_Primary_User_Id__c"] == output["d2c_primary_user_id"]
     profile = stack.profiles().get(account["Id"])
     assert profile is not None and profile.d2c_customer_id == customer["id"]
+    assert profile.people_read_at is not None  # when the starter's read began
     snapshot = stack.data / "lake" / output["snapshot"]
     assert json.loads(snapshot.read_text())["Id"] == account["Id"]
     entity = _entity(stack, account["Id"])

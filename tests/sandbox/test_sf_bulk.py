@@ -294,3 +294,32 @@ def test_query_jobs_take_order_by_limit_and_parent_filters_and_refuse_group_by(
     with pytest.raises(SalesforceMalformedRequest) as refused:
         client.create_job("query", "SELECT Industry FROM Account GROUP BY Industry")
     assert refused.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_a_query_job_is_deleted_only_once_terminated_and_then_is_gone(
+    sb: sandbox.Sandbox, sf: Salesforce
+) -> None:
+    client = sf.bulk2.Account._client
+    job = client.create_job("query", "SELECT Id FROM Account")  # UploadComplete: not terminated
+    url = f"{sf.bulk2_url}query/{job['id']}"
+
+    early = sf.session.delete(url, headers=sf.bulk2.headers, timeout=10)
+    kept = [j["id"] for j in sb.salesforce_bulk_jobs("query")]
+    client.wait_for_job(job["id"], True, 0)
+    used = sb.salesforce_api_usage()["used"]
+    deleted = sf.session.delete(url, headers=sf.bulk2.headers, timeout=10)
+    spent = sb.salesforce_api_usage()["used"] - used
+    results = sf.session.get(f"{url}/results", headers=sf.bulk2.headers, timeout=10)
+    again = sf.session.delete(url, headers=sf.bulk2.headers, timeout=10)
+
+    assert early.status_code == 400  # as "Delete a Query Job" shows it
+    assert early.json() == [
+        {
+            "errorCode": "API_ERROR",
+            "message": "Error encountered when deleting the job because the job is not terminated",
+        }
+    ]
+    assert job["id"] in kept
+    assert deleted.status_code == 204 and deleted.content == b"" and spent == 1
+    assert job["id"] not in [j["id"] for j in sb.salesforce_bulk_jobs("query")]
+    assert results.status_code == 404 and again.status_code == 404

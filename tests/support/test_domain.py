@@ -284,6 +284,17 @@ def test_retry_ids_count_up_and_busy_records_are_refused():
     actions.check_record_free({"status": "compensated", "current_instance_id": None})
 
 
+def test_a_record_a_batch_holds_is_refused_naming_the_batch_and_what_to_do():
+    held = {"status": "onboarding", "current_instance_id": "onboard-batch-run-p1-x0"}
+
+    with pytest.raises(actions.Refused) as refused:
+        actions.check_record_free(held)
+
+    assert refused.value.code == "held_by_batch"
+    assert "onboard-batch-run-p1-x0" in refused.value.message
+    assert "ends on its own" in refused.value.message
+
+
 def test_older_than_and_states():
     now = datetime(2026, 1, 2, tzinfo=UTC)
     old = {"status": "onboarding", "transitions": [{"at": "2025-12-01T00:00:00Z"}]}

@@ -79,6 +79,22 @@ def test_a_chunk_batches_its_plain_accounts_and_leaves_the_rest_to_their_sagas()
     assert [a.account_id for a in batch.accounts] == ["001RM000004UF9aYAG", "001RM000004UF9cYAG"]
 
 
+def test_each_batched_account_keeps_when_the_scan_read_it():
+    read_at = datetime.fromisoformat("2024-05-02T09:15:00+00:00")
+    requests = {
+        i: _request(_account(a)).model_copy(update={"read_at": read_at})
+        for i, a in enumerate(["001RM000004UF9aYAG", "001RM000004UF9cYAG"])
+    }
+    context = _Context()
+
+    job = batch_job(context, requests, lambda: "onboard-batch-run-p1-x1")  # type: ignore[arg-type]
+
+    assert job is not None
+    job[1]()
+    batch = BatchInput.model_validate(context.started[0][1])
+    assert [a.read_at for a in batch.accounts] == [read_at, read_at]
+
+
 def test_a_single_plain_account_keeps_its_saga():
     requests = {0: _request(_account("001RM000004UF9aYAG"))}
 

@@ -174,6 +174,10 @@ function actionsView(instance, key) {
   const waiting = instance.customStatus && instance.customStatus.waiting_for === "ApprovalDecision";
   const running = ["Running", "Pending", "Suspended"].includes(instance.runtimeStatus);
   const synced = instance.output && instance.output.outcome === "synced";
+  // a batch (onboard_batch) holds many records: its actions name this one, and it is never
+  // cancelled from here (it ends on its own; then Retry or Finish the undo act on this record)
+  const batch = instance.name === "onboard_batch";
+  const body = () => (batch ? { reason: reason.value, accountId: instance.accountId } : { reason: reason.value });
   if (waiting) {
     for (const decision of ["approve", "reject"]) {
       const b = h("button", { class: decision === "reject" ? "danger" : "", "data-testid": decision, onclick: () => act(b,
@@ -182,21 +186,25 @@ function actionsView(instance, key) {
       buttons.push(b);
     }
   }
+  if (running && batch) {
+    return h("p", { class: "muted", "data-testid": "held-by-batch" },
+      `Held by batch onboarding ${instance.instanceId}: it ends on its own (retries included); then Retry or Finish the undo here act on this record alone.`);
+  }
   if (running) {
     const b = h("button", { class: "danger", "data-testid": "cancel", onclick: () => act(b,
-      () => api(`instances/${encodeURIComponent(instance.instanceId)}/cancel`, { method: "POST", body: { reason: reason.value } }),
+      () => api(`instances/${encodeURIComponent(instance.instanceId)}/cancel`, { method: "POST", body: body() }),
       (r) => { setTimeout(() => pageRecord(key), 800); return r.alreadyRequested ? "already being cancelled" : "cancelling; the undo runs once the termination has landed"; }) }, "Cancel and compensate");
     buttons.push(b);
   }
-  if (instance.name === "account_onboarding" && instance.output && instance.output.outcome === "needs_attention") {
+  if ((instance.name === "account_onboarding" || batch) && instance.output && instance.output.outcome === "needs_attention") {
     const b = h("button", { class: "danger", "data-testid": "finish-undo", onclick: () => act(b,
-      () => api(`instances/${encodeURIComponent(instance.instanceId)}/undo`, { method: "POST", body: { reason: reason.value } }),
+      () => api(`instances/${encodeURIComponent(instance.instanceId)}/undo`, { method: "POST", body: body() }),
       (r) => { setTimeout(() => pageRecord(key), 800); return `undo started: ${r.compensations.join(", ")}`; }) }, "Finish the undo");
     buttons.push(b);
   }
   if (!running && !synced) {
     const b = h("button", { "data-testid": "retry", onclick: () => act(b,
-      () => api(`instances/${encodeURIComponent(instance.instanceId)}/retry`, { method: "POST", body: { reason: reason.value } }),
+      () => api(`instances/${encodeURIComponent(instance.instanceId)}/retry`, { method: "POST", body: body() }),
       (r) => { setTimeout(() => pageRecord(key), 800); return `retry started (${r.mode}): ${r.instanceId}`; }) }, "Retry");
     buttons.push(b);
   }
