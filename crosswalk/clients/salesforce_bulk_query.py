@@ -115,7 +115,7 @@ class BulkQuery:
         One request, three for a running job."""
 
         def remove(sf: Any) -> int:
-            bulk = self._bulk(sf, sobject)
+            bulk = job_api(sf, sobject)
             # simple-salesforce's delete_job reads JSON from the 204, which has no body
             response = bulk.session.request(
                 "DELETE", bulk._construct_request_url(job_id, True), headers=bulk._get_headers()
@@ -127,7 +127,7 @@ class BulkQuery:
         status = self.client.call(remove)
         self.requests += 1
         if status == 400:  # "the job is not terminated": abort it, then delete it
-            self.client.call(lambda sf: self._bulk(sf, sobject).abort_job(job_id, True))
+            self.client.call(lambda sf: job_api(sf, sobject).abort_job(job_id, True))
             status = self.client.call(remove)
             self.requests += 2
             if status == 400:
