@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from crosswalk.clients.salesforce import ApiBudget
+from crosswalk.allowance import ApiBudget
 from crosswalk.errors import CrosswalkError
 from crosswalk.models import ReconciliationReport
 from crosswalk.relay.checkpoint import relay_health
