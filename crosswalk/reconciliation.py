@@ -31,7 +31,8 @@ from crosswalk.models import (
 from crosswalk.ownership import SYNCED_FIELDS, owner_of
 from crosswalk.rules import qualifies_for_onboarding
 from crosswalk.settings import FieldOwnershipSettings, OnboardingSettings, System
-from crosswalk.sync_state import SyncState, SyncStatus
+from crosswalk.sync_state import SyncState
+from crosswalk.sync_status import SyncStatus
 
 # Every D2C field kept in step with the Account; a difference is "stale in D2C".
 COMPARED_FIELDS = SYNCED_FIELDS

@@ -33,7 +33,7 @@ from crosswalk.onboarding import (
 )
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
 from crosswalk.settings import ApprovalSettings, OnboardingSettings
-from crosswalk.sync_state import SyncStatus
+from crosswalk.sync_status import SyncStatus
 from crosswalk.telemetry import metric
 from orchestrators import bp
 from orchestrators.steps import (

@@ -22,7 +22,7 @@ from crosswalk.errors import CrosswalkError
 from crosswalk.models import ReconciliationReport
 from crosswalk.relay.checkpoint import relay_health
 from crosswalk.support.views import Sources, matches_state, pending_approvals
-from crosswalk.sync_state import SyncStatus
+from crosswalk.sync_status import SyncStatus
 
 log = logging.getLogger("crosswalk.support")
 

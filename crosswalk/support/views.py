@@ -19,7 +19,7 @@ from crosswalk.support import timeline
 from crosswalk.support.audit import AuditStore
 from crosswalk.support.history import decoded, ledger
 from crosswalk.support.lookup import account_of_instance
-from crosswalk.sync_state import SyncStatus
+from crosswalk.sync_status import SyncStatus
 
 ONBOARD_PREFIX = "onboard-"
 CANCEL_PREFIX = "support-cancel-"

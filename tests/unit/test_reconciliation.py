@@ -20,7 +20,8 @@ from crosswalk.models import (
 from crosswalk.reconcile_run import WatermarkState, scheduled_run_id
 from crosswalk.reconciliation import assess, keep_findings, settle
 from crosswalk.settings import OnboardingSettings
-from crosswalk.sync_state import SyncState, SyncStatus
+from crosswalk.sync_state import SyncState
+from crosswalk.sync_status import SyncStatus
 
 SETTINGS = OnboardingSettings.model_validate({})
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
