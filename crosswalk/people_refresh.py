@@ -15,9 +15,9 @@ from typing import Any
 
 from crosswalk.erasure.gate import without_erased
 from crosswalk.errors import PreconditionFailed, TransientError
-from crosswalk.models import SalesforceAccount
 from crosswalk.profiles.base import SYSTEM
 from crosswalk.salesforce_ids import to_18
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.services import services
 from crosswalk.whole_profile import people_after_read
 

@@ -34,7 +34,7 @@ from crosswalk.errors import (
     error_for_salesforce_record,
     error_for_status,
 )
-from crosswalk.models import SalesforceAccount
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import SalesforceSettings
 
 T = TypeVar("T")

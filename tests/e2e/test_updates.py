@@ -11,8 +11,9 @@ from datetime import timedelta
 
 import pytest
 
-from crosswalk.models import ProfileStatus, SalesforceAccount
+from crosswalk.models import ProfileStatus
 from crosswalk.rules import approval_reasons
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import ApprovalSettings, load_settings
 from crosswalk.sync_changes import ChangeRequest
 from crosswalk.updates import UpdateInput, sync_policy
