@@ -23,13 +23,8 @@ from crosswalk.errors import (
     TransientError,
 )
 from crosswalk.profiles import open_profile_store
-from crosswalk.profiles.cosmos import (
-    CosmosProfileStore,
-    cosmos_error,
-    from_document,
-    report_document,
-    to_document,
-)
+from crosswalk.profiles.cosmos import CosmosProfileStore, cosmos_error
+from crosswalk.profiles.cosmos_documents import from_document, report_document, to_document
 from crosswalk.settings import ProfileStoreKind, ProfileStoreSettings
 from tests.azurite import free_port
 
