@@ -1,6 +1,6 @@
 """CosmosProfileStore without an emulator: document layout, error mapping, lazy connection.
 
-The behavioural contract runs in test_profile_store.py when COSMOS_EMULATOR_ENDPOINT is set.
+The behavioural contract runs in test_profile_store*.py when COSMOS_EMULATOR_ENDPOINT is set.
 """
 
 from __future__ import annotations
