@@ -93,3 +93,13 @@ def deliver(stack: Any, event: dict[str, Any], path: str = SF_EVENTS) -> None:
     headers = {"Content-Type": "application/cloudevents+json", "aeg-event-type": "Notification"}
     response = stack.host.post(path, json=event, headers=headers)
     assert response.status == 202, response.text
+
+
+def updates_stack(stack_factory: Any, **env: str) -> Any:
+    """A stack for the update tests: seed 12, D2C's events wired to the app."""
+    return wire_d2c_events(stack_factory(seed=12, **env))
+
+
+def update_runs(stack: Any, account_id: str) -> list[dict[str, Any]]:
+    """The account's `account_update` instances."""
+    return instances(stack, f"update-{account_id}")
