@@ -26,6 +26,7 @@ from tests.e2e.sync import (
     settle,
     update_runs,
     updates_stack,
+    waiting_for_approval,
     wire_d2c_events,
 )
 
@@ -185,12 +186,7 @@ def test_an_edit_made_while_the_onboarding_awaits_approval_reaches_d2c(stack_fac
         and approval_reasons(SalesforceAccount.model_validate(r), approval)
     )
     onboarding = stack.onboard(account["Id"])["id"]
-    for _ in range(500):  # short polling until the saga waits for a person
-        status = stack.host.wait_for(onboarding, statuses={"Running"})
-        if (status.get("customStatus") or {}).get("waiting_for") == "ApprovalDecision":
-            break
-    else:
-        raise AssertionError("the onboarding never waited for approval")
+    waiting_for_approval(stack, onboarding)
 
     stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Renamed During Approval"})
     assert stack.sb.wait_events_drained(timeout=30)
