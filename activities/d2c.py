@@ -6,8 +6,8 @@ from typing import Any
 
 from activities import bp
 from crosswalk.clients.d2c import CustomerExists, deactivated_by_crosswalk
+from crosswalk.d2c_models import CustomerCreate, UserInvite
 from crosswalk.errors import Conflict, NotFound, PreconditionFailed
-from crosswalk.models import CustomerCreate, UserInvite
 from crosswalk.services import services
 
 

@@ -30,9 +30,9 @@ from activities.profiles import record_failure, remove_profile, upsert_profile
 from crosswalk.errors import ActivityFailure
 from crosswalk.field_mapping import customer_values
 from crosswalk.mapping import plan_onboarding
-from crosswalk.models import SalesforceAccount
 from crosswalk.onboard_batch import idempotency_key
 from crosswalk.onboarding import made_by_this_run, onboarded_profile
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import OnboardingSettings
 
 THREADS = 16

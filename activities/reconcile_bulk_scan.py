@@ -28,8 +28,8 @@ from typing import Any
 from simple_salesforce.format import format_soql
 
 from activities import bp
-from crosswalk.clients.salesforce import ACCOUNT_FIELDS, CONTACT_FIELDS
 from crosswalk.clients.salesforce_bulk_query import BulkQuery, ResultsSet
+from crosswalk.clients.salesforce_soql import ACCOUNT_FIELDS, CONTACT_FIELDS
 from crosswalk.errors import ActivityFailure
 from crosswalk.reconcile_join import out_of_order, with_contacts
 from crosswalk.services import services

@@ -19,18 +19,13 @@ from simple_salesforce.format import format_soql
 
 from activities import bp
 from activities.reconcile_bulk_scan import scan_prefix
-from crosswalk.clients.salesforce import ACCOUNT_FIELDS, CONTACT_FIELDS
 from crosswalk.clients.salesforce_limits import collection_calls
+from crosswalk.clients.salesforce_soql import ACCOUNT_FIELDS, CONTACT_FIELDS
 from crosswalk.erasure.gate import without_erased
 from crosswalk.errors import InvalidData, NotFound, PreconditionFailed
-from crosswalk.models import (
-    DriftClass,
-    DriftFinding,
-    ReconciliationReport,
-    SalesforceAccount,
-    UnifiedProfile,
-)
+from crosswalk.models import DriftClass, DriftFinding, ReconciliationReport, UnifiedProfile
 from crosswalk.reconciliation import keep_findings
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.services import services
 
 _SELECT = f"SELECT {ACCOUNT_FIELDS}, (SELECT {CONTACT_FIELDS} FROM Contacts) FROM Account"

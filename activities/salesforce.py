@@ -8,8 +8,8 @@ from typing import Any
 from activities import bp
 from crosswalk.errors import NotFound, PermanentError
 from crosswalk.field_mapping import write_back_records
-from crosswalk.models import SalesforceAccount
 from crosswalk.people_refresh import refresh_people
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.services import services
 from crosswalk.signup_mapping import adoption_fields
 

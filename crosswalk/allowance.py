@@ -100,3 +100,19 @@ def refusal(
         status=403,
         retry_after=wait_seconds,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ApiBudget:
+    """The org's daily API allowance, as Salesforce's `/limits` reports it."""
+
+    max: int
+    remaining: int
+
+    def spendable(self, reserve_percent: float) -> int:
+        """Calls that may still be spent while `reserve_percent` of the day's allowance stays
+        for everything else that uses the org (other integrations, people, Crosswalk's flows)."""
+        return max(0, self.remaining - math.ceil(self.max * reserve_percent / 100))
+
+    def as_dict(self) -> dict[str, int]:
+        return {"max": self.max, "remaining": self.remaining}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from crosswalk.d2c_models import CreditTerms, Customer, D2CAddress
 from crosswalk.mapping import (
     MappingProblem,
     OnboardingPlan,
@@ -15,12 +16,7 @@ from crosswalk.mapping import (
     limited,
     website_domain,
 )
-from crosswalk.models import (
-    CreditTerms,
-    Customer,
-    D2CAddress,
-    SalesforceAccount,
-)
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import OnboardingSettings
 
 MAPPED_FIELDS = (

@@ -19,16 +19,15 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from crosswalk.countries import to_iso2
-from crosswalk.models import (
+from crosswalk.d2c_models import (
     CreditTerms,
     CustomerCreate,
     CustomerKind,
     D2CAddress,
-    SalesforceAccount,
-    SalesforceContact,
     SalesforceLink,
     UserInvite,
 )
+from crosswalk.salesforce_records import SalesforceAccount, SalesforceContact
 from crosswalk.settings import OnboardingSettings
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -21,9 +21,10 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from crosswalk.ids import SalesforceAccountId
 from crosswalk.mapping import plan_onboarding
-from crosswalk.models import SalesforceAccount, SalesforceAccountId
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import ApprovalSettings, OnboardingSettings
 
 BATCH_WORKFLOW = "onboard_batch"

@@ -12,15 +12,10 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from crosswalk.ids import SalesforceAccountId
 from crosswalk.mapping import OnboardingPlan
-from crosswalk.models import (
-    ApprovalDecision,
-    ProfileStatus,
-    SalesforceAccount,
-    SalesforceAccountId,
-    UnifiedProfile,
-    compact_utc,
-)
+from crosswalk.models import ApprovalDecision, ProfileStatus, UnifiedProfile, compact_utc
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import Settings
 from crosswalk.whole_profile import people_of_account
 

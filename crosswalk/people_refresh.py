@@ -16,10 +16,11 @@ from typing import Any
 
 from crosswalk.erasure.gate import without_erased
 from crosswalk.errors import PreconditionFailed, TransientError
-from crosswalk.models import SalesforceAccount, UnifiedProfile
+from crosswalk.models import UnifiedProfile
 from crosswalk.people import SourceSystem
 from crosswalk.profiles.base import SYSTEM, ProfileStore
 from crosswalk.salesforce_ids import to_18
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.services import services
 from crosswalk.whole_profile import onboarded_people, people_after_read, read_is_older
 

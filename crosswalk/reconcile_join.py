@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Protocol, get_args
 
 from crosswalk.errors import PermanentError
-from crosswalk.models import SalesforceAccount, SalesforceContact
+from crosswalk.salesforce_records import SalesforceAccount, SalesforceContact
 
 
 def _booleans(model: type[Any]) -> frozenset[str]:

@@ -18,20 +18,16 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from crosswalk.d2c_models import Customer
 from crosswalk.field_mapping import account_values
 from crosswalk.mapping import plan_onboarding
-from crosswalk.models import (
-    Customer,
-    DriftClass,
-    DriftFinding,
-    ProfileStatus,
-    SalesforceAccount,
-    UnifiedProfile,
-)
+from crosswalk.models import DriftClass, DriftFinding, ProfileStatus, UnifiedProfile
 from crosswalk.ownership import SYNCED_FIELDS, owner_of
 from crosswalk.rules import qualifies_for_onboarding
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import FieldOwnershipSettings, OnboardingSettings, System
-from crosswalk.sync_state import SyncState, SyncStatus
+from crosswalk.sync_state import SyncState
+from crosswalk.sync_status import SyncStatus
 
 # Every D2C field kept in step with the Account; a difference is "stale in D2C".
 COMPARED_FIELDS = SYNCED_FIELDS

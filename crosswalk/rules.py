@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from crosswalk.countries import to_iso2
-from crosswalk.models import ApprovalReason, SalesforceAccount
+from crosswalk.models import ApprovalReason
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import ApprovalSettings, OnboardingSettings
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from crosswalk.d2c_models import Customer, CustomerKind, D2CUser
 from crosswalk.mapping import (
     FREE_MAIL_DOMAINS,
     SALESFORCE_EMAIL,
@@ -14,11 +15,6 @@ from crosswalk.mapping import (
     clean,
     email_domain,
     is_valid_email,
-)
-from crosswalk.models import (
-    Customer,
-    CustomerKind,
-    D2CUser,
 )
 
 

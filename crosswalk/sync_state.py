@@ -15,7 +15,6 @@ change arriving late is recognised as stale and changes nothing.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -27,88 +26,11 @@ from crosswalk.sync_changes import (
     UpdateLease,
     add_note,
 )
+from crosswalk.sync_status import ACTIVE, ALLOWED, IllegalTransition, SyncStatus, Transition
 
 MAX_TRANSITIONS = 20
 UPDATE_LEASE = timedelta(minutes=30)
 """An update lease older than this is taken over (its holder was terminated or lost)."""
-
-
-class SyncStatus(StrEnum):
-    NEW = "new"
-    ONBOARDING = "onboarding"
-    AWAITING_APPROVAL = "awaiting_approval"
-    SYNCED = "synced"
-    FAILED = "failed"
-    COMPENSATED = "compensated"
-    REJECTED = "rejected"
-    NEEDS_ATTENTION = "needs_attention"
-    CANCELLED = "cancelled"
-    """A person cancelled the onboarding and what it had done was undone: a decision, not a
-    failure, so it waits for nobody and no bulk retry picks it up (a single retry may)."""
-    DELETED = "deleted"
-
-
-ACTIVE = frozenset({SyncStatus.ONBOARDING, SyncStatus.AWAITING_APPROVAL})
-"""States in which an instance holds the record; a second claim is refused."""
-
-_ENDED = frozenset(
-    {
-        SyncStatus.FAILED,
-        SyncStatus.COMPENSATED,
-        SyncStatus.REJECTED,
-        SyncStatus.NEEDS_ATTENTION,
-        SyncStatus.CANCELLED,
-    }
-)
-
-ALLOWED: dict[SyncStatus, frozenset[SyncStatus]] = {
-    SyncStatus.NEW: frozenset({SyncStatus.ONBOARDING}),
-    SyncStatus.ONBOARDING: frozenset(
-        {
-            SyncStatus.AWAITING_APPROVAL,
-            SyncStatus.SYNCED,
-            SyncStatus.FAILED,
-            SyncStatus.COMPENSATED,
-            SyncStatus.REJECTED,
-            SyncStatus.NEEDS_ATTENTION,
-            SyncStatus.CANCELLED,
-        }
-    ),
-    SyncStatus.AWAITING_APPROVAL: frozenset(
-        {
-            SyncStatus.ONBOARDING,
-            SyncStatus.REJECTED,
-            SyncStatus.FAILED,
-            SyncStatus.COMPENSATED,
-            SyncStatus.NEEDS_ATTENTION,
-            SyncStatus.CANCELLED,
-        }
-    ),
-    SyncStatus.SYNCED: frozenset({SyncStatus.DELETED}),
-    SyncStatus.DELETED: frozenset({SyncStatus.ONBOARDING}),
-    **{ended: frozenset({SyncStatus.ONBOARDING}) for ended in _ENDED},
-    # support finishing an undo that was left half done (`finish_undo`)
-    SyncStatus.NEEDS_ATTENTION: frozenset(
-        {SyncStatus.ONBOARDING, SyncStatus.COMPENSATED, SyncStatus.NEEDS_ATTENTION}
-    ),
-}
-
-
-class IllegalTransition(ValueError):
-    """A change the state machine refuses; the entity reports it and keeps its state."""
-
-
-class Transition(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    at: AwareDatetime
-    from_status: SyncStatus = Field(alias="from")
-    to_status: SyncStatus = Field(alias="to")
-    instance_id: str | None = None
-    note: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
 
 
 class ClaimResult(BaseModel):

@@ -21,7 +21,8 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from crosswalk.field_mapping import EVENT_SOURCES, touched_fields
-from crosswalk.models import SalesforceAccountId, SalesforceContactId, compact_utc
+from crosswalk.ids import SalesforceAccountId, SalesforceContactId
+from crosswalk.models import compact_utc
 from crosswalk.salesforce_ids import to_18
 from crosswalk.settings import SalesforceSettings, Settings
 from crosswalk.sync_changes import ChangeRequest

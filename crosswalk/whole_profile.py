@@ -7,13 +7,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from crosswalk.models import (
-    Customer,
-    D2CUser,
-    SalesforceAccount,
-    SalesforceContact,
-    UnifiedProfile,
-)
+from crosswalk.d2c_models import Customer, D2CUser
+from crosswalk.models import UnifiedProfile
 from crosswalk.people import (
     Consent,
     LinkState,
@@ -22,6 +17,7 @@ from crosswalk.people import (
     SourceSystem,
     merge_person,
 )
+from crosswalk.salesforce_records import SalesforceAccount, SalesforceContact
 
 
 def contact_person(

@@ -14,7 +14,8 @@ from typing import Any
 import azure.durable_functions as df
 
 from crosswalk.sync_changes import ChangeNote, ChangeRequest
-from crosswalk.sync_state import SyncState, SyncStatus
+from crosswalk.sync_state import SyncState
+from crosswalk.sync_status import SyncStatus
 from entities import bp
 
 

@@ -18,12 +18,7 @@ from pydantic import ValidationError
 
 from crosswalk.field_mapping import customer_values
 from crosswalk.mapping import plan_onboarding
-from crosswalk.models import (
-    ApprovalDecision,
-    ApprovalReason,
-    ApprovalVerdict,
-    SalesforceAccount,
-)
+from crosswalk.models import ApprovalDecision, ApprovalReason, ApprovalVerdict
 from crosswalk.notifications import NotificationKind
 from crosswalk.onboarding import (
     APPROVAL_EVENT,
@@ -32,7 +27,8 @@ from crosswalk.onboarding import (
     onboarded_profile,
 )
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
-from crosswalk.sync_state import SyncStatus
+from crosswalk.salesforce_records import SalesforceAccount
+from crosswalk.sync_status import SyncStatus
 from crosswalk.telemetry import metric
 from orchestrators import bp
 from orchestrators.onboarding_run import OnboardingRun, notify

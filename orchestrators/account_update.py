@@ -22,8 +22,9 @@ from typing import Any
 import azure.durable_functions as df
 
 from crosswalk.field_mapping import account_fields, customer_values, event_values, touched_fields
-from crosswalk.models import ProfileStatus, SalesforceAccount
+from crosswalk.models import ProfileStatus
 from crosswalk.ownership import SyncPlan, owned_by, plan_sync
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import FieldOwnershipSettings, OnboardingSettings, SyncSettings, System
 from crosswalk.sync_changes import ChangeRequest, UpdateGrant
 from crosswalk.telemetry import metric

@@ -35,7 +35,7 @@ from crosswalk.onboard_batch import (
     batchable,
 )
 from crosswalk.onboarding import OnboardingInput
-from crosswalk.sync_state import SyncStatus
+from crosswalk.sync_status import SyncStatus
 from crosswalk.telemetry import metric
 from orchestrators import bp
 from orchestrators.steps import RetryPolicy, Step, StepFailed, call_with_retry, count, custom_status

@@ -15,11 +15,12 @@ from azure.durable_functions.models.Task import TaskState
 
 from crosswalk.errors import ActivityFailure
 from crosswalk.field_mapping import write_back_records
-from crosswalk.models import DriftClass, DriftFinding, SalesforceAccount
+from crosswalk.models import DriftClass, DriftFinding
 from crosswalk.onboarding import OnboardingInput, onboarding_instance_id
 from crosswalk.reconcile_run import RunInput
 from crosswalk.reconciliation import Assessment, settle
 from crosswalk.rules import approval_reasons
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import ApprovalSettings
 from crosswalk.sync_changes import ChangeRequest
 from crosswalk.telemetry import metric

@@ -19,8 +19,8 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from crosswalk.d2c_models import Customer, D2CUser
 from crosswalk.errors import ActivityFailure, ErrorKind
-from crosswalk.models import Customer, D2CUser
 from crosswalk.ownership import owned_by
 from crosswalk.settings import FieldOwnershipSettings, SyncSettings, System, UnmatchedSignups
 from crosswalk.signup_mapping import matchable_domain, plan_contact, plan_lead, signup_updates

@@ -17,7 +17,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from crosswalk.sync_state import SyncStatus
+from crosswalk.sync_status import SyncStatus
 from orchestrators import bp
 from orchestrators.steps import RetryPolicy, Saga, Step, StepFailed, call_with_retry, custom_status
 

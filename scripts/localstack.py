@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from crosswalk.models import SalesforceAccount
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import ApprovalSettings, OnboardingSettings
 
 APP_DIR = Path(__file__).resolve().parents[1]

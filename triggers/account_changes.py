@@ -16,9 +16,9 @@ from typing import Any
 import azure.durable_functions as df
 
 from crosswalk.clients.durable import entity_state, start_once
-from crosswalk.models import SalesforceAccountId
+from crosswalk.ids import SalesforceAccountId
 from crosswalk.settings import Settings
-from crosswalk.sync_state import SyncStatus
+from crosswalk.sync_status import SyncStatus
 from crosswalk.updates import (
     ECHO_NOTE,
     account_change,

@@ -26,7 +26,8 @@ import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
 from crosswalk.clients.durable import start_once
-from crosswalk.models import CustomerEventData, SalesforceAccountId
+from crosswalk.d2c_models import CustomerEventData
+from crosswalk.ids import SalesforceAccountId
 from crosswalk.ownership import SYNCED_FIELDS
 from crosswalk.services import services
 from crosswalk.settings import Settings

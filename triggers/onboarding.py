@@ -11,10 +11,10 @@ import azure.functions as func
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from crosswalk.clients.durable import entity_state, start_once
-from crosswalk.models import SalesforceAccountId
+from crosswalk.ids import SalesforceAccountId
 from crosswalk.onboarding import onboarding_input, onboarding_instance_id
 from crosswalk.services import services
-from crosswalk.sync_state import SyncStatus
+from crosswalk.sync_status import SyncStatus
 from crosswalk.telemetry import current_traceparent, trigger_span
 from triggers import bp
 from triggers.responses import (

@@ -21,7 +21,8 @@ import azure.functions as func
 from pydantic import AwareDatetime, Field
 
 from crosswalk.clients.durable import entity_state
-from crosswalk.models import QueryInt, ReconciliationReport, RequestBody, RequestQuery
+from crosswalk.edge_models import QueryInt, RequestBody, RequestQuery
+from crosswalk.models import ReconciliationReport
 from crosswalk.reconcile_run import (
     WATERMARK_ENTITY,
     WATERMARK_KEY,

@@ -29,7 +29,7 @@ import azure.functions as func
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crosswalk.clients.durable import start_once
-from crosswalk.models import SalesforceAccountId
+from crosswalk.ids import SalesforceAccountId
 from crosswalk.onboarding import onboarding_input, onboarding_instance_id
 from crosswalk.services import services
 from crosswalk.telemetry import current_traceparent, metric

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import azure.durable_functions as df
 import azure.functions as func
 
+from crosswalk.allowance import ApiBudget
 from crosswalk.clients.durable_gateway import DurableGateway
-from crosswalk.clients.salesforce import ApiBudget
 from crosswalk.errors import IntegrationError
 from crosswalk.notifications import digest_body
 from crosswalk.services import services

@@ -14,13 +14,14 @@ from typing import Any
 import requests
 
 from crosswalk.clients.http import make_session
+from crosswalk.d2c_models import Customer, CustomerCreate, D2CUser, UserInvite
 from crosswalk.errors import (
     Conflict,
     IntegrationError,
     TransientError,
     error_for_status,
 )
-from crosswalk.models import Customer, CustomerCreate, D2CUser, UserInvite, utc_iso
+from crosswalk.models import utc_iso
 from crosswalk.settings import D2CSettings
 
 SYSTEM = "d2c"

@@ -111,3 +111,12 @@ def make_session(
     if headers:
         session.headers.update(headers)
     return session
+
+
+def json_or_empty(response: requests.Response) -> dict[str, Any]:
+    """The JSON object a response carries, or `{}` when its body is not one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

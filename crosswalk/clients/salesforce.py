@@ -1,96 +1,44 @@
 """The one client for the Salesforce org.
 
-Crosswalk performs the OAuth 2.0 exchange itself against the configured login URL (JWT
-bearer or client credentials; simple-salesforce's own login flows only know
-`*.salesforce.com`), caches the token, and hands `simple-salesforce` the instance URL, the
-session id and a `requests.Session` that trusts the configured CA bundle. An expired session
-is refreshed once; every other failure is classified through crosswalk.errors. The JWT key
-comes from a file or, in Azure, from Key Vault (read with the app's identity and cached; a
-refused assertion re-reads it once, so a rotated key is picked up at once).
+Crosswalk performs the OAuth 2.0 exchange itself (crosswalk.clients.salesforce_auth),
+caches the token, and hands `simple-salesforce` the instance URL, the session id and a
+`requests.Session` that trusts the configured CA bundle. An expired session is refreshed
+once; every other failure is classified through crosswalk.errors.
 
 SOQL is only ever built with `format_soql`, which quotes and escapes every value.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-import jwt
 import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession
 from simple_salesforce.format import format_soql
 
-from crosswalk.allowance import AllowanceGovernor, AllowanceReading, refusal
-from crosswalk.clients.http import make_session
+from crosswalk.allowance import AllowanceGovernor, AllowanceReading, ApiBudget, refusal
+from crosswalk.clients.http import json_or_empty, make_session
 from crosswalk.clients.keyvault import KeyVaultSecret
+from crosswalk.clients.salesforce_auth import SYSTEM, SalesforceAccess, SalesforceLogin
 from crosswalk.clients.salesforce_limits import address_fields, collection_calls
+from crosswalk.clients.salesforce_soql import ACCOUNT_FIELDS, CONTACT_FIELDS, SIGNUP_FIELDS
 from crosswalk.errors import (
-    AuthenticationFailed,
     IntegrationError,
-    TransientError,
     error_for_salesforce,
     error_for_salesforce_record,
     error_for_status,
 )
-from crosswalk.models import SalesforceAccount
-from crosswalk.settings import SalesforceAuthMode, SalesforceSettings
+from crosswalk.salesforce_records import SalesforceAccount
+from crosswalk.settings import SalesforceSettings
 
-SYSTEM = "salesforce"
 T = TypeVar("T")
 ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
-
-ACCOUNT_FIELDS = (
-    "Id, IsDeleted, Name, Type, Industry, Phone, Website, AnnualRevenue, NumberOfEmployees, "
-    "BillingStreet, BillingCity, BillingState, BillingPostalCode, BillingCountry, "
-    "Tax_Id__c, Credit_Limit__c, Payment_Terms_Days__c, Marketing_Consent__c, "
-    "D2C_Customer_Id__c, D2C_Primary_User_Id__c, OwnerId, CreatedDate, LastModifiedDate, "
-    "SystemModstamp"
-)
-CONTACT_FIELDS = (
-    "Id, IsDeleted, AccountId, FirstName, LastName, Email, Phone, MobilePhone, Title, "
-    "HasOptedOutOfEmail, Primary_Contact__c, D2C_User_Id__c, CreatedDate, LastModifiedDate"
-)
-
-SIGNUP_FIELDS = {
-    "Contact": "Id, AccountId, FirstName, LastName, Email, Phone, HasOptedOutOfEmail, "
-    "D2C_User_Id__c",
-    "Lead": "Id, FirstName, LastName, Company, Email, Phone, LeadSource, D2C_User_Id__c, "
-    "D2C_Customer_Id__c",
-}
-"""What a sign-up's Contact or Lead is read with: every field a sign-up may write."""
-
-
-@dataclass(frozen=True, slots=True)
-class ApiBudget:
-    """The org's daily API allowance, as Salesforce's `/limits` reports it."""
-
-    max: int
-    remaining: int
-
-    def spendable(self, reserve_percent: float) -> int:
-        """Calls that may still be spent while `reserve_percent` of the day's allowance stays
-        for everything else that uses the org (other integrations, people, Crosswalk's flows)."""
-        return max(0, self.remaining - math.ceil(self.max * reserve_percent / 100))
-
-    def as_dict(self) -> dict[str, int]:
-        return {"max": self.max, "remaining": self.remaining}
-
-
-@dataclass(frozen=True)
-class SalesforceAccess:
-    """What the Pub/Sub API's call metadata names: ``accesstoken``, ``instanceurl`` and
-    ``tenantid`` (the org id, from the token response's ``id`` URL ``.../id/<org>/<user>``)."""
-
-    access_token: str = field(repr=False)
-    instance_url: str
-    org_id: str
 
 
 class SalesforceClient:
@@ -106,7 +54,6 @@ class SalesforceClient:
         # from private_key_secret_uri with the app's identity.
         if private_key is None and settings.private_key_secret_uri is not None:
             private_key = KeyVaultSecret(str(settings.private_key_secret_uri))
-        self._private_key = private_key
         # `Sforce-Call-Options` shows up as `changeOrigin` (`...;client=crosswalk`) in the change
         # events our own writes cause, which is how their echoes are recognised.
         self._session = session or make_session(
@@ -123,65 +70,12 @@ class SalesforceClient:
         if hasattr(self._session, "limit_listener"):
             self._session.limit_listener = lambda used, most: self.governor.observe(used, most)
         self._access: SalesforceAccess | None = None
+        self._login = SalesforceLogin(settings, self._session, private_key)
 
     # ------------------------------------------------------------------ session
 
-    def _token(self) -> dict[str, Any]:
-        try:
-            return self._request_token()
-        except AuthenticationFailed:
-            if self._settings.auth_mode is not SalesforceAuthMode.JWT or self._private_key is None:
-                raise
-            self._private_key.refresh()  # a rotated key: sign again with the vault's latest
-            return self._request_token()
-
-    def _request_token(self) -> dict[str, Any]:
-        settings = self._settings
-        url = settings.token_url
-        if settings.auth_mode is SalesforceAuthMode.JWT:
-            form = {
-                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                "assertion": self._jwt_assertion(),
-            }
-        else:
-            secret = settings.client_secret.get_secret_value() if settings.client_secret else ""
-            form = {
-                "grant_type": "client_credentials",
-                "client_id": settings.client_id,
-                "client_secret": secret,
-            }
-        try:
-            response = self._session.post(url, data=form, timeout=settings.timeout_seconds)
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise TransientError(f"token request: {type(exc).__name__}", system=SYSTEM) from None
-        if response.status_code != 200:
-            body = _json_or_empty(response)
-            code = body.get("error") or "token_error"
-            message = f"token request refused: {code}: {body.get('error_description', '')}"
-            if response.status_code in (400, 401, 403):
-                raise AuthenticationFailed(
-                    message, system=SYSTEM, status=response.status_code, code=code
-                )
-            raise error_for_status(SYSTEM, response.status_code, message, code=code)
-        return response.json()
-
-    def _jwt_assertion(self) -> str:
-        settings = self._settings
-        if self._private_key is not None:
-            key = self._private_key.value().encode()
-        else:
-            assert settings.private_key_path is not None  # settings validation guarantees it
-            key = settings.private_key_path.read_bytes()
-        claims = {
-            "iss": settings.client_id,
-            "sub": settings.username,
-            "aud": settings.audience,
-            "exp": int(time.time()) + 180,
-        }
-        return jwt.encode(claims, key, algorithm="RS256")
-
     def _connect(self) -> Salesforce:
-        token = self._token()
+        token = self._login.token()
         instance_url = str(self._settings.instance_url or token["instance_url"])
         return Salesforce(
             instance_url=instance_url,
@@ -194,19 +88,7 @@ class SalesforceClient:
         """A session for the Pub/Sub API (a fresh one with ``refresh``, after UNAUTHENTICATED)."""
         with self._lock:
             if self._access is None or refresh:
-                token = self._token()
-                identity = str(token.get("id", "")).rstrip("/").split("/")
-                if len(identity) < 2 or not identity[-2].startswith("00D"):
-                    raise AuthenticationFailed(
-                        "token response has no org id in its id URL", system=SYSTEM
-                    )
-                self._access = SalesforceAccess(
-                    access_token=str(token["access_token"]),
-                    instance_url=str(self._settings.instance_url or token["instance_url"]).rstrip(
-                        "/"
-                    ),
-                    org_id=identity[-2],
-                )
+                self._access = self._login.access()
             return self._access
 
     def _client(self, *, refresh: bool = False) -> Salesforce:
@@ -394,7 +276,7 @@ class SalesforceClient:
         body = self._fields(fields)
         response = self.call(lambda sf: getattr(sf, sobject).upsert(path, body, raw_response=True))
         # 201 created / 200 updated (API >= 46.0) carry {"id", "created"}; 204 has no body.
-        body = _json_or_empty(response) if response.content else {}
+        body = json_or_empty(response) if response.content else {}
         return body.get("id")
 
     def create(self, sobject: str, fields: Mapping[str, Any]) -> str:
@@ -469,11 +351,3 @@ class RecordOutcome:
     @property
     def code(self) -> str | None:
         return self.error.code if self.error is not None else None
-
-
-def _json_or_empty(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

@@ -16,7 +16,7 @@ from typing import Any
 
 import grpc
 
-from crosswalk.clients.salesforce import SalesforceAccess
+from crosswalk.clients.salesforce_auth import SalesforceAccess
 from crosswalk.pubsub.changes import ChangeSchema
 from pubsub_api import eventbus_pb2 as pb
 from pubsub_api import eventbus_pb2_grpc as pb_grpc

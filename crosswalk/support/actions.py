@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from crosswalk.support.history import decoded
-from crosswalk.sync_state import ACTIVE, SyncStatus
+from crosswalk.sync_status import ACTIVE, SyncStatus
 
 RUNNING = frozenset({"Running", "Pending", "Suspended", "ContinuedAsNew"})
 ONBOARDING = "account_onboarding"

@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from crosswalk.clients.salesforce import ApiBudget
+from crosswalk.allowance import ApiBudget
 from crosswalk.errors import CrosswalkError
 from crosswalk.models import ReconciliationReport
 from crosswalk.relay.checkpoint import relay_health
 from crosswalk.support.views import Sources, matches_state, pending_approvals
-from crosswalk.sync_state import SyncStatus
+from crosswalk.sync_status import SyncStatus
 
 log = logging.getLogger("crosswalk.support")
 

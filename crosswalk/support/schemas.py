@@ -7,15 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from crosswalk.models import (
-    ApprovalVerdict,
-    D2CUserId,
-    Email,
-    QueryInt,
-    RequestBody,
-    RequestQuery,
-    SalesforceAccountId,
-)
+from crosswalk.edge_models import QueryInt, RequestBody, RequestQuery
+from crosswalk.ids import D2CUserId, Email, SalesforceAccountId
+from crosswalk.models import ApprovalVerdict
 
 REASON = {"min_length": 1, "max_length": 2000}
 DEAD_LETTER_BLOB = (

@@ -20,7 +20,7 @@ from crosswalk.support.audit import AuditStore
 from crosswalk.support.batch_held import batch_ids, batch_instance
 from crosswalk.support.history import decoded, ledger
 from crosswalk.support.lookup import account_of_instance
-from crosswalk.sync_state import SyncStatus
+from crosswalk.sync_status import SyncStatus
 
 ONBOARD_PREFIX = "onboard-"
 CANCEL_PREFIX = "support-cancel-"

@@ -8,8 +8,8 @@ import pytest
 
 import sandbox
 from crosswalk.clients.d2c import CustomerExists, D2CClient
+from crosswalk.d2c_models import CustomerCreate, UserInvite
 from crosswalk.errors import InvalidData, NotFound, PreconditionFailed, TransientError
-from crosswalk.models import CustomerCreate, UserInvite
 from crosswalk.settings import D2CSettings
 
 

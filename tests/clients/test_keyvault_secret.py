@@ -160,7 +160,7 @@ def test_settings_alone_give_the_client_the_vaults_key():
         private_key_secret_uri="https://kv-example.vault.azure.net/secrets/salesforce-jwt-key",
     )
 
-    key = SalesforceClient(settings)._private_key
+    key = SalesforceClient(settings)._login._private_key
 
     assert isinstance(key, KeyVaultSecret) and key.name == "salesforce-jwt-key"
 

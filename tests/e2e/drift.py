@@ -17,8 +17,9 @@ import requests
 
 from crosswalk.clients.salesforce_limits import QUERY_BATCH, query_pages
 from crosswalk.mapping import plan_onboarding
-from crosswalk.models import ProfileStatus, SalesforceAccount, UnifiedProfile
+from crosswalk.models import ProfileStatus, UnifiedProfile
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import ApprovalSettings, OnboardingSettings
 
 ONBOARDING = OnboardingSettings.model_validate({})

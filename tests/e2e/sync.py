@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from scripts.localstack import onboardable_accounts
@@ -93,3 +94,27 @@ def deliver(stack: Any, event: dict[str, Any], path: str = SF_EVENTS) -> None:
     headers = {"Content-Type": "application/cloudevents+json", "aeg-event-type": "Notification"}
     response = stack.host.post(path, json=event, headers=headers)
     assert response.status == 202, response.text
+
+
+def updates_stack(stack_factory: Any, **env: str) -> Any:
+    """A stack for the update tests: seed 12, D2C's events wired to the app."""
+    return wire_d2c_events(stack_factory(seed=12, **env))
+
+
+def update_runs(stack: Any, account_id: str) -> list[dict[str, Any]]:
+    """The account's `account_update` instances."""
+    return instances(stack, f"update-{account_id}")
+
+
+def waiting_for_approval(stack: Any, instance_id: str, timeout: float = 30) -> dict[str, Any]:
+    """The onboarding's status once it waits for a person. Polled against a deadline, not a
+    number of reads: a read takes well under a millisecond, so a count of them is no time at
+    all once a worker pauses (a full garbage collection alone takes tens of milliseconds)."""
+    deadline = time.monotonic() + timeout
+    status: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status = stack.host.status(instance_id) or {}
+        if (status.get("customStatus") or {}).get("waiting_for") == "ApprovalDecision":
+            return status
+        time.sleep(0.02)
+    raise AssertionError(f"never waited for approval: {status}")

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from crosswalk.models import SalesforceAccount
 from crosswalk.rules import approval_reasons
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import ApprovalSettings
 from tests.e2e.sync import deliver
 

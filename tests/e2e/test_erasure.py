@@ -25,6 +25,7 @@ from tests.e2e.sync import (
     list_instances,
     onboarded,
     settle,
+    waiting_for_approval,
     wire_d2c_events,
 )
 from tests.support.stack import easy_auth_principal
@@ -291,10 +292,7 @@ def test_an_instance_still_running_when_they_are_erased_is_purged_once_it_ends(s
         if c["AccountId"] == account["Id"] and c["Email"]
     )
     onboarding = stack.onboard(account["Id"])["id"]
-    for _ in range(500):  # until the saga waits for a person, the Contacts in its history
-        status = stack.host.wait_for(onboarding, statuses={"Running"})
-        if (status.get("customStatus") or {}).get("waiting_for") == "ApprovalDecision":
-            break
+    waiting_for_approval(stack, onboarding)  # the Contacts are in its history then
 
     done = _erase(stack, email=contact["Email"])
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from scripts.localstack import WebhookSink, onboardable_accounts
+from tests.e2e.sync import waiting_for_approval
 from tests.support.stack import easy_auth_principal
 
 pytestmark = pytest.mark.slow
@@ -28,18 +29,6 @@ def _entity(stack, account_id: str) -> dict[str, Any]:
     response = stack.host.get(f"{DURABLE}/entities/record_sync/{account_id}")
     assert response.status == 200, response.text
     return response.json()
-
-
-def _waiting_for_approval(stack, instance_id: str) -> dict[str, Any]:
-    status = stack.host.wait_for(instance_id, statuses={"Running"})
-    deadline = time.monotonic() + 30  # by time, not by a count of status reads
-    while time.monotonic() < deadline:
-        custom = status.get("customStatus") or {}
-        if custom.get("waiting_for") == "ApprovalDecision":
-            return status
-        time.sleep(0.01)
-        status = stack.host.status(instance_id)
-    raise AssertionError(f"never waited for approval: {status}")
 
 
 def test_a_seeded_account_is_onboarded_end_to_end(stack_factory):
@@ -125,7 +114,7 @@ def test_an_approved_onboarding_completes_with_the_approver_recorded(stack_facto
     stack = stack_factory(seed=30, time_skipping=False)
     account = _accounts(stack, approval=True)[0]
     instance_id = stack.onboard(account["Id"])["id"]
-    _waiting_for_approval(stack, instance_id)
+    waiting_for_approval(stack, instance_id)
 
     decided = stack.decide(instance_id, "approve", "known customer", approver="kim@support")
     status = stack.host.wait_for(instance_id, timeout=30)
@@ -141,7 +130,7 @@ def _approve_after_editing(stack, account: dict[str, Any], **fields: Any) -> str
     """Start, wait for approval, change the Account in Salesforce, then approve."""
     stack.sb.set_events_to(salesforce="")  # the edit's change event is not what is tested
     instance_id = stack.onboard(account["Id"])["id"]
-    _waiting_for_approval(stack, instance_id)
+    waiting_for_approval(stack, instance_id)
     stack.sb.salesforce_edit("Account", account["Id"], fields)
     decided = stack.decide(instance_id, "approve", "known customer", approver="kim@support")
     assert decided.status == 202, decided.text
@@ -207,7 +196,7 @@ def test_a_rejected_onboarding_creates_nothing(stack_factory):
     stack = stack_factory(seed=30, time_skipping=False)
     account = _accounts(stack, approval=True)[0]
     instance_id = stack.onboard(account["Id"])["id"]
-    _waiting_for_approval(stack, instance_id)
+    waiting_for_approval(stack, instance_id)
 
     stack.decide(instance_id, "reject", "credit risk", approver="kim@support")
     status = stack.host.wait_for(instance_id, timeout=30)
@@ -221,7 +210,7 @@ def test_approval_timeout_escalates_once_then_rejects_on_the_virtual_clock(stack
     stack = stack_factory(seed=30, time_skipping=False)
     account = _accounts(stack, approval=True)[0]
     instance_id = stack.onboard(account["Id"])["id"]
-    first = _waiting_for_approval(stack, instance_id)
+    first = waiting_for_approval(stack, instance_id)
 
     stack.host.advance(timedelta(hours=73))
     second = _waiting_for_escalation(stack, instance_id, escalation=1)
@@ -238,7 +227,7 @@ def test_an_invalid_decision_does_not_stop_the_deadline(stack_factory):
     stack = stack_factory(seed=30, time_skipping=False)
     account = _accounts(stack, approval=True)[0]
     instance_id = stack.onboard(account["Id"])["id"]
-    _waiting_for_approval(stack, instance_id)
+    waiting_for_approval(stack, instance_id)
 
     # straight to the Durable API: the approvals endpoint would refuse this body with a 400
     sent = stack.host.raise_event(instance_id, "ApprovalDecision", {"decision": "maybe"})
@@ -291,7 +280,7 @@ def test_a_decision_is_taken_by_a_signed_in_approver_never_a_name_in_a_body(stac
     stack = stack_factory(seed=30, time_skipping=False)
     account = _accounts(stack, approval=True)[0]
     instance_id = stack.onboard(account["Id"])["id"]
-    _waiting_for_approval(stack, instance_id)
+    waiting_for_approval(stack, instance_id)
     named = {"decision": "approve", "approver": "ceo@example.com", "reason": "trust me"}
 
     plain = stack.host.post(f"/api/approvals/{instance_id}", json=named)
@@ -360,7 +349,7 @@ def test_approvers_are_told_when_a_wait_starts_escalates_and_times_out(stack_fac
         )
         account = _accounts(stack, approval=True)[0]
         instance_id = stack.onboard(account["Id"])["id"]
-        _waiting_for_approval(stack, instance_id)
+        waiting_for_approval(stack, instance_id)
 
         stack.host.advance(timedelta(hours=73))
         _waiting_for_escalation(stack, instance_id, escalation=1)

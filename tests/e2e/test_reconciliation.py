@@ -19,7 +19,7 @@ from tests.e2e.drift import (
     report,
     run_reconciliation,
 )
-from tests.e2e.sync import customer_of, onboarded, settle
+from tests.e2e.sync import customer_of, onboarded, settle, waiting_for_approval
 
 pytestmark = pytest.mark.slow
 
@@ -218,10 +218,7 @@ def test_a_missing_account_that_needs_approval_does_not_hold_the_run(stack_facto
     onboarding = stack.host.get(f"{DURABLE}/instances?instanceIdPrefix=onboard-{waiting}").json()
     assert [i["runtimeStatus"] for i in onboarding] == ["Running"]
     instance_id = onboarding[0]["instanceId"]
-    for _ in range(200):
-        custom = stack.host.status(instance_id).get("customStatus") or {}
-        if custom.get("waiting_for") == "ApprovalDecision":
-            break
+    waiting_for_approval(stack, instance_id)
     decided = stack.decide(instance_id, "approve", "known customer", approver="kim@support")
     done = stack.host.wait_for(instance_id, timeout=30)
     assert decided.status == 202, decided.text

@@ -1,49 +1,32 @@
 """Flow 2 end to end: a synced account stays in step both ways; the owner of each field wins.
 
 Default ownership (README, FIELD_OWNER_*): name, website, tax id, industry, billing address and
-credit terms are Salesforce's; phone and marketing consent are D2C's.
+credit terms are Salesforce's; phone and marketing consent are D2C's. Events for accounts
+Crosswalk never synced, and malformed ones, start nothing. Order, duplicates, echoes and races:
+test_updates_ordering; deletion: test_updates_deletion.
 """
 
 from __future__ import annotations
 
-import threading
-from datetime import timedelta
-
 import pytest
 
-from crosswalk.models import ProfileStatus, SalesforceAccount
-from crosswalk.rules import approval_reasons
-from crosswalk.settings import ApprovalSettings, load_settings
-from crosswalk.sync_changes import ChangeRequest
-from crosswalk.updates import UpdateInput, sync_policy
-from scripts.localstack import WebhookSink
 from tests.e2e.sync import (
     D2C_EVENTS,
-    SF_EVENTS,
     calls,
     customer_of,
     deliver,
     entity,
-    instances,
     onboarded,
-    running,
     settle,
-    wire_d2c_events,
+    update_runs,
+    updates_stack,
 )
 
 pytestmark = pytest.mark.slow
 
 
-def _stack(stack_factory, **env: str):
-    return wire_d2c_events(stack_factory(seed=12, **env))
-
-
-def _updates(stack, account_id: str) -> list[dict]:
-    return instances(stack, f"update-{account_id}")
-
-
 def test_a_salesforce_edit_of_an_owned_field_reaches_d2c_and_the_profile(stack_factory):
-    stack = _stack(stack_factory)
+    stack = updates_stack(stack_factory)
     (account,) = onboarded(stack)
     before = calls(stack)
 
@@ -60,7 +43,7 @@ def test_a_salesforce_edit_of_an_owned_field_reaches_d2c_and_the_profile(stack_f
     assert customer["billing_address"]["country"] == "DE"
     profile = stack.profiles().get(account["Id"])
     assert profile.name == "Hanse Logistik GmbH" and profile.country == "DE"
-    (run,) = _updates(stack, account["Id"])
+    (run,) = update_runs(stack, account["Id"])
     assert run["output"]["outcome"] == "applied"
     assert run["output"]["d2c_fields"] == ["billing_address", "name"]
     spent = calls(stack)
@@ -69,7 +52,7 @@ def test_a_salesforce_edit_of_an_owned_field_reaches_d2c_and_the_profile(stack_f
 
 
 def test_a_salesforce_edit_of_a_d2c_owned_field_is_ignored_logged_and_restored(stack_factory):
-    stack = _stack(stack_factory)
+    stack = updates_stack(stack_factory)
     (account,) = onboarded(stack)
     d2c_phone = customer_of(stack, account["Id"])["phone"]
 
@@ -78,7 +61,7 @@ def test_a_salesforce_edit_of_a_d2c_owned_field_is_ignored_logged_and_restored(s
 
     assert customer_of(stack, account["Id"])["phone"] == d2c_phone
     assert stack.sb.salesforce_record("Account", account["Id"])["Phone"] == d2c_phone
-    (run,) = _updates(stack, account["Id"])
+    (run,) = update_runs(stack, account["Id"])
     assert run["output"]["outcome"] == "ignored"
     assert run["output"]["ignored"] == ["salesforce edit of phone ignored: owned by d2c; restored"]
     notes = [c for c in entity(stack, "record_sync", account["Id"])["changes"]]
@@ -86,7 +69,7 @@ def test_a_salesforce_edit_of_a_d2c_owned_field_is_ignored_logged_and_restored(s
 
 
 def test_without_restoring_a_non_owner_edit_is_only_ignored(stack_factory):
-    stack = _stack(stack_factory, SYNC_RESTORE_OWNER_VALUES="false")
+    stack = updates_stack(stack_factory, SYNC_RESTORE_OWNER_VALUES="false")
     (account,) = onboarded(stack)
     d2c_phone = customer_of(stack, account["Id"])["phone"]
     before = calls(stack)
@@ -97,12 +80,12 @@ def test_without_restoring_a_non_owner_edit_is_only_ignored(stack_factory):
     assert customer_of(stack, account["Id"])["phone"] == d2c_phone
     assert stack.sb.salesforce_record("Account", account["Id"])["Phone"] == "+1 555 0199"
     assert calls(stack) == before
-    (run,) = _updates(stack, account["Id"])
+    (run,) = update_runs(stack, account["Id"])
     assert "not restored" in run["output"]["ignored"][0]
 
 
 def test_a_storefront_edit_of_d2c_owned_fields_reaches_salesforce(stack_factory):
-    stack = _stack(stack_factory)
+    stack = updates_stack(stack_factory)
     (account,) = onboarded(stack)
     customer = customer_of(stack, account["Id"])
     before = calls(stack)
@@ -118,7 +101,7 @@ def test_a_storefront_edit_of_d2c_owned_fields_reaches_salesforce(stack_factory)
 
 
 def test_a_storefront_edit_of_a_salesforce_owned_field_is_ignored_and_restored(stack_factory):
-    stack = _stack(stack_factory)
+    stack = updates_stack(stack_factory)
     (account,) = onboarded(stack)
     customer = customer_of(stack, account["Id"])
 
@@ -127,224 +110,12 @@ def test_a_storefront_edit_of_a_salesforce_owned_field_is_ignored_and_restored(s
 
     assert customer_of(stack, account["Id"])["name"] == account["Name"]
     assert stack.sb.salesforce_record("Account", account["Id"])["Name"] == account["Name"]
-    (run,) = _updates(stack, account["Id"])
+    (run,) = update_runs(stack, account["Id"])
     assert run["output"]["ignored"] == ["d2c edit of name ignored: owned by salesforce; restored"]
 
 
-def test_the_newer_change_applied_first_makes_the_older_one_change_nothing(stack_factory):
-    stack = _stack(stack_factory)
-    (account,) = onboarded(stack)
-    with WebhookSink() as recorder:
-        stack.sb.set_events_to(salesforce=recorder.url)
-        stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Older Name AG"})
-        stack.sb.advance_clock(1)  # a later commit, not one in the same millisecond
-        stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Newer Name AG"})
-        assert stack.sb.wait_events_drained(timeout=30)
-    older, newer = recorder.received
-
-    deliver(stack, newer)
-    settle(stack)
-    before = calls(stack)
-    deliver(stack, older)
-    settle(stack)
-
-    assert customer_of(stack, account["Id"])["name"] == "Newer Name AG"
-    assert stack.profiles().get(account["Id"]).name == "Newer Name AG"
-    outcomes = sorted(r["output"]["outcome"] for r in _updates(stack, account["Id"]))
-    assert outcomes == ["applied", "stale"]
-    assert calls(stack) == before
-
-
-def test_duplicate_deliveries_of_an_update_apply_it_once(stack_factory):
-    stack = _stack(stack_factory)
-    (account,) = onboarded(stack)
-    stack.sb.set_event_delivery(duplicate=1.0)
-    before = calls(stack)
-
-    stack.sb.salesforce_edit("Account", account["Id"], {"Industry": "Shipping"})
-    settle(stack)
-
-    assert customer_of(stack, account["Id"])["industry"] == "Shipping"
-    assert [r["output"]["outcome"] for r in _updates(stack, account["Id"])] == ["applied"]
-    assert calls(stack)["d2c"] - before["d2c"] == 1
-
-
-def test_no_echo_loop_counters_stay_flat_for_a_quiet_period(stack_factory):
-    stack = _stack(stack_factory)
-    (account,) = onboarded(stack)
-    customer = customer_of(stack, account["Id"])
-    stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Quiet Period KG"})
-    stack.sb.d2c_edit(customer["id"], {"phone": "+49 30 555"})
-    settle(stack)
-    stats = stack.sb.stats()
-    listed = stack.host.get("/runtime/webhooks/durabletask/instances").json()
-
-    stack.host.advance(timedelta(hours=6))  # every durable timer that could fire, fires
-    settle(stack)
-
-    after = stack.sb.stats()
-    assert after["salesforce"]["calls"] == stats["salesforce"]["calls"]
-    assert after["d2c"]["calls"] == stats["d2c"]["calls"]
-    assert after["events"] == stats["events"]
-    assert stack.host.get("/runtime/webhooks/durabletask/instances").json() == listed
-    assert running(stack) == []
-    changes = entity(stack, "record_sync", account["Id"])["changes"]
-    echoes = [c for c in changes if c["outcome"] == "echo"]
-    assert {c["origin"] for c in echoes} == {"salesforce", "d2c"}
-    assert all("echo of our own change" in c["note"] for c in echoes)
-
-
-def test_a_d2c_conflict_rereads_and_applies_both_sides(stack_factory):
-    stack = _stack(stack_factory)
-    (account,) = onboarded(stack)
-    customer = customer_of(stack, account["Id"])
-    stack.sb.set_events_to(d2c="")  # the storefront edit stays unknown to the app ...
-    stack.sb.d2c_edit(customer["id"], {"phone": "+33 1 555"})
-
-    stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Conflict SARL"})  # ... until 412
-    settle(stack)
-
-    current = customer_of(stack, account["Id"])
-    assert current["name"] == "Conflict SARL" and current["phone"] == "+33 1 555"
-    assert stack.sb.salesforce_record("Account", account["Id"])["Phone"] == "+33 1 555"
-    patches = stack.sb.stats()["d2c"]["calls"]["PATCH /v1/customers/{customerId}"]
-    assert patches == 2  # the 412, then the re-applied change
-
-
-def test_concurrent_edits_in_both_systems_converge_to_the_owners_values(stack_factory):
-    stack = _stack(stack_factory)
-    accounts = onboarded(stack, 3)
-    customers = {a["Id"]: customer_of(stack, a["Id"]) for a in accounts}
-
-    def salesforce_side() -> None:
-        for round_ in range(3):
-            for a in accounts:
-                stack.sb.salesforce_edit(
-                    "Account",
-                    a["Id"],
-                    {"Name": f"SF {round_} {a['Id'][-4:]}", "Phone": f"+1 {round_}"},
-                )
-
-    def d2c_side() -> None:
-        for round_ in range(3):
-            for a in accounts:
-                stack.sb.d2c_edit(
-                    customers[a["Id"]]["id"],
-                    {"name": f"Shop {round_}", "phone": f"+44 {round_}", "marketing_consent": True},
-                )
-
-    workers = [threading.Thread(target=salesforce_side), threading.Thread(target=d2c_side)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    settle(stack)
-
-    for a in accounts:
-        record = stack.sb.salesforce_record("Account", a["Id"])
-        customer = customer_of(stack, a["Id"])
-        assert record["Name"] == customer["name"] == f"SF 2 {a['Id'][-4:]}"
-        assert record["Phone"] == customer["phone"] == "+44 2"
-        assert record["Marketing_Consent__c"] is True and customer["marketing_consent"] is True
-        state = entity(stack, "record_sync", a["Id"])
-        assert state["update_lease"] is None and state["pending"] is None
-
-
-def test_an_account_deleted_in_salesforce_deactivates_d2c_and_marks_the_profile(stack_factory):
-    stack = _stack(stack_factory)
-    (account,) = onboarded(stack)
-
-    stack.sb.salesforce_delete("Account", account["Id"])
-    settle(stack)
-
-    customer = customer_of(stack, account["Id"])
-    assert customer["status"] == "deactivated"
-    assert stack.profiles().get(account["Id"]).status is ProfileStatus.DELETED_IN_SALESFORCE
-    assert entity(stack, "record_sync", account["Id"])["status"] == "deleted"
-
-
-def test_an_account_restored_from_the_recycle_bin_gets_its_organisation_back(stack_factory):
-    stack = _stack(stack_factory)
-    (account,) = onboarded(stack)
-    before = customer_of(stack, account["Id"])
-    stack.sb.salesforce_delete("Account", account["Id"])
-    settle(stack)
-    assert customer_of(stack, account["Id"])["status"] == "deactivated"
-
-    stack.sb.salesforce_undelete("Account", account["Id"])
-    settle(stack)
-
-    customer = customer_of(stack, account["Id"])  # still exactly one
-    assert customer["id"] == before["id"] and customer["status"] == "active"
-    assert len(stack.sb.d2c_users(customer["id"])) == 1  # its user was adopted, not re-invited
-    assert entity(stack, "record_sync", account["Id"])["status"] == "synced"
-    assert stack.profiles().get(account["Id"]).status is ProfileStatus.ACTIVE
-    restored = stack.sb.salesforce_record("Account", account["Id"])
-    assert restored["D2C_Customer_Id__c"] == customer["id"]
-
-
-def test_a_gap_event_rereads_the_account_and_applies_what_changed(stack_factory):
-    stack = _stack(stack_factory)
-    (account,) = onboarded(stack)
-
-    stack.sb.salesforce_edit_outside_transactions(
-        "Account", account["Id"], {"Name": "Cleaned Up GmbH", "Industry": "Energy"}
-    )
-    settle(stack)
-
-    customer = customer_of(stack, account["Id"])
-    assert customer["name"] == "Cleaned Up GmbH" and customer["industry"] == "Energy"
-    (update,) = _updates(stack, account["Id"])
-    assert update["output"]["outcome"] == "applied"
-
-
-def test_a_gap_delete_deactivates_the_d2c_organisation_like_a_delete(stack_factory):
-    stack = _stack(stack_factory)
-    (account,) = onboarded(stack)
-    stack.sb.set_events_to(salesforce="")  # the DELETE event is lost...
-    stack.sb.salesforce_delete("Account", account["Id"])
-    stack.sb.set_events_to(salesforce=f"{stack.host.url}{SF_EVENTS}")
-
-    gap = {
-        "ChangeEventHeader": {
-            "entityName": "Account",
-            "recordIds": [account["Id"]],
-            "changeType": "GAP_DELETE",  # ...and Salesforce sends a gap event instead
-            "changedFields": [],
-            "commitTimestamp": 1_790_000_000_000,
-            "commitUser": "005000000000001AAA",
-        }
-    }
-    deliver(
-        stack,
-        {
-            "specversion": "1.0",
-            "id": "gap-delete-1",
-            "source": "/services/data/v59.0/sobjects/Account",
-            "type": "com.salesforce.cdc.AccountChangeEvent",
-            "datacontenttype": "application/json",
-            "data": {"schema": "gap", "payload": gap, "event": {"replayId": 9}},
-        },
-    )
-    settle(stack)
-
-    assert customer_of(stack, account["Id"])["status"] == "deactivated"
-    assert entity(stack, "record_sync", account["Id"])["status"] == "deleted"
-
-
-def test_deletion_can_leave_the_d2c_organisation_active_by_setting(stack_factory):
-    stack = _stack(stack_factory, SYNC_DEACTIVATE_ON_DELETE="false")
-    (account,) = onboarded(stack)
-
-    stack.sb.salesforce_delete("Account", account["Id"])
-    settle(stack)
-
-    assert customer_of(stack, account["Id"])["status"] == "active"
-    assert stack.profiles().get(account["Id"]).status is ProfileStatus.DELETED_IN_SALESFORCE
-
-
 def test_edits_of_accounts_crosswalk_never_synced_start_nothing(stack_factory):
-    stack = _stack(stack_factory)
+    stack = updates_stack(stack_factory)
     account = stack.sb.salesforce_records("Account")[0]
 
     stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Not A Customer Yet"})
@@ -381,65 +152,10 @@ def test_edits_of_accounts_crosswalk_never_synced_start_nothing(stack_factory):
     ids=["no-customer", "data-not-an-object", "bad-customer"],
 )
 def test_malformed_d2c_events_are_dead_lettered_and_start_nothing(stack_factory, body):
-    stack = _stack(stack_factory)
+    stack = updates_stack(stack_factory)
 
     deliver(stack, body, D2C_EVENTS)
 
     assert stack.host.get("/runtime/webhooks/durabletask/instances").json() == []
     letters = list((stack.data / "lake" / "deadletter" / "d2c").rglob(f"{body['id']}.json"))
     assert len(letters) == 1
-
-
-def test_a_starters_account_copy_older_than_what_was_applied_is_read_again(stack_factory):
-    stack = _stack(stack_factory)
-    (account,) = onboarded(stack)
-    old_copy = stack.sb.salesforce_record("Account", account["Id"])
-    stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Applied Later GmbH"})
-    settle(stack)
-
-    update = UpdateInput(
-        account_id=account["Id"],
-        request=ChangeRequest(
-            origin="reconciliation", modstamp=old_copy["SystemModstamp"], full=True
-        ),
-        policy=sync_policy(load_settings(stack.env)),
-        account=old_copy,
-    )
-    started = stack.host.start("account_update", input=update.model_dump(mode="json"))
-    status = stack.host.wait_for(started, timeout=60)
-
-    assert status["output"]["outcome"] == "no_change", status["output"]
-    assert customer_of(stack, account["Id"])["name"] == "Applied Later GmbH"
-
-
-def test_an_edit_made_while_the_onboarding_awaits_approval_reaches_d2c(stack_factory):
-    """The onboarding reads the Account again after the wait, so the organisation is created
-    with the edit; the update that waited for it then finds nothing left to apply."""
-    stack = wire_d2c_events(stack_factory(seed=40, time_skipping=False))
-    approval = ApprovalSettings.model_validate({})
-    account = next(
-        r
-        for r in stack.sb.salesforce_records("Account")
-        if r["Type"] in ("Customer - Direct", "Customer - Channel")
-        and approval_reasons(SalesforceAccount.model_validate(r), approval)
-    )
-    onboarding = stack.onboard(account["Id"])["id"]
-    for _ in range(500):  # short polling until the saga waits for a person
-        status = stack.host.wait_for(onboarding, statuses={"Running"})
-        if (status.get("customStatus") or {}).get("waiting_for") == "ApprovalDecision":
-            break
-    else:
-        raise AssertionError("the onboarding never waited for approval")
-
-    stack.sb.salesforce_edit("Account", account["Id"], {"Name": "Renamed During Approval"})
-    assert stack.sb.wait_events_drained(timeout=30)
-    (waiting,) = [i for i in running(stack) if i.startswith("update-")]
-    decided = stack.decide(onboarding, "approve", "known customer", approver="qa@example.com")
-    assert decided.status == 202, decided.text
-    assert stack.host.wait_for(onboarding, timeout=60)["output"]["outcome"] == "synced"
-    stack.host.advance(timedelta(minutes=1))  # the waiting update asks again
-    final = stack.host.wait_for(waiting, timeout=60)
-    settle(stack)
-
-    assert final["output"]["outcome"] == "no_change", final["output"]
-    assert customer_of(stack, account["Id"])["name"] == "Renamed During Approval"

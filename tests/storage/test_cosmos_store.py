@@ -1,6 +1,6 @@
 """CosmosProfileStore without an emulator: document layout, error mapping, lazy connection.
 
-The behavioural contract runs in test_profile_store.py when COSMOS_EMULATOR_ENDPOINT is set.
+The behavioural contract runs in test_profile_store*.py when COSMOS_EMULATOR_ENDPOINT is set.
 """
 
 from __future__ import annotations
@@ -23,13 +23,8 @@ from crosswalk.errors import (
     TransientError,
 )
 from crosswalk.profiles import open_profile_store
-from crosswalk.profiles.cosmos import (
-    CosmosProfileStore,
-    cosmos_error,
-    from_document,
-    report_document,
-    to_document,
-)
+from crosswalk.profiles.cosmos import CosmosProfileStore, cosmos_error
+from crosswalk.profiles.cosmos_documents import from_document, report_document, to_document
 from crosswalk.settings import ProfileStoreKind, ProfileStoreSettings
 from tests.azurite import free_port
 

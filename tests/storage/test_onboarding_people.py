@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from crosswalk.mapping import plan_onboarding
-from crosswalk.models import ProfileStatus, SalesforceAccount
+from crosswalk.models import ProfileStatus
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.onboarding import onboarded_profile
 from crosswalk.people import LinkState, SourceSystem
 from crosswalk.people_refresh import refresh_people, write_onboarded

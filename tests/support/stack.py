@@ -111,3 +111,24 @@ def support_stack(data: Path, seed: int = 100, **overrides: str) -> Iterator[Sup
                 salesforce=f"{host.url}/runtime/webhooks/eventgrid?functionName=salesforce_change_events"
             )
             yield SupportStack(sb=sb, host=host, data=data)
+
+
+def synced_account(stack: SupportStack) -> dict[str, Any]:
+    account = next(stack.plain)
+    status = stack.finished(stack.onboard(account["Id"]))
+    assert status["output"]["outcome"] == "synced", status
+    return account
+
+
+def failed_onboarding(stack: SupportStack, status: int = 422) -> tuple[dict[str, Any], str]:
+    """An onboarding that failed for good before anything was created (D2C refused it once)."""
+    account = next(stack.plain)
+    stack.sb.faults("d2c", path=r"/v1/customers$", method="POST", status=status, fail_next=1)
+    instance_id = stack.onboard(account["Id"])
+    assert stack.finished(instance_id)["output"]["outcome"] == "failed"
+    return account, instance_id
+
+
+def audit_items(stack: SupportStack, **query: str) -> list[dict[str, Any]]:
+    qs = "&".join(f"{k}={v}" for k, v in query.items())
+    return stack.get(f"audit?{qs}", READ).json()["items"]

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from crosswalk.d2c_models import Customer, D2CUser
 from crosswalk.mapping import plan_onboarding, website_domain
-from crosswalk.models import Customer, D2CUser, SalesforceAccount
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import OnboardingSettings
 from crosswalk.signup_mapping import adoption_fields, matchable_domain, plan_contact, plan_lead
 

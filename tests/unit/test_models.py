@@ -5,15 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from crosswalk.models import (
-    ApprovalDecisionInput,
-    Customer,
-    CustomerCreate,
-    SalesforceAccount,
-    SalesforceContact,
-    utc_iso,
-)
+from crosswalk.d2c_models import Customer, CustomerCreate
+from crosswalk.models import ApprovalDecisionInput, utc_iso
 from crosswalk.salesforce_ids import checksum, to_18
+from crosswalk.salesforce_records import SalesforceAccount, SalesforceContact
 
 
 def _error_fields(exc: ValidationError) -> set[str]:

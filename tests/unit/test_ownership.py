@@ -9,8 +9,8 @@ from crosswalk.field_mapping import (
     customer_values,
     touched_fields,
 )
-from crosswalk.models import SalesforceAccount
 from crosswalk.ownership import owner_of, plan_sync
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import FieldOwnershipSettings, OnboardingSettings, System
 
 OWNERS = FieldOwnershipSettings.model_validate({})

@@ -73,7 +73,7 @@ def test_a_full_account_read_keeps_sign_ups_and_drops_contacts_salesforce_no_lis
 
 
 def _account(*contacts: dict, modstamp: int = 0):
-    from crosswalk.models import SalesforceAccount
+    from crosswalk.salesforce_records import SalesforceAccount
 
     return SalesforceAccount.model_validate(
         {

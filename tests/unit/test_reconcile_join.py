@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from crosswalk.errors import PermanentError
-from crosswalk.models import SalesforceAccount
 from crosswalk.reconcile_join import with_contacts
+from crosswalk.salesforce_records import SalesforceAccount
 
 
 class Contacts:

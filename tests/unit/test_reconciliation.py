@@ -7,20 +7,16 @@ from typing import Any
 
 import pytest
 
+from crosswalk.d2c_models import Customer
 from crosswalk.field_mapping import write_back_records
 from crosswalk.mapping import plan_onboarding
-from crosswalk.models import (
-    Customer,
-    DriftClass,
-    DriftFinding,
-    ProfileStatus,
-    SalesforceAccount,
-    UnifiedProfile,
-)
+from crosswalk.models import DriftClass, DriftFinding, ProfileStatus, UnifiedProfile
 from crosswalk.reconcile_run import WatermarkState, scheduled_run_id
 from crosswalk.reconciliation import assess, keep_findings, settle
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import OnboardingSettings
-from crosswalk.sync_state import SyncState, SyncStatus
+from crosswalk.sync_state import SyncState
+from crosswalk.sync_status import SyncStatus
 
 SETTINGS = OnboardingSettings.model_validate({})
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

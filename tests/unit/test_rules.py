@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crosswalk.models import SalesforceAccount
 from crosswalk.rules import approval_reasons, qualifies_for_onboarding
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.settings import ApprovalSettings, OnboardingSettings
 
 

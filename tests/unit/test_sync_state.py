@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crosswalk.sync_state import MAX_TRANSITIONS, IllegalTransition, SyncState, SyncStatus
+from crosswalk.sync_state import MAX_TRANSITIONS, SyncState
+from crosswalk.sync_status import IllegalTransition, SyncStatus
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 MOD1 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)

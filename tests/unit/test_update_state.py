@@ -8,7 +8,8 @@ import pytest
 
 from crosswalk.signup_state import SignupState, SignupStatus
 from crosswalk.sync_changes import ChangeRequest
-from crosswalk.sync_state import UPDATE_LEASE, IllegalTransition, SyncState, SyncStatus
+from crosswalk.sync_state import UPDATE_LEASE, SyncState
+from crosswalk.sync_status import IllegalTransition, SyncStatus
 from crosswalk.updates import account_change, own_salesforce_change, update_instance_id
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
