@@ -13,11 +13,11 @@ import pytest
 
 from crosswalk.mapping import plan_onboarding
 from crosswalk.models import ProfileStatus
-from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.onboarding import onboarded_profile
 from crosswalk.people import LinkState, SourceSystem
 from crosswalk.people_refresh import refresh_people, write_onboarded
 from crosswalk.profiles.base import ProfileStore
+from crosswalk.salesforce_records import SalesforceAccount
 from crosswalk.services import services
 from crosswalk.settings import OnboardingSettings, current_settings
 
