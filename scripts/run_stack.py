@@ -145,6 +145,9 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Ctrl-C stops everything, even when started from a shell that ignores SIGINT for its
+    # background jobs (a child inherits that, and Python then keeps ignoring it)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>`: where each thread is, on stderr
     args = _parse()
     if not _ports_free(args):
