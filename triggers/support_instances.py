@@ -91,29 +91,10 @@ async def finish_batch_undo(
     base = batch_held.batch_undo_base(instance_id, account_id)
     earlier = await gateway.instances(base)
     undo_id = actions.next_undo_id_from(base, [s["instanceId"] for s in earlier])
-    taken = await start_once(
-        client,
-        "support_cancel",
-        undo_id,
-        {
-            "instance_id": instance_id,
-            "account_id": account_id,
-            "plan": plan,
-            "in_flight": [],
-            "actor": principal.name,
-            "reason": reason,
-            "retry": services().settings.retry.model_dump(mode="json"),
-            "finishing": True,
-        },
+    started = await _start_finishing_undo(
+        client, undo_id, instance_id, account_id, plan, principal.name, reason
     )
-    if taken is not None:  # another finish took the id between the listing and now
-        raise actions.Refused("undo_in_progress", f"{undo_id} already exists ({taken})")
-    return {
-        "instanceId": instance_id,
-        "accountId": account_id,
-        "undoInstanceId": undo_id,
-        "compensations": [step["activity"] for step in plan],
-    }
+    return {**started, "accountId": account_id}
 
 
 def _own_account(instance_id: str, named: str | None) -> None:
@@ -205,6 +186,21 @@ async def finish_undo(
         raise actions.Refused("nothing_to_undo", "every undo step has succeeded already")
     earlier = await gateway.instances(f"support-undo-{instance_id}")
     undo_id = actions.next_undo_id(instance_id, [s["instanceId"] for s in earlier])
+    return await _start_finishing_undo(
+        client, undo_id, instance_id, account_id, plan, principal.name, reason
+    )
+
+
+async def _start_finishing_undo(
+    client: df.DurableOrchestrationClient,
+    undo_id: str,
+    instance_id: str,
+    account_id: str,
+    plan: list[dict[str, Any]],
+    actor: str,
+    reason: str,
+) -> dict[str, Any]:
+    """Start `support_cancel` to run the undo steps left in `plan`, once under `undo_id`."""
     taken = await start_once(
         client,
         "support_cancel",
@@ -214,7 +210,7 @@ async def finish_undo(
             "account_id": account_id,
             "plan": plan,
             "in_flight": [],
-            "actor": principal.name,
+            "actor": actor,
             "reason": reason,
             "retry": services().settings.retry.model_dump(mode="json"),
             "finishing": True,
