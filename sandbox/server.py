@@ -67,6 +67,7 @@ class ServerThread:
             loop.run_forever()
         finally:
             loop.run_until_complete(self._teardown())
+            abort_leftover_transports(loop)
             # closed transports release their sockets on the next loop iterations
             for _ in range(3):
                 loop.run_until_complete(asyncio.sleep(0))
@@ -121,3 +122,16 @@ class ServerThread:
         if self._loop is not None and self._thread is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
+
+
+def abort_leftover_transports(loop: asyncio.AbstractEventLoop) -> None:
+    """Abort every socket transport still open on a loop about to close.
+
+    A connection the server never handed to a handler (one still in its TLS handshake when the
+    stop came) is not among the runner's connections, so nothing closes it; left to the
+    garbage collector it warns "unclosed transport" in whatever runs next. The selector loop
+    keeps its transports by file descriptor (a private map, the only list there is).
+    """
+    for transport in list(getattr(loop, "_transports", {}).values()):
+        if transport is not None and not transport.is_closing():
+            transport.abort()
