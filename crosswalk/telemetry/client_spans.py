@@ -18,6 +18,8 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.instrumentation.utils import (
     is_http_instrumentation_enabled,
     suppress_http_instrumentation,
@@ -76,13 +78,24 @@ def traced_send(request: Any, system: str, send: Callable[[], T]) -> T:
         if synthetic:
             attributes[_USER_AGENT_SYNTHETIC_TYPE] = synthetic
         attributes["user_agent.original"] = user_agent
-    with tracer.start_as_current_span(method, kind=SpanKind.CLIENT, attributes=attributes) as span:
+    span = tracer.start_span(method, kind=SpanKind.CLIENT, attributes=attributes)
+    token = otel_context.attach(trace.set_span_in_context(span))  # current, for `inject`
+    try:
         inject(request.headers)
         with suppress_http_instrumentation():
             response = send()
-        status = getattr(response, "status_code", None)
-        if isinstance(status, int):
-            span.set_attribute("http.status_code", status)
-            if status >= 400 or status < 100:
-                span.set_status(Status(StatusCode.ERROR))
-        return response
+    except BaseException as exc:
+        if isinstance(exc, Exception):  # what the SDK's use_span records for its spans
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        span.end()
+        raise
+    finally:
+        otel_context.detach(token)
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int):
+        span.set_attribute("http.status_code", status)
+        if status >= 400 or status < 100:
+            span.set_status(Status(StatusCode.ERROR))
+    span.end()
+    return response

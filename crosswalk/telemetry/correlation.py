@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from types import MappingProxyType
 from typing import Any
 
@@ -38,12 +38,21 @@ def current() -> Mapping[str, str]:
 @contextmanager
 def correlated(attributes: Mapping[str, Any]) -> Iterator[Mapping[str, str]]:
     """Add attributes (None values dropped) to the current correlation until the block ends."""
-    merged = {**_current.get(), **{k: str(v) for k, v in attributes.items() if v is not None}}
-    token = _current.set(merged)
+    token = enter(attributes)
     try:
-        yield merged
+        yield _current.get()
     finally:
-        _current.reset(token)
+        leave(token)
+
+
+def enter(attributes: Mapping[str, Any]) -> Token[Mapping[str, str]]:
+    """`correlated` without the context manager, for a caller that has its own try/finally."""
+    merged = {**_current.get(), **{k: str(v) for k, v in attributes.items() if v is not None}}
+    return _current.set(merged)
+
+
+def leave(token: Token[Mapping[str, str]]) -> None:
+    _current.reset(token)
 
 
 def note(key: str, value: Any) -> None:

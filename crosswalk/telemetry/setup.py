@@ -72,13 +72,14 @@ def _otlp(
 ) -> None:
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+    from crosswalk.telemetry.otlp_wire import WireSpanExporter
+
     base = str(settings.otel_exporter_otlp_endpoint).rstrip("/")
-    processors.append(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces")))
+    processors.append(BatchSpanProcessor(WireSpanExporter(endpoint=f"{base}/v1/traces")))
     readers.append(
         PeriodicExportingMetricReader(
             OTLPMetricExporter(endpoint=f"{base}/v1/metrics"),

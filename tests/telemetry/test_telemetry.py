@@ -99,6 +99,27 @@ def test_an_activity_runs_in_a_span_with_its_workflows_correlation(telemetry):
     assert f"{span.parent.span_id:016x}" == "00f067aa0ba902b7"
 
 
+def test_each_activity_continues_its_own_workflows_trace(telemetry):
+    other = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    run = traced_activity(lambda payload: {}, "payload", name="d2c_invite_user")
+
+    for traceparent in (TRACE["traceparent"], other, TRACE["traceparent"], "00-zz-bad-01"):
+        run(payload={TRACE_KEY: {**TRACE, "traceparent": traceparent}})
+
+    spans = telemetry.spans()
+    assert [f"{s.context.trace_id:032x}" for s in spans[:3]] == [
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "0af7651916cd43dd8448eb211c80319c",
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+    ]
+    assert [f"{s.parent.span_id:016x}" for s in spans[:3]] == [
+        "00f067aa0ba902b7",
+        "b7ad6b7169203331",
+        "00f067aa0ba902b7",
+    ]
+    assert spans[3].parent is None  # an unreadable traceparent starts a trace of its own
+
+
 def test_a_failed_activity_records_the_error_taxonomys_kind_system_and_code(telemetry):
     def d2c_create_customer(payload: dict) -> dict:
         raise TransientError("D2C answered 503", system="d2c", status=503, code="unavailable")
