@@ -21,6 +21,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from crosswalk.errors import ActivityFailure
 from crosswalk.telemetry import correlation as corr
+from crosswalk.telemetry import lean_spans
 
 TRACE_KEY = "_trace"
 """The key under which orchestrators/steps.py hands an activity its workflow's correlation."""
@@ -213,4 +214,4 @@ def _stripped(kwargs: dict[str, Any], input_name: str) -> dict[str, Any]:
 
 
 def tracer_of(provider: trace.TracerProvider) -> Tracer:
-    return provider.get_tracer("crosswalk")
+    return lean_spans.tracer_for(provider, "crosswalk")
