@@ -30,6 +30,7 @@ from opentelemetry.attributes import BoundedAttributes, _clean_attribute_value
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, StaticSampler
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 _logger = logging.getLogger(__name__)
@@ -221,6 +222,7 @@ class LeanTracer(trace.Tracer):
         limit = self.limits.max_span_attributes
         self.max_attributes = sys.maxsize if limit is None else limit  # None: no limit
         self._sampler = provider.sampler
+        self._static = _static_decisions(provider.sampler)
         self._ids = provider.id_generator
 
     def start_span(
@@ -247,8 +249,21 @@ class LeanTracer(trace.Tracer):
             parent = None
             trace_id = self._ids.generate_trace_id()
             random_trace_id = self._ids.is_trace_id_random()
-        sampling = self._sampler.should_sample(context, trace_id, name, kind, attributes, links)
-        flags = TraceFlags.SAMPLED if sampling.decision.is_sampled() else TraceFlags.DEFAULT
+        if self._static is not None:  # the decision a parent-based static sampler makes
+            root, remote_on, remote_off, local_on, local_off = self._static
+            if parent is None:
+                decision = root
+            elif parent.is_remote:
+                decision = remote_on if parent.trace_flags.sampled else remote_off
+            else:
+                decision = local_on if parent.trace_flags.sampled else local_off
+            trace_state = parent.trace_state if parent is not None else None
+            kept = attributes or {}
+        else:
+            sampling = self._sampler.should_sample(context, trace_id, name, kind, attributes, links)
+            decision, trace_state = sampling.decision, sampling.trace_state
+            kept = sampling.attributes or {}
+        flags = TraceFlags.SAMPLED if decision.is_sampled() else TraceFlags.DEFAULT
         if random_trace_id:
             flags |= TraceFlags.RANDOM_TRACE_ID
         span_context = SpanContext(
@@ -256,14 +271,12 @@ class LeanTracer(trace.Tracer):
             self._ids.generate_span_id(),
             is_remote=False,
             trace_flags=TraceFlags(flags),
-            trace_state=sampling.trace_state,
+            trace_state=trace_state,
         )
-        end_metrics = self.sdk_tracer._tracer_metrics.start_span(parent, sampling.decision)
-        if not sampling.decision.is_recording():
+        end_metrics = self.sdk_tracer._tracer_metrics.start_span(parent, decision)
+        if not decision.is_recording():
             return trace.NonRecordingSpan(span_context)
-        span = LeanSpan(
-            self, name, span_context, parent, kind, sampling.attributes or {}, end_metrics
-        )
+        span = LeanSpan(self, name, span_context, parent, kind, kept, end_metrics)
         self.processor.on_start(span, parent_context=context)
         return span
 
@@ -283,6 +296,26 @@ class LeanTracer(trace.Tracer):
         span = self.start_span(name, context, kind, attributes, links, start_time)
         with trace.use_span(span, end_on_exit, record_exception, set_status_on_exception):
             yield span
+
+
+def _static_decisions(sampler: Sampler) -> tuple[Decision, ...] | None:
+    """A parent-based sampler whose every choice is a static one (the SDK's default,
+    `parentbased_always_on`, among them) decides by the parent alone: its decisions for a
+    root, a remote parent sampled or not, and a local one sampled or not. None otherwise."""
+    if isinstance(sampler, StaticSampler):
+        return (sampler._decision,) * 5
+    if not isinstance(sampler, ParentBased):
+        return None
+    choices = (
+        sampler._root,
+        sampler._remote_parent_sampled,
+        sampler._remote_parent_not_sampled,
+        sampler._local_parent_sampled,
+        sampler._local_parent_not_sampled,
+    )
+    if not all(type(choice) is StaticSampler for choice in choices):
+        return None
+    return tuple(choice._decision for choice in choices)
 
 
 def tracer_for(provider: trace.TracerProvider, name: str) -> trace.Tracer:

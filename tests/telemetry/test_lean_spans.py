@@ -14,7 +14,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import (
     NonRecordingSpan,
     SpanContext,
@@ -151,7 +151,11 @@ def test_an_ended_lean_span_changes_no_more():
 
 @pytest.mark.parametrize(
     ("sampler", "parent_flags"),
-    [(ALWAYS_OFF, TraceFlags.SAMPLED), (ParentBased(TraceIdRatioBased(1.0)), TraceFlags.DEFAULT)],
+    [
+        (ALWAYS_OFF, TraceFlags.SAMPLED),
+        (ParentBased(ALWAYS_ON), TraceFlags.DEFAULT),
+        (ParentBased(TraceIdRatioBased(1.0)), TraceFlags.DEFAULT),
+    ],
 )
 def test_the_providers_sampler_decides(sampler: Any, parent_flags: int):
     provider, exporter = _provider(sampler=sampler)
