@@ -14,6 +14,7 @@ only it writes the new conventions.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ from opentelemetry.instrumentation.utils import (
 from opentelemetry.propagate import inject
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.http import (
+    PARAMS_TO_REDACT,
     detect_synthetic_user_agent,
     normalize_user_agent,
     redact_url,
@@ -55,9 +57,40 @@ def span_url(url: str, system: str | None) -> str:
 
         parts = urlsplit(url)
         return f"{parts.scheme}://{parts.hostname}/[redacted]"
-    if "@" in url or "?" in url:  # redact_url returns anything else unchanged
+    if "@" in url or _may_name_a_secret(url):  # redact_url returns anything else unchanged
         return redact_url(url)
     return url
+
+
+_SECRET_PARAMETERS = frozenset(PARAMS_TO_REDACT)
+
+
+def _may_name_a_secret(url: str) -> bool:
+    """Whether redact_url could redact a query parameter of `url`: one named as it redacts,
+    or one whose name is encoded (`%`, `+`) and so could decode to such a name. Salesforce's
+    query URLs carry a long encoded SOQL value, which redact_url would parse for nothing."""
+    _, marked, query = url.partition("?")
+    if not marked:
+        return False
+    for pair in query.partition("#")[0].split("&"):
+        name = pair.partition("=")[0]
+        if name in _SECRET_PARAMETERS or "%" in name or "+" in name:
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=64)
+def _user_agent(header: str | bytes | None) -> dict[str, str]:
+    """The user-agent attributes the instrumentation records, worked out once per header: a
+    session sends the same one on every call."""
+    user_agent = normalize_user_agent(header)
+    if not user_agent:
+        return {}
+    attributes = {"user_agent.original": user_agent}
+    synthetic = detect_synthetic_user_agent(user_agent)
+    if synthetic:
+        attributes[_USER_AGENT_SYNTHETIC_TYPE] = synthetic
+    return attributes
 
 
 def traced_send(request: Any, system: str, send: Callable[[], T]) -> T:
@@ -72,12 +105,7 @@ def traced_send(request: Any, system: str, send: Callable[[], T]) -> T:
         "http.method": method,
         "http.url": span_url(str(request.url), system),
     }
-    user_agent = normalize_user_agent(request.headers.get("User-Agent"))
-    if user_agent:
-        synthetic = detect_synthetic_user_agent(user_agent)
-        if synthetic:
-            attributes[_USER_AGENT_SYNTHETIC_TYPE] = synthetic
-        attributes["user_agent.original"] = user_agent
+    attributes.update(_user_agent(request.headers.get("User-Agent")))
     span = tracer.start_span(method, kind=SpanKind.CLIENT, attributes=attributes)
     token = otel_context.attach(trace.set_span_in_context(span))  # current, for `inject`
     try:

@@ -7,9 +7,18 @@ trigger, or in an orchestrator only when it is not replaying (orchestrators/step
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from opentelemetry.metrics import Counter, Histogram, MeterProvider, _Gauge
+from opentelemetry.metrics import (
+    CallbackOptions,
+    Counter,
+    Histogram,
+    MeterProvider,
+    ObservableGauge,
+    Observation,
+    _Gauge,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +31,7 @@ class Instruments:
     repairs: Counter
     external_duration: Histogram
     external_errors: Counter
-    salesforce_remaining: _Gauge
+    salesforce_remaining: ObservableGauge
     allowance_waits: Counter
     events: Counter
     dead_letters: Counter
@@ -69,8 +78,9 @@ class Instruments:
                 unit="{call}",
                 description="failed calls to outside systems, by system and status",
             ),
-            salesforce_remaining=meter.create_gauge(
+            salesforce_remaining=meter.create_observable_gauge(
                 "crosswalk.salesforce.api_remaining",
+                callbacks=[_observe_allowance],
                 unit="{call}",
                 description="the org's daily API allowance left (Sforce-Limit-Info)",
             ),
@@ -170,9 +180,20 @@ def external_call(system: str, status: int | str, milliseconds: float, *, failed
             _instruments.external_errors.add(1, attributes)
 
 
+_allowance_seen: dict[int, int] = {}
+"""The allowance left that the last answer reported, by the org's daily maximum."""
+
+
 def salesforce_allowance(remaining: int, maximum: int) -> None:
+    """Noted on every Salesforce answer, read when metrics are collected: a value that
+    changes with every call is an observable gauge's, not a recording per call."""
     if _instruments:
-        _instruments.salesforce_remaining.set(remaining, {"max": maximum})
+        _allowance_seen[maximum] = remaining
+
+
+def _observe_allowance(options: CallbackOptions) -> Iterator[Observation]:
+    for maximum, remaining in list(_allowance_seen.items()):
+        yield Observation(remaining, {"max": maximum})
 
 
 def allowance_waited(workflow: str) -> None:

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 import requests
 from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.util.http import redact_url
 
 from crosswalk.clients.http import make_session
-from crosswalk.telemetry import traced_activity
+from crosswalk.telemetry import client_spans, traced_activity
 
 
 @pytest.fixture
@@ -107,3 +108,22 @@ def test_a_failed_call_is_an_error_span_with_the_exception(telemetry):
     assert client.status.status_code is StatusCode.ERROR
     assert [event.name for event in client.events] == ["exception"]
     assert client.attributes["crosswalk.system"] == "d2c"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://org.my.salesforce.com/services/data/v66.0/sobjects/Account/001Qy00000abcDEF",
+        "https://org.my.salesforce.com/services/data/v66.0/query?q=SELECT+Id+FROM+Account"
+        "+WHERE+Id+%3D+%27001Qy00000abcDEF%27",
+        "https://lake.blob.core.windows.net/raw/a.jsonl?sv=2024-05-04&se=2026-12-07&sig=c2VjcmV0",
+        "https://lake.blob.core.windows.net/raw/a.jsonl?%73ig=c2VjcmV0",
+        "https://lake.blob.core.windows.net/raw/a.jsonl?X-Goog-Signature=abc#part",
+        "https://s3.example.com/b?AWSAccessKeyId=AKIA&Signature=abc&Expires=1",
+        "https://user:secret@d2c.example.com/v1/customers?limit=5",
+        "https://d2c.example.com/v1/customers?sig+=x&a=b",
+        "https://d2c.example.com/v1/customers?limit=5&cursor=abc#frag",
+    ],
+)
+def test_a_client_spans_url_is_redacted_exactly_as_the_instrumentation_redacts_it(url: str):
+    assert client_spans.span_url(url, "d2c") == redact_url(url)
