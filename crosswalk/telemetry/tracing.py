@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -84,7 +84,46 @@ def _parent(traceparent: str, tracestate: str | None) -> Context:
     return parent
 
 
-@contextmanager
+class _Active:
+    """A span made current for a `with` block: a class rather than a generator-based context
+    manager, as this runs around every activity, trigger and entity batch."""
+
+    __slots__ = ("_correlation", "_token", "span")
+
+    def __init__(
+        self,
+        tracer: Tracer,
+        name: str,
+        parent: Context | None,
+        kind: SpanKind,
+        attributes: dict[str, Any],
+    ) -> None:
+        self._correlation = corr.enter(
+            {k: v for k, v in attributes.items() if k in corr.CORRELATION}
+        )
+        self.span = tracer.start_span(
+            name, context=parent, kind=kind, attributes=attributes, record_exception=False
+        )
+        self._token = otel_context.attach(trace.set_span_in_context(self.span))
+
+    def __enter__(self) -> Span:
+        return self.span
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        try:
+            if exc is not None:
+                record_failure(self.span, exc)
+        finally:
+            otel_context.detach(self._token)
+            self.span.end()
+            corr.leave(self._correlation)
+
+
+_NO_SPAN = nullcontext(None)
+
+
 def span(
     name: str,
     *,
@@ -92,35 +131,18 @@ def span(
     tracestate: str | None = None,
     attributes: Mapping[str, Any] | None = None,
     kind: SpanKind = SpanKind.INTERNAL,
-) -> Iterator[Span | None]:
+) -> AbstractContextManager[Span | None]:
     """A span continuing `traceparent` (else the current context), correlated by `attributes`.
 
-    Without telemetry it yields None and costs a context-manager entry. The span is made
-    current by hand rather than through the SDK's `start_as_current_span`, whose two nested
-    generator context managers cost more than the rest of this function.
+    Without telemetry it is a context manager that yields None. The span is made current by
+    hand rather than through the SDK's `start_as_current_span`, whose two nested generator
+    context managers cost more than the rest of this function.
     """
     if _tracer is None:
-        yield None
-        return
+        return _NO_SPAN
     clean = {k: v for k, v in (attributes or {}).items() if v is not None}
-    correlation = corr.enter({k: v for k, v in clean.items() if k in corr.CORRELATION})
-    current = _tracer.start_span(
-        name,
-        context=_parent(traceparent, tracestate) if traceparent else None,
-        kind=kind,
-        attributes=clean,
-        record_exception=False,
-    )
-    token = otel_context.attach(trace.set_span_in_context(current))
-    try:
-        yield current
-    except BaseException as exc:
-        record_failure(current, exc)
-        raise
-    finally:
-        otel_context.detach(token)
-        current.end()
-        corr.leave(correlation)
+    parent = _parent(traceparent, tracestate) if traceparent else None
+    return _Active(_tracer, name, parent, kind, clean)
 
 
 @contextmanager
