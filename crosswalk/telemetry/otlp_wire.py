@@ -91,22 +91,38 @@ def _key_value(key: str, value: Any) -> bytes:
     return _key(key) + _field(b"\x12", _any_value(value))  # value = 2
 
 
+_pairs: dict[tuple[bytes, str, type, Any], bytes] = {}
+"""Encoded attribute fields by (tag, key, value type, value): the same pairs come back span
+after span (an onboarding's account and instance ids, the workflow, the step, the method)."""
+
+_PAIRS_KEPT = 16384
+_HASHABLE = (str, bool, int, float, bytes)
+
+
 def _attributes(tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
     if not attributes:
         return b""
     out = []
+    pairs = _pairs
     for key, value in attributes.items():
-        if value.__class__ is str:  # most attributes: inline the common case
-            text = value.encode()
-            pair = _key(key) + b"\x12" + _varint(len(text) + 1 + len(_varint(len(text))))
-            pair += b"\x0a" + _varint(len(text)) + text
-        else:
-            try:
-                pair = _key_value(key, value)
-            except TypeError as error:  # the exporter's rule: log it, keep the rest
-                _logger.error("Failed to encode key %s: %s", key, error)
+        kind = value.__class__
+        cacheable = kind in _HASHABLE
+        if cacheable:  # the value's type is part of the key: True == 1, and they encode apart
+            field = pairs.get((tag, key, kind, value))
+            if field is not None:
+                out.append(field)
                 continue
-        out.append(tag + _varint(len(pair)) + pair)
+        try:
+            pair = _key_value(key, value)
+        except TypeError as error:  # the exporter's rule: log it, keep the rest
+            _logger.error("Failed to encode key %s: %s", key, error)
+            continue
+        field = tag + _varint(len(pair)) + pair
+        if cacheable:
+            if len(pairs) >= _PAIRS_KEPT:
+                pairs.clear()
+            pairs[(tag, key, kind, value)] = field
+        out.append(field)
     return b"".join(out)
 
 
