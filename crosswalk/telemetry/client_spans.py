@@ -22,8 +22,10 @@ from typing import Any, TypeVar
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import (
+    _SUPPRESS_HTTP_INSTRUMENTATION_KEY as _SUPPRESS_HTTP,
+)
+from opentelemetry.instrumentation.utils import (
     is_http_instrumentation_enabled,
-    suppress_http_instrumentation,
 )
 from opentelemetry.propagate import inject
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -107,11 +109,14 @@ def traced_send(request: Any, system: str, send: Callable[[], T]) -> T:
     }
     attributes.update(_user_agent(request.headers.get("User-Agent")))
     span = tracer.start_span(method, kind=SpanKind.CLIENT, attributes=attributes)
-    token = otel_context.attach(trace.set_span_in_context(span))  # current, for `inject`
+    # One context for the call: the span current (for `inject`), the instrumentation told
+    # to stand aside (one span per call): what suppress_http_instrumentation() sets, in one
+    # attach instead of two nested generator context managers.
+    current = trace.set_span_in_context(span)
+    token = otel_context.attach(otel_context.set_value(_SUPPRESS_HTTP, True, current))
     try:
         inject(request.headers)
-        with suppress_http_instrumentation():
-            response = send()
+        response = send()
     except BaseException as exc:
         if isinstance(exc, Exception):  # what the SDK's use_span records for its spans
             span.record_exception(exc)
