@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +28,8 @@ from crosswalk.telemetry import correlation as corr
 from crosswalk.telemetry import tracing
 
 _TRACED = ("httpTrigger", "eventGridTrigger")
+_MAY_HAVE_FAILED = re.compile(r'"isError"\s*:\s*true')
+"""A failed operation in the SDK's batch answer; a state holding this text only costs a parse."""
 
 
 def trace_functions(blueprint: Any) -> None:
@@ -130,11 +133,14 @@ def _batch_of(body: Any) -> dict[str, Any]:
 
 
 def _record_outcomes(current: Span, answer: Any) -> None:
-    try:
-        results = json.loads(answer).get("results") or []
-    except (TypeError, ValueError, AttributeError):
-        return
-    failed = sum(1 for result in results if result.get("isError"))
+    if isinstance(answer, str) and not _MAY_HAVE_FAILED.search(answer):
+        failed, results = 0, ()  # the answer carries the entity's whole state: parse only if needed
+    else:
+        try:
+            results = json.loads(answer).get("results") or []
+        except (TypeError, ValueError, AttributeError):
+            return
+        failed = sum(1 for result in results if result.get("isError"))
     current.set_attribute("crosswalk.entity.failed_operations", failed)
     if failed:
         current.set_status(Status(StatusCode.ERROR, f"{failed} of {len(results)} failed"))

@@ -28,9 +28,11 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes, _clean_attribute_value
 from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, StaticSampler
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 _logger = logging.getLogger(__name__)
@@ -39,7 +41,19 @@ _UNSET = Status(StatusCode.UNSET)
 
 
 class LeanSpan(trace.Span, ReadableSpan):
-    """A recording span kept by one thread: attributes in a dict, itself readable at the end."""
+    """A recording span kept by one thread: attributes in a dict, itself readable at the end.
+
+    What most spans never change (status, events, links, drop counts, the end) starts as a
+    class-level default, and resource and scope are the tracer's: a span sets only its own.
+    """
+
+    _status = _UNSET
+    _events: list[Event] | tuple[()] = ()
+    _links: list[Link] | tuple[()] = ()
+    _dropped = 0
+    _dropped_events = 0
+    _dropped_links = 0
+    _end_time: int | None = None
 
     def __init__(
         self,
@@ -57,17 +71,7 @@ class LeanSpan(trace.Span, ReadableSpan):
         self._context = context
         self._parent = parent
         self._kind = kind
-        self._resource = tracer.resource
-        self._instrumentation_scope = tracer.scope
-        self._instrumentation_info = tracer.info
         self._attributes: dict[str, Any] = {}
-        self._dropped = 0
-        self._dropped_events = 0
-        self._dropped_links = 0
-        self._events: list[Event] = []
-        self._links: list[Link] = []
-        self._status = _UNSET
-        self._end_time: int | None = None
         self._start_time = time_ns()
         self._set(attributes)
 
@@ -93,6 +97,8 @@ class LeanSpan(trace.Span, ReadableSpan):
         limits = self._tracer.limits
         if not self._open("add_event"):
             return
+        if not self._events:
+            self._events = []
         if limits.max_events is not None and len(self._events) >= limits.max_events:
             del self._events[0]  # the SDK's BoundedList keeps the newest
             self._dropped_events += 1
@@ -108,6 +114,8 @@ class LeanSpan(trace.Span, ReadableSpan):
         if not self._open("add_link") or context is None or not context.is_valid:
             return
         limits = self._tracer.limits
+        if not self._links:
+            self._links = []
         if limits.max_links is not None and len(self._links) >= limits.max_links:
             del self._links[0]
             self._dropped_links += 1
@@ -164,6 +172,18 @@ class LeanSpan(trace.Span, ReadableSpan):
         processor.on_end(self)
 
     # --- ReadableSpan: what processors and exporters read ---------------------------------
+
+    @property
+    def _resource(self) -> Resource:  # type: ignore[override]  # what ReadableSpan reads
+        return self._tracer.resource
+
+    @property
+    def _instrumentation_scope(self) -> InstrumentationScope | None:  # type: ignore[override]
+        return self._tracer.scope
+
+    @property
+    def _instrumentation_info(self) -> Any:  # type: ignore[override]
+        return self._tracer.info
 
     @property
     def dropped_attributes(self) -> int:

@@ -17,7 +17,7 @@ from crosswalk.clients.chat import ChatWebhook
 from crosswalk.clients.http import make_session
 from crosswalk.errors import TransientError
 from crosswalk.settings import NotifySettings, SettingsError, TelemetrySettings, load_group
-from crosswalk.telemetry import TRACE_KEY, configure, traced_activity, tracing
+from crosswalk.telemetry import TRACE_KEY, configure, functions, traced_activity, tracing
 
 ACCOUNT = "001RM000003abcdYAA"
 TRACE = {
@@ -250,3 +250,43 @@ def test_cosmos_calls_are_measured_by_system_and_status(telemetry, cosmos_endpoi
 
     durations = telemetry.points("crosswalk.external.duration")
     assert any(dict(key) == {"system": "cosmos", "status": "404"} for key in durations)
+
+
+def _entity_batch(answer: str) -> Any:
+    """An entity function's batch span around the SDK's handle, which answers `answer`."""
+    body = json.dumps(
+        {
+            "self": {"name": "record_sync", "key": ACCOUNT},
+            "state": json.dumps({"note": '"isError": true, inside the state only'}),
+            "batch": [{"name": "apply"}, {"name": "get"}],
+        }
+    )
+
+    class Context:
+        pass
+
+    context = Context()
+    context.body = body  # type: ignore[attr-defined]
+    return functions._with_batch_span(lambda _: answer, "record_sync")(context)
+
+
+@pytest.mark.parametrize(
+    ("results", "failed"),
+    [
+        ([{"isError": False, "result": "{}"}, {"isError": False, "result": "{}"}], 0),
+        ([{"isError": False, "result": "{}"}, {"isError": True, "result": "boom"}], 1),
+    ],
+)
+def test_an_entity_batch_span_counts_its_failed_operations(telemetry, results, failed):
+    answer = json.dumps(
+        {"entityState": json.dumps({"isError": True}), "results": results, "signals": []}
+    )
+
+    _entity_batch(answer)
+
+    (span,) = telemetry.spans()
+    assert span.name == "entity record_sync"
+    assert span.attributes["crosswalk.entity.id"] == f"@record_sync@{ACCOUNT}"
+    assert span.attributes["crosswalk.entity.operations"] == ("apply", "get")
+    assert span.attributes["crosswalk.entity.failed_operations"] == failed
+    assert (span.status.status_code is StatusCode.ERROR) == bool(failed)
