@@ -38,6 +38,17 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 _logger = logging.getLogger(__name__)
 _PLAIN = (str, bool, int, float)
 _UNSET = Status(StatusCode.UNSET)
+_SAMPLED = frozenset(d for d in Decision if d.is_sampled())
+_RECORDING = frozenset(d for d in Decision if d.is_recording())
+_TRACE_FLAGS = {
+    flags: TraceFlags(flags)
+    for flags in (
+        0,
+        TraceFlags.SAMPLED,
+        TraceFlags.RANDOM_TRACE_ID,
+        TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID,
+    )
+}
 
 
 class LeanSpan(trace.Span, ReadableSpan):
@@ -244,6 +255,9 @@ class LeanTracer(trace.Tracer):
         self._sampler = provider.sampler
         self._static = _static_decisions(provider.sampler)
         self._ids = provider.id_generator
+        self._span_metrics = (
+            sdk_tracer._tracer_metrics
+        )  # the SDK's own span counts (off by default)
 
     def start_span(
         self,
@@ -283,18 +297,18 @@ class LeanTracer(trace.Tracer):
             sampling = self._sampler.should_sample(context, trace_id, name, kind, attributes, links)
             decision, trace_state = sampling.decision, sampling.trace_state
             kept = sampling.attributes or {}
-        flags = TraceFlags.SAMPLED if decision.is_sampled() else TraceFlags.DEFAULT
+        flags = TraceFlags.SAMPLED if decision in _SAMPLED else TraceFlags.DEFAULT
         if random_trace_id:
             flags |= TraceFlags.RANDOM_TRACE_ID
         span_context = SpanContext(
             trace_id,
             self._ids.generate_span_id(),
             is_remote=False,
-            trace_flags=TraceFlags(flags),
+            trace_flags=_TRACE_FLAGS[flags],
             trace_state=trace_state,
         )
-        end_metrics = self.sdk_tracer._tracer_metrics.start_span(parent, decision)
-        if not decision.is_recording():
+        end_metrics = self._span_metrics.start_span(parent, decision)
+        if decision not in _RECORDING:
             return trace.NonRecordingSpan(span_context)
         span = LeanSpan(self, name, span_context, parent, kind, kept, end_metrics)
         self.processor.on_start(span, parent_context=context)
