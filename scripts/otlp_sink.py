@@ -76,6 +76,8 @@ class Received:
     points: list[Point] = field(default_factory=list)
     logs: list[Log] = field(default_factory=list)
     requests: dict[str, int] = field(default_factory=dict)
+    trace_requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    """Each /v1/traces request as it arrived: its headers (names in lower case) and body."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_traces(self, body: bytes) -> None:
@@ -226,6 +228,9 @@ def receiver(*, decode: bool = True) -> Iterator[tuple[str, Received]]:
             add(body)
             with received.lock:
                 received.requests[self.path] = received.requests.get(self.path, 0) + 1
+                if decode and self.path == "/v1/traces":
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    received.trace_requests.append((headers, body))
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")
             self.send_header("Content-Length", "0")

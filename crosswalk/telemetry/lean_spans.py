@@ -255,9 +255,8 @@ class LeanTracer(trace.Tracer):
         self._sampler = provider.sampler
         self._static = _static_decisions(provider.sampler)
         self._ids = provider.id_generator
-        self._span_metrics = (
-            sdk_tracer._tracer_metrics
-        )  # the SDK's own span counts (off by default)
+        # the SDK's own span counts (off by default)
+        self._span_metrics = sdk_tracer._tracer_metrics
 
     def start_span(
         self,

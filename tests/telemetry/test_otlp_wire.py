@@ -6,9 +6,7 @@ the spans are real SDK spans covering every field the encoder writes.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -30,6 +28,7 @@ from opentelemetry.trace import (
 )
 
 from crosswalk.telemetry.otlp_wire import WireSpanExporter, encode_request
+from scripts.otlp_sink import Received, receiver
 
 REMOTE_PARENT = SpanContext(
     trace_id=0x0AF7651916CD43DD8448EB211C80319C,
@@ -137,34 +136,14 @@ def test_an_attribute_value_it_cannot_encode_is_left_out_and_the_rest_kept() -> 
 
 
 @pytest.fixture
-def collector() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
-    """A local OTLP/HTTP endpoint that keeps each request's headers and body."""
-    received: list[tuple[dict[str, str], bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1/traces", received
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def collector() -> Iterator[tuple[str, Received]]:
+    """The local OTLP/HTTP receiver (scripts/otlp_sink.py), at its traces endpoint."""
+    with receiver() as (endpoint, received):
+        yield f"{endpoint}/v1/traces", received
 
 
 def test_the_exporter_sends_the_encoded_request_with_the_exporters_headers(
-    collector: tuple[str, list[tuple[dict[str, str], bytes]]],
+    collector: tuple[str, Received],
 ) -> None:
     endpoint, received = collector
     spans = _finished_spans()
@@ -173,7 +152,7 @@ def test_the_exporter_sends_the_encoded_request_with_the_exporters_headers(
     result = exporter.export(spans)
 
     assert result is SpanExportResult.SUCCESS
-    [(headers, body)] = received
+    [(headers, body)] = received.trace_requests
     assert headers["content-type"] == "application/x-protobuf"
     assert headers["x-tenant"] == "crosswalk"
     assert ExportTraceServiceRequest.FromString(body) == encode_spans(spans)
@@ -181,7 +160,7 @@ def test_the_exporter_sends_the_encoded_request_with_the_exporters_headers(
 
 
 def test_an_exporter_that_was_shut_down_sends_nothing(
-    collector: tuple[str, list[tuple[dict[str, str], bytes]]],
+    collector: tuple[str, Received],
 ) -> None:
     endpoint, received = collector
     exporter = WireSpanExporter(endpoint=endpoint)
@@ -190,4 +169,4 @@ def test_an_exporter_that_was_shut_down_sends_nothing(
     result = exporter.export(_finished_spans())
 
     assert result is SpanExportResult.FAILURE
-    assert received == []
+    assert received.trace_requests == []
