@@ -204,3 +204,16 @@ def test_no_attributes_or_no_limit_alike(limit: int | None):
     sdk, lean = _both(provider, exporter, work)
 
     assert lean == sdk
+
+
+def test_no_events_kept_alike():
+    provider, exporter = _provider(span_limits=SpanLimits(max_events=0))
+
+    def work(span: Any) -> None:
+        span.add_event("retry")
+        span.record_exception(FAILURE)
+
+    sdk, lean = _both(provider, exporter, work)
+
+    assert lean == sdk
+    assert lean["events"] == [] and lean["dropped_events"] == 2
