@@ -217,3 +217,41 @@ def test_no_events_kept_alike():
 
     assert lean == sdk
     assert lean["events"] == [] and lean["dropped_events"] == 2
+
+
+def _as_application_insights_sees_it(span: ReadableSpan) -> list[dict[str, Any]]:
+    """The Azure Monitor exporter's envelopes for a span and its events, without what is the
+    span's own (its id, times, duration)."""
+    from azure.monitor.opentelemetry.exporter.export.trace._exporter import (
+        _convert_span_events_to_envelopes,
+        _convert_span_to_envelope,
+    )
+
+    own = (f"{span.context.span_id:016x}", "time", "duration", "id")
+    envelopes = [_convert_span_to_envelope(span), *_convert_span_events_to_envelopes(span)]
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in own and v not in own}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return [strip(envelope.as_dict()) for envelope in envelopes]
+
+
+@pytest.mark.parametrize("kind", [SpanKind.SERVER, SpanKind.CLIENT, SpanKind.INTERNAL])
+def test_application_insights_gets_the_same_telemetry_from_a_lean_span(kind: SpanKind):
+    provider, exporter = _provider()
+    context = trace.set_span_in_context(NonRecordingSpan(PARENT))
+    for tracer in (provider.get_tracer("crosswalk"), LeanTracer(provider, "crosswalk")):
+        span = tracer.start_span("POST", context, kind, {"http.method": "POST"})
+        span.set_attributes({"http.url": "https://d2c.example.com/v1/customers", "crosswalk.x": 1})
+        span.set_attribute("http.status_code", 503)
+        span.record_exception(FAILURE)
+        span.set_status(Status(StatusCode.ERROR))
+        span.end()
+
+    sdk, lean = exporter.get_finished_spans()
+
+    assert _as_application_insights_sees_it(lean) == _as_application_insights_sees_it(sdk)
