@@ -16,6 +16,7 @@ import inspect
 import json
 import os
 import re
+import signal
 import sys
 import threading
 import traceback
@@ -337,6 +338,10 @@ def _exit_handlers(timeout: float) -> None:
 
 
 if __name__ == "__main__":
+    # The host stops its workers (it closes their input, then kills a straggler). Ctrl-C in a
+    # terminal signals the whole process group, the workers too: left to Python, each would
+    # die mid-await with a KeyboardInterrupt traceback and skip its exit handlers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     asyncio.run(_main(os.path.abspath(sys.argv[1])))
     _exit_handlers(timeout=2.5)
     os._exit(0)  # do not wait for user threads stuck in blocking calls
