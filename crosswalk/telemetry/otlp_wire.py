@@ -17,6 +17,7 @@ import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from opentelemetry.exporter.otlp.proto.http._common import _is_request_too_large
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
@@ -29,7 +30,6 @@ _FIXED32 = struct.Struct("<I").pack
 _SMALL = [bytes((n,)) for n in range(128)]
 
 # Span.flags (trace.proto SpanFlags): the parent's is_remote is known, and whether it is true.
-_MAX_REQUEST_BYTES = 64 * 1024 * 1024  # the exporter's own default limit
 _HAS_IS_REMOTE = 0x100
 _IS_REMOTE = 0x200
 
@@ -224,9 +224,9 @@ def encode_request(spans: Iterable[ReadableSpan]) -> bytes:
 class WireSpanExporter(OTLPSpanExporter):
     """The OTLP/HTTP span exporter with `encode_request` in place of its message encoder.
 
-    Everything else is the exporter's own: endpoint, headers, TLS, compression and timeout
-    from its arguments and the `OTEL_EXPORTER_OTLP_*` settings, and its retries (through its
-    HTTP client, the part of it that sends a serialized request).
+    Everything else is the exporter's own: endpoint, headers, TLS, compression, timeout and
+    request-size limit from its arguments and the `OTEL_EXPORTER_OTLP_*` settings, and its
+    retries (through its HTTP client, the part of it that sends a serialized request).
     """
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -238,8 +238,12 @@ class WireSpanExporter(OTLPSpanExporter):
         except Exception as error:
             _logger.error("Failed to encode span batch: %s", error)
             return SpanExportResult.FAILURE
-        if len(request) > _MAX_REQUEST_BYTES:
-            _logger.warning("Dropping span batch: %d bytes is over the request limit", len(request))
+        if _is_request_too_large(request, self._max_request_size):  # the exporter's limit
+            _logger.warning(
+                "Dropping span batch: %d bytes is over max_request_size %d",
+                len(request),
+                self._max_request_size,
+            )
             return SpanExportResult.FAILURE
         sent = self._client.export(request)
         return SpanExportResult.SUCCESS if sent.success else SpanExportResult.FAILURE

@@ -170,3 +170,20 @@ def test_an_exporter_that_was_shut_down_sends_nothing(
 
     assert result is SpanExportResult.FAILURE
     assert received.trace_requests == []
+
+
+def test_a_request_over_the_exporters_size_limit_is_dropped_and_a_limit_of_0_sends_all(
+    collector: tuple[str, Received],
+) -> None:
+    endpoint, received = collector
+    spans = _finished_spans()
+    limited = WireSpanExporter(endpoint=endpoint, max_request_size=64)
+    unlimited = WireSpanExporter(endpoint=endpoint, max_request_size=0)
+
+    assert limited.export(spans) is SpanExportResult.FAILURE
+    assert unlimited.export(spans) is SpanExportResult.SUCCESS
+
+    [(_, body)] = received.trace_requests
+    assert ExportTraceServiceRequest.FromString(body) == encode_spans(spans)
+    limited.shutdown()
+    unlimited.shutdown()
